@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { compareClose, expectNoLeakedTensors } from '../testing/index.js';
+import { Adam } from '../optim.js';
+import { Rng } from '../rng.js';
+import { initBackend } from './select.js';
+
+/**
+ * Gradients on wasm (with vid's kernels) against the cpu backend (tfjs's reference kernels),
+ * to 1e-5 relative to the largest magnitude.
+ */
+
+const TOLERANCE = 1e-5;
+
+function randomArray(rng: Rng, size: number): Float32Array {
+  return rng.fillNormal(new Float32Array(size));
+}
+
+interface GradResult {
+  readonly value: Float32Array;
+  readonly grads: Float32Array[];
+}
+
+/** Runs `f` on a backend and returns its value and the gradients with respect to each input. */
+async function onBackend(backend: 'wasm' | 'cpu', inputs: Array<{ data: Float32Array; shape: number[] }>, f: (...xs: tf.Tensor[]) => tf.Tensor): Promise<GradResult> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
+    // A random projection of the output makes every output element matter in the gradient.
+    const g = tf.grads((...args: tf.Tensor[]) => {
+      const y = f(...args);
+      const weights = tf.tensor(randomArray(new Rng(99), y.size), y.shape);
+      return tf.sum(tf.mul(y, weights));
+    });
+    const grads = g(xs);
+    return { value: f(...xs).dataSync() as Float32Array, grads: grads.map((t) => t.dataSync() as Float32Array) };
+  });
+}
+
+async function expectParity(name: string, inputs: Array<{ data: Float32Array; shape: number[] }>, f: (...xs: tf.Tensor[]) => tf.Tensor): Promise<void> {
+  const cpu = await onBackend('cpu', inputs, f);
+  const wasm = await onBackend('wasm', inputs, f);
+  const forward = compareClose(wasm.value, cpu.value, { relativeToMax: TOLERANCE, name: `${name} forward` });
+  expect(forward.ok, forward.message).toBe(true);
+  wasm.grads.forEach((grad, i) => {
+    const report = compareClose(grad, cpu.grads[i] as Float32Array, { relativeToMax: TOLERANCE, name: `${name} gradient ${i}` });
+    expect(report.ok, report.message).toBe(true);
+  });
+}
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  await import('@tensorflow/tfjs-backend-cpu');
+});
+
+describe('wasm training kernels', () => {
+  const rng = new Rng(7);
+  const cases: Array<{ kernel: [number, number]; stride: number; pad: 'same' | 'valid' | tf.backend_util.ExplicitPadding; dilation: number; size: [number, number] }> = [
+    { kernel: [3, 3], stride: 1, pad: 'same', dilation: 1, size: [7, 6] },
+    { kernel: [5, 5], stride: 1, pad: 'same', dilation: 1, size: [8, 8] },
+    { kernel: [4, 4], stride: 1, pad: 'same', dilation: 1, size: [7, 9] },
+    { kernel: [2, 3], stride: 1, pad: 'valid', dilation: 1, size: [6, 7] },
+    { kernel: [3, 3], stride: 2, pad: 'same', dilation: 1, size: [9, 8] },
+    { kernel: [4, 4], stride: 2, pad: 'same', dilation: 1, size: [8, 11] },
+    { kernel: [3, 3], stride: 2, pad: 'valid', dilation: 1, size: [10, 9] },
+    { kernel: [5, 5], stride: 3, pad: 'valid', dilation: 1, size: [12, 13] },
+    { kernel: [3, 3], stride: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]], dilation: 1, size: [6, 6] },
+    { kernel: [3, 3], stride: 1, pad: 'same', dilation: 2, size: [9, 9] },
+    { kernel: [2, 2], stride: 1, pad: 'valid', dilation: 3, size: [8, 7] },
+  ];
+  for (const c of cases) {
+    const label = `conv2d k${c.kernel.join('x')} s${c.stride} d${c.dilation} ${typeof c.pad === 'string' ? c.pad : 'explicit'} on ${c.size.join('x')}`;
+    it(`${label}: forward and gradients match cpu`, async () => {
+      const [ci, co, n] = [3, 4, 2];
+      const x = { data: randomArray(rng, n * c.size[0] * c.size[1] * ci), shape: [n, c.size[0], c.size[1], ci] };
+      const w = { data: randomArray(rng, c.kernel[0] * c.kernel[1] * ci * co), shape: [c.kernel[0], c.kernel[1], ci, co] };
+      await expectParity(label, [x, w], (xt, wt) => tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation));
+    });
+  }
+
+  for (const [kernel, stride, multiplier] of [[3, 1, 1], [4, 1, 2], [3, 2, 1], [5, 2, 2]] as const) {
+    it(`depthwise k${kernel} s${stride} m${multiplier}: forward and gradients match cpu`, async () => {
+      const [ci, n, h, w] = [3, 2, 9, 8];
+      const x = { data: randomArray(rng, n * h * w * ci), shape: [n, h, w, ci] };
+      const f = { data: randomArray(rng, kernel * kernel * ci * multiplier), shape: [kernel, kernel, ci, multiplier] };
+      await expectParity(`depthwise k${kernel}`, [x, f], (xt, ft) => tf.depthwiseConv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, stride, 'same'));
+    });
+  }
+
+  it('gather (UnsortedSegmentSum) gradients match cpu', async () => {
+    const x = { data: randomArray(rng, 6 * 5), shape: [6, 5] };
+    await expectParity('gather', [x], (xt) => tf.gather(xt, tf.tensor1d([0, 2, 2, 5, 1, 0, 0], 'int32')));
+  });
+
+  it('max and average pooling gradients match cpu', async () => {
+    const x = { data: randomArray(rng, 2 * 8 * 8 * 3), shape: [2, 8, 8, 3] };
+    await expectParity('pool', [x], (xt) => tf.add(tf.maxPool(xt as tf.Tensor4D, 2, 2, 'valid'), tf.avgPool(xt as tf.Tensor4D, 2, 2, 'valid')));
+  });
+
+  it('a ConvLSTM training step (conv on concat, gates, Adam) matches cpu and leaks nothing', async () => {
+    const [b, h, w, c, hidden, k, steps] = [2, 6, 6, 3, 4, 3, 3];
+    const inputs = randomArray(new Rng(1), steps * b * h * w * c);
+    const weights = randomArray(new Rng(2), k * k * (c + hidden) * 4 * hidden).map((v) => v * 0.1);
+    const run = async (backend: 'cpu' | 'wasm'): Promise<{ losses: number[]; weight: Float32Array }> => {
+      await tf.setBackend(backend);
+      const x = tf.tensor(inputs, [steps, b, h, w, c]);
+      const kernel = tf.tidy(() => tf.variable(tf.tensor(weights, [k, k, c + hidden, 4 * hidden])));
+      const bias = tf.tidy(() => tf.variable(tf.zeros([4 * hidden])));
+      const optimizer = new Adam([['kernel', kernel], ['bias', bias]], { lr: 1e-2 });
+      const losses: number[] = [];
+      for (let iteration = 0; iteration < 3; iteration++) {
+        const { value: loss, grads } = optimizer.computeGradients(() => {
+          const frames = tf.unstack(x);
+          let hState = tf.zeros([b, h, w, hidden]);
+          let cState = tf.zeros([b, h, w, hidden]);
+          let total = tf.scalar(0);
+          for (const frame of frames) {
+            const z = tf.add(tf.conv2d(tf.concat([frame, hState], -1) as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same'), bias);
+            const [i, f, o, g] = tf.split(z, 4, -1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+            cState = tf.add(tf.mul(tf.sigmoid(f), cState), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+            hState = tf.mul(tf.sigmoid(o), tf.tanh(cState));
+            total = tf.add(total, tf.mean(tf.square(hState)));
+          }
+          return total as tf.Scalar;
+        });
+        optimizer.applyGradients(grads);
+        grads.forEach((g) => g.dispose());
+        losses.push((await loss.data())[0] as number);
+        loss.dispose();
+      }
+      const weight = (await kernel.data()) as Float32Array;
+      x.dispose();
+      kernel.dispose();
+      bias.dispose();
+      optimizer.dispose();
+      return { losses, weight };
+    };
+    const cpu = await run('cpu');
+    let wasm: { losses: number[]; weight: Float32Array } | undefined;
+    await expectNoLeakedTensors(async () => {
+      wasm = await run('wasm');
+    }, 'wasm training step');
+    expect(compareClose(wasm!.losses, cpu.losses, { relativeToMax: TOLERANCE, name: 'losses' }).ok).toBe(true);
+    const report = compareClose(wasm!.weight, cpu.weight, { relativeToMax: TOLERANCE, name: 'weights after 3 Adam steps' });
+    expect(report.ok, report.message).toBe(true);
+  });
+});

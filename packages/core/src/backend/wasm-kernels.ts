@@ -1,0 +1,388 @@
+/**
+ * Training kernels for the WebAssembly backend.
+ *
+ * `@tensorflow/tfjs-backend-wasm` 4.22 ships the forward kernels a convolutional RNN needs but
+ * not all of their gradients: `Conv2DBackpropFilter`, both depthwise backprops and
+ * `UnsortedSegmentSum` (the gradient of `gather`) are not registered, and its
+ * `Conv2DBackpropInput` is a direct loop about 7× slower than the same maths as a convolution,
+ * and its `MaxPoolGrad`/`MaxPoolWithArgmax` are wrong for windows of negative values.
+ *
+ * Each kernel here is the backprop written as forward kernels the wasm backend runs fast
+ * (XNNPACK convolutions and matmuls), composed at the kernel level: they call the registered wasm
+ * kernels directly and free every intermediate, so they add exactly one tensor, like any kernel.
+ *
+ * - Conv2DBackpropFilter: the filter gradient is a correlation of the input with the output
+ *   gradient, summed over the batch. With the input as `[Ci, H, W, N]` (batch ↔ channels) and the
+ *   gradient as a `[OH, OW, N, Co]` filter, it is one forward convolution whose dilation is the
+ *   original stride; the result `[Ci, KH, KW, Co]` is transposed back.
+ * - Conv2DBackpropInput: the gradient zero-inserted by the stride, padded by `k − 1 − pad`, and
+ *   convolved with the spatially flipped filter whose in/out channels are swapped.
+ * - DepthwiseConv2dNativeBackpropInput/Filter: the same two identities per channel, as depthwise
+ *   convolutions (one per channel multiplier).
+ * - UnsortedSegmentSum: a scatter-add with the wasm `ScatterNd` kernel.
+ * - MaxPoolGrad and MaxPoolWithArgmax (replaced: the stock kernels are wrong when a window's
+ *   values are all negative): the arg-max found on the host, with the cpu backend's rule.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+type TensorInfo = tf.TensorInfo;
+type Backend = tf.KernelBackend & { disposeData(dataId: object, force?: boolean): boolean };
+type Attrs = Record<string, unknown>;
+
+/** Runs registered kernels of one backend and frees every intermediate but the result. */
+class KernelScope {
+  private readonly temps: TensorInfo[] = [];
+  constructor(
+    private readonly backend: Backend,
+    private readonly backendName: string,
+  ) {}
+
+  run(kernelName: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+    return this.runAll(kernelName, inputs, attrs)[0] as TensorInfo;
+  }
+
+  /** Runs a kernel with several outputs; all of them are freed by {@link finish} but the result. */
+  runAll(kernelName: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo[] {
+    const kernel = tf.getKernel(kernelName, this.backendName);
+    if (!kernel) throw new Error(`vid: kernel ${kernelName} is not registered for backend ${this.backendName}`);
+    const out = kernel.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, attrs: attrs as tf.NamedAttrMap, backend: this.backend });
+    const infos = (Array.isArray(out) ? out : [out]) as TensorInfo[];
+    this.temps.push(...infos);
+    return infos;
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return x;
+    return this.run('Slice', { x }, { begin, size });
+  }
+
+  pad(x: TensorInfo, paddings: Array<[number, number]>): TensorInfo {
+    if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  /**
+   * Inserts `stride − 1` zeros between rows and columns of `x: [N, H, W, C]`, giving
+   * `[N, (H−1)·sh + 1, (W−1)·sw + 1, C]`.
+   */
+  zeroInsert(x: TensorInfo, sh: number, sw: number): TensorInfo {
+    if (sh === 1 && sw === 1) return x;
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    // [N, H, W, C] → [N, H, 1, W, 1, C], pad the unit axes to the strides, then merge.
+    const expanded = this.reshape(x, [n, h, 1, w, 1, c]);
+    const padded = this.pad(expanded, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+    const merged = this.reshape(padded, [n, h * sh, w * sw, c]);
+    return this.slice(merged, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+  }
+
+  /** Frees every intermediate except `result` (which may share data with one of them). */
+  finish(result: TensorInfo): TensorInfo {
+    for (const info of this.temps) if (info !== result) this.backend.disposeData(info.dataId);
+    return result;
+  }
+}
+
+/**
+ * Crops or pads `x: [N, H, W, C]` so that a stride-1 VALID convolution with the padding
+ * `[top, bottom, left, right]` (any sign) becomes one with non-negative padding.
+ */
+function explicitPadding(scope: KernelScope, x: TensorInfo, pads: [number, number, number, number]): { x: TensorInfo; pad: tf.backend_util.ExplicitPadding } {
+  const [top, bottom, left, right] = pads;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const cropTop = Math.max(0, -top);
+  const cropBottom = Math.max(0, -bottom);
+  const cropLeft = Math.max(0, -left);
+  const cropRight = Math.max(0, -right);
+  const cropped = scope.slice(x, [0, cropTop, cropLeft, 0], [n, h - cropTop - cropBottom, w - cropLeft - cropRight, c]);
+  return {
+    x: cropped,
+    pad: [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ],
+  };
+}
+
+function convInfo(
+  inShape: number[],
+  filterShape: number[],
+  attrs: Attrs,
+  depthwise: boolean,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    (attrs.dilations as [number, number] | number | undefined) ?? 1,
+    attrs.pad as 'valid' | 'same' | number | tf.backend_util.ExplicitPadding,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    depthwise,
+    'channelsLast',
+  );
+}
+
+function assertChannelsLast(attrs: Attrs, kernel: string): void {
+  const format = attrs.dataFormat as string | undefined;
+  if (format !== undefined && format !== 'NHWC' && format !== 'channelsLast') {
+    throw new Error(`vid: wasm ${kernel} supports dataFormat NHWC only, received ${format}`);
+  }
+}
+
+function conv2DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const a = (attrs ?? {}) as Attrs;
+  assertChannelsLast(a, 'Conv2DBackpropFilter');
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const filterShape = a.filterShape as [number, number, number, number];
+  const info = convInfo(x.shape, filterShape, a, false);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const scope = new KernelScope(backend as Backend, 'wasm');
+  // x: [N, H, W, Ci] → [Ci, H, W, N]; dy: [N, OH, OW, Co] → [OH, OW, N, Co].
+  const xT = scope.transpose(x, [3, 1, 2, 0]);
+  const dyT = scope.transpose(dy, [1, 2, 0, 3]);
+  const [, h, w] = xT.shape as [number, number, number, number];
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // Choose the bottom/right padding so the correlation has exactly KH × KW outputs.
+  const bottom = (oh - 1) * sh + kh - h - top;
+  const right = (ow - 1) * sw + kw - w - left;
+  const padded = explicitPadding(scope, xT, [top, bottom, left, right]);
+  // [Ci, KH, KW, Co]: dilation = the forward stride, stride 1.
+  const grad = scope.run('Conv2D', { x: padded.x, filter: dyT }, { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined });
+  const result = scope.transpose(grad, [1, 2, 0, 3]);
+  return scope.finish(result);
+}
+
+function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const a = (attrs ?? {}) as Attrs;
+  assertChannelsLast(a, 'Conv2DBackpropInput');
+  const dy = inputs.dy as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const inputShape = a.inputShape as [number, number, number, number];
+  const info = convInfo(inputShape, filter.shape, a, false);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w } = info;
+  const scope = new KernelScope(backend as Backend, 'wasm');
+  const dilated = scope.zeroInsert(dy, sh, sw);
+  const [, hd, wd] = dilated.shape as [number, number, number, number];
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  const bottom = h - hd - top + kh - 1;
+  const right = w - wd - left + kw - 1;
+  const padded = explicitPadding(scope, dilated, [top, bottom, left, right]);
+  // filter: [KH, KW, Ci, Co] → flipped in space, [KH, KW, Co, Ci].
+  const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const swapped = scope.transpose(flipped, [0, 1, 3, 2]);
+  const result = scope.run('Conv2D', { x: padded.x, filter: swapped }, { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined });
+  return scope.finish(result);
+}
+
+function depthwiseBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const a = (attrs ?? {}) as Attrs;
+  const dy = inputs.dy as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const inputShape = a.inputShape as [number, number, number, number];
+  const info = convInfo(inputShape, filter.shape, a, true);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, dilationHeight: dh, dilationWidth: dw } = info;
+  const [, , channels, multiplier] = filter.shape as [number, number, number, number];
+  const scope = new KernelScope(backend as Backend, 'wasm');
+  const [n, ohh, oww] = dy.shape as [number, number, number, number];
+  // dy: [N, OH, OW, C·M] → per multiplier m, [N, OH, OW, C].
+  const dy5 = scope.reshape(dy, [n, ohh, oww, channels, multiplier]);
+  const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
+  let sum: TensorInfo | undefined;
+  for (let m = 0; m < multiplier; m++) {
+    const part = scope.reshape(scope.slice(dy5, [0, 0, 0, 0, m], [n, ohh, oww, channels, 1]), [n, ohh, oww, channels]);
+    const dilated = scope.zeroInsert(part, sh, sw);
+    const [, hd, wd] = dilated.shape as [number, number, number, number];
+    const effH = (kh - 1) * dh + 1;
+    const effW = (kw - 1) * dw + 1;
+    const top = effH - 1 - info.padInfo.top;
+    const left = effW - 1 - info.padInfo.left;
+    const padded = explicitPadding(scope, dilated, [top, h - hd - top + effH - 1, left, w - wd - left + effW - 1]);
+    const f = scope.reshape(scope.slice(flipped, [0, 0, 0, m], [kh, kw, channels, 1]), [kh, kw, channels, 1]);
+    const out = scope.run('DepthwiseConv2dNative', { x: padded.x, filter: f }, { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [dh, dw], dimRoundingMode: undefined });
+    sum = sum === undefined ? out : scope.run('Add', { a: sum, b: out });
+  }
+  return scope.finish(sum as TensorInfo);
+}
+
+function depthwiseBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const a = (attrs ?? {}) as Attrs;
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const filterShape = a.filterShape as [number, number, number, number];
+  const info = convInfo(x.shape, filterShape, a, true);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, dilationHeight: dh, dilationWidth: dw } = info;
+  if (dh !== 1 || dw !== 1) throw new Error('vid: depthwise filter gradient with dilation > 1 is not supported');
+  const [n, h, w, channels] = x.shape as [number, number, number, number];
+  const multiplier = filterShape[3];
+  const scope = new KernelScope(backend as Backend, 'wasm');
+  // x: [N, H, W, C] → [1, H, W, N·C] (each (n, c) its own channel).
+  const xT = scope.reshape(scope.transpose(x, [1, 2, 0, 3]), [1, h, w, n * channels]);
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const padded = explicitPadding(scope, xT, [top, (oh - 1) * sh + kh - h - top, left, (ow - 1) * sw + kw - w - left]);
+  const dy5 = scope.reshape(dy, [n, oh, ow, channels, multiplier]);
+  const parts: TensorInfo[] = [];
+  for (let m = 0; m < multiplier; m++) {
+    // dy[..., m]: [N, OH, OW, C] → filter [OH, OW, N·C, 1].
+    const part = scope.reshape(scope.slice(dy5, [0, 0, 0, 0, m], [n, oh, ow, channels, 1]), [n, oh, ow, channels]);
+    const f = scope.reshape(scope.transpose(part, [1, 2, 0, 3]), [oh, ow, n * channels, 1]);
+    const corr = scope.run('DepthwiseConv2dNative', { x: padded.x, filter: f }, { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined });
+    // [1, KH, KW, N·C] → [KH, KW, N, C] → sum over N → [KH, KW, C, 1].
+    const summed = scope.run('Sum', { x: scope.reshape(corr, [kh, kw, n, channels]) }, { axis: [2], keepDims: false });
+    parts.push(scope.reshape(summed, [kh, kw, channels, 1]));
+  }
+  const result = parts.length === 1 ? (parts[0] as TensorInfo) : scope.run('Concat', parts as unknown as Record<string, TensorInfo>, { axis: 3 });
+  return scope.finish(result);
+}
+
+function unsortedSegmentSum({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const x = inputs.x as TensorInfo;
+  const segmentIds = inputs.segmentIds as TensorInfo;
+  const numSegments = (attrs as Attrs).numSegments as number;
+  const scope = new KernelScope(backend as Backend, 'wasm');
+  const n = segmentIds.shape.reduce((p, d) => p * d, 1);
+  const rest = x.shape.slice(segmentIds.shape.length);
+  // A scatter-add: ScatterNd accumulates updates that share an index.
+  const ids = scope.reshape(segmentIds, [n, 1]);
+  const indices = segmentIds.dtype === 'int32' ? ids : scope.run('Cast', { x: ids }, { dtype: 'int32' });
+  const updates = scope.reshape(x, [n, ...rest]);
+  const result = scope.run('ScatterNd', { indices, updates }, { shape: [numSegments, ...rest] });
+  return scope.finish(result);
+}
+
+/**
+ * MaxPoolGrad and MaxPoolWithArgmax. The stock wasm kernels start every window's maximum at 0,
+ * so a window whose values are all negative gets the maximum 0 and the arg-max 0 (the forward
+ * `MaxPool`, which is XNNPACK's, is right). These take the arg-max on the host, with the cpu
+ * backend's rule (first maximum in row-major window order), reading and writing the wasm heap
+ * directly: one pass over the windows, linear in the output size times the window size.
+ */
+interface WasmHeapBackend extends Backend {
+  readSync(dataId: object): Float32Array | Int32Array | Uint8Array;
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+function windowArgmax(x: TensorInfo, backend: WasmHeapBackend, attrs: Attrs): { info: tf.backend_util.Conv2DInfo; argmax: Int32Array; values: Float32Array } {
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const data = backend.readSync(x.dataId) as Float32Array;
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, effectiveFilterHeight, effectiveFilterWidth, dilationHeight, dilationWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const count = batchSize * outHeight * outWidth * inChannels;
+  const argmax = new Int32Array(count);
+  const values = new Float32Array(count);
+  let o = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const y0 = oy * strideHeight - top;
+      for (let ox = 0; ox < outWidth; ox++) {
+        const x0 = ox * strideWidth - left;
+        for (let c = 0; c < inChannels; c++, o++) {
+          let best = -Infinity;
+          let bestIndex = -1;
+          for (let fy = 0; fy < effectiveFilterHeight; fy += dilationHeight) {
+            const y = y0 + fy;
+            if (y < 0 || y >= inHeight) continue;
+            for (let fx = 0; fx < effectiveFilterWidth; fx += dilationWidth) {
+              const xx = x0 + fx;
+              if (xx < 0 || xx >= inWidth) continue;
+              const index = ((b * inHeight + y) * inWidth + xx) * inChannels + c;
+              const value = data[index] as number;
+              if (value > best || bestIndex < 0) {
+                best = value;
+                bestIndex = index;
+              }
+            }
+          }
+          argmax[o] = bestIndex;
+          values[o] = best;
+        }
+      }
+    }
+  }
+  return { info, argmax, values };
+}
+
+function maxPoolGrad({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const dy = inputs.dy as TensorInfo;
+  const input = inputs.input as TensorInfo;
+  const wasm = backend as WasmHeapBackend;
+  const { argmax } = windowArgmax(input, wasm, (attrs ?? {}) as Attrs);
+  const grad = wasm.readSync(dy.dataId) as Float32Array;
+  const out = wasm.makeOutput([...input.shape], 'float32');
+  const dx = wasm.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  for (let i = 0; i < argmax.length; i++) {
+    const at = argmax[i] as number;
+    if (at >= 0) dx[at] = (dx[at] as number) + (grad[i] as number);
+  }
+  return out;
+}
+
+function maxPoolWithArgmax({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo[] {
+  const x = inputs.x as TensorInfo;
+  const a = (attrs ?? {}) as Attrs;
+  const wasm = backend as WasmHeapBackend;
+  const { info, argmax, values } = windowArgmax(x, wasm, a);
+  const pooled = wasm.makeOutput([...info.outShape], 'float32');
+  (wasm.typedArrayFromHeap(pooled) as Float32Array).set(values);
+  const indexes = wasm.makeOutput([...info.outShape], 'int32');
+  const target = wasm.typedArrayFromHeap(indexes) as Int32Array;
+  if (a.includeBatchInIndex) {
+    target.set(argmax);
+  } else {
+    const perImage = info.inHeight * info.inWidth * info.inChannels;
+    for (let i = 0; i < argmax.length; i++) target[i] = (argmax[i] as number) % perImage;
+  }
+  return [pooled, indexes];
+}
+
+/** The kernels vid adds to (or replaces in) the wasm backend, by name. */
+export const WASM_TRAINING_KERNELS: ReadonlyArray<{ readonly name: string; readonly replaces: boolean; readonly kernelFunc: tf.KernelFunc }> = [
+  { name: 'Conv2DBackpropFilter', replaces: false, kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc },
+  { name: 'Conv2DBackpropInput', replaces: true, kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc },
+  { name: 'DepthwiseConv2dNativeBackpropInput', replaces: false, kernelFunc: depthwiseBackpropInput as unknown as tf.KernelFunc },
+  { name: 'DepthwiseConv2dNativeBackpropFilter', replaces: false, kernelFunc: depthwiseBackpropFilter as unknown as tf.KernelFunc },
+  { name: 'UnsortedSegmentSum', replaces: false, kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc },
+  { name: 'MaxPoolGrad', replaces: true, kernelFunc: maxPoolGrad as unknown as tf.KernelFunc },
+  { name: 'MaxPoolWithArgmax', replaces: true, kernelFunc: maxPoolWithArgmax as unknown as tf.KernelFunc },
+];
+
+let registered: string[] | undefined;
+
+/**
+ * Registers vid's training kernels for the wasm backend (once). Returns the kernel names added
+ * or replaced.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  if (registered) return registered;
+  registered = [];
+  for (const kernel of WASM_TRAINING_KERNELS) {
+    const existing = tf.getKernel(kernel.name, 'wasm');
+    if (existing && !kernel.replaces) continue;
+    if (existing) tf.unregisterKernel(kernel.name, 'wasm');
+    tf.registerKernel({ kernelName: kernel.name, backendName: 'wasm', kernelFunc: kernel.kernelFunc });
+    registered.push(kernel.name);
+  }
+  return registered;
+}

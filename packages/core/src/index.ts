@@ -1,0 +1,121 @@
+/**
+ * @vid/core: backend selection, modules and parameters, seeded RNG and initializers,
+ * safetensors and PyTorch checkpoint I/O, typed errors.
+ */
+
+// Backends
+export {
+  BACKEND_ORDER,
+  BACKEND_PACKAGES,
+  type BackendAttempt,
+  type BackendName,
+  type BackendReport,
+  type InitBackendOptions,
+  currentBackend,
+  doctor,
+  formatBackendReport,
+  initBackend,
+} from './backend/select.js';
+export { ensureGradients } from './backend/gradients.js';
+export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from './backend/wasm-kernels.js';
+
+// Errors and validation
+export {
+  BackendError,
+  ConfigError,
+  FileFormatError,
+  ShapeError,
+  StateDictError,
+  VidError,
+  formatShape,
+  formatValue,
+} from './errors.js';
+export {
+  type ExpectedDim,
+  assertDtype,
+  assertFinite,
+  assertKnownKeys,
+  assertRank,
+  assertShape,
+  bool,
+  debugChecksEnabled,
+  finiteNumber,
+  nonNegativeInteger,
+  oneOf,
+  pairOf,
+  positiveInteger,
+  setDebugChecks,
+} from './validate.js';
+
+// Randomness and initialisation
+export { Rng, type RngState } from './rng.js';
+export {
+  type Initializer,
+  type KaimingOptions,
+  biasUniform,
+  calculateGain,
+  computeFans,
+  constant,
+  initialize,
+  kaimingNormal,
+  kaimingUniform,
+  normal,
+  ones,
+  orthogonal,
+  uniform,
+  xavierNormal,
+  xavierUniform,
+  zeros,
+} from './init.js';
+
+// Modules and layers
+export {
+  Layouts,
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  Module,
+  ModuleDict,
+  ModuleList,
+  type ParameterLayout,
+  type ParameterOptions,
+  type StateDictInput,
+  type StateDictLayout,
+} from './module.js';
+export { Conv2d, type Conv2dOptions, type Conv2dPadding, Linear, type LinearOptions, samePadding } from './layers.js';
+
+// Tensors on the host and checkpoint I/O
+export {
+  type DType,
+  DTYPE_SIZE,
+  type HostArray,
+  type HostTensor,
+  bfloat16ToNumber,
+  castHost,
+  float16ToNumber,
+  hostTensor,
+  hostToTensor,
+  numElements,
+  numberToBfloat16,
+  numberToFloat16,
+  tensorToHost,
+  toFloat32Array,
+  toInt32Array,
+} from './io/host-tensor.js';
+export {
+  type SafetensorsContents,
+  type SafetensorsEntry,
+  SafetensorsFile,
+  type SafetensorsHeader,
+  type TensorDict,
+  parseSafetensors,
+  readSafetensors,
+  serializeSafetensors,
+  writeSafetensors,
+} from './io/safetensors.js';
+export { type CheckpointValue, extractStateDict, readTorchCheckpoint } from './io/torch.js';
+export { type GlobalHandler, type PyObject, type PyValue, PyGlobal, type UnpickleOptions, unpickle } from './io/pickle.js';
+export { type ByteSource, ZipArchive, type ZipEntry, type ZipInput, bytesSource, crc32, fileSource, writeZip } from './io/zip.js';
+export { fileError, readFileBytes, writeFileAtomic } from './io/node-fs.js';
+
+// Optimisation
+export { Adam, type AdamOptions, type AdamState, clipGradNorm } from './optim.js';

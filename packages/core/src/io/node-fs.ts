@@ -1,0 +1,104 @@
+/**
+ * Lazy access to Node's file system, so that the rest of `@vid/core` stays importable in a
+ * browser bundle. Only the functions that take a path load these modules.
+ */
+import type * as FsPromises from 'node:fs/promises';
+import type * as Path from 'node:path';
+
+import { FileFormatError } from '../errors.js';
+
+let fsPromise: Promise<typeof FsPromises> | undefined;
+let pathPromise: Promise<typeof Path> | undefined;
+
+export function nodeFs(): Promise<typeof FsPromises> {
+  fsPromise ??= import('node:fs/promises');
+  return fsPromise;
+}
+
+export function nodePath(): Promise<typeof Path> {
+  pathPromise ??= import('node:path');
+  return pathPromise;
+}
+
+/** Reads a whole file, turning "not found" and "is a directory" into clear errors. */
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  const fs = await nodeFs();
+  try {
+    const buffer = await fs.readFile(path);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  } catch (error) {
+    throw fileError(path, error);
+  }
+}
+
+/** Maps Node's errno errors to {@link FileFormatError}s that name the file. */
+export function fileError(path: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return new FileFormatError(path, 'no such file (expected an existing file)');
+  if (code === 'EISDIR') return new FileFormatError(path, 'is a directory (expected a file)');
+  if (code === 'EACCES' || code === 'EPERM') return new FileFormatError(path, 'permission denied');
+  if (code === 'ENOSPC') return new FileFormatError(path, 'no space left on the device');
+  if (code === 'EROFS') return new FileFormatError(path, 'the file system is read-only');
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Writes a file atomically: the bytes go to a temporary file beside the target, which is flushed
+ * to disk and then renamed over it. A crash or a full disk leaves the old file intact.
+ *
+ * `write` receives the open temporary file handle and writes everything through it.
+ */
+export async function writeFileAtomic(
+  path: string,
+  write: (handle: FsPromises.FileHandle) => Promise<void>,
+): Promise<void> {
+  const fs = await nodeFs();
+  const p = await nodePath();
+  const dir = p.dirname(path);
+  const temp = p.join(dir, `.${p.basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  let handle: FsPromises.FileHandle | undefined;
+  try {
+    handle = await fs.open(temp, 'w');
+    await write(handle);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.rename(temp, path);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+    throw fileError(path, error);
+  }
+}
+
+/** Writes all of `bytes` through a file handle (a single `write` may be partial). */
+export async function writeAll(handle: FsPromises.FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Reads exactly `length` bytes at `position`, or throws a truncation error naming the file. */
+export async function readExactly(
+  handle: FsPromises.FileHandle,
+  path: string,
+  position: number,
+  length: number,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
+  const out = into ?? new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(out, done, length - done, position + done);
+    if (bytesRead === 0) {
+      throw new FileFormatError(
+        path,
+        `truncated: expected ${length} bytes at offset ${position}, the file ends after ${done}`,
+      );
+    }
+    done += bytesRead;
+  }
+  return out;
+}

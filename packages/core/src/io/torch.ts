@@ -1,0 +1,394 @@
+/**
+ * Reads PyTorch checkpoints (`torch.save`) without Python:
+ *
+ * - the zip format (PyTorch ≥ 1.6): `<name>/data.pkl` holds the pickled object, whose tensors
+ *   refer by persistent id to storages stored raw in `<name>/data/<key>`;
+ * - the legacy format (PyTorch < 1.6): magic number, protocol version and system info pickles,
+ *   the object pickle, the list of storage keys, then each storage's element count and bytes.
+ *
+ * The object is unpickled with the restricted unpickler in `pickle.ts`: only containers,
+ * `OrderedDict`, tensor rebuilds, storage types and NumPy scalars are allowed.
+ * Storages are read only after unpickling, one positioned read each.
+ */
+import { FileFormatError } from '../errors.js';
+import { type DType, DTYPE_SIZE, type HostTensor, numElements, viewAs } from './host-tensor.js';
+import { readFileBytes } from './node-fs.js';
+import { type GlobalHandler, type PyObject, type PyValue, PyGlobal, unpickle } from './pickle.js';
+import { type ByteSource, ZipArchive, bytesSource, fileSource } from './zip.js';
+
+const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
+  FloatStorage: 'F32',
+  DoubleStorage: 'F64',
+  HalfStorage: 'F16',
+  BFloat16Storage: 'BF16',
+  LongStorage: 'I64',
+  IntStorage: 'I32',
+  ShortStorage: 'I16',
+  CharStorage: 'I8',
+  ByteStorage: 'U8',
+  BoolStorage: 'BOOL',
+};
+
+/** A storage named by a persistent id, before its bytes are read. */
+interface StorageRef extends PyObject {
+  readonly __pyclass__: 'torch.storage';
+  readonly dtype: DType;
+  readonly key: string;
+  readonly numel: number;
+  /** Legacy format views: element offset into the root storage. */
+  readonly viewOffset: number;
+}
+
+/** A tensor as `_rebuild_tensor_v2` describes it, before its storage is read. */
+interface TensorRef extends PyObject {
+  readonly __pyclass__: 'torch.Tensor';
+  readonly storage: StorageRef;
+  readonly offset: number;
+  readonly size: number[];
+  readonly stride: number[];
+}
+
+function isTensorRef(value: unknown): value is TensorRef {
+  return typeof value === 'object' && value !== null && (value as PyObject).__pyclass__ === 'torch.Tensor';
+}
+
+function isStorageRef(value: unknown): value is StorageRef {
+  return typeof value === 'object' && value !== null && (value as PyObject).__pyclass__ === 'torch.storage';
+}
+
+function asIntArray(value: PyValue, what: string, file: string): number[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isInteger(v))) {
+    throw new FileFormatError(file, `${what}: expected a tuple of integers`);
+  }
+  return value as number[];
+}
+
+function torchGlobals(file: string): Record<string, GlobalHandler> {
+  const rebuildTensor = (args: PyValue[]): PyValue => {
+    const [storage, offset, size, stride] = args;
+    if (!isStorageRef(storage)) throw new FileFormatError(file, '_rebuild_tensor: the first argument is not a storage');
+    const ref: TensorRef = {
+      __pyclass__: 'torch.Tensor',
+      storage,
+      offset: typeof offset === 'number' ? offset : 0,
+      size: asIntArray(size as PyValue, 'tensor size', file),
+      stride: asIntArray(stride as PyValue, 'tensor stride', file),
+    };
+    return ref;
+  };
+  const handlers: Record<string, GlobalHandler> = {
+    'torch._utils._rebuild_tensor_v2': { call: rebuildTensor },
+    'torch._utils._rebuild_tensor': { call: rebuildTensor },
+    'torch._utils._rebuild_parameter': { call: (args) => args[0] as PyValue },
+    'torch._utils._rebuild_parameter_with_state': { call: (args) => args[0] as PyValue },
+    'torch.Size': { call: (args) => (Array.isArray(args[0]) ? args[0] : []) },
+    // NumPy scalars (e.g. a best loss saved as numpy.float64): dtype then raw bytes.
+    'numpy.dtype': {
+      call: (args) => ({ __pyclass__: 'numpy.dtype', str: String(args[0]), littleEndian: true }) as PyObject,
+      build: (target, state) => {
+        const order = Array.isArray(state) ? state[1] : undefined;
+        return { ...(target as PyObject), littleEndian: order !== '>' } as PyObject;
+      },
+    },
+    'numpy.core.multiarray.scalar': { call: (args) => numpyScalar(args, file) },
+    'numpy._core.multiarray.scalar': { call: (args) => numpyScalar(args, file) },
+  };
+  for (const [name, dtype] of Object.entries(STORAGE_DTYPES)) {
+    handlers[`torch.${name}`] = { call: () => ({ __pyclass__: 'torch.storage-type', dtype }) as PyObject };
+  }
+  return handlers;
+}
+
+function numpyScalar(args: PyValue[], file: string): PyValue {
+  const [dtype, raw] = args as [PyObject | undefined, PyValue];
+  const code = typeof dtype?.str === 'string' ? dtype.str : '';
+  if (!(raw instanceof Uint8Array)) throw new FileFormatError(file, 'numpy scalar without bytes');
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const le = dtype?.littleEndian !== false;
+  switch (code) {
+    case 'f8':
+      return view.getFloat64(0, le);
+    case 'f4':
+      return view.getFloat32(0, le);
+    case 'i8':
+      return Number(view.getBigInt64(0, le));
+    case 'i4':
+      return view.getInt32(0, le);
+    case 'b1':
+      return raw[0] !== 0;
+    default:
+      throw new FileFormatError(file, `numpy scalar of dtype "${code}" is not supported`);
+  }
+}
+
+function storageFromPid(pid: PyValue, file: string): StorageRef {
+  if (!Array.isArray(pid) || pid[0] !== 'storage') {
+    throw new FileFormatError(file, 'unsupported persistent id (expected a ("storage", …) tuple)');
+  }
+  const [, type, key, , numel, view] = pid;
+  const dtype = (type as PyObject | null)?.dtype;
+  const typeName = type instanceof PyGlobal ? type.qualifiedName : (type as PyObject | null)?.__pyclass__;
+  if (typeof dtype !== 'string') {
+    throw new FileFormatError(file, `unsupported storage type ${typeName ?? String(type)}`);
+  }
+  let viewOffset = 0;
+  if (Array.isArray(view) && view.length >= 2) viewOffset = Number(view[1]);
+  return {
+    __pyclass__: 'torch.storage',
+    dtype: dtype as DType,
+    key: String(key),
+    numel: Number(numel),
+    viewOffset,
+  };
+}
+
+// The storage type global is called neither by REDUCE nor BUILD: it appears as a bare global
+// inside the persistent id tuple. Map it to its dtype before resolving the storage.
+function normalisePid(pid: PyValue): PyValue {
+  if (!Array.isArray(pid)) return pid;
+  const type = pid[1];
+  if (type instanceof PyGlobal && type.module === 'torch' && STORAGE_DTYPES[type.name]) {
+    const copy = [...pid];
+    copy[1] = { __pyclass__: 'torch.storage-type', dtype: STORAGE_DTYPES[type.name] } as PyObject;
+    return copy;
+  }
+  return pid;
+}
+
+/** Copies a strided view of a storage into a fresh contiguous host tensor. */
+function materialise(ref: TensorRef, storage: Uint8Array, littleEndian: boolean): HostTensor {
+  const { dtype } = ref.storage;
+  const size = DTYPE_SIZE[dtype];
+  const data = littleEndian ? storage : swapBytes(storage, size);
+  const elements = viewAs(dtype, data);
+  const n = numElements(ref.size);
+  const start = ref.offset + ref.storage.viewOffset;
+  const rank = ref.size.length;
+  // Row-major strides of the logical shape; a tensor with exactly these strides is contiguous.
+  let contiguous = true;
+  for (let d = rank - 1, expected = 1; d >= 0; d--) {
+    const extent = ref.size[d] as number;
+    if (extent !== 1 && ref.stride[d] !== expected) contiguous = false;
+    expected *= extent;
+  }
+  const Ctor = elements.constructor as new (length: number) => typeof elements;
+  if (contiguous) {
+    const out = new Ctor(n);
+    (out as unknown as { set(a: ArrayLike<number | bigint>): void }).set(elements.subarray(start, start + n) as ArrayLike<number | bigint>);
+    return { dtype, shape: ref.size, data: out };
+  }
+  const out = new Ctor(n) as unknown as Record<number, number | bigint>;
+  const index = new Array<number>(rank).fill(0);
+  for (let i = 0; i < n; i++) {
+    let source = start;
+    for (let d = 0; d < rank; d++) source += (index[d] as number) * (ref.stride[d] as number);
+    out[i] = (elements as unknown as Record<number, number | bigint>)[source] as number | bigint;
+    for (let d = rank - 1; d >= 0; d--) {
+      index[d] = (index[d] as number) + 1;
+      if ((index[d] as number) < (ref.size[d] as number)) break;
+      index[d] = 0;
+    }
+  }
+  return { dtype, shape: ref.size, data: out as unknown as HostTensor['data'] };
+}
+
+function swapBytes(bytes: Uint8Array, size: number): Uint8Array {
+  if (size === 1) return bytes;
+  const out = new Uint8Array(bytes.byteLength);
+  for (let i = 0; i < bytes.byteLength; i += size) for (let j = 0; j < size; j++) out[i + j] = bytes[i + size - 1 - j] as number;
+  return out;
+}
+
+/** Replaces every tensor reference in `value` with a host tensor, reading each storage once. */
+async function resolveTensors(
+  value: PyValue,
+  readStorage: (ref: StorageRef) => Promise<Uint8Array>,
+  littleEndian: boolean,
+): Promise<unknown> {
+  const cache = new Map<string, Promise<Uint8Array>>();
+  const load = (ref: StorageRef): Promise<Uint8Array> => {
+    let bytes = cache.get(ref.key);
+    if (!bytes) {
+      bytes = readStorage(ref);
+      cache.set(ref.key, bytes);
+    }
+    return bytes;
+  };
+  const walk = async (v: unknown): Promise<unknown> => {
+    if (isTensorRef(v)) return materialise(v, await load(v.storage), littleEndian);
+    if (Array.isArray(v)) return Promise.all(v.map(walk));
+    if (v instanceof Map) {
+      const out = new Map<unknown, unknown>();
+      for (const [k, item] of v) out.set(k, await walk(item));
+      return out;
+    }
+    return v;
+  };
+  return walk(value);
+}
+
+/** What a checkpoint holds: Python values, with tensors as {@link HostTensor}s and dicts as Maps. */
+export type CheckpointValue = unknown;
+
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+
+/**
+ * Reads a `torch.save` file (zip or legacy format) and returns the saved object: dicts as
+ * `Map`s, tensors as {@link HostTensor}s. Use {@link extractStateDict} to get the state dict out
+ * of a training checkpoint such as `{"epoch": 7, "model_state_dict": …}`.
+ */
+export async function readTorchCheckpoint(input: string | Uint8Array, name?: string): Promise<CheckpointValue> {
+  const display = name ?? (typeof input === 'string' ? input : '<checkpoint bytes>');
+  const source: ByteSource = typeof input === 'string' ? await fileSource(input) : bytesSource(input, display);
+  try {
+    const head = await source.read(0, Math.min(4, source.size));
+    if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
+      return await readZipCheckpoint(source, display);
+    }
+    if (head[0] === 0x80) {
+      const bytes = typeof input === 'string' ? await readFileBytes(input) : input;
+      return await readLegacyCheckpoint(bytes, display);
+    }
+    throw new FileFormatError(display, 'not a PyTorch checkpoint: expected a zip archive (torch.save ≥ 1.6) or a legacy pickle stream');
+  } finally {
+    await source.close();
+  }
+}
+
+async function readZipCheckpoint(source: ByteSource, file: string): Promise<CheckpointValue> {
+  const archive = await ZipArchive.open(source);
+  const pickleName = archive.names().find((n) => /^[^/]+\/data\.pkl$/.test(n)) ?? archive.names().find((n) => n.endsWith('data.pkl'));
+  if (!pickleName) {
+    throw new FileFormatError(file, `not a PyTorch checkpoint: the zip archive has no <name>/data.pkl (entries: ${archive.names().slice(0, 8).join(', ')})`);
+  }
+  const prefix = pickleName.slice(0, -'data.pkl'.length);
+  let littleEndian = true;
+  if (archive.entries.has(`${prefix}byteorder`)) {
+    littleEndian = new TextDecoder().decode(await archive.read(`${prefix}byteorder`)).trim() !== 'big';
+  }
+  const pickle = await archive.read(pickleName);
+  const { value } = unpickle(pickle, {
+    file,
+    globals: torchGlobals(file),
+    persistentLoad: (pid) => storageFromPid(normalisePid(pid), file),
+  });
+  return resolveTensors(
+    value,
+    async (ref) => {
+      const entry = `${prefix}data/${ref.key}`;
+      const bytes = await archive.read(entry);
+      const expected = ref.numel * DTYPE_SIZE[ref.dtype];
+      if (bytes.byteLength < expected) {
+        throw new FileFormatError(file, `storage ${entry} has ${bytes.byteLength} bytes, expected ${expected}`);
+      }
+      return bytes;
+    },
+    littleEndian,
+  );
+}
+
+async function readLegacyCheckpoint(bytes: Uint8Array, file: string): Promise<CheckpointValue> {
+  const options = { file, globals: torchGlobals(file) };
+  const magic = unpickle(bytes, options, 0);
+  if (typeof magic.value !== 'bigint' || magic.value !== LEGACY_MAGIC) {
+    throw new FileFormatError(file, 'not a PyTorch checkpoint: a pickle stream without the legacy magic number');
+  }
+  const protocol = unpickle(bytes, options, magic.end);
+  if (protocol.value !== 1001) throw new FileFormatError(file, `unsupported legacy protocol version ${String(protocol.value)}`);
+  const sysInfo = unpickle(bytes, options, protocol.end);
+  const sys = sysInfo.value instanceof Map ? sysInfo.value : new Map();
+  const littleEndian = sys.get('little_endian') !== false;
+  const main = unpickle(bytes, { ...options, persistentLoad: (pid) => storageFromPid(normalisePid(pid), file) }, sysInfo.end);
+  const keys = unpickle(bytes, options, main.end);
+  if (!Array.isArray(keys.value)) throw new FileFormatError(file, 'corrupted legacy checkpoint: no storage key list');
+  // Collect each root storage's dtype from the tensors that use it.
+  const dtypes = new Map<string, DType>();
+  const collect = (v: unknown): void => {
+    if (isTensorRef(v)) dtypes.set(v.storage.key, v.storage.dtype);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v instanceof Map) for (const item of v.values()) collect(item);
+  };
+  collect(main.value);
+  const storages = new Map<string, Uint8Array>();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = keys.end;
+  for (const key of keys.value) {
+    const k = String(key);
+    if (pos + 8 > bytes.byteLength) throw new FileFormatError(file, `truncated: storage ${k} is missing`);
+    const numel = Number(view.getBigInt64(pos, littleEndian));
+    pos += 8;
+    const size = DTYPE_SIZE[dtypes.get(k) ?? 'F32'];
+    const length = numel * size;
+    if (pos + length > bytes.byteLength) {
+      throw new FileFormatError(file, `truncated: storage ${k} needs ${length} bytes, ${bytes.byteLength - pos} left`);
+    }
+    storages.set(k, bytes.subarray(pos, pos + length));
+    pos += length;
+  }
+  return resolveTensors(
+    main.value,
+    async (ref) => {
+      const data = storages.get(ref.key);
+      if (!data) throw new FileFormatError(file, `storage ${ref.key} is referenced but not stored`);
+      return data;
+    },
+    littleEndian,
+  );
+}
+
+function isHostTensor(value: unknown): value is HostTensor {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'dtype' in value &&
+    'shape' in value &&
+    'data' in value &&
+    ArrayBuffer.isView((value as HostTensor).data)
+  );
+}
+
+/** Keys under which training scripts commonly store the model's state dict. */
+const STATE_DICT_KEYS = ['model_state_dict', 'state_dict', 'model', 'net', 'network'];
+
+/**
+ * Finds the state dict in a checkpoint: the checkpoint itself when it maps names to tensors,
+ * else the first of `model_state_dict`, `state_dict`, `model`, `net`, `network` (or `key`).
+ * `stripPrefix` removes a prefix such as `module.` (DataParallel) from every name.
+ */
+export function extractStateDict(
+  checkpoint: CheckpointValue,
+  options: { readonly key?: string; readonly stripPrefix?: string; readonly file?: string } = {},
+): Map<string, HostTensor> {
+  const file = options.file ?? '<checkpoint>';
+  if (!(checkpoint instanceof Map)) throw new FileFormatError(file, 'expected a dict at the top level of the checkpoint');
+  const isStateDict = (m: Map<unknown, unknown>): boolean =>
+    m.size > 0 && [...m.entries()].every(([k, v]) => typeof k === 'string' && isHostTensor(v));
+  let dict: Map<unknown, unknown> | undefined;
+  if (options.key !== undefined) {
+    const value = checkpoint.get(options.key);
+    if (!(value instanceof Map)) {
+      throw new FileFormatError(file, `no state dict under "${options.key}" (top-level keys: ${[...checkpoint.keys()].map(String).join(', ')})`);
+    }
+    dict = value;
+  } else if (isStateDict(checkpoint)) {
+    dict = checkpoint;
+  } else {
+    for (const key of STATE_DICT_KEYS) {
+      const value = checkpoint.get(key);
+      if (value instanceof Map && isStateDict(value)) {
+        dict = value;
+        break;
+      }
+    }
+  }
+  if (!dict) {
+    throw new FileFormatError(file, `no state dict found: expected a dict of tensors, or one under ${STATE_DICT_KEYS.join(' / ')} (top-level keys: ${[...checkpoint.keys()].map(String).join(', ')})`);
+  }
+  const out = new Map<string, HostTensor>();
+  for (const [k, v] of dict) {
+    if (!isHostTensor(v)) continue;
+    const key = String(k);
+    out.set(options.stripPrefix && key.startsWith(options.stripPrefix) ? key.slice(options.stripPrefix.length) : key, v);
+  }
+  return out;
+}

@@ -1,0 +1,183 @@
+/**
+ * The two layers every package needs, with PyTorch's parameter names (`weight`, `bias`), layouts
+ * (through {@link Layouts}) and default initialisation, so that their state dicts load from
+ * `torch.nn.Linear` and `torch.nn.Conv2d` unchanged.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import { ConfigError, ShapeError, formatShape } from './errors.js';
+import { type Initializer, biasUniform, kaimingUniform } from './init.js';
+import { Layouts, Module } from './module.js';
+import { Rng } from './rng.js';
+
+function positiveInt(value: unknown, field: string, context: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ConfigError(field, 'a positive integer', value, context);
+  }
+  return value;
+}
+
+function pair(value: number | readonly [number, number], field: string, context: string): [number, number] {
+  const [a, b] = typeof value === 'number' ? [value, value] : value;
+  return [positiveInt(a, `${field}[0]`, context), positiveInt(b, `${field}[1]`, context)];
+}
+
+/** Options of {@link Linear}. */
+export interface LinearOptions {
+  /** Input features. */
+  readonly inFeatures: number;
+  /** Output features. */
+  readonly outFeatures: number;
+  /** @default true */
+  readonly bias?: boolean;
+  /** Seed or generator for the initial weights. @default 0 */
+  readonly seed?: number | Rng;
+  /** @default kaimingUniform() (PyTorch's default) */
+  readonly weightInit?: Initializer;
+  /** @default U(−1/√inFeatures, 1/√inFeatures) (PyTorch's default) */
+  readonly biasInit?: Initializer;
+}
+
+/** `y = x W + b` over the last axis; `weight: [in, out]` (PyTorch `[out, in]`). */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+
+  constructor(options: LinearOptions) {
+    super();
+    this.inFeatures = positiveInt(options.inFeatures, 'inFeatures', 'Linear');
+    this.outFeatures = positiveInt(options.outFeatures, 'outFeatures', 'Linear');
+    const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
+    const shape = [this.inFeatures, this.outFeatures];
+    this.weight = this.registerParameter('weight', (options.weightInit ?? kaimingUniform())(shape, rng), {
+      layout: Layouts.linear,
+    });
+    this.bias =
+      options.bias === false
+        ? null
+        : this.registerParameter('bias', (options.biasInit ?? biasUniform(this.inFeatures))([this.outFeatures], rng));
+  }
+
+  /** x: `[..., inFeatures]` → `[..., outFeatures]`. */
+  apply(x: tf.Tensor): tf.Tensor {
+    const last = x.shape[x.shape.length - 1];
+    if (last !== this.inFeatures) {
+      throw new ShapeError('x', `[..., ${this.inFeatures}]`, formatShape(x.shape), 'Linear');
+    }
+    return tf.tidy(() => {
+      // x: [..., in] → [n, in] for one matMul, then back.
+      const flat = tf.reshape(x, [-1, this.inFeatures]);
+      let y = tf.matMul(flat, this.weight);
+      if (this.bias) y = tf.add(y, this.bias);
+      return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+    });
+  }
+}
+
+/**
+ * Explicit `[top, bottom, left, right]` padding for a stride-1 "same" convolution, as PyTorch's
+ * `padding='same'` and TensorFlow's `SAME` both compute it: total `d·(k−1)`, the extra pixel of
+ * an even kernel at the bottom/right.
+ */
+export function samePadding(kernel: readonly [number, number], dilation: readonly [number, number] = [1, 1]): [number, number, number, number] {
+  const totalH = dilation[0] * (kernel[0] - 1);
+  const totalW = dilation[1] * (kernel[1] - 1);
+  const top = Math.floor(totalH / 2);
+  const left = Math.floor(totalW / 2);
+  return [top, totalH - top, left, totalW - left];
+}
+
+/** Padding of {@link Conv2d}: `'same'`, `'valid'`, a number, or explicit `[top, bottom, left, right]`. */
+export type Conv2dPadding = 'same' | 'valid' | number | readonly [number, number, number, number];
+
+/** Options of {@link Conv2d}. */
+export interface Conv2dOptions {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** Kernel size, square or `[kh, kw]`. */
+  readonly kernelSize: number | readonly [number, number];
+  /** @default 1 */
+  readonly stride?: number | readonly [number, number];
+  /**
+   * `'same'` (PyTorch's `padding='same'`, also for even kernels), `'valid'`, a symmetric number
+   * (PyTorch's `padding=p`), or `[top, bottom, left, right]`.
+   * @default 'same'
+   */
+  readonly padding?: Conv2dPadding;
+  /** @default 1 */
+  readonly dilation?: number | readonly [number, number];
+  /** @default true */
+  readonly bias?: boolean;
+  /** @default 0 */
+  readonly seed?: number | Rng;
+  /** @default kaimingUniform() (PyTorch's default) */
+  readonly weightInit?: Initializer;
+  /** @default U(−1/√fanIn, 1/√fanIn) (PyTorch's default) */
+  readonly biasInit?: Initializer;
+}
+
+/** A 2-D convolution on NHWC input; `weight: [kh, kw, in, out]` (PyTorch `[out, in, kh, kw]`). */
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly padding: 'valid' | readonly [number, number, number, number];
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+
+  constructor(options: Conv2dOptions) {
+    super();
+    const context = 'Conv2d';
+    this.inChannels = positiveInt(options.inChannels, 'inChannels', context);
+    this.outChannels = positiveInt(options.outChannels, 'outChannels', context);
+    this.kernelSize = pair(options.kernelSize, 'kernelSize', context);
+    this.stride = pair(options.stride ?? 1, 'stride', context);
+    this.dilation = pair(options.dilation ?? 1, 'dilation', context);
+    const padding = options.padding ?? 'same';
+    if (padding === 'same') {
+      if (this.stride[0] !== 1 || this.stride[1] !== 1) {
+        throw new ConfigError('padding', "'valid', a number or explicit padding when stride > 1", padding, context);
+      }
+      this.padding = samePadding(this.kernelSize, this.dilation);
+    } else if (padding === 'valid') {
+      this.padding = 'valid';
+    } else if (typeof padding === 'number') {
+      if (!Number.isInteger(padding) || padding < 0) throw new ConfigError('padding', 'a non-negative integer', padding, context);
+      this.padding = [padding, padding, padding, padding];
+    } else {
+      if (padding.length !== 4 || !padding.every((p) => Number.isInteger(p) && p >= 0)) {
+        throw new ConfigError('padding', '[top, bottom, left, right] of non-negative integers', padding, context);
+      }
+      this.padding = [...padding] as [number, number, number, number];
+    }
+    const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
+    const shape = [this.kernelSize[0], this.kernelSize[1], this.inChannels, this.outChannels];
+    this.weight = this.registerParameter('weight', (options.weightInit ?? kaimingUniform())(shape, rng), {
+      layout: Layouts.conv2d,
+    });
+    const fanIn = this.inChannels * this.kernelSize[0] * this.kernelSize[1];
+    this.bias =
+      options.bias === false
+        ? null
+        : this.registerParameter('bias', (options.biasInit ?? biasUniform(fanIn))([this.outChannels], rng));
+  }
+
+  /** x: `[batch, height, width, inChannels]` → `[batch, height', width', outChannels]`. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
+      throw new ShapeError('x', `[batch, height, width, ${this.inChannels}]`, formatShape(x.shape), 'Conv2d');
+    }
+    return tf.tidy(() => {
+      const pad =
+        this.padding === 'valid'
+          ? 'valid'
+          : ([[0, 0], [this.padding[0], this.padding[1]], [this.padding[2], this.padding[3]], [0, 0]] as tf.backend_util.ExplicitPadding);
+      const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride as [number, number], pad, 'NHWC', this.dilation as [number, number]);
+      return this.bias ? tf.add(y, this.bias) : y;
+    });
+  }
+}
