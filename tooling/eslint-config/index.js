@@ -13,7 +13,7 @@ export default tseslint.config(
         'error',
         { object: 'Math', property: 'random', message: 'Use a seeded Rng from @vid/core.' },
       ],
-      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { disallowTypeAnnotations: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },

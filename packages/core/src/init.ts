@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { ConfigError } from './errors.js';
-import { Rng } from './rng.js';
+import type { Rng } from './rng.js';
 
 /** Makes an initial value for a parameter of `shape`. */
 export type Initializer = (shape: readonly number[], rng: Rng) => tf.Tensor;

@@ -2,7 +2,7 @@
  * Argument checks shared by every package. Each throws a {@link ShapeError} or
  * {@link ConfigError} whose message names the argument, the expected and the received value.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 
 import { ConfigError, ShapeError, formatShape } from './errors.js';
 

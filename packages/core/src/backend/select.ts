@@ -277,10 +277,11 @@ async function tryWasm(tools: NodeTools | undefined, threads: number | 'auto', l
   };
 }
 
-type ProcessListeners = Record<'uncaughtException' | 'unhandledRejection', Function[]>;
+type Listener = (...args: unknown[]) => void;
+type ProcessListeners = Record<'uncaughtException' | 'unhandledRejection', Listener[]>;
 
 function processListeners(): ProcessListeners {
-  const emitter = process as unknown as { listeners(e: string): Function[] };
+  const emitter = process as unknown as { listeners(e: string): Listener[] };
   return { uncaughtException: emitter.listeners('uncaughtException'), unhandledRejection: emitter.listeners('unhandledRejection') };
 }
 
@@ -291,9 +292,9 @@ function processListeners(): ProcessListeners {
  */
 function removeAddedListeners(before: ProcessListeners): void {
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-    const emitter = process as unknown as { listeners(e: string): Function[] };
+    const emitter = process as unknown as { listeners(e: string): Listener[] };
     for (const listener of emitter.listeners(event)) {
-      if (!before[event].includes(listener)) (process as NodeJS.EventEmitter).removeListener(event, listener as (...args: unknown[]) => void);
+      if (!before[event].includes(listener)) (process as NodeJS.EventEmitter).removeListener(event, listener);
     }
   }
 }

@@ -162,8 +162,14 @@ export class ZipArchive {
         const length = u16(dir, extra + 2);
         if (id === 0x0001) {
           let p = extra + 4;
-          if (size === 0xffffffff) (size = u64(dir, p, name)), (p += 8);
-          if (compressedSize === 0xffffffff) (compressedSize = u64(dir, p, name)), (p += 8);
+          if (size === 0xffffffff) {
+            size = u64(dir, p, name);
+            p += 8;
+          }
+          if (compressedSize === 0xffffffff) {
+            compressedSize = u64(dir, p, name);
+            p += 8;
+          }
           if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64(dir, p, name);
         }
         extra += 4 + length;
