@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { compareClose, expectNoLeakedTensors } from '../testing/index.js';
+import { compareClose, expectNoLeakedTensors, useBackend } from '../testing/index.js';
 import { Adam } from '../optim.js';
 import { Rng } from '../rng.js';
 import { initBackend } from './select.js';
@@ -24,7 +24,7 @@ interface GradResult {
 
 /** Runs `f` on a backend and returns its value and the gradients with respect to each input. */
 async function onBackend(backend: 'wasm' | 'cpu', inputs: Array<{ data: Float32Array; shape: number[] }>, f: (...xs: tf.Tensor[]) => tf.Tensor): Promise<GradResult> {
-  await tf.setBackend(backend);
+  await useBackend(backend);
   return tf.tidy(() => {
     const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
     // A random projection of the output makes every output element matter in the gradient.
@@ -51,7 +51,6 @@ async function expectParity(name: string, inputs: Array<{ data: Float32Array; sh
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: false });
-  await import('@tensorflow/tfjs-backend-cpu');
 });
 
 describe('wasm training kernels', () => {
@@ -103,7 +102,7 @@ describe('wasm training kernels', () => {
     const inputs = randomArray(new Rng(1), steps * b * h * w * c);
     const weights = randomArray(new Rng(2), k * k * (c + hidden) * 4 * hidden).map((v) => v * 0.1);
     const run = async (backend: 'cpu' | 'wasm'): Promise<{ losses: number[]; weight: Float32Array }> => {
-      await tf.setBackend(backend);
+      await useBackend(backend);
       const x = tf.tensor(inputs, [steps, b, h, w, c]);
       const kernel = tf.tidy(() => tf.variable(tf.tensor(weights, [k, k, c + hidden, 4 * hidden])));
       const bias = tf.tidy(() => tf.variable(tf.zeros([4 * hidden])));

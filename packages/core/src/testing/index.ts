@@ -36,6 +36,16 @@ function unravel(index: number, shape: readonly number[]): number[] {
   return out;
 }
 
+/**
+ * Switches the active backend (after `initBackend` registered everything), without the cpu
+ * backend's one-time "install tfjs-node" banner. For tests that compare backends.
+ */
+export async function useBackend(name: 'wasm' | 'cpu' | 'tensorflow'): Promise<void> {
+  if (name === 'cpu' && !tf.findBackend('cpu')) await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} could not be initialised`);
+  if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+}
+
 /** Options of {@link assertClose}. */
 export interface CloseOptions {
   /** Absolute tolerance. @default 0 */
