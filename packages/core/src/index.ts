@@ -17,7 +17,7 @@ export {
   initBackend,
 } from './backend/select.js';
 export { ensureGradients } from './backend/gradients.js';
-export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from './backend/wasm-kernels.js';
+export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, replacedWasmKernels } from './backend/wasm-kernels.js';
 
 // Errors and validation
 export {
