@@ -1,1 +1,10 @@
-export {};
+export * from './data/dataset.js';
+export * from './data/video.js';
+export * from './data/tensor.js';
+export * from './io/npy.js';
+export * from './io/npz.js';
+export * from './io/idx.js';
+export * from './image/resize.js';
+export * from './mnist/digits.js';
+export * from './mnist/moving-mnist.js';
+export * from './mnist/files.js';
