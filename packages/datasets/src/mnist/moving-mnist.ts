@@ -110,16 +110,17 @@ export function renderDigits(
       const top = path.top[t] as number;
       const left = path.left[t] as number;
       const base = t * height * width;
-      for (let r = 0; r < dh; r++) {
-        const row = top + r;
-        if (row < 0 || row >= height) continue;
-        const canvasRow = base + row * width;
+      // Clip the digit's rectangle to the canvas once per frame.
+      const r0 = Math.max(0, -top);
+      const r1 = Math.min(dh, height - top);
+      const c0 = Math.max(0, -left);
+      const c1 = Math.min(dw, width - left);
+      for (let r = r0; r < r1; r++) {
+        const canvasRow = base + (top + r) * width + left;
         const digitRow = r * dw;
-        for (let c = 0; c < dw; c++) {
-          const col = left + c;
-          if (col < 0 || col >= width) continue;
+        for (let c = c0; c < c1; c++) {
           const v = digit[digitRow + c] as number;
-          if (v > (frames[canvasRow + col] as number)) frames[canvasRow + col] = v;
+          if (v > (frames[canvasRow + c] as number)) frames[canvasRow + c] = v;
         }
       }
     }
