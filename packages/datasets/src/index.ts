@@ -8,3 +8,7 @@ export * from './image/resize.js';
 export * from './mnist/digits.js';
 export * from './mnist/moving-mnist.js';
 export * from './mnist/files.js';
+export * from './image/png.js';
+export * from './video/ffmpeg.js';
+export * from './kth/kth.js';
+export * from './ssv2/ssv2.js';
