@@ -98,6 +98,10 @@ describe('ffmpeg detection', () => {
     expect((error as Error).message).toMatch(/ffmpeg was not found \(looked at: \/nonexistent\/bin\/ffmpeg\).*apt-get install -y ffmpeg.*VID_FFMPEG/);
   });
 
+  it('an ffmpeg path that does not exist gives the install error for the raw layout (as on a machine without ffmpeg)', async () => {
+    await expect(KthDataset.open(fixture('kth'), { layout: 'avi', split: 'test', ffmpegPath: '/nonexistent/ffmpeg' })).rejects.toThrow(/ffmpeg was not found .*apt-get install -y ffmpeg/);
+  });
+
   it.runIf(!ffmpegAvailable)('without ffmpeg, decoding an AVI raises the install error', async () => {
     await expect(KthDataset.open(fixture('kth'), { layout: 'avi' })).rejects.toThrow(FfmpegNotFoundError);
   });
