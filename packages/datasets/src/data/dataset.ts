@@ -154,7 +154,7 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /** Applies `transform` to each element (sync or async). */
   map<U>(transform: (value: T, index: number) => U | Promise<U>): Dataset<U> {
-    const upstream = this;
+    const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     return new Dataset(async function* () {
       let index = 0;
       for await (const value of upstream) yield await transform(value, index++);
@@ -163,7 +163,7 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /** Keeps the elements for which `predicate` is true. */
   filter(predicate: (value: T, index: number) => boolean | Promise<boolean>): Dataset<T> {
-    const upstream = this;
+    const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     return new Dataset(async function* () {
       let index = 0;
       for await (const value of upstream) if (await predicate(value, index++)) yield value;
@@ -180,7 +180,7 @@ export class Dataset<T> implements AsyncIterable<T> {
     if (options.seed === undefined) throw new ConfigError('seed', 'a number or a string (shuffles are seeded)', undefined, 'Dataset.shuffle');
     const seed = options.seed;
     const reshuffle = options.reshuffleEachIteration ?? true;
-    const upstream = this;
+    const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     return new Dataset(async function* (iteration: number) {
       const rng = new Rng(`${seed}:shuffle:${reshuffle ? iteration : 0}`);
       const buffer: T[] = [];
@@ -214,7 +214,7 @@ export class Dataset<T> implements AsyncIterable<T> {
     positiveInteger(size, 'size', 'Dataset.batch');
     const dropRemainder = options.dropRemainder ?? false;
     const collate = options.collate;
-    const upstream = this;
+    const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     const batches =
       this.size === null ? null : this.size === Infinity ? Infinity : dropRemainder ? Math.floor(this.size / size) : Math.ceil(this.size / size);
     return new Dataset(async function* () {
@@ -253,14 +253,14 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   prefetch(bufferSize = 2): Dataset<T> {
     positiveInteger(bufferSize, 'bufferSize', 'Dataset.prefetch');
-    const upstream = this;
+    const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     return new Dataset<T>(() => prefetchIterator(upstream[Symbol.asyncIterator](), bufferSize), this.size);
   }
 
   /** The first `count` elements. */
   take(count: number): Dataset<T> {
     nonNegativeInteger(count, 'count', 'Dataset.take');
-    const upstream = this;
+    const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     return new Dataset(async function* () {
       if (count === 0) return;
       let taken = 0;
@@ -274,7 +274,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** All but the first `count` elements. */
   skip(count: number): Dataset<T> {
     nonNegativeInteger(count, 'count', 'Dataset.skip');
-    const upstream = this;
+    const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     return new Dataset(async function* () {
       let skipped = 0;
       for await (const value of upstream) {
@@ -290,7 +290,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** The dataset `count` times over (each pass a new iteration, so shuffles draw new orders). */
   repeat(count = Infinity): Dataset<T> {
     if (count !== Infinity) nonNegativeInteger(count, 'count', 'Dataset.repeat');
-    const upstream = this;
+    const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     return new Dataset(async function* () {
       for (let pass = 0; pass < count; pass++) {
         let any = false;

@@ -355,13 +355,13 @@ export class KthDataset {
     const byVideo = new Map<KthVideo, number[]>();
     this.clips.forEach((clip, i) => byVideo.set(clip.video, [...(byVideo.get(clip.video) ?? []), i]));
     const groups = [...byVideo.values()];
-    const self = this;
+    const get = (index: number): Promise<VideoClip> => this.get(index);
     return new Dataset(async function* (iteration: number) {
       for (let epoch = 0; epoch < epochs; epoch++) {
         const rng = options.shuffle ? new Rng(`${options.seed ?? 0}:kth:${iteration}:${epoch}`) : null;
         const order = rng ? rng.shuffle([...groups]) : groups;
         for (const group of order) {
-          for (const index of rng ? rng.shuffle([...group]) : group) yield { ...(await self.get(index)), epoch, epochSize: total };
+          for (const index of rng ? rng.shuffle([...group]) : group) yield { ...(await get(index)), epoch, epochSize: total };
         }
       }
     } as unknown as (iteration: number) => AsyncIterator<VideoClip & EpochTagged>, epochs === Infinity ? Infinity : total * epochs);

@@ -233,12 +233,13 @@ export class SomethingSomethingV2 implements IndexedSource<VideoClip> {
 
   /** The clips as a dataset (seeded order when `shuffle`), with epoch progress. */
   dataset(options: { readonly shuffle?: boolean; readonly seed?: number | string; readonly epochs?: number } = {}): Dataset<VideoClip & EpochTagged> {
-    const self = this;
+    const get = (index: number, draw: number): Promise<VideoClip> => this.get(index, draw);
+    const length = this.length;
     const epochs = options.epochs ?? 1;
     return new Dataset(async function* (iteration: number) {
       for (let epoch = 0; epoch < epochs; epoch++) {
-        const order = options.shuffle ? new Rng(`${options.seed ?? 0}:ssv2:${iteration}:${epoch}`).permutation(self.length) : null;
-        for (let i = 0; i < self.length; i++) yield { ...(await self.get(order ? (order[i] as number) : i, epoch)), epoch, epochSize: self.length };
+        const order = options.shuffle ? new Rng(`${options.seed ?? 0}:ssv2:${iteration}:${epoch}`).permutation(length) : null;
+        for (let i = 0; i < length; i++) yield { ...(await get(order ? (order[i] as number) : i, epoch)), epoch, epochSize: length };
       }
     } as unknown as (iteration: number) => AsyncIterator<VideoClip & EpochTagged>, epochs === Infinity ? Infinity : this.length * epochs);
   }

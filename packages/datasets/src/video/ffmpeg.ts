@@ -104,7 +104,7 @@ export interface DecodeVideoOptions {
 
 /** Incremental parser of concatenated binary PNM images (P5 = gray, P6 = RGB). */
 class PnmStream {
-  private buffer = new Uint8Array(0);
+  private buffer: Uint8Array = new Uint8Array(0);
 
   push(chunk: Uint8Array): void {
     if (this.buffer.byteLength === 0) {
