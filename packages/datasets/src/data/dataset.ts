@@ -109,12 +109,8 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** A dataset over an array, an iterable, an async iterable, or a function that makes one per iteration. */
   static from<T>(source: Iterable<T> | AsyncIterable<T> | (() => Iterable<T> | AsyncIterable<T>)): Dataset<T> {
     if (typeof source === 'function') return new Dataset(() => toAsyncIterator(source()));
-    const size = Array.isArray(source) ? source.length : null;
-    if (!Array.isArray(source) && !(Symbol.asyncIterator in source)) {
-      // A one-shot iterable (a generator) cannot be replayed; arrays and async iterables can.
-      return new Dataset(() => toAsyncIterator(source), size);
-    }
-    return new Dataset(() => toAsyncIterator(source), size);
+    // Arrays and async iterables can be replayed; a one-shot iterable (a generator object) runs once.
+    return new Dataset(() => toAsyncIterator(source), Array.isArray(source) ? source.length : null);
   }
 
   /** `count` elements (or an endless stream) made by `make(index)`. */
