@@ -71,6 +71,30 @@ describe('.npy written by NumPy reads back exactly', () => {
   });
 });
 
+describe('big files are read by slabs, never whole', () => {
+  it('reading one sequence of a time-major file reads only its bytes', async () => {
+    const bytes = new Uint8Array(await readFile(fixture('arrays', 'mnist_test_seq_small.npy'))); // [6, 3, 16, 16]
+    const reads: Array<[number, number]> = [];
+    const array = await NpyArray.fromReader(
+      {
+        name: 'counted.npy',
+        read: async (offset, length) => {
+          reads.push([offset, length]);
+          return bytes.subarray(offset, offset + length);
+        },
+        close: async () => undefined,
+      },
+      bytes.byteLength,
+    );
+    reads.length = 0;
+    const sequence = await array.readSlab([[0, 6], 1]);
+    expect(sequence.shape).toEqual([6, 16, 16]);
+    // Six positioned reads of one 16 × 16 frame each, at stride 3 frames.
+    expect(reads).toEqual([0, 1, 2, 3, 4, 5].map((t) => [128 + (t * 3 + 1) * 256, 256]));
+    expect(reads.reduce((n, [, length]) => n + length, 0)).toBe(1536);
+  });
+});
+
 describe('.npz, stored and deflated', () => {
   it.each(['stored.npz', 'deflated.npz'])('%s reads back exactly', async (name) => {
     const arrays = await readNpz(fixture('arrays', name));
