@@ -19,3 +19,17 @@ export {
   ssim,
   ssimWindow1d,
 } from './ssim.js';
+
+// LPIPS
+export {
+  LPIPS,
+  LPIPS_INPUT_PRESETS,
+  type LpipsInputConvention,
+  type LpipsInputPreset,
+  type LpipsInputRange,
+  type LpipsLoadOptions,
+  type LpipsLoadReport,
+  type LpipsOptions,
+} from './lpips/lpips.js';
+export { Fire, LPIPS_TRUNKS, LpipsTrunk, type LpipsNet, NetLinLayer, type TrunkDefinition, type TrunkLayer, TrunkSlice, maxPool2d, sliceOfFeature, trunkFeatureSizes } from './lpips/trunks.js';
+export { LPIPS_SCALING, type LpipsWeightSource, type NameMapping, type WeightTensor, normalizeLpipsNames, readWeightSource } from './lpips/weights.js';
