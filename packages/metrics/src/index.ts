@@ -33,3 +33,16 @@ export {
 } from './lpips/lpips.js';
 export { Fire, LPIPS_TRUNKS, LpipsTrunk, type LpipsNet, NetLinLayer, type TrunkDefinition, type TrunkLayer, TrunkSlice, maxPool2d, sliceOfFeature, trunkFeatureSizes } from './lpips/trunks.js';
 export { LPIPS_SCALING, type LpipsWeightSource, type NameMapping, type WeightTensor, normalizeLpipsNames, readWeightSource } from './lpips/weights.js';
+
+// FVD
+export {
+  type CovarianceKind,
+  FeatureStatistics,
+  FrechetVideoDistance,
+  type FrechetVideoDistanceOptions,
+  type GaussianStatistics,
+  type VideoFeatureExtractor,
+  frechetDistance,
+  frechetDistanceFromFeatures,
+} from './fvd/fvd.js';
+export { type SymmetricEigen, sqrtPsd, symmetricEigen } from './fvd/linalg.js';
