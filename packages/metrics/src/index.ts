@@ -4,7 +4,7 @@
  */
 
 // Pixel metrics
-export { type PixelErrorOptions, type PixelReduction, type PsnrOptions, type Quantization, mae, mse, psnr, quantizeUint8 } from './pixel.js';
+export { type PixelErrorOptions, type PixelReduction, type PsnrOptions, type Quantization, mae, mse, psnr, quantizeUint8, resolvePsnrOptions } from './pixel.js';
 
 // SSIM
 export {
@@ -46,3 +46,18 @@ export {
   frechetDistanceFromFeatures,
 } from './fvd/fvd.js';
 export { type SymmetricEigen, sqrtPsd, symmetricEigen } from './fvd/linalg.js';
+
+// Per-frame evaluation
+export {
+  EVALUATION_PROTOCOLS,
+  type EvaluationProtocol,
+  type FrameMetricName,
+  FrameMetrics,
+  type FrameMetricsOptions,
+  type FrameMetricsResult,
+  type MetricSeries,
+  type OutOfRangePolicy,
+  type ProtocolDefinition,
+  evaluateFrames,
+  formatMetricsTable,
+} from './evaluate.js';

@@ -72,7 +72,7 @@ describe('pixel metrics: shapes, edge cases and errors', () => {
     expect(() => mse(a, b)).toThrow(ShapeError);
     expect(() => mse(a, b)).toThrow(/mse: target: expected the shape of prediction \[2, 4, 4, 1\], received \[2, 4, 5, 1\]/);
     expect(() => mae(tf.zeros([4]), tf.zeros([4]))).toThrow(/prediction: expected rank ≥ 3/);
-    expect(() => psnr(a, a, undefined as never)).toThrow(/dataRange is required/);
+    expect(() => psnr(a, a, undefined as never)).toThrow(/options.dataRange: expected a data range \(1 for frames in \[0, 1\], 255 for 8-bit frames\); PSNR has no default range/);
     expect(() => psnr(a, a, { dataRange: -1 })).toThrow(/dataRange: expected a number ≥/);
     expect(() => mse(a, a, { reduction: 'avg' as never })).toThrow(/reduction: expected one of "mean", "sum", received "avg"/);
     tf.dispose([a, b]);

@@ -14,7 +14,7 @@
  * "MSE 5.9 ×10⁻³" can describe the same predictions.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertKnownKeys, finiteNumber, oneOf } from '@vid/core';
+import { ConfigError, assertKnownKeys, finiteNumber, oneOf } from '@vid/core';
 
 import { assertFramePair, debugCheckValues, flattenFrames, imageMean, imageSum, unflatten } from './internal/frames.js';
 
@@ -86,6 +86,18 @@ export interface PsnrOptions {
   readonly quantize?: Quantization;
 }
 
+/** Validates {@link PsnrOptions} and fills in the defaults. */
+export function resolvePsnrOptions(options: PsnrOptions): Required<PsnrOptions> {
+  const context = 'psnr';
+  if (options === undefined || options === null || typeof options !== 'object') {
+    throw new ConfigError('options.dataRange', 'a data range (1 for frames in [0, 1], 255 for 8-bit frames); PSNR has no default range', options, context);
+  }
+  assertKnownKeys(options, ['dataRange', 'quantize'], context);
+  const dataRange = finiteNumber(options.dataRange, 'dataRange', context, { min: Number.MIN_VALUE });
+  const quantize = oneOf(options.quantize ?? 'none', ['none', 'uint8'] as const, 'quantize', context);
+  return { dataRange, quantize };
+}
+
 /** `np.uint8(x * 255)` of [0, 1] frames (truncation, clipped to [0, 255]), as float32. */
 export function quantizeUint8(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.floor(tf.clipByValue(tf.mul(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), 255), 0, 255)));
@@ -99,12 +111,7 @@ export function quantizeUint8(x: tf.Tensor): tf.Tensor {
  */
 export function psnr(prediction: tf.Tensor, target: tf.Tensor, options: PsnrOptions): tf.Tensor {
   const context = 'psnr';
-  if (options === undefined || typeof options !== 'object') {
-    throw new TypeError('psnr: options.dataRange is required (1 for frames in [0, 1], 255 for 8-bit frames)');
-  }
-  assertKnownKeys(options, ['dataRange', 'quantize'], context);
-  const dataRange = finiteNumber(options.dataRange, 'dataRange', context, { min: Number.MIN_VALUE });
-  const quantize = oneOf(options.quantize ?? 'none', ['none', 'uint8'] as const, 'quantize', context);
+  const { dataRange, quantize } = resolvePsnrOptions(options);
   assertFramePair(prediction, target, context);
   debugCheckValues(prediction, target, context, quantize === 'uint8' ? { interval: [0, 1] } : { dataRange });
   return tf.tidy(() => {
