@@ -158,28 +158,37 @@ export function ssimWindow1d(config: Pick<SsimConfig, 'window' | 'windowSize' | 
 }
 
 /**
- * The SSIM map before averaging: `[n, height − w + 1, width − w + 1, channels]` for frames
- * `[n, height, width, channels]` already quantized. Runs inside the caller's tidy.
+ * SSIM per image and channel: frames `[n, height, width, channels]` (already quantized) →
+ * `[n]`, the mean over channels of the mean of the SSIM map over the valid windows. Runs inside
+ * the caller's tidy.
  */
-function ssimMap(x: tf.Tensor4D, y: tf.Tensor4D, config: SsimConfig, dataRange: number): tf.Tensor4D {
-  const channels = x.shape[3];
-  const weights = ssimWindow1d(config);
+function ssimPerImage(x: tf.Tensor4D, y: tf.Tensor4D, config: SsimConfig, dataRange: number): tf.Tensor1D {
+  const [n, height, width, channels] = x.shape;
   const size = config.windowSize;
+  // Channels become images, so every filter is a plain one-channel convolution, and each of
+  // the five maps is filtered on its own: on wasm this is ~3× faster than stacking them along
+  // channels for a depthwise filter (or along the batch), because concat and split copy.
+  // [n, h, w, c] → [n, c, h, w] → [n·c, h, w, 1]
+  const planes = (t: tf.Tensor4D): tf.Tensor4D => (channels === 1 ? t : (tf.reshape(tf.transpose(t, [0, 3, 1, 2]), [n * channels, height, width, 1]) as tf.Tensor4D));
+  const xp = planes(x);
+  const yp = planes(y);
   // Variances are E[x²] − E[x]², which cancels badly in float32 when the mean is large; shift
-  // both images by one per-image, per-channel offset first (variances and covariance do not
-  // change), and add it back to the local means for the luminance term.
-  const offset = tf.mul(tf.add(tf.mean(x, [1, 2], true), tf.mean(y, [1, 2], true)), 0.5); // [n, 1, 1, c]
-  const xc = tf.sub(x, offset);
-  const yc = tf.sub(y, offset);
-  // One depthwise pass filters the five maps at once: [n, h, w, 5c].
-  const stacked = tf.concat([xc, yc, tf.mul(xc, xc), tf.mul(yc, yc), tf.mul(xc, yc)], 3) as tf.Tensor4D;
-  const taps = tf.tensor1d(weights);
-  // Separable window: a [size, 1] then a [1, size] depthwise convolution, 'valid' (skimage's crop).
-  const vertical = tf.tile(tf.reshape(taps, [size, 1, 1, 1]), [1, 1, 5 * channels, 1]) as tf.Tensor4D;
-  const horizontal = tf.tile(tf.reshape(taps, [1, size, 1, 1]), [1, 1, 5 * channels, 1]) as tf.Tensor4D;
-  const filtered = tf.depthwiseConv2d(tf.depthwiseConv2d(stacked, vertical, 1, 'valid'), horizontal, 1, 'valid');
-  // filtered: [n, h', w', 5c] → five [n, h', w', c]
-  const [uxc, uyc, uxx, uyy, uxy] = tf.split(filtered, 5, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  // both images by one per-plane offset first (variances and covariance do not change), and add
+  // it back to the local means for the luminance term.
+  const offset = tf.mul(tf.add(tf.mean(xp, [1, 2], true), tf.mean(yp, [1, 2], true)), 0.5); // [n·c, 1, 1, 1]
+  const xc = tf.sub(xp, offset) as tf.Tensor4D;
+  const yc = tf.sub(yp, offset) as tf.Tensor4D;
+  const taps = tf.tensor1d(ssimWindow1d(config));
+  // Separable window: a [size, 1] then a [1, size] convolution, 'valid' (skimage's crop).
+  const vertical = tf.reshape(taps, [size, 1, 1, 1]) as tf.Tensor4D;
+  const horizontal = tf.reshape(taps, [1, size, 1, 1]) as tf.Tensor4D;
+  const filter = (t: tf.Tensor): tf.Tensor4D => tf.conv2d(tf.conv2d(t as tf.Tensor4D, vertical, 1, 'valid'), horizontal, 1, 'valid');
+  // Each: [n·c, h, w, 1] → [n·c, h', w', 1]
+  const uxc = filter(xc);
+  const uyc = filter(yc);
+  const uxx = filter(tf.mul(xc, xc));
+  const uyy = filter(tf.mul(yc, yc));
+  const uxy = filter(tf.mul(xc, yc));
   const points = size * size;
   const covNorm = config.covariance === 'sample' ? points / (points - 1) : 1;
   const vx = tf.mul(tf.sub(uxx, tf.mul(uxc, uxc)), covNorm);
@@ -193,7 +202,9 @@ function ssimMap(x: tf.Tensor4D, y: tf.Tensor4D, config: SsimConfig, dataRange: 
   const a2 = tf.add(tf.mul(vxy, 2), c2);
   const b1 = tf.add(tf.add(tf.mul(ux, ux), tf.mul(uy, uy)), c1);
   const b2 = tf.add(tf.add(vx, vy), c2);
-  return tf.div(tf.mul(a1, a2), tf.mul(b1, b2)) as tf.Tensor4D;
+  const map = tf.div(tf.mul(a1, a2), tf.mul(b1, b2)) as tf.Tensor4D; // [n·c, h', w', 1]
+  // Mean over each plane's valid windows, then over channels (skimage's channel_axis): [n·c] → [n, c] → [n]
+  return tf.mean(tf.reshape(imageMean(map), [n, channels]), 1) as tf.Tensor1D;
 }
 
 /**
@@ -224,6 +235,6 @@ export function ssim(prediction: tf.Tensor, target: tf.Tensor, options: SsimPres
       t = { frames: tf.div(quantizeUint8(t.frames), 255) as tf.Tensor4D, leading: t.leading };
       dataRange = config.dataRange / 255;
     }
-    return unflatten(imageMean(ssimMap(p.frames, t.frames, config, dataRange)), p.leading);
+    return unflatten(ssimPerImage(p.frames, t.frames, config, dataRange), p.leading);
   });
 }
