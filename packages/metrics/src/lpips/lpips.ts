@@ -252,12 +252,13 @@ export class LPIPS extends Module {
     return tf.tidy(() => {
       const a = this.#prepare(x0);
       const b = this.#prepare(x1);
-      const n = a.frames.shape[0];
-      // One trunk pass for both: [2n, h, w, 3]
-      const features = this.trunk.features(tf.concat([a.frames, b.frames], 0) as tf.Tensor4D);
-      const layers = features.map((f, k) => {
-        // f: [2n, h_k, w_k, c_k] → two [n, h_k, w_k, c_k]
-        const [f0, f1] = tf.split(f, [n, n], 0) as [tf.Tensor4D, tf.Tensor4D];
+      // Two trunk passes rather than one on concat([a, b]): on wasm the concat and the split of
+      // every feature map copy more than the larger batch saves.
+      const features0 = this.trunk.features(a.frames);
+      const features1 = this.trunk.features(b.frames);
+      const layers = features0.map((f0, k) => {
+        // f0, f1: [n, h_k, w_k, c_k]
+        const f1 = features1[k] as tf.Tensor4D;
         const d = tf.square(tf.sub(normalizeChannels(f0), normalizeChannels(f1))) as tf.Tensor4D;
         return imageMean((this.lins[k] as NetLinLayer).apply(d)); // [n]
       });
