@@ -294,6 +294,7 @@ export class FrameMetrics {
       const used = this.outOfRange === 'clamp' ? tf.clipByValue(finitePrediction, low, high) : finitePrediction;
       const floatTarget = tf.cast(target, 'float32');
       const finiteTarget = tf.where(tf.isFinite(floatTarget), floatTarget, tf.zerosLike(floatTarget));
+      // Each metric: [batch, time] → [batch·time]; packed after the 6 checks.
       const values = this.#resolved.map((metric) => tf.reshape(metric.compute(used, finiteTarget), [-1]));
       return tf.concat([checks, ...values]);
     });

@@ -220,6 +220,7 @@ export class LPIPS extends Module {
   /** `[..., h, w, 1 | 3]` → `[n, h, w, 3]` in [-1, 1] after the scaling layer. Inside a tidy. */
   #prepare(x: tf.Tensor): { frames: tf.Tensor4D; leading: number[] } {
     const { frames, leading } = flattenFrames(x);
+    // Grayscale: [n, h, w, 1] → [n, h, w, 3] (the channel repeated, as the papers' evaluations do)
     let rgb = frames.shape[3] === 1 ? (tf.tile(frames, [1, 1, 1, 3]) as tf.Tensor4D) : frames;
     if (this.inputRange === '[0,1]' && this.rescale) rgb = tf.sub(tf.mul(rgb, 2), 1) as tf.Tensor4D;
     return { frames: this.scalingLayer.apply(rgb), leading };
