@@ -1,0 +1,67 @@
+/**
+ * The time loop. Every runner in the package (and the stacked modules) goes through {@link rnn},
+ * as tfjs-layers keeps its loop in `rnn()`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError, formatShape } from '@vid/core';
+
+import type { AnyRecurrentCell, RecurrentState, StateOf } from './types.js';
+
+/** Options of {@link rnn}. */
+export interface RnnOptions<S extends RecurrentState> {
+  /**
+   * The state before the first step the cell takes (the last time step when `reverse`). Not
+   * disposed.
+   * @default cell.zeroState(first step)
+   */
+  readonly initialState?: S;
+  /**
+   * Run from the last time step to the first. The outputs stay aligned with the input: output
+   * `t` is the cell's output after it has read input steps `T−1 … t`.
+   * @default false
+   */
+  readonly reverse?: boolean;
+}
+
+/** What {@link rnn} returns. The caller owns (and disposes) every tensor. */
+export interface RnnResult<S extends RecurrentState> {
+  /** The output at every time step, `[batch, time, ...spatial, outputSize]`. */
+  readonly outputs: tf.Tensor;
+  /** The state after the last step taken (after time step 0 when `reverse`). */
+  readonly state: S;
+}
+
+/**
+ * Runs `cell` over a batch-major sequence.
+ *
+ * x: `[batch, time, ...spatial, inputSize]` → outputs `[batch, time, ...spatial, outputSize]`
+ * and the final state. Runs in one `tf.tidy`; the cell's per-step intermediates are freed as it
+ * goes (each `step` is its own tidy), so memory grows with the states and outputs only.
+ */
+export function rnn<C extends AnyRecurrentCell>(cell: C, x: tf.Tensor, options: RnnOptions<StateOf<C>> = {}): RnnResult<StateOf<C>> {
+  type S = StateOf<C>;
+  const context = 'rnn';
+  if (x.rank < 3) {
+    throw new ShapeError('x', 'rank ≥ 3: [batch, time, ...spatial, channels]', `rank ${x.rank} ${formatShape(x.shape)}`, context);
+  }
+  if ((x.shape[1] as number) < 1) {
+    throw new ShapeError('x', 'at least one time step on axis 1 ([batch, time, ...])', formatShape(x.shape), context);
+  }
+  return tf.tidy(() => {
+    // [batch, time, ...] → [time, batch, ...]: unstacking axis 0 is faster than axis 1 on wasm.
+    const swap = [1, 0, ...x.shape.slice(2).map((_, i) => i + 2)];
+    const steps = tf.unstack(tf.transpose(x, swap));
+    if (options.reverse) steps.reverse();
+    let state: S = options.initialState ?? (cell.zeroState(steps[0] as tf.Tensor) as S);
+    const outputs: tf.Tensor[] = [];
+    for (const input of steps) {
+      const result = cell.step(input, state);
+      outputs.push(result.output);
+      state = result.state as S;
+    }
+    if (options.reverse) outputs.reverse();
+    // time × [batch, ...] → [time, batch, ...] → [batch, time, ...]
+    const stacked = tf.transpose(tf.stack(outputs), swap);
+    return { outputs: stacked, state };
+  });
+}
