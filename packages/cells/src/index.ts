@@ -8,7 +8,23 @@ export type { AnyRecurrentCell, GRUState, LSTMState, RecurrentCell, RecurrentMod
 
 // Cells
 export { ConvLSTMCell, type ConvLSTMCellOptions, type ConvLSTMPeephole, type GateOrder } from './convlstm-cell.js';
+export { ConvGRUCell, type ConvGRUCellOptions } from './convgru-cell.js';
+export { LSTMCell, type LSTMCellOptions, type LSTMPeephole } from './lstm-cell.js';
 
 // Running over time
 export { rnn, type RnnOptions, type RnnResult } from './rnn.js';
+export {
+  type AnyRecurrentModule,
+  type Direction,
+  type MergeMode,
+  StackedRNN,
+  type StackedApplyOptions,
+  type StackedRNNOptions,
+  type StackedResult,
+  type StackedStepResult,
+  disposeStackedResult,
+} from './stacked.js';
+export { ConvGRU, type ConvGRUOptions, ConvLSTM, type ConvLSTMOptions, type StackOptions } from './conv-stacks.js';
+export { LSTM, type LSTMOptions } from './lstm.js';
 export { disposeState, mapState, stateTensors } from './state.js';
+export type { KernelSize } from './internal.js';
