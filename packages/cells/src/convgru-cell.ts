@@ -102,6 +102,11 @@ export class ConvGRUCell extends Module implements RecurrentCell<GRUState> {
     return this.inputChannels;
   }
 
+  /** One step's `x` is `[batch, height, width, channels]` ({@link RecurrentCell}). */
+  get inputRank(): number {
+    return 4;
+  }
+
   /** Alias of `hiddenChannels` ({@link RecurrentCell}). */
   get outputSize(): number {
     return this.hiddenChannels;

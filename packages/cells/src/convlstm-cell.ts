@@ -208,6 +208,11 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
     return this.inputChannels;
   }
 
+  /** One step's `x` is `[batch, height, width, channels]` ({@link RecurrentCell}). */
+  get inputRank(): number {
+    return 4;
+  }
+
   /** Alias of `hiddenChannels` ({@link RecurrentCell}). */
   get outputSize(): number {
     return this.hiddenChannels;

@@ -124,6 +124,11 @@ export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
     }
   }
 
+  /** One step's `x` is `[batch, features]` ({@link RecurrentCell}). */
+  get inputRank(): number {
+    return 2;
+  }
+
   /** Alias of `hiddenSize` ({@link RecurrentCell}). */
   get outputSize(): number {
     return this.hiddenSize;

@@ -44,13 +44,18 @@ export function rnn<C extends AnyRecurrentCell>(cell: C, x: tf.Tensor, options: 
   if (x.rank < 3) {
     throw new ShapeError('x', 'rank ≥ 3: [batch, time, ...spatial, channels]', `rank ${x.rank} ${formatShape(x.shape)}`, context);
   }
+  if (cell.inputRank !== undefined && x.rank !== cell.inputRank + 1) {
+    throw new ShapeError('x', `rank ${cell.inputRank + 1} ([batch, time] and a step of rank ${cell.inputRank})`, `rank ${x.rank} ${formatShape(x.shape)}`, context);
+  }
   if ((x.shape[1] as number) < 1) {
     throw new ShapeError('x', 'at least one time step on axis 1 ([batch, time, ...])', formatShape(x.shape), context);
   }
   return tf.tidy(() => {
     // [batch, time, ...] → [time, batch, ...]: unstacking axis 0 is faster than axis 1 on wasm.
     const swap = [1, 0, ...x.shape.slice(2).map((_, i) => i + 2)];
-    const steps = tf.unstack(tf.transpose(x, swap));
+    // A copy: tf.unstack returns the very array its tape node records as outputs, so reversing it
+    // in place would send each step's gradient to the mirrored time step.
+    const steps = [...tf.unstack(tf.transpose(x, swap))];
     if (options.reverse) steps.reverse();
     let state: S = options.initialState ?? (cell.zeroState(steps[0] as tf.Tensor) as S);
     const outputs: tf.Tensor[] = [];

@@ -176,6 +176,10 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     if (x.rank < 3) {
       throw new ShapeError('x', 'rank ≥ 3: [batch, time, ...spatial, features]', `rank ${x.rank} ${formatShape(x.shape)}`, context);
     }
+    const stepRank = this.cells.at(0).inputRank;
+    if (stepRank !== undefined && x.rank !== stepRank + 1) {
+      throw new ShapeError('x', `rank ${stepRank + 1} ([batch, time] and a step of rank ${stepRank})`, `rank ${x.rank} ${formatShape(x.shape)}`, context);
+    }
     if (x.shape[x.rank - 1] !== this.inputSize) {
       throw new ShapeError('x', `[batch, time, ...spatial, ${this.inputSize}] (inputSize of layer 0 = ${this.inputSize})`, formatShape(x.shape), context);
     }

@@ -48,6 +48,11 @@ export interface RecurrentCell<S extends RecurrentState = RecurrentState> {
   readonly inputSize: number;
   /** The size of the last axis of the output. */
   readonly outputSize: number;
+  /**
+   * The rank of one step's `x` (2 for `[batch, features]`, 4 for `[batch, height, width,
+   * channels]`), when fixed; runners then check that sequences have one more axis.
+   */
+  readonly inputRank?: number;
   /** One time step. */
   step(x: tf.Tensor, state: S): StepResult<S>;
   /** The zero state for a one-step input `x` (`[batch, ...spatial, inputSize]`). */
