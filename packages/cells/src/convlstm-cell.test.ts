@@ -270,7 +270,13 @@ describe('ConvLSTMCell: states, shapes, no-input cells', () => {
       return tf.mul(tf.sigmoid(o!), tf.tanh(cNext));
     });
     assertClose(state.h, expected, { atol: 1e-6, name: 'h' });
-    tf.dispose([x, h, c, state.h, state.c, expected]);
+    // Unfused without input: conv_h alone, carrying the bias; the same function for the same seed.
+    const unfused = new ConvLSTMCell({ inputChannels: 0, hiddenChannels: 3, kernelSize: 3, seed: 1, fused: false });
+    expect(unfused.namedParameters().map(([n]) => n)).toEqual(['conv_h.weight', 'conv_h.bias']);
+    const other = unfused.step(x, { h, c });
+    assertClose(other.state.h, expected, { atol: 1e-6, name: 'h (unfused)' });
+    tf.dispose([x, h, c, state.h, state.c, expected, other.state.h, other.state.c]);
+    unfused.dispose();
     cell.dispose();
   });
 });

@@ -115,7 +115,7 @@ const OPTION_KEYS = ['inputChannels', 'hiddenChannels', 'kernelSize', 'bias', 'p
  * - fused: `conv.weight` `[kh, kw, inputChannels + hiddenChannels, 4·hiddenChannels]` (input
  *   channels first, then hidden, as `concat[x, h]`), `conv.bias` `[4·hiddenChannels]`;
  * - unfused: `conv_x.weight` `[kh, kw, inputChannels, 4·hidden]`, `conv_x.bias`, `conv_h.weight`
- *   `[kh, kw, hidden, 4·hidden]`;
+ *   `[kh, kw, hidden, 4·hidden]` (without input, `inputChannels: 0`: only `conv_h`, with the bias);
  * - peepholes: `w_ci`, `w_cf`, `w_co`, `[height, width, hidden]` (`'spatial'`, PyTorch
  *   `[hidden, height, width]`) or `[hidden]` (`'channel'`).
  *
@@ -134,7 +134,7 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
 
   /** Fused mode: the convolution on `concat[x, h]`. */
   readonly conv: Conv2d | null = null;
-  /** Unfused mode: the convolution on `x` (carries the bias). */
+  /** Unfused mode: the convolution on `x` (carries the bias); null without input. */
   readonly convX: Conv2d | null = null;
   /** Unfused mode: the convolution on `h` (no bias). */
   readonly convH: Conv2d | null = null;
@@ -160,9 +160,6 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
       this.spatialSize = pairOf(options.spatialSize, 'spatialSize', context);
     } else {
       this.spatialSize = options.spatialSize === undefined ? null : pairOf(options.spatialSize, 'spatialSize', context);
-    }
-    if (!this.fused && this.inputChannels === 0) {
-      throw new ConfigError('fused', 'true when inputChannels is 0 (there is no input convolution to separate)', false, context);
     }
     const rng = resolveRng(options.seed, 'seed', context);
 
@@ -191,8 +188,14 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
       // [kh, kw, in + hidden, 4·hidden] → [kh, kw, in, 4·hidden] and [kh, kw, hidden, 4·hidden].
       const [kernelX, kernelH] = tf.split(fusedKernel, [this.inputChannels, this.hiddenChannels], 2);
       fusedKernel.dispose();
-      this.convX = conv('conv_x', this.inputChannels, kernelX as tf.Tensor, fusedBias);
-      this.convH = conv('conv_h', this.hiddenChannels, kernelH as tf.Tensor, null);
+      if (this.inputChannels > 0) {
+        this.convX = conv('conv_x', this.inputChannels, kernelX as tf.Tensor, fusedBias);
+        this.convH = conv('conv_h', this.hiddenChannels, kernelH as tf.Tensor, null);
+      } else {
+        // No input: the bias moves to the only convolution.
+        (kernelX as tf.Tensor).dispose();
+        this.convH = conv('conv_h', this.hiddenChannels, kernelH as tf.Tensor, fusedBias);
+      }
     }
 
     if (this.peephole !== 'none') {
@@ -255,9 +258,8 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
         const xh = this.inputChannels === 0 ? h4 : tf.concat([x4, h4], 3);
         z = convSame(xh, this.conv.weight, this.conv.bias);
       } else {
-        const convX = this.convX as Conv2d;
         const convH = this.convH as Conv2d;
-        z = tf.add(convSame(x4, convX.weight, convX.bias), convSame(h4, convH.weight, null));
+        z = this.convX ? tf.add(convSame(x4, this.convX.weight, this.convX.bias), convSame(h4, convH.weight, null)) : convSame(h4, convH.weight, convH.bias);
       }
       // 4 × [batch, height, width, hidden]
       const [first, second, third, fourth] = tf.split(z, 4, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];

@@ -28,3 +28,16 @@ export { ConvGRU, type ConvGRUOptions, ConvLSTM, type ConvLSTMOptions, type Stac
 export { LSTM, type LSTMOptions } from './lstm.js';
 export { disposeState, mapState, stateTensors } from './state.js';
 export type { KernelSize } from './internal.js';
+
+// Encoder-forecaster (Shi et al. 2015)
+export {
+  EncoderForecaster,
+  type EncoderForecasterOptions,
+  type ForecastOptions,
+  type ForecastResult,
+  type ForecasterInput,
+  type TeacherForcing,
+  type TeacherForcingHook,
+  scheduledSampling,
+} from './encoder-forecaster.js';
+export { depthToSpace, spaceToDepth } from './patches.js';
