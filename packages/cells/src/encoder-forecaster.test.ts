@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, type SafetensorsContents, hostToTensor, initBackend, setDebugChecks } from '@vid/core';
+import { type HostTensor, type SafetensorsContents, initBackend, setDebugChecks } from '@vid/core';
 import { assertClose, expectNoLeakedTensors } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
