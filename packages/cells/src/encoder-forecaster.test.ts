@@ -4,6 +4,7 @@ import { assertClose, expectNoLeakedTensors } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { expectForward, expectGradients, get, loadLocalFixture, torchGradients, videoFromTorch, videoToTorch, withPrefix } from './__fixtures__/helpers.js';
+import { convertConvLSTMStateDict } from './convert.js';
 import { EncoderForecaster, scheduledSampling } from './encoder-forecaster.js';
 import { depthToSpace, spaceToDepth } from './patches.js';
 
@@ -222,5 +223,34 @@ describe('EncoderForecaster: bad input', () => {
     previous.dispose();
     expect(() => new EncoderForecaster({ frameSize: [64, 62], hiddenChannels: 2, kernelSize: 3 })).toThrow(/frameSize: expected a height and width divisible by patchSize 4, received \[64, 62\]/);
     tf.dispose([wrongSize, frames, nan, short]);
+  });
+});
+
+describe('convertConvLSTMStateDict', () => {
+  it('an unfused encoder-forecaster, converted, loads into a fused one with the same predictions (and back)', async () => {
+    const base = { frameSize: [8, 8] as const, patchSize: 2, hiddenChannels: [3, 2], kernelSize: [3, 2], peephole: 'channel' as const };
+    const unfused = new EncoderForecaster({ ...base, fused: false, seed: 1 });
+    const fused = new EncoderForecaster({ ...base, fused: true, seed: 2 });
+    const again = new EncoderForecaster({ ...base, fused: false, seed: 3 });
+    // Make the peepholes non-zero so that they are carried too.
+    for (const [name, v] of unfused.namedParameters()) if (name.includes('w_c')) v.assign(tf.fill(v.shape, 0.2));
+    const frames = tf.randomUniform([1, 2, 8, 8, 1], 0, 1, 'float32', 9);
+    const converted = convertConvLSTMStateDict(unfused.stateDict(), { to: 'fused' });
+    expect([...converted.keys()].sort()).toEqual(fused.namedParameters().map(([n]) => n).sort());
+    fused.loadStateDict(converted);
+    const back = convertConvLSTMStateDict(fused.stateDict(), { to: 'unfused' });
+    again.loadStateDict(back);
+    const a = unfused.apply(frames, { horizon: 2 });
+    const b = fused.apply(frames, { horizon: 2 });
+    const c = again.apply(frames, { horizon: 2 });
+    assertClose(b.logits, a.logits, { atol: 1e-5, name: 'fused' });
+    assertClose(c.logits, a.logits, { atol: 0, name: 'round trip' });
+    // PyTorch layout: the fused kernel is conv_x ⧺ conv_h on axis 1.
+    const torch = await unfused.exportStateDict({ layout: 'torch' });
+    const fusedTorch = convertConvLSTMStateDict(torch, { to: 'fused', layout: 'torch' });
+    const fusedVid = tf.transpose(fusedTorch.get('encoder.cells.0.conv.weight')!, [2, 3, 1, 0]);
+    assertClose(fusedVid, converted.get('encoder.cells.0.conv.weight')!, { atol: 0, name: 'torch layout' });
+    tf.dispose([frames, fusedVid, a.logits, a.predictions, b.logits, b.predictions, c.logits, c.predictions, ...converted.values(), ...back.values(), ...fusedTorch.values()]);
+    [unfused, fused, again].forEach((m) => m.dispose());
   });
 });

@@ -8,6 +8,7 @@ export type { AnyRecurrentCell, GRUState, LSTMState, RecurrentCell, RecurrentMod
 
 // Cells
 export { ConvLSTMCell, type ConvLSTMCellOptions, type ConvLSTMPeephole, type GateOrder } from './convlstm-cell.js';
+export { type ConvertConvLSTMOptions, convertConvLSTMStateDict } from './convert.js';
 export { ConvGRUCell, type ConvGRUCellOptions } from './convgru-cell.js';
 export { LSTMCell, type LSTMCellOptions, type LSTMPeephole } from './lstm-cell.js';
 

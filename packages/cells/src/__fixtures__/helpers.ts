@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { type HostTensor, type Module, type SafetensorsContents, hostToTensor, readSafetensors } from '@vid/core';
-import { assertClose, fixtureTensor } from '@vid/core/testing';
+import { type CloseReport, assertClose, fixtureTensor } from '@vid/core/testing';
 
 /** Forward parity: relative to the largest expected magnitude. */
 export const FORWARD_TOLERANCE = 1e-5;
@@ -99,7 +99,7 @@ export function expectGradients(
   try {
     for (const [name, grad] of grads) {
       const torchName = names[name] ?? name;
-      assertClose(grad, get(expected, `grad.${torchName}`), { relativeToMax: GRADIENT_TOLERANCE, name: `${label}grad.${torchName}` });
+      log(assertClose(grad, get(expected, `grad.${torchName}`), { relativeToMax: GRADIENT_TOLERANCE, name: `${label}grad.${torchName}` }));
     }
   } finally {
     for (const grad of grads.values()) grad.dispose();
@@ -108,7 +108,12 @@ export function expectGradients(
 
 /** Forward comparison at the package's tolerance. */
 export function expectForward(actual: tf.Tensor | number, expected: HostTensor, name: string): void {
-  assertClose(typeof actual === 'number' ? [actual] : actual, expected, { relativeToMax: FORWARD_TOLERANCE, name });
+  log(assertClose(typeof actual === 'number' ? [actual] : actual, expected, { relativeToMax: FORWARD_TOLERANCE, name }));
+}
+
+/** With `VID_PARITY_LOG=1`, prints each parity comparison's worst error relative to the largest expected magnitude. */
+function log(report: CloseReport): void {
+  if (process.env.VID_PARITY_LOG === '1') console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
 }
 
 export { fixtureTensor };
