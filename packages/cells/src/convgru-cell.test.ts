@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, type SafetensorsContents, Rng, initBackend, setDebugChecks } from '@vid/core';
+import { type HostTensor, type SafetensorsContents, Rng, setDebugChecks } from '@vid/core';
 import { assertClose, expectNoLeakedTensors, fixtureMetadata, hasReferenceFixture, loadReferenceFixture, numericalGradient } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -15,13 +15,14 @@ import {
   videoFromTorch,
   videoToTorch,
   withPrefix,
+  initTestBackend,
 } from './__fixtures__/helpers.js';
 import { ConvGRUCell } from './convgru-cell.js';
 import { rnn } from './rnn.js';
 import { disposeState } from './state.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initTestBackend();
 });
 
 const isParameter = (name: string) => /^conv_[a-z_]+\.(weight|bias)$/.test(name);

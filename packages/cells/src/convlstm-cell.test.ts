@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, Rng, type SafetensorsContents, hostToTensor, initBackend, setDebugChecks } from '@vid/core';
+import { type HostTensor, Rng, type SafetensorsContents, hostToTensor, setDebugChecks } from '@vid/core';
 import { assertClose, expectNoLeakedTensors, fixtureMetadata, hasReferenceFixture, loadReferenceFixture, numericalGradient } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -15,13 +15,14 @@ import {
   videoFromTorch,
   videoToTorch,
   withPrefix,
+  initTestBackend,
 } from './__fixtures__/helpers.js';
 import { ConvLSTMCell } from './convlstm-cell.js';
 import { rnn } from './rnn.js';
 import { disposeState } from './state.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initTestBackend();
 });
 
 /** Runs the cell over a PyTorch-layout video and returns outputs/state in PyTorch layout. */

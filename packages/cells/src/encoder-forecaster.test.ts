@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, type SafetensorsContents, initBackend, setDebugChecks } from '@vid/core';
+import { type HostTensor, type SafetensorsContents, setDebugChecks } from '@vid/core';
 import { assertClose, expectNoLeakedTensors } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { expectForward, expectGradients, get, loadLocalFixture, torchGradients, videoFromTorch, videoToTorch, withPrefix } from './__fixtures__/helpers.js';
+import { expectForward, expectGradients, get, loadLocalFixture, torchGradients, videoFromTorch, videoToTorch, withPrefix, initTestBackend } from './__fixtures__/helpers.js';
 import { convertConvLSTMStateDict } from './convert.js';
 import { EncoderForecaster, scheduledSampling } from './encoder-forecaster.js';
 import { depthToSpace, spaceToDepth } from './patches.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initTestBackend();
 });
 
 const parametersOf = (t: ReadonlyMap<string, HostTensor>) =>

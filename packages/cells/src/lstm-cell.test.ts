@@ -1,16 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type SafetensorsContents, Rng, hostToTensor, initBackend, setDebugChecks } from '@vid/core';
+import { type SafetensorsContents, Rng, hostToTensor, setDebugChecks } from '@vid/core';
 import { assertClose, expectNoLeakedTensors, fixtureMetadata, hasReferenceFixture, loadReferenceFixture, numericalGradient } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { expectForward, expectGradients, get, loadLocalFixture, meanSquare, torchGradients, withPrefix } from './__fixtures__/helpers.js';
+import { expectForward, expectGradients, get, loadLocalFixture, meanSquare, torchGradients, withPrefix, initTestBackend } from './__fixtures__/helpers.js';
 import { LSTM } from './lstm.js';
 import { LSTMCell } from './lstm-cell.js';
 import { rnn } from './rnn.js';
 import { disposeState } from './state.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initTestBackend();
 });
 
 describe.runIf(await hasReferenceFixture('fc-lstm.safetensors'))('LSTM: parity with torch.nn.LSTM (2 layers, batch_first; shared fixture)', () => {

@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@vid/core';
 import { assertClose, expectNoLeakedTensors, numericalGradient } from '@vid/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { initTestBackend } from './__fixtures__/helpers.js';
 import { ConvGRUCell } from './convgru-cell.js';
 import { LSTMCell } from './lstm-cell.js';
 import { rnn } from './rnn.js';
 import { stateTensors } from './state.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initTestBackend();
 });
 
 describe('rnn', () => {

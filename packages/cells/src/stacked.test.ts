@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type SafetensorsContents, hostToTensor, initBackend } from '@vid/core';
+import { type SafetensorsContents, hostToTensor } from '@vid/core';
 import { assertClose, expectNoLeakedTensors } from '@vid/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { expectForward, expectGradients, get, loadLocalFixture, meanSquare, torchGradients } from './__fixtures__/helpers.js';
+import { expectForward, expectGradients, get, loadLocalFixture, meanSquare, torchGradients, initTestBackend } from './__fixtures__/helpers.js';
 import { ConvGRU, ConvLSTM } from './conv-stacks.js';
 import { LSTM } from './lstm.js';
 import { rnn } from './rnn.js';
@@ -12,7 +12,7 @@ import { stateTensors } from './state.js';
 import type { RecurrentState } from './types.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initTestBackend();
 });
 
 const video = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, 'float32', seed);

@@ -9,7 +9,7 @@ import { ConfigError, ModuleList, Module, ShapeError, assertKnownKeys, bool, for
 
 import { rnn } from './rnn.js';
 import { disposeState, mapState, stateTensors } from './state.js';
-import type { AnyRecurrentCell, StateOf } from './types.js';
+import type { AnyRecurrentCell, RecurrentState, StateOf } from './types.js';
 
 /** Which way each layer runs over time. */
 export type Direction = 'forward' | 'reverse' | 'bidirectional';
@@ -70,12 +70,11 @@ export interface StackedStepResult<S> {
   readonly states: S[];
 }
 
-/** Disposes every tensor of a {@link StackedResult} or {@link StackedStepResult}. */
-export function disposeStackedResult(result: StackedResult<never> | StackedStepResult<never> | StackedResult<unknown> | StackedStepResult<unknown>): void {
+/** Disposes every tensor of a {@link StackedResult} or {@link StackedStepResult} (each once). */
+export function disposeStackedResult<S extends RecurrentState>(result: StackedResult<S> | StackedStepResult<S>): void {
   const tensors = new Set<tf.Tensor>([result.output, ...(result.layerOutputs ?? [])]);
-  for (const state of [...result.states, ...('reverseStates' in result ? (result.reverseStates ?? []) : [])]) {
-    for (const t of stateTensors(state as never)) tensors.add(t);
-  }
+  const reverse = 'reverseStates' in result ? (result.reverseStates ?? []) : [];
+  for (const state of [...result.states, ...reverse]) for (const t of stateTensors(state)) tensors.add(t);
   for (const t of tensors) t.dispose();
 }
 

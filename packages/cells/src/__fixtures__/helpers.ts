@@ -5,8 +5,13 @@
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, type Module, type SafetensorsContents, hostToTensor, readSafetensors } from '@vid/core';
+import { type BackendName, type HostTensor, type Module, type SafetensorsContents, hostToTensor, initBackend, readSafetensors } from '@vid/core';
 import { type CloseReport, assertClose, fixtureTensor } from '@vid/core/testing';
+
+/** The tests' backend: wasm, or `VID_TEST_BACKEND` (e.g. `cpu`). */
+export async function initTestBackend(): Promise<void> {
+  await initBackend({ backend: (process.env.VID_TEST_BACKEND as BackendName | undefined) ?? 'wasm', log: false });
+}
 
 /** Forward parity: relative to the largest expected magnitude. */
 export const FORWARD_TOLERANCE = 1e-5;
