@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertRank, bool, formatShape, positiveInteger } from '@vid/core';
 
-import { assertExactShape, convSame, kernelPair, resolveRng } from './internal.js';
+import { assertExactShape, convSame, kernelPair, resolveRng, splitLast } from './internal.js';
 import type { GRUState, RecurrentCell, StepResult } from './types.js';
 
 /** Options of {@link ConvGRUCell}. */
@@ -134,18 +134,18 @@ export class ConvGRUCell extends Module implements RecurrentCell<GRUState> {
     return tf.tidy(() => {
       const hPrev = (state?.h ?? this.zeroState(x).h) as tf.Tensor4D;
       // 3 × [batch, height, width, hidden]: z, r, candidate from x.
-      const [xz, xr, xn] = tf.split(convSame(x as tf.Tensor4D, this.convX.weight, this.convX.bias), 3, 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const [xz, xr, xn] = splitLast(convSame(x as tf.Tensor4D, this.convX.weight, this.convX.bias), 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
       let z: tf.Tensor;
       let n: tf.Tensor;
       if (this.convH) {
         // 3 × [batch, height, width, hidden]: z, r, candidate from h.
-        const [hz, hr, hn] = tf.split(convSame(hPrev, this.convH.weight, this.convH.bias), 3, 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const [hz, hr, hn] = splitLast(convSame(hPrev, this.convH.weight, this.convH.bias), 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
         z = tf.sigmoid(tf.add(xz, hz));
         const r = tf.sigmoid(tf.add(xr, hr));
         n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
       } else {
         // 2 × [batch, height, width, hidden]: z, r from h.
-        const [hz, hr] = tf.split(convSame(hPrev, (this.convHzr as Conv2d).weight, null), 2, 3) as [tf.Tensor, tf.Tensor];
+        const [hz, hr] = splitLast(convSame(hPrev, (this.convHzr as Conv2d).weight, null), 2) as [tf.Tensor, tf.Tensor];
         z = tf.sigmoid(tf.add(xz, hz));
         const r = tf.sigmoid(tf.add(xr, hr));
         const resetH = tf.mul(r, hPrev) as tf.Tensor4D;

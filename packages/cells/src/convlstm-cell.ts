@@ -40,7 +40,7 @@ import {
   zeros,
 } from '@vid/core';
 
-import { assertExactShape, convSame, kernelPair, resolveRng } from './internal.js';
+import { assertExactShape, convSame, kernelPair, resolveRng, splitLast } from './internal.js';
 import type { LSTMState, RecurrentCell, StepResult } from './types.js';
 
 /** Which peephole connections a ConvLSTM has (Shi et al. 2015, eq. 3). */
@@ -262,7 +262,7 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
         z = this.convX ? tf.add(convSame(x4, this.convX.weight, this.convX.bias), convSame(h4, convH.weight, null)) : convSame(h4, convH.weight, convH.bias);
       }
       // 4 × [batch, height, width, hidden]
-      const [first, second, third, fourth] = tf.split(z, 4, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      const [first, second, third, fourth] = splitLast(z, 4) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const [zi, zf, zg, zo] = this.gateOrder === 'ifgo' ? [first, second, third, fourth] : [first, second, fourth, third];
       const peep = this.peepholes;
       const i = tf.sigmoid(peep ? tf.add(zi, tf.mul(peep.i, cPrev)) : zi);

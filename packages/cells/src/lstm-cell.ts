@@ -30,7 +30,7 @@ import {
   zeros,
 } from '@vid/core';
 
-import { assertExactShape, resolveRng } from './internal.js';
+import { assertExactShape, resolveRng, splitLast } from './internal.js';
 import type { LSTMState, RecurrentCell, StepResult } from './types.js';
 
 /**
@@ -160,7 +160,7 @@ export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
       let z = tf.add(tf.matMul(x as tf.Tensor2D, this.weightIh as tf.Tensor2D), tf.matMul(hPrev as tf.Tensor2D, this.weightHh as tf.Tensor2D));
       if (this.biasIh && this.biasHh) z = tf.add(z, tf.add(this.biasIh, this.biasHh));
       // 4 × [batch, hidden]
-      const [zi, zf, zg, zo] = tf.split(z, 4, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const [zi, zf, zg, zo] = splitLast(z, 4) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const peek = (weight: tf.Variable | undefined, c: tf.Tensor): tf.Tensor | null => {
         if (!weight) return null;
         return this.peephole === 'diagonal' ? tf.mul(c, weight) : tf.matMul(c as tf.Tensor2D, weight as tf.Tensor2D);

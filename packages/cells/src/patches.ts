@@ -4,7 +4,7 @@
  * pixel is `(dy·p + dx)·C + c`, TensorFlow's `space_to_depth` order (PredRNN's `reshape_patch`
  * uses the same).
  *
- * Written with reshapes and transposes of rank ≤ 5, so gradients flow on every backend.
+ * Written with reshapes and rank-4 transposes (fast on wasm), so gradients flow on every backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape, positiveInteger } from '@vid/core';
@@ -38,9 +38,10 @@ export function spaceToDepth(x: tf.Tensor, patchSize: number): tf.Tensor {
     const n = flat.shape[0];
     const h = height / p;
     const w = width / p;
-    // [n, H, W, C] → [n·h, dy, w, dx, C] → [n·h, w, dy, dx, C] → [n, h, w, p·p·C]
-    const split = tf.reshape(flat, [n * h, p, w, p, channels]);
-    const moved = tf.transpose(split, [0, 2, 1, 3, 4]);
+    // [n, H, W, C] → [n·h, dy, w, dx·C] → [n·h, w, dy, dx·C] → [n, h, w, p·p·C] (a rank-4
+    // transpose: the (dx, c) block stays contiguous).
+    const split = tf.reshape(flat, [n * h, p, w, p * channels]);
+    const moved = tf.transpose(split, [0, 2, 1, 3]);
     const patched = tf.reshape(moved, [n, h, w, p * p * channels]);
     return x.rank === 5 ? tf.reshape(patched, [x.shape[0] as number, x.shape[1] as number, h, w, p * p * channels]) : patched;
   });
@@ -62,9 +63,9 @@ export function depthToSpace(x: tf.Tensor, patchSize: number): tf.Tensor {
   return tf.tidy(() => {
     const flat = x.rank === 5 ? frames(x) : (x as tf.Tensor4D);
     const n = flat.shape[0];
-    // [n, h, w, p·p·C] → [n·h, w, dy, dx, C] → [n·h, dy, w, dx, C] → [n, h·p, w·p, C]
-    const split = tf.reshape(flat, [n * h, w, p, p, channels]);
-    const moved = tf.transpose(split, [0, 2, 1, 3, 4]);
+    // [n, h, w, p·p·C] → [n·h, w, dy, dx·C] → [n·h, dy, w, dx·C] → [n, h·p, w·p, C]
+    const split = tf.reshape(flat, [n * h, w, p, p * channels]);
+    const moved = tf.transpose(split, [0, 2, 1, 3]);
     const image = tf.reshape(moved, [n, h * p, w * p, channels]);
     return x.rank === 5 ? tf.reshape(image, [x.shape[0] as number, x.shape[1] as number, h * p, w * p, channels]) : image;
   });
