@@ -18,7 +18,7 @@ import {
   ConfigError,
   Conv2d,
   Module,
-  Rng,
+  type Rng,
   ShapeError,
   assertFinite,
   assertKnownKeys,
@@ -93,7 +93,10 @@ export interface ForecastOptions {
   readonly targets?: tf.Tensor;
   /** @default false (the forecaster reads its own predictions) */
   readonly teacherForcing?: TeacherForcing;
-  /** Seed or generator of the scheduled-sampling draws. @default 0 */
+  /**
+   * Seed or generator of the scheduled-sampling draws.
+   * @default the model's own `samplingRng` (seeded from `seed`; it advances from call to call)
+   */
   readonly rng?: number | Rng;
 }
 
@@ -123,6 +126,11 @@ export class EncoderForecaster extends Module {
   readonly forecaster: ConvLSTM;
   /** The 1×1 convolution from the concatenated forecaster states to a patched frame. */
   readonly output: Conv2d;
+  /**
+   * The generator of scheduled-sampling draws when `apply` is given no `rng`: it advances from
+   * call to call, so each training step draws anew (save `getState()` with a checkpoint to resume).
+   */
+  readonly samplingRng: Rng;
 
   constructor(options: EncoderForecasterOptions) {
     super();
@@ -155,6 +163,7 @@ export class EncoderForecaster extends Module {
     );
     const total = this.hiddenChannels.reduce((a, b) => a + b, 0);
     this.output = this.registerModule('output', new Conv2d({ inChannels: total, outChannels: patched, kernelSize: 1, seed: rng.fork('output') }));
+    this.samplingRng = rng.fork('sampling');
   }
 
   /** Number of ConvLSTM layers in the encoder (and in the forecaster). */
@@ -193,7 +202,7 @@ export class EncoderForecaster extends Module {
       throw new ConfigError('targets', 'the ground-truth future frames when teacherForcing is not false', undefined, context);
     }
     assertFinite(frames, 'frames', context);
-    const rng = options.rng instanceof Rng ? options.rng : new Rng(options.rng ?? 0);
+    const rng = options.rng === undefined ? this.samplingRng : resolveRng(options.rng, 'rng', context);
 
     return tf.tidy(() => {
       const p = this.patchSize;

@@ -192,7 +192,8 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     const layers: tf.Tensor[] = [];
     const states: Array<StateOf<C>> = [];
     const reverseStates: Array<StateOf<C>> = [];
-    const kept = tf.tidy(() => {
+    // The tidy frees every intermediate but what it returns: the outputs and states handed back.
+    tf.tidy(() => {
       let input = x;
       this.cells.items.forEach((cell, layer) => {
         const init = initial?.[layer];
@@ -214,7 +215,6 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
       for (const state of [...states, ...reverseStates]) keep.push(...stateTensors(state));
       return keep;
     });
-    void kept;
     if (this.stateful) this.#carry(states);
     return {
       output: layers[layers.length - 1] as tf.Tensor,
