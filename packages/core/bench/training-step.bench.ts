@@ -5,8 +5,8 @@
  *   pnpm bench            (from packages/core; builds first)
  *
  * Each backend runs in its own child process (a process holds one wasm thread pool). The step
- * is the one from the project brief: batch 8, 10 time steps, 16×16×16 input, 64 hidden, 5×5.
- * The cpu backend is timed on fewer iterations (it is two orders of magnitude slower). If
+ * is the one from the project brief (batch 8, 10 time steps, 16×16×16 input, 64 hidden, 5×5) on
+ * wasm, and a small step on wasm and cpu (cpu is two orders of magnitude slower). If
  * Debian's PyTorch is installed (/usr/bin/python3 with torch), the same step in PyTorch is timed
  * for reference. Timings are medians; the machine is shared, so compare ratios from one run.
  */
@@ -17,7 +17,24 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { Adam, initBackend, replacedWasmKernels } from '../dist/index.js';
 
-const CONFIG = { batch: 8, steps: 10, size: 16, channels: 16, hidden: 64, kernel: 5 };
+interface StepConfig {
+  readonly batch: number;
+  readonly steps: number;
+  readonly size: number;
+  readonly channels: number;
+  readonly hidden: number;
+  readonly kernel: number;
+}
+
+/** The step of the project brief, and a small one the cpu backend finishes in seconds. */
+const CONFIGS: Record<'brief' | 'small', StepConfig> = {
+  brief: { batch: 8, steps: 10, size: 16, channels: 16, hidden: 64, kernel: 5 },
+  small: { batch: 2, steps: 4, size: 8, channels: 4, hidden: 16, kernel: 3 },
+};
+
+function describe(c: StepConfig): string {
+  return `batch ${c.batch}, ${c.steps} steps, ${c.size}×${c.size}×${c.channels} input, ${c.hidden} hidden, ${c.kernel}×${c.kernel}`;
+}
 
 interface Result {
   readonly label: string;
@@ -31,9 +48,9 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-async function child(backend: 'wasm' | 'cpu', iterations: number): Promise<void> {
+async function child(backend: 'wasm' | 'cpu', configName: 'brief' | 'small', iterations: number): Promise<void> {
   const report = await initBackend({ backend, log: false });
-  const { batch, steps, size, channels, hidden, kernel } = CONFIG;
+  const { batch, steps, size, channels, hidden, kernel } = CONFIGS[configName];
   const x = tf.randomNormal([steps, batch, size, size, channels], 0, 1, 'float32', 1);
   const weight = tf.tidy(() => tf.variable(tf.mul(tf.randomNormal([kernel, kernel, channels + hidden, 4 * hidden], 0, 1, 'float32', 2), 0.02)));
   const bias = tf.tidy(() => tf.variable(tf.zeros([4 * hidden])));
@@ -66,7 +83,7 @@ async function child(backend: 'wasm' | 'cpu', iterations: number): Promise<void>
     times.push(performance.now() - start);
   }
   const results: Result[] = [{ label: `${backend} training step`, msPerStep: median(times), iterations, threads: report.threads }];
-  if (backend === 'wasm') {
+  if (backend === 'wasm' && configName === 'brief' && report.threads !== 1) {
     // vid's Conv2DBackpropInput (a forward conv) against the stock wasm kernel.
     const dy = tf.randomNormal([batch, size, size, 4 * hidden], 0, 1, 'float32', 3) as tf.Tensor4D;
     const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [batch, size, size, channels + hidden] };
@@ -97,8 +114,8 @@ async function child(backend: 'wasm' | 'cpu', iterations: number): Promise<void>
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }
 
-function runChild(backend: 'wasm' | 'cpu', iterations: number, env: Record<string, string>): Result[] {
-  const result = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--child', backend, String(iterations)], {
+function runChild(backend: 'wasm' | 'cpu', configName: 'brief' | 'small', iterations: number, env: Record<string, string>): Result[] {
+  const result = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--child', backend, configName, String(iterations)], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     maxBuffer: 1 << 20,
@@ -110,7 +127,7 @@ function runChild(backend: 'wasm' | 'cpu', iterations: number, env: Record<strin
 function pytorchReference(): Result | undefined {
   const python = '/usr/bin/python3';
   if (!existsSync(python)) return undefined;
-  const { batch, steps, size, channels, hidden, kernel } = CONFIG;
+  const { batch, steps, size, channels, hidden, kernel } = CONFIGS.brief;
   const script = `
 import time, torch
 torch.manual_seed(0)
@@ -137,21 +154,27 @@ ts.sort(); print(ts[len(ts)//2], torch.get_num_threads())
   }
 }
 
+function print(r: Result, reference?: number): void {
+  const ratio = reference !== undefined ? `  (${(r.msPerStep / reference).toFixed(2)}×)` : '';
+  console.log(`  ${r.label.padEnd(46)} ${r.msPerStep.toFixed(1).padStart(10)} ms${r.threads !== undefined ? `  [${r.threads} thread${r.threads === 1 ? '' : 's'}]` : ''}${ratio}`);
+}
+
 if (process.argv[2] === '--child') {
-  await child(process.argv[3] as 'wasm' | 'cpu', Number(process.argv[4]));
+  await child(process.argv[3] as 'wasm' | 'cpu', process.argv[4] as 'brief' | 'small', Number(process.argv[5]));
 } else {
-  const { batch, steps, size, channels, hidden, kernel } = CONFIG;
-  console.log(`ConvLSTM training step: batch ${batch}, ${steps} steps, ${size}×${size}×${channels} input, ${hidden} hidden, ${kernel}×${kernel} kernel, Adam\n`);
-  const results: Result[] = [
-    ...runChild('wasm', 5, {}),
-    ...runChild('wasm', 5, { VID_WASM_THREADS: '1' }).filter((r) => r.label.endsWith('training step')).map((r) => ({ ...r, label: 'wasm training step' })),
-    ...runChild('cpu', 1, {}),
-  ];
+  console.log(`ConvLSTM training step (conv2d on concat, gates, Adam), medians; ratios to the threaded wasm step\n`);
+  console.log(`small step (${describe(CONFIGS.small)}):`);
+  const smallWasm = runChild('wasm', 'small', 10, {});
+  const reference = smallWasm[0]!.msPerStep;
+  for (const r of smallWasm) print(r, reference);
+  for (const r of runChild('cpu', 'small', 3, {})) print(r, reference);
+  console.log(`\nthe brief's step (${describe(CONFIGS.brief)}):`);
+  const brief = runChild('wasm', 'brief', 5, {});
+  const briefReference = brief[0]!.msPerStep;
+  print(brief[0]!, briefReference);
+  for (const r of runChild('wasm', 'brief', 5, { VID_WASM_THREADS: '1' })) print(r, briefReference);
   const torch = pytorchReference();
-  if (torch) results.push(torch);
-  const wasmBest = Math.min(...results.filter((r) => r.label === 'wasm training step').map((r) => r.msPerStep));
-  for (const r of results) {
-    const ratio = r.label.endsWith('training step') || r.label.includes('reference') ? `  (${(r.msPerStep / wasmBest).toFixed(2)}× the fastest wasm step)` : '';
-    console.log(`${r.label.padEnd(48)} ${r.msPerStep.toFixed(1).padStart(9)} ms${r.threads !== undefined ? `  [${r.threads} thread${r.threads === 1 ? '' : 's'}]` : ''}${ratio}`);
-  }
+  if (torch) print(torch, briefReference);
+  console.log('\nConv2DBackpropInput of that step (8×16×16×256 → 80 channels, 5×5):');
+  for (const r of brief.slice(1)) print(r);
 }
