@@ -34,16 +34,16 @@ export class CopyLastFramePredictor implements VideoPredictor {
     if (options.teacherForcing && options.ratio !== undefined && (options.ratio < 0 || options.ratio > 1)) {
       throw new ConfigError('ratio', 'a probability in [0, 1]', options.ratio, context);
     }
-    return tf.tidy(() => {
+    const predictions = tf.tidy(() => {
       // The last context frame [batch, 1, h, w, c], repeated over the future.
       const last = tf.slice(frames, [0, inputFrames - 1, 0, 0, 0], [batch, 1, height, width, channels]);
       const future = tf.tile(last, [1, futureFrames, 1, 1, 1]) as tf.Tensor5D;
-      if (!all) return { predictions: future, logits: null, firstFrame: inputFrames };
-      // One-step outputs during the context: frame t predicts frame t + 1.
+      if (!all || inputFrames === 1) return future;
+      // One-step outputs during the context (frame t predicts frame t + 1): [batch, inputFrames − 1, …] ++ future
       const context = tf.slice(frames, [0, 0, 0, 0, 0], [batch, inputFrames - 1, height, width, channels]);
-      const futureSteps = tf.slice(future, [0, 0, 0, 0, 0], [batch, futureFrames, height, width, channels]);
-      return { predictions: tf.concat([context, futureSteps], 1) as tf.Tensor5D, logits: null, firstFrame: 1 };
+      return tf.concat([context, future], 1) as tf.Tensor5D;
     });
+    return { predictions, logits: null, firstFrame: all ? 1 : inputFrames };
   }
 
   predict(context: tf.Tensor5D, futureFrames: number): tf.Tensor5D {
