@@ -10,8 +10,8 @@ import { type GifFrame, encodeGif } from './gif.js';
 export interface SampleVideos {
   /** `[n, inputFrames, h, w, c]`. */
   readonly context: Float32Array;
-  /** `[n, futureFrames, h, w, c]`. */
-  readonly truth: Float32Array;
+  /** `[n, futureFrames, h, w, c]`; null when there is no ground truth (predictions of new clips). */
+  readonly truth: Float32Array | null;
   /** `[n, futureFrames, h, w, c]`. */
   readonly prediction: Float32Array;
   readonly samples: number;
@@ -29,7 +29,7 @@ function frameOf(videos: SampleVideos, which: 'context' | 'truth' | 'prediction'
   const frames = which === 'context' ? videos.inputFrames : videos.futureFrames;
   const size = videos.height * videos.width * videos.channels;
   const start = (sample * frames + t) * size;
-  return videos[which].subarray(start, start + size);
+  return (videos[which] as Float32Array).subarray(start, start + size);
 }
 
 /** Display scale: small frames are enlarged to about 96 pixels. */
@@ -45,7 +45,8 @@ export function samplesGrid(videos: SampleVideos, options: { readonly maxColumns
   const columns = Math.min(options.maxColumns ?? 30, Math.max(videos.inputFrames, videos.futureFrames));
   const titleHeight = options.title ? 16 : 0;
   const rowHeight = fh + GAP;
-  const sampleHeight = 3 * rowHeight + 6;
+  const rowCount = videos.truth ? 3 : 2;
+  const sampleHeight = rowCount * rowHeight + 6;
   const canvas = new Canvas(LABEL + columns * (fw + GAP) + GAP, titleHeight + videos.samples * sampleHeight + 14, COLORS.white);
   if (options.title) canvas.text(4, 4, options.title);
   for (let s = 0; s < videos.samples; s++) {
@@ -54,7 +55,7 @@ export function samplesGrid(videos: SampleVideos, options: { readonly maxColumns
       ['context', 'INPUT', videos.inputFrames],
       ['truth', 'TRUTH', videos.futureFrames],
       ['prediction', 'PRED', videos.futureFrames],
-    ];
+    ].filter(([which]) => which !== 'truth' || videos.truth !== null) as Array<['context' | 'truth' | 'prediction', string, number]>;
     rows.forEach(([which, label, count], r) => {
       const y = top + r * rowHeight;
       canvas.text(4, y + fh / 2 - FONT.height / 2, label);
@@ -81,21 +82,22 @@ export function samplesGif(videos: SampleVideos, options: { readonly delayMs?: n
   const fw = videos.width * scale;
   const header = 14;
   const footer = 12;
-  const width = 3 * (fw + GAP) + GAP;
+  const columns = videos.truth ? ['INPUT', 'TRUTH', 'PRED'] : ['INPUT', 'PRED'];
+  const width = columns.length * (fw + GAP) + GAP;
   const height = header + videos.samples * (fh + GAP) + GAP + footer;
   const total = videos.inputFrames + videos.futureFrames;
   const blank = new Float32Array(videos.height * videos.width * videos.channels).fill(0.15);
   const frames: GifFrame[] = [];
   for (let t = 0; t < total; t++) {
     const canvas = new Canvas(width, height, COLORS.white);
-    ['INPUT', 'TRUTH', 'PRED'].forEach((label, c) => canvas.text(GAP + c * (fw + GAP) + fw / 2, 3, label, COLORS.black, { align: 'center' }));
+    columns.forEach((label, c) => canvas.text(GAP + c * (fw + GAP) + fw / 2, 3, label, COLORS.black, { align: 'center' }));
     for (let s = 0; s < videos.samples; s++) {
       const y = header + s * (fh + GAP);
       const future = t - videos.inputFrames;
       const input = frameOf(videos, 'context', s, Math.min(t, videos.inputFrames - 1));
-      const truth = future >= 0 ? frameOf(videos, 'truth', s, future) : blank;
+      const truth = future >= 0 && videos.truth ? frameOf(videos, 'truth', s, future) : blank;
       const prediction = future >= 0 ? frameOf(videos, 'prediction', s, future) : blank;
-      [input, truth, prediction].forEach((frame, c) => canvas.paste(frame, videos.height, videos.width, videos.channels, GAP + c * (fw + GAP), y, scale));
+      (videos.truth ? [input, truth, prediction] : [input, prediction]).forEach((frame, c) => canvas.paste(frame, videos.height, videos.width, videos.channels, GAP + c * (fw + GAP), y, scale));
     }
     canvas.text(GAP, height - footer + 2, t < videos.inputFrames ? `T=${t + 1} INPUT` : `T=${t + 1} +${t - videos.inputFrames + 1}`, COLORS.black);
     frames.push({ data: canvas.data });

@@ -41,7 +41,8 @@ export interface EvaluationResult {
 export async function evaluatePredictor(predictor: VideoPredictor, source: ClipSource, options: EvaluateOptions): Promise<EvaluationResult> {
   const batchSize = options.batchSize ?? 16;
   const metrics = options.metrics ?? (['mse', 'psnr', 'ssim', ...(options.lpips ? (['lpips'] as const) : [])] as FrameMetricName[]);
-  const common = { protocol: options.protocol, metrics, ...(options.lpips ? { lpips: options.lpips } : {}) };
+  // Predictions are clamped to [0, 1] before the metrics, as NVlabs/conv-tt-lstm `code/model_test.py` does.
+  const common = { protocol: options.protocol, metrics, outOfRange: 'clamp' as const, ...(options.lpips ? { lpips: options.lpips } : {}) };
   const model = new FrameMetrics(common);
   const withBaseline = options.baseline ?? true;
   const baselineMetrics = withBaseline ? new FrameMetrics(common) : null;
