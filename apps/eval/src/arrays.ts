@@ -56,12 +56,12 @@ export async function readVideoArray(path: string, options: { readonly channels?
   }
   if (!VIDEO_EXTENSIONS.includes(ext)) throw new FileFormatError(path, `expected an .npy array or a video file (${VIDEO_EXTENSIONS.join(', ')})`);
   const video = await readVideo(path, { pixelFormat: (options.channels ?? 1) === 3 ? 'rgb' : 'gray' });
-  let [t, h, w, c] = video.shape;
+  const [t, sourceHeight, sourceWidth, c] = video.shape;
+  let [h, w] = [sourceHeight, sourceWidth];
   let frames: Uint8Array = video.frames;
   if (options.size && (options.size[0] !== h || options.size[1] !== w)) {
     frames = resizeFrames(frames, [t, h, w, c], options.size[0], options.size[1]);
     [h, w] = options.size;
   }
-  c = video.shape[3];
   return { data: Float32Array.from(frames, (v) => v / 255), shape: [1, t, h, w, c], unbatched: true };
 }

@@ -4,7 +4,7 @@
  * (JSON/YAML file), the official `ConvLSTMNet` constructor arguments (JSON file or inline JSON,
  * e.g. the `config` object of the reference fixtures' metadata), or a predictor spec.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ConfigError, FileFormatError } from '@vid/core';

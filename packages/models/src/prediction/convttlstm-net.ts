@@ -10,7 +10,8 @@
  * unchanged (`input_channels` counts the patched channels).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, assertRank, positiveInteger } from '@vid/core';
+import type { Rng} from '@vid/core';
+import { ConfigError, assertRank, positiveInteger } from '@vid/core';
 import { depthToSpace, spaceToDepth } from '@vid/cells';
 import { ConvTTLSTMNet } from '@vid/tensor-train';
 

@@ -6,7 +6,8 @@
  * (`forecasterInput: 'previous-frame'`); the paper's forecaster reads nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
+import type { Rng} from '@vid/core';
+import { ConfigError, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
 import { EncoderForecaster, type EncoderForecasterOptions } from '@vid/cells';
 
 import type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './predictor.js';

@@ -6,7 +6,8 @@
  * JSON) and, for ConvTTLSTMNet, `config` (the official constructor arguments) and `patch_size`.
  * Official `torch.save` checkpoints (`.pt`) load too.
  */
-import { ConfigError, FileFormatError, type HostTensor, Rng, SafetensorsFile, assertKnownKeys, extractStateDict, readTorchCheckpoint } from '@vid/core';
+import type { Rng} from '@vid/core';
+import { ConfigError, FileFormatError, type HostTensor, SafetensorsFile, assertKnownKeys, extractStateDict, readTorchCheckpoint } from '@vid/core';
 import { isOfficialConfig } from '@vid/tensor-train';
 
 import { CopyLastFramePredictor } from './baseline.js';
