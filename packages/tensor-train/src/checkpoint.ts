@@ -52,7 +52,9 @@ export interface OfficialCheckpoint {
 /** Reads the parameters of an official checkpoint (safetensors or `.pt`) from a path or bytes. */
 export async function readOfficialCheckpoint(source: string | Uint8Array, options: ReadCheckpointOptions = {}): Promise<OfficialCheckpoint> {
   const file = options.name ?? (typeof source === 'string' ? source : '<checkpoint bytes>');
-  const bytes = typeof source === 'string' ? await readFileBytes(source) : source;
+  // A plain Uint8Array view: core's readers copy misaligned storages with `.slice()`, which on a
+  // Node Buffer (`fs.readFileSync`) is a view of the whole pool, not a copy.
+  const bytes = typeof source === 'string' ? await readFileBytes(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   if (bytes.byteLength === 0) throw new FileFormatError(file, 'the file is empty (expected a safetensors or PyTorch checkpoint)');
   const looksTorch = (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) || bytes[0] === 0x80;
   const format = options.format ?? (looksTorch ? 'pt' : 'safetensors');

@@ -199,11 +199,17 @@ export function fromOfficialConfig(config: OfficialNetConfig | string, context =
   if (skipStride !== null) positiveInteger(skipStride, 'skip_stride', context);
   if (official.bias !== undefined) bool(official.bias, 'bias', context);
   if (official.output_sigmoid !== undefined) bool(official.output_sigmoid, 'output_sigmoid', context);
+  const layersPerBlock = positiveList(official.layers_per_block, 'layers_per_block', context);
+  const hiddenChannels = positiveList(official.hidden_channels, 'hidden_channels', context);
+  if (layersPerBlock.length !== hiddenChannels.length) {
+    // The official constructor asserts this ("Invalid number of blocks.").
+    throw new ConfigError('hidden_channels', `one entry per block (${layersPerBlock.length}, the length of layers_per_block)`, official.hidden_channels, context);
+  }
   return {
     cell,
     inputChannels: positiveInteger(official.input_channels, 'input_channels', context),
-    layersPerBlock: positiveList(official.layers_per_block, 'layers_per_block', context),
-    hiddenChannels: positiveList(official.hidden_channels, 'hidden_channels', context),
+    layersPerBlock,
+    hiddenChannels,
     skipStride,
     ...(params.order !== undefined ? { order: params.order } : {}),
     ...(params.steps !== undefined ? { steps: params.steps } : {}),
