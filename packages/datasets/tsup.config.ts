@@ -4,7 +4,8 @@ export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm'],
   target: 'es2022',
-  dts: true,
+  platform: 'node',
+  dts: { compilerOptions: { composite: false } },
   sourcemap: true,
   clean: true,
 });

@@ -17,7 +17,7 @@ export {
   initBackend,
 } from './backend/select.js';
 export { ensureGradients } from './backend/gradients.js';
-export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from './backend/wasm-kernels.js';
+export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, replacedWasmKernels } from './backend/wasm-kernels.js';
 
 // Errors and validation
 export {
@@ -92,6 +92,7 @@ export {
   bfloat16ToNumber,
   castHost,
   float16ToNumber,
+  hostBytes,
   hostTensor,
   hostToTensor,
   numElements,
@@ -100,6 +101,7 @@ export {
   tensorToHost,
   toFloat32Array,
   toInt32Array,
+  viewAs,
 } from './io/host-tensor.js';
 export {
   type SafetensorsContents,
@@ -115,7 +117,7 @@ export {
 export { type CheckpointValue, extractStateDict, readTorchCheckpoint } from './io/torch.js';
 export { type GlobalHandler, type PyObject, type PyValue, PyGlobal, type UnpickleOptions, unpickle } from './io/pickle.js';
 export { type ByteSource, ZipArchive, type ZipEntry, type ZipInput, bytesSource, crc32, fileSource, writeZip } from './io/zip.js';
-export { fileError, readFileBytes, writeFileAtomic } from './io/node-fs.js';
+export { fileError, readExactly, readFileBytes, writeAll, writeFileAtomic } from './io/node-fs.js';
 
 // Optimisation
 export { Adam, type AdamOptions, type AdamState, clipGradNorm } from './optim.js';

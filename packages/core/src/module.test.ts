@@ -86,6 +86,8 @@ describe('Module', () => {
       /ckpt\.safetensors: shape mismatch in Net: layers\.0\.scale: expected \[4\], received \[5\]; head\.weight: expected \[4, 3\], received \[3, 4\]/,
     );
     expect([...net.head.weight.dataSync()]).toEqual(before);
+    const withExtras = new Map([...state, ['inputs.x', state.get('head.bias')!]]);
+    expect(net.loadStateDict(withExtras, { ignore: (name) => name.startsWith('inputs.') })).toEqual({ missing: [], unexpected: [] });
     const relaxed = net.loadStateDict(missing, { strict: false });
     expect(relaxed).toEqual({ missing: ['head.bias'], unexpected: ['head.extra'] });
     net.dispose();

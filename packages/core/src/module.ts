@@ -77,6 +77,11 @@ export interface LoadStateDictOptions {
   readonly layout?: StateDictLayout;
   /** Name of the source, for errors (a file path). */
   readonly source?: string;
+  /**
+   * Keys of the given state dict to skip before matching (for files that hold more than this
+   * module's parameters, such as a fixture with inputs and outputs).
+   */
+  readonly ignore?: (name: string) => boolean;
 }
 
 /** What {@link Module.loadStateDict} did not match (only non-empty when `strict` is false). */
@@ -219,7 +224,8 @@ export abstract class Module {
     const strict = options.strict ?? true;
     const layout = options.layout ?? 'vid';
     const source = options.source ? `${options.source}: ` : '';
-    const given = stateDict instanceof Map ? new Map(stateDict) : new Map(Object.entries(stateDict));
+    const all = stateDict instanceof Map ? [...stateDict.entries()] : Object.entries(stateDict);
+    const given = new Map(options.ignore ? all.filter(([name]) => !options.ignore!(name)) : all);
     const entries = new Map(this.#namedEntries(''));
     const missing = [...entries.keys()].filter((k) => !given.has(k));
     const unexpected = [...given.keys()].filter((k) => !entries.has(k));

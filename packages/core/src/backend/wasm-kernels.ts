@@ -370,6 +370,9 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ readonly name: string; reado
 
 let registered: string[] | undefined;
 
+/** The stock wasm kernels vid replaced, kept for benchmarks that compare the two. */
+export const replacedWasmKernels = new Map<string, tf.KernelConfig>();
+
 /**
  * Registers vid's training kernels for the wasm backend (once). Returns the kernel names added
  * or replaced.
@@ -380,7 +383,10 @@ export function registerWasmTrainingKernels(): string[] {
   for (const kernel of WASM_TRAINING_KERNELS) {
     const existing = tf.getKernel(kernel.name, 'wasm');
     if (existing && !kernel.replaces) continue;
-    if (existing) tf.unregisterKernel(kernel.name, 'wasm');
+    if (existing) {
+      replacedWasmKernels.set(kernel.name, existing);
+      tf.unregisterKernel(kernel.name, 'wasm');
+    }
     tf.registerKernel({ kernelName: kernel.name, backendName: 'wasm', kernelFunc: kernel.kernelFunc });
     registered.push(kernel.name);
   }

@@ -36,6 +36,7 @@ export function fileError(path: string, error: unknown): Error {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return new FileFormatError(path, 'no such file (expected an existing file)');
   if (code === 'EISDIR') return new FileFormatError(path, 'is a directory (expected a file)');
+  if (code === 'ENOTDIR') return new FileFormatError(path, 'a part of the path is not a directory');
   if (code === 'EACCES' || code === 'EPERM') return new FileFormatError(path, 'permission denied');
   if (code === 'ENOSPC') return new FileFormatError(path, 'no space left on the device');
   if (code === 'EROFS') return new FileFormatError(path, 'the file system is read-only');

@@ -102,6 +102,8 @@ async function inflateRaw(data: Uint8Array, source: string, entry: string): Prom
 
 /** A ZIP archive opened for reading. */
 export class ZipArchive {
+  readonly #dataOffsets = new Map<string, number>();
+
   private constructor(
     readonly source: ByteSource,
     readonly entries: ReadonlyMap<string, ZipEntry>,
@@ -195,13 +197,17 @@ export class ZipArchive {
     return [...this.entries.keys()];
   }
 
-  /** The absolute offset of an entry's data (after its local header). */
+  /** The absolute offset of an entry's data (after its local header); read once, then cached. */
   async dataOffset(entry: ZipEntry): Promise<number> {
+    const cached = this.#dataOffsets.get(entry.name);
+    if (cached !== undefined) return cached;
     const header = dataView(await this.source.read(entry.localHeaderOffset, 30));
     if (u32(header, 0) !== LOCAL) {
       throw new FileFormatError(this.source.name, `entry "${entry.name}": corrupted local header at offset ${entry.localHeaderOffset}`);
     }
-    return entry.localHeaderOffset + 30 + u16(header, 26) + u16(header, 28);
+    const offset = entry.localHeaderOffset + 30 + u16(header, 26) + u16(header, 28);
+    this.#dataOffsets.set(entry.name, offset);
+    return offset;
   }
 
   private entry(name: string): ZipEntry {
