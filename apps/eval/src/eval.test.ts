@@ -43,7 +43,8 @@ describe('vid eval', () => {
     // Direct: the documented evaluation set (Moving MNIST, MNIST test digits, seed "<seed>:valid"), the model, @vid/metrics.
     const generator = new MovingMnist({ digits: await loadDigits({ split: 'test', labels: false }), sequenceLength: 5, canvasSize: [16, 16], digitSize: 16, seed: '7:valid' });
     const set = generator.fixedSet(3);
-    const clips = Float32Array.from(Array.from({ length: 3 }, (_, i) => [...set.get(i).frames]).flat(), (v) => v / 255);
+    const sequences = await Promise.all([0, 1, 2].map(async (i) => [...(await set.get(i)).frames]));
+    const clips = Float32Array.from(sequences.flat(), (v) => v / 255);
     const predictor = createPredictor(TINY_SPEC);
     const { tensors } = await predictorWeights(createPredictor(TINY_SPEC, { seed: 5 }));
     predictor.module?.loadStateDict(tensors, { layout: 'torch' });

@@ -169,10 +169,15 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
       });
       const entries: ReportEntry[] = [{ label: 'model', result: result.model }];
       if (result.baseline) entries.push({ label: 'copy last frame', result: result.baseline });
-      const paperKey = `${presetName.startsWith('mmnist') || (presetName === 'run' && config.data.dataset.startsWith('moving-mnist')) ? 'mmnist' : 'other'}-${config.data.inputFrames}-${config.evaluation.futureFrames}`;
+      const frames = `${config.data.inputFrames}-${config.evaluation.futureFrames}`;
+      const paperKey = presetName === 'run' ? `${config.data.dataset.startsWith('moving-mnist') ? 'mmnist' : config.data.dataset}-${frames}` : presetName;
       const paper = options.comparePaper ? PAPER_NUMBERS[paperKey] : undefined;
       const notes: string[] = [`Model: ${model.description}.`, `Data: ${description}.`];
-      if (options.comparePaper && !paper) notes.push(`--compare-paper: the paper reports no numbers for ${paperKey} (it has Moving-MNIST-2 10 → 10 and 10 → 30).`);
+      if (options.comparePaper && !paper) notes.push(`--compare-paper: the paper's table has no ${paperKey} row (it reports Moving-MNIST-2 10 → 10 and 10 → 30).`);
+      const preset = EVAL_PRESETS[presetName];
+      if (paper && preset && (config.data.inputFrames !== preset.inputFrames || config.evaluation.futureFrames !== preset.futureFrames || config.data.frameSize[0] !== preset.frameSize)) {
+        notes.push(`Ours ran ${config.data.inputFrames} → ${config.evaluation.futureFrames} at ${config.data.frameSize[0]}×${config.data.frameSize[1]}, not the paper's ${preset.inputFrames} → ${preset.futureFrames} at ${preset.frameSize}×${preset.frameSize}: the rows are not comparable.`);
+      }
       if (paper && !lpips) notes.push('LPIPS of the paper rows is shown for reference; ours needs --lpips-weights.');
       const markdown = await writeReports(outDir, `vid eval — ${presetName}`, entries, { ...(paper ? { paper } : {}), notes, extra: { model: model.description, data: description } });
       if (result.samples) {

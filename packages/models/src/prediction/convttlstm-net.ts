@@ -42,7 +42,7 @@ export class ConvTTLSTMPredictor implements VideoPredictor {
 
   /** Builds a network from vid options or the official constructor arguments. */
   static fromSpec(spec: ConvTTLSTMNetSpec, seed: number | Rng = 0): ConvTTLSTMPredictor {
-    const network = ConvTTLSTMNet.fromConfig(spec.network as Parameters<typeof ConvTTLSTMNet.fromConfig>[0], { seed });
+    const network = ConvTTLSTMNet.fromConfig(spec.network as unknown as Parameters<typeof ConvTTLSTMNet.fromConfig>[0], { seed });
     return new ConvTTLSTMPredictor(network, { patchSize: spec.patchSize ?? 1 });
   }
 

@@ -135,10 +135,10 @@ export async function loadPredictor(path: string, options: LoadPredictorOptions 
     spec = validatePredictorSpec(config, 'loadPredictor');
   } else {
     const patchSize = options.patchSize ?? (metadata.patch_size ? Number(metadata.patch_size) : 1);
-    spec = { type: 'convttlstm-net', network: config as Record<string, unknown>, patchSize };
-    if (!isOfficialConfig(config) && (config === null || typeof config !== 'object' || !('layersPerBlock' in config))) {
+    if (config === null || typeof config !== 'object' || (!isOfficialConfig(config) && !('layersPerBlock' in config))) {
       throw new ConfigError('config', 'a predictor spec ({ type, … }), vid ConvTTLSTMNet options or the official ConvLSTMNet arguments', config, 'loadPredictor');
     }
+    spec = { type: 'convttlstm-net', network: config as Record<string, unknown>, patchSize };
   }
   const predictor = createPredictor(spec);
   try {
