@@ -107,8 +107,8 @@ export function configureTrainCommand(command: Command): Command {
       }
       await runWithSigint(async (signal) => {
         const result = await train({ config, ...(flags.resume ? { resume: flags.resume } : {}), ...(flags.runDir ? { runDir: flags.runDir } : {}), signal, command: `vid train ${process.argv.slice(2).join(' ')}` });
+        // The summary was printed by train() already.
         if (result.interrupted) process.exitCode = 130;
-        else if (result.summary) console.log(result.summary);
       });
     });
 }

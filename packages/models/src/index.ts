@@ -16,6 +16,7 @@ export {
   l1MseLoss,
   predictionLoss,
   reconstructionLoss,
+  sliceFrames,
 } from './prediction/loss.js';
 // Adapters and the baseline
 export { ConvTTLSTMPredictor } from './prediction/convttlstm-net.js';

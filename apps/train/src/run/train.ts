@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam, type BackendReport, ConfigError, Rng, type RngState, VidError, clipGradNorm, initBackend } from '@vid/core';
 import { batchToTensor } from '@vid/datasets';
 import { type FrameMetricsResult, formatMetricsTable } from '@vid/metrics';
-import { type PredictorSpec, type VideoPredictor, createPredictor, loadPredictorWeights, predictionLoss, reconstructionLoss, predictorWeights } from '@vid/models';
+import { type PredictorSpec, type VideoPredictor, createPredictor, loadPredictorWeights, predictionLoss, predictorWeights, reconstructionLoss, sliceFrames } from '@vid/models';
 
 import { type TrainConfig, lossOutputFrames, stepsPerEpoch, totalSteps } from '../config/config.js';
 import { plotPanels } from '../render/plot.js';
@@ -184,36 +184,40 @@ export function afterValidation(schedule: ScheduleState, epoch: number, validLos
 }
 
 /** Validation as the official script: test-mode rollout, loss on the last outputFrames outputs; also future-frame MSE. */
-async function validate(predictor: VideoPredictor, data: RunData, config: TrainConfig): Promise<{ loss: number; mse: number }> {
+async function validate(predictor: VideoPredictor, data: RunData, config: TrainConfig): Promise<{ loss: number; mse: number; baselineMse: number }> {
   const { inputFrames, futureFrames } = config.data;
   const outputFrames = lossOutputFrames(config);
   const total = inputFrames + futureFrames;
   let lossSum = 0;
   let mseSum = 0;
+  let baselineSum = 0;
   let count = 0;
   for (let start = 0; start < data.validation.length; start += config.validation.batchSize) {
     const batch = await readClips(data.validation, start, config.validation.batchSize);
     const clip = batchToTensor(batch);
-    const [n, , h, w, c] = clip.shape;
-    const [loss, mse] = tf.tidy(() => {
-      const context = tf.slice(clip, [0, 0, 0, 0, 0], [n, inputFrames, h, w, c]) as tf.Tensor5D;
+    const n = clip.shape[0];
+    const [loss, mse, baseline] = tf.tidy(() => {
+      const context = sliceFrames(clip, 0, inputFrames);
       const result = predictor.rollout(context, { inputFrames, futureFrames, outputs: 'all' });
       const available = result.predictions.shape[1];
       const used = Math.min(outputFrames, available);
-      const outputs = tf.slice(result.predictions, [0, available - used, 0, 0, 0], [n, used, h, w, c]);
-      const target = tf.slice(clip, [0, total - used, 0, 0, 0], [n, used, h, w, c]);
-      const future = tf.slice(result.predictions, [0, available - futureFrames, 0, 0, 0], [n, futureFrames, h, w, c]);
-      const truth = tf.slice(clip, [0, inputFrames, 0, 0, 0], [n, futureFrames, h, w, c]);
+      const outputs = sliceFrames(result.predictions, available - used, used);
+      const target = sliceFrames(clip, total - used, used);
+      const future = sliceFrames(result.predictions, available - futureFrames, futureFrames);
+      const truth = sliceFrames(clip, inputFrames, futureFrames);
       const lossKind = config.train.loss === 'bce' ? 'l1+mse' : config.train.loss;
-      return [reconstructionLoss(lossKind, outputs, target), reconstructionLoss('mse', tf.clipByValue(future, 0, 1), truth)];
+      // The copy-last-frame baseline on the same clips: the last context frame, repeated.
+      const copied = tf.tile(sliceFrames(clip, inputFrames - 1, 1), [1, futureFrames, 1, 1, 1]);
+      return [reconstructionLoss(lossKind, outputs, target), reconstructionLoss('mse', tf.clipByValue(future, 0, 1), truth), reconstructionLoss('mse', copied, truth)];
     });
     // Batch means weighted by the batch size (the official script: LOSS += loss · batch_size; LOSS /= valid_size).
     lossSum += ((await loss.data())[0] as number) * n;
     mseSum += ((await mse.data())[0] as number) * n;
-    tf.dispose([loss, mse, clip]);
+    baselineSum += ((await baseline.data())[0] as number) * n;
+    tf.dispose([loss, mse, baseline, clip]);
     count += n;
   }
-  return { loss: lossSum / Math.max(1, count), mse: mseSum / Math.max(1, count) };
+  return { loss: lossSum / Math.max(1, count), mse: mseSum / Math.max(1, count), baselineMse: baselineSum / Math.max(1, count) };
 }
 
 /** Renders curves.png from the metrics log. */
@@ -413,8 +417,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if ((epoch + 1) % config.validation.everyEpochs === 0) {
           const valid = await validate(predictor, data, config);
           const { best, events } = afterValidation(schedule, epoch, valid.loss, step, config);
-          await metricsLog.append({ type: 'valid', step, epoch: epoch + 1, loss: valid.loss, mse: valid.mse, best, ssr: schedule.ratio, lr: schedule.lr });
-          say(`  epoch ${epoch + 1}: validation loss ${formatLoss(valid.loss)}, future MSE ${formatLoss(valid.mse)}${best ? ' (best)' : ''}`);
+          await metricsLog.append({ type: 'valid', step, epoch: epoch + 1, loss: valid.loss, mse: valid.mse, baselineMse: valid.baselineMse, best, ssr: schedule.ratio, lr: schedule.lr });
+          say(`  epoch ${epoch + 1}: validation loss ${formatLoss(valid.loss)}, future MSE ${formatLoss(valid.mse)} (copy last frame ${formatLoss(valid.baselineMse)})${best ? ' (best)' : ''}`);
           for (const event of events) {
             say(`  epoch ${epoch + 1}: ${event}`);
             await metricsLog.append({ type: 'schedule', step, epoch: epoch + 1, event, ssr: schedule.ratio, lr: schedule.lr });

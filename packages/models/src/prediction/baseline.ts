@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
 
+import { sliceFrames } from './loss.js';
 import type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './predictor.js';
 import type { PredictorSpec } from './spec.js';
 
@@ -27,7 +28,7 @@ export class CopyLastFramePredictor implements VideoPredictor {
     assertRank(frames, 5, 'frames', context, '[batch, time, height, width, channels]');
     const inputFrames = positiveInteger(options.inputFrames, 'inputFrames', context);
     const futureFrames = positiveInteger(options.futureFrames, 'futureFrames', context);
-    const [batch, time, height, width, channels] = frames.shape;
+    const [, time, , , channels] = frames.shape;
     if (channels !== this.channels) throw new ShapeError('frames', `[batch, time, height, width, ${this.channels}]`, formatShape(frames.shape), context);
     if (time < inputFrames) throw new ShapeError('frames', `at least inputFrames = ${inputFrames} frames on axis 1`, formatShape(frames.shape), context);
     const all = options.outputs === 'all';
@@ -36,11 +37,11 @@ export class CopyLastFramePredictor implements VideoPredictor {
     }
     const predictions = tf.tidy(() => {
       // The last context frame [batch, 1, h, w, c], repeated over the future.
-      const last = tf.slice(frames, [0, inputFrames - 1, 0, 0, 0], [batch, 1, height, width, channels]);
+      const last = sliceFrames(frames, inputFrames - 1, 1);
       const future = tf.tile(last, [1, futureFrames, 1, 1, 1]) as tf.Tensor5D;
       if (!all || inputFrames === 1) return future;
       // One-step outputs during the context (frame t predicts frame t + 1): [batch, inputFrames − 1, …] ++ future
-      const context = tf.slice(frames, [0, 0, 0, 0, 0], [batch, inputFrames - 1, height, width, channels]);
+      const context = sliceFrames(frames, 0, inputFrames - 1);
       return tf.concat([context, future], 1) as tf.Tensor5D;
     });
     return { predictions, logits: null, firstFrame: all ? 1 : inputFrames };

@@ -10,6 +10,7 @@ import type { Rng} from '@vid/core';
 import { ConfigError, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
 import { EncoderForecaster, type EncoderForecasterOptions } from '@vid/cells';
 
+import { sliceFrames } from './loss.js';
 import type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './predictor.js';
 import type { EncoderForecasterSpec } from './spec.js';
 
@@ -37,7 +38,7 @@ export class EncoderForecasterPredictor implements VideoPredictor {
     assertRank(frames, 5, 'frames', context, '[batch, time, height, width, channels]');
     const inputFrames = positiveInteger(options.inputFrames, 'inputFrames', context);
     const futureFrames = positiveInteger(options.futureFrames, 'futureFrames', context);
-    const [batch, time, height, width, channels] = frames.shape;
+    const time = frames.shape[1];
     const forcing = Boolean(options.teacherForcing) && this.module.forecasterInput === 'previous-frame';
     const needed = forcing ? inputFrames + futureFrames - 1 : inputFrames;
     if (time < needed) throw new ShapeError('frames', `at least ${needed} frames on axis 1`, formatShape(frames.shape), context);
@@ -45,9 +46,9 @@ export class EncoderForecasterPredictor implements VideoPredictor {
     if (forcing && ratio > 0 && ratio < 1 && !options.rng) throw new ConfigError('rng', 'an Rng for the scheduled-sampling draws', undefined, context);
     const result = tf.tidy(() => {
       // context frames [batch, inputFrames, h, w, c]
-      const observed = tf.slice(frames, [0, 0, 0, 0, 0], [batch, inputFrames, height, width, channels]);
+      const observed = sliceFrames(frames, 0, inputFrames);
       // the ground truth the forecaster may read at steps 1 … N−1: frames inputFrames … inputFrames + N − 2
-      const targets = forcing && futureFrames > 1 ? tf.slice(frames, [0, inputFrames, 0, 0, 0], [batch, futureFrames - 1, height, width, channels]) : undefined;
+      const targets = forcing && futureFrames > 1 ? sliceFrames(frames, inputFrames, futureFrames - 1) : undefined;
       const forecast = this.module.apply(observed, {
         horizon: futureFrames,
         ...(targets ? { targets } : {}),

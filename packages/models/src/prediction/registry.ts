@@ -183,8 +183,8 @@ export const PREDICTOR_PRESETS = {
   },
   /** A small ConvLSTM on 4×4 patches of 64×64 frames: trains on a CPU in minutes. */
   'convlstm-small': {
-    description: 'A small ConvLSTM (one 48-channel layer, 3×3) on 4×4 patches of 64×64 frames',
-    spec: { type: 'convttlstm-net', patchSize: 4, network: { cell: 'convlstm', inputChannels: 16, layersPerBlock: [1], hiddenChannels: [48], skipStride: null, kernelSize: 3, bias: true, outputSigmoid: false } },
+    description: 'A small ConvLSTM (one 32-channel layer, 3×3) on 4×4 patches of 64×64 frames',
+    spec: { type: 'convttlstm-net', patchSize: 4, network: { cell: 'convlstm', inputChannels: 16, layersPerBlock: [1], hiddenChannels: [32], skipStride: null, kernelSize: 3, bias: true, outputSigmoid: false } },
   },
   /** The copy-last-frame baseline. */
   'copy-last-frame': { description: 'Baseline: every future frame is the last context frame', spec: { type: 'copy-last-frame', channels: 1 } },
