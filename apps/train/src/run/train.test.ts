@@ -7,6 +7,7 @@ import { initBackend } from '@vid/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type TrainConfig, resolveConfig } from '../config/config.js';
+import { runWithSigint } from '../cli.js';
 import { CheckpointWriteError, loadCheckpoint, resolveCheckpointDir } from './checkpoints.js';
 import { MetricsLog } from './metrics-log.js';
 import { train } from './train.js';
@@ -45,27 +46,31 @@ async function weightsBytes(runDir: string): Promise<Buffer> {
 }
 
 describe('train', () => {
-  it('resumes a killed run with bit-identical losses and weights', async () => {
-    const config = tinyConfig();
-    const full = await train({ ...quiet, config, runDir: join(root, 'full'), finalEvaluation: false });
+  it.each([
+    ['encoder-forecaster', {}],
+    ['convttlstm-net', { model: { type: 'convttlstm-net', cell: 'convttlstm', layersPerBlock: [1], hiddenChannels: [3], order: 2, steps: 2, ranks: 2, kernelSize: 3, patchSize: 4 } }],
+  ])('resumes a killed run (%s) with bit-identical losses and weights', async (kind, overrides) => {
+    const config = tinyConfig(overrides);
+    const tag = (name: string): string => `${kind}-${name}`;
+    const full = await train({ ...quiet, config, runDir: join(root, tag('full')), finalEvaluation: false });
     expect(full.step).toBe(6);
     expect(full.losses).toHaveLength(6);
     // Learns something: the schedule moved (plateau rule) or the loss decreased.
     expect(full.losses.every(Number.isFinite)).toBe(true);
 
     // Killed after 3 steps (mid-epoch, between checkpoints), then resumed.
-    const first = await train({ ...quiet, config, runDir: join(root, 'split'), finalEvaluation: false, stopAfterSteps: 3 });
+    const first = await train({ ...quiet, config, runDir: join(root, tag('split')), finalEvaluation: false, stopAfterSteps: 3 });
     expect(first.interrupted).toBe(true);
     expect(first.step).toBe(3);
-    const resumed = await train({ ...quiet, config, resume: join(root, 'split'), finalEvaluation: false });
+    const resumed = await train({ ...quiet, config, resume: join(root, tag('split')), finalEvaluation: false });
     expect(resumed.step).toBe(6);
     expect([...first.losses, ...resumed.losses]).toEqual(full.losses);
     expect(resumed.schedule).toEqual(full.schedule);
-    expect(Buffer.compare(await weightsBytes(join(root, 'split')), await weightsBytes(join(root, 'full')))).toBe(0);
+    expect(Buffer.compare(await weightsBytes(join(root, tag('split'))), await weightsBytes(join(root, tag('full'))))).toBe(0);
 
     // The metrics log of the resumed run reads as one run.
-    const fullLog = (await new MetricsLog(join(root, 'full', 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
-    const splitLog = (await new MetricsLog(join(root, 'split', 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
+    const fullLog = (await new MetricsLog(join(root, tag('full'), 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
+    const splitLog = (await new MetricsLog(join(root, tag('split'), 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
     expect(splitLog).toEqual(fullLog);
   });
 
@@ -89,6 +94,36 @@ describe('train', () => {
     expect(checkpoint.step).toBe(result.step);
     for (const file of ['config.json', 'run.json', 'metrics.jsonl', 'curves.png']) expect(existsSync(join(root, 'aborted', file))).toBe(true);
     expect(JSON.parse(await readFile(join(root, 'aborted', 'run.json'), 'utf8')).status).toBe('interrupted');
+  });
+
+  it('saves a checkpoint on SIGINT (the CLI handler) and resumes from it', async () => {
+    const runDir = join(root, 'sigint');
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    let result: Awaited<ReturnType<typeof train>> | undefined;
+    try {
+      await runWithSigint(async (signal) => {
+        let lines = 0;
+        result = await train({
+          ...quiet,
+          config: tinyConfig(),
+          runDir,
+          signal,
+          finalEvaluation: false,
+          log: () => {
+            if (++lines === 6) process.emit('SIGINT', 'SIGINT');
+          },
+        });
+      });
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect(result?.interrupted).toBe(true);
+    expect(process.listenerCount('SIGINT')).toBe(0);
+    const checkpoint = await loadCheckpoint(await resolveCheckpointDir(runDir));
+    expect(checkpoint.step).toBe(result?.step);
+    const resumed = await train({ ...quiet, config: tinyConfig(), resume: runDir, finalEvaluation: false });
+    expect(resumed.step).toBe(6);
   });
 
   it('finishes with the final evaluation, pictures and summary', async () => {
