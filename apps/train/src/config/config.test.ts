@@ -30,7 +30,7 @@ describe('training configuration', () => {
     expect(paper.model).toMatchObject({ cell: 'convttlstm', layersPerBlock: [3, 3, 3, 3], hiddenChannels: [32, 48, 48, 32], order: 3, steps: 3, ranks: 8, kernelSize: 5 });
     const quick = resolveConfig();
     expect(quick.preset).toBe('quick');
-    expect(totalSteps(quick)).toBe(200);
+    expect(totalSteps(quick)).toBe(160);
   });
 
   it('reads YAML and JSON files, and flags override them', async () => {

@@ -432,8 +432,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (!savedBest && (step % config.checkpoint.everySteps === 0 || step === total)) await saveCheckpoint();
     }
     progress.finish();
-    if (interrupted && lastCheckpoint !== join(checkpoints.dir, checkpointName(step))) {
-      await saveCheckpoint();
+    if (interrupted) {
+      if (lastCheckpoint !== join(checkpoints.dir, checkpointName(step))) await saveCheckpoint();
       say(`vid train: stopped at step ${step}; checkpoint ${lastCheckpoint}. Resume with: vid train --resume ${runDir}`);
     }
     await nextBatch?.catch(() => undefined);
