@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng} from '@vid/core';
 import { Conv2d, Module, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
 
-import { convSame } from './ops.js';
+import { type GateWeights, gateConvolutions, splitGateWeights } from './conv-tt-lstm-cell.js';
 import type { ConvRecurrentCell } from './recurrent-cell.js';
 
 /** The state of the baseline ConvLSTM: h and c, each `[batch, height, width, hiddenChannels]`. */
@@ -55,21 +55,34 @@ class OfficialConvLSTMCell extends Module implements ConvRecurrentCell<ConvLSTMS
     );
   }
 
-  initialState(batch: number, height: number, width: number): ConvLSTMState {
-    const shape: [number, number, number, number] = [batch, height, width, this.hiddenChannels];
+  get inputSize(): number {
+    return this.inputChannels;
+  }
+
+  get outputSize(): number {
+    return this.hiddenChannels;
+  }
+
+  /** h = c = 0: `[batch, height, width, hiddenChannels]` for x: `[batch, height, width, inputChannels]`. */
+  zeroState(x: tf.Tensor4D): ConvLSTMState {
+    const shape: [number, number, number, number] = [x.shape[0], x.shape[1], x.shape[2], this.hiddenChannels];
     return { h: tf.zeros(shape), c: tf.zeros(shape) };
   }
 
   /** x: `[batch, height, width, inputChannels]` → h': `[batch, height, width, hiddenChannels]`. */
-  step(x: tf.Tensor4D, state: ConvLSTMState): { output: tf.Tensor4D; state: ConvLSTMState } {
+  /** The gate kernel split into i, f, o, g (see {@link ConvTTLSTMCell.prepare}). */
+  prepare(): GateWeights {
+    return splitGateWeights(this.conv.weight, this.conv.bias);
+  }
+
+  step(x: tf.Tensor4D, state: ConvLSTMState, gateWeights?: GateWeights): { output: tf.Tensor4D; state: ConvLSTMState } {
     assertRank(x, 4, 'x', 'ConvLSTMCell.step', '[batch, height, width, channels]');
     if (x.shape[3] !== this.inputChannels) {
       throw new ShapeError('x', `[batch, height, width, ${this.inputChannels}]`, formatShape(x.shape), 'ConvLSTMCell.step');
     }
     return tf.tidy(() => {
-      // [B, H, W, in + C] → [B, H, W, 4C] → i, f, o, g
-      const gates = convSame(tf.concat([x, state.h], 3), this.conv.weight, this.conv.bias);
-      const [ci, cf, co, cg] = tf.split(gates, 4, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      // [B, H, W, in + C] → i, f, o, g: 4 × [B, H, W, C] (four convolutions, see ConvTTLSTMCell)
+      const [ci, cf, co, cg] = gateConvolutions(tf.concat([x, state.h], 3), gateWeights ?? this.prepare());
       const c: tf.Tensor4D = tf.add(tf.mul(tf.sigmoid(cf), state.c), tf.mul(tf.sigmoid(ci), tf.tanh(cg)));
       const h: tf.Tensor4D = tf.mul(tf.sigmoid(co), tf.tanh(c));
       return { output: h, state: { h, c } };

@@ -115,7 +115,7 @@ describe('ConvTTLSTMCell', () => {
     const cell = new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, order: 2, steps: 3, ranks: 2, kernelSize: 3 });
     const x = random([2, 5, 5, 1], 1) as tf.Tensor4D;
     await expectNoLeakedTensors(() => {
-      const state = cell.initialState(2, 5, 5);
+      const state = cell.zeroState(x);
       const { output, state: next } = cell.step(x, state);
       expect(x.isDisposed).toBe(false);
       state.hidden.forEach((h) => expect(h.isDisposed).toBe(false));

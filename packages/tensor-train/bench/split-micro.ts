@@ -1,0 +1,28 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@vid/core';
+await initBackend({ backend: 'wasm', log: false });
+const [B, H, W, Cin, C] = [8, 64, 64, 56, 48];
+const x = tf.randomNormal([B, H, W, Cin]) as tf.Tensor4D;
+const w = tf.randomNormal([5, 5, Cin, 4 * C]) as tf.Tensor4D;
+const b = tf.zeros([4 * C]);
+const time = (label: string, f: () => tf.Tensor[]) => {
+  tf.tidy(() => { f().forEach((t) => t.dataSync()); });
+  const t0 = performance.now();
+  for (let i = 0; i < 3; i++) tf.tidy(() => { f().forEach((t) => t.dataSync()); });
+  console.log(label.padEnd(40), ((performance.now() - t0) / 3).toFixed(1), 'ms');
+};
+const gates = tf.fused.conv2d({ x, filter: w, bias: b, pad: 'same', strides: 1 });
+time('conv 4C', () => [tf.fused.conv2d({ x, filter: w, bias: b, pad: 'same', strides: 1 })]);
+time('split 4 (SplitV)', () => tf.split(gates, 4, 3));
+time('4 slices', () => [0, 1, 2, 3].map((k) => tf.slice(gates, [0, 0, 0, k * C], [-1, -1, -1, C])));
+time('transpose [BHW,4C]->[4C,BHW] + split0', () => tf.split(tf.transpose(tf.reshape(gates, [B * H * W, 4 * C])), 4, 0));
+const ws = tf.split(w, 4, 3);
+time('4 convs of C', () => ws.map((wk) => tf.conv2d(x, wk as tf.Tensor4D, 1, 'same')));
+time('concat 4 on channels', () => [tf.concat(tf.split(gates, 4, 3), 3)]);
+time('sigmoid 4C', () => [tf.sigmoid(gates)]);
+time('conv 4C unfused + add', () => [tf.add(tf.conv2d(x, w, 1, 'same'), b)]);
+const wsb = tf.split(b, 4, 0);
+time('4 fused convs of C', () => ws.map((wk, k) => tf.fused.conv2d({ x, filter: wk as tf.Tensor4D, bias: wsb[k], pad: 'same', strides: 1 })));
+const g4 = ws.map((wk) => tf.conv2d(x, wk as tf.Tensor4D, 1, 'same'));
+time('grad: 4 convs (dx sum, dW)', () => { const dy = g4; return [tf.addN(dy.map((d, k) => tf.conv2dTranspose(d as tf.Tensor4D, ws[k] as tf.Tensor4D, [B, H, W, Cin], 1, 'same'))), ...dy.map((d) => tf.conv2DBackpropFilter(x, d as tf.Tensor4D, [5, 5, Cin, C], 1, 'same'))]; });
+time('grad: 1 conv 4C (dx, dW) + concat dy', () => { const dy = tf.concat(g4, 3) as tf.Tensor4D; return [tf.conv2dTranspose(dy, w, [B, H, W, Cin], 1, 'same'), tf.conv2DBackpropFilter(x, dy, [5, 5, Cin, 4 * C], 1, 'same')]; });
