@@ -396,9 +396,9 @@ export class ConvTTLSTMNet extends Module {
   /**
    * One step as a single recorded operation whose backward pass recomputes the step (gradient
    * checkpointing). Its inputs are the frame, the state tensors and the trainable variables; its
-   * one output packs the frame prediction and the state tensors the step creates on channels
-   * (`[B, H, W, inputChannels + Σ new state channels]`), split apart again (a split saves
-   * nothing for its gradient, so the packed tensor is freed at once).
+   * one output packs the frame prediction and the state tensors the step creates, flattened
+   * and concatenated, and is split apart again (a split saves nothing for its gradient, so the
+   * packed tensor is freed at once).
    */
   #checkpointedStep(input: tf.Tensor4D, states: readonly unknown[]): { output: tf.Tensor4D; states: unknown[] } {
     const stateInputs = [...new Set(stateTensors(states))];
@@ -408,7 +408,7 @@ export class ConvTTLSTMNet extends Module {
     // Which leaves of the next state are new (packed into the output), by traversal position.
     let freshPositions: boolean[] = [];
     let nextStructure: unknown[] = [];
-    const pack = (x: tf.Tensor4D, stateValues: readonly tf.Tensor[], record: boolean): tf.Tensor4D => {
+    const pack = (x: tf.Tensor4D, stateValues: readonly tf.Tensor[], record: boolean): tf.Tensor => {
       const given = new Set(stateValues);
       const result = this.#step(x, rebuild(stateValues));
       const leaves = stateTensors(result.states);
@@ -417,8 +417,9 @@ export class ConvTTLSTMNet extends Module {
         nextStructure = result.states;
       }
       const fresh = leaves.filter((_, i) => freshPositions[i]);
-      // [B, H, W, C_out] ++ new states → [B, H, W, C_out + Σ C]
-      return tf.concat([result.output, ...fresh], 3) as tf.Tensor4D;
+      // [B, H, W, C_out], new states [B, H, W, C] … → one flat [B·H·W·(C_out + Σ C)]: a
+      // concatenation of contiguous blocks (on channels it would be a strided copy).
+      return tf.concat([result.output, ...fresh].map((t) => tf.reshape(t, [-1])), 0);
     };
     const step = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const save = args[args.length - 1] as tf.GradSaveFunc;
@@ -437,9 +438,11 @@ export class ConvTTLSTMNet extends Module {
     });
     return tf.tidy(() => {
       const packed = step(input, ...stateInputs, ...variables);
-      const freshShapes = stateTensors(nextStructure).filter((_, i) => freshPositions[i]).map((t) => t.shape[3] as number);
-      // [B, H, W, C_out + Σ C] → the prediction and each new state tensor
-      const [output, ...fresh] = tf.split(packed, [this.config.inputChannels, ...freshShapes], 3) as tf.Tensor4D[];
+      const [batch, height, width] = input.shape;
+      const shapes: number[][] = [[batch, height, width, this.config.inputChannels], ...stateTensors(nextStructure).filter((_, i) => freshPositions[i]).map((t) => t.shape)];
+      // [B·H·W·(C_out + Σ C)] → the prediction [B, H, W, C_out] and each new state [B, H, W, C]
+      const pieces = tf.split(packed, shapes.map((shape) => shape.reduce((a, b) => a * b, 1)), 0);
+      const [output, ...fresh] = pieces.map((piece, i) => tf.reshape(piece, shapes[i] as number[]) as unknown as tf.Tensor4D);
       let next = 0;
       const previous = new Set(stateInputs);
       let position = 0;
