@@ -1,1 +1,44 @@
-export {};
+/**
+ * @vid/cells: recurrent cells for video (FC-LSTM with peepholes, ConvLSTM, ConvGRU), the runner
+ * that loops them over time, stacked multi-layer runners and the encoder-forecaster.
+ */
+
+// The cell contract
+export type { AnyRecurrentCell, GRUState, LSTMState, RecurrentCell, RecurrentModule, RecurrentState, StateOf, StepResult } from './types.js';
+
+// Cells
+export { ConvLSTMCell, type ConvLSTMCellOptions, type ConvLSTMPeephole, type GateOrder } from './convlstm-cell.js';
+export { type ConvertConvLSTMOptions, convertConvLSTMStateDict } from './convert.js';
+export { ConvGRUCell, type ConvGRUCellOptions } from './convgru-cell.js';
+export { LSTMCell, type LSTMCellOptions, type LSTMPeephole } from './lstm-cell.js';
+
+// Running over time
+export { rnn, type RnnOptions, type RnnResult } from './rnn.js';
+export {
+  type AnyRecurrentModule,
+  type Direction,
+  type MergeMode,
+  StackedRNN,
+  type StackedApplyOptions,
+  type StackedRNNOptions,
+  type StackedResult,
+  type StackedStepResult,
+  disposeStackedResult,
+} from './stacked.js';
+export { ConvGRU, type ConvGRUOptions, ConvLSTM, type ConvLSTMOptions, type StackOptions } from './conv-stacks.js';
+export { LSTM, type LSTMOptions } from './lstm.js';
+export { disposeState, mapState, stateTensors } from './state.js';
+export type { KernelSize } from './internal.js';
+
+// Encoder-forecaster (Shi et al. 2015)
+export {
+  EncoderForecaster,
+  type EncoderForecasterOptions,
+  type ForecastOptions,
+  type ForecastResult,
+  type ForecasterInput,
+  type TeacherForcing,
+  type TeacherForcingHook,
+  scheduledSampling,
+} from './encoder-forecaster.js';
+export { depthToSpace, spaceToDepth } from './patches.js';

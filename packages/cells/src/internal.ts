@@ -1,0 +1,121 @@
+/** Small helpers shared by the cells. Not exported from the package. */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, Rng, ShapeError, formatShape } from '@vid/core';
+
+/** The generator for a `seed` option: a given {@link Rng} is used as is, a number seeds a new one. */
+export function resolveRng(seed: number | Rng | undefined, field: string, context: string): Rng {
+  if (seed === undefined) return new Rng(0);
+  if (seed instanceof Rng) return seed;
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new ConfigError(field, 'a finite number or an Rng', seed, context);
+  return new Rng(seed);
+}
+
+/**
+ * A stride-1 "same" convolution, NHWC, with an optional bias fused in. TensorFlow's `SAME` puts
+ * the extra row/column of an even kernel at the bottom/right, as PyTorch's `padding='same'` does.
+ *
+ * x: `[batch, height, width, in]`, weight: `[kh, kw, in, out]`, bias: `[out]` → `[batch, height, width, out]`.
+ */
+export function convSame(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor4D {
+  if (bias) {
+    return tf.fused.conv2d({ x, filter: weight as tf.Tensor4D, strides: 1, pad: 'same', bias });
+  }
+  return tf.conv2d(x, weight as tf.Tensor4D, 1, 'same');
+}
+
+/** Throws a {@link ShapeError} unless `tensor` has exactly `expected` as its shape. */
+export function assertExactShape(tensor: tf.Tensor, expected: readonly number[], argument: string, context: string, names?: string): void {
+  if (!tf.util.arraysEqual(tensor.shape, [...expected])) {
+    throw new ShapeError(argument, `${formatShape(expected)}${names ? ` (${names})` : ''}`, formatShape(tensor.shape), context);
+  }
+}
+
+/** `[kh, kw]` from a kernel size option. Any size ≥ 1, odd or even. */
+export function kernelPair(value: unknown, field: string, context: string): [number, number] {
+  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+  if (ok(value)) return [value, value];
+  if (Array.isArray(value) && value.length === 2 && ok(value[0]) && ok(value[1])) return [value[0], value[1]];
+  throw new ConfigError(field, 'a positive integer or a pair [kh, kw] of positive integers', value, context);
+}
+
+/** A kernel size: square or `[kh, kw]`. */
+export type KernelSize = number | readonly [number, number];
+
+/**
+ * The number of layers and each layer's size from `sizes` (one number for every layer, or one
+ * per layer) and an optional `numLayers`.
+ */
+export function layerSizes(sizes: unknown, numLayers: unknown, field: string, context: string): number[] {
+  const isSize = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+  if (Array.isArray(sizes)) {
+    if (sizes.length === 0 || !sizes.every(isSize)) throw new ConfigError(field, 'a positive integer or a non-empty list of them (one per layer)', sizes, context);
+    if (numLayers !== undefined && numLayers !== sizes.length) {
+      throw new ConfigError('numLayers', `${sizes.length} (the length of ${field}) or nothing`, numLayers, context);
+    }
+    return [...sizes] as number[];
+  }
+  if (!isSize(sizes)) throw new ConfigError(field, 'a positive integer or a non-empty list of them (one per layer)', sizes, context);
+  const layers = numLayers === undefined ? 1 : numLayers;
+  if (typeof layers !== 'number' || !Number.isInteger(layers) || layers < 1) throw new ConfigError('numLayers', 'a positive integer', numLayers, context);
+  return new Array<number>(layers).fill(sizes);
+}
+
+/**
+ * Each layer's kernel from a stack's `kernelSize`: one number for every layer, or a list with
+ * one entry per layer, each a number or `[kh, kw]` (so a rectangular kernel for every layer is
+ * `[[kh, kw], [kh, kw], …]`).
+ */
+export function layerKernels(value: unknown, numLayers: number, field: string, context: string): Array<[number, number]> {
+  if (Array.isArray(value)) {
+    if (value.length !== numLayers) {
+      throw new ConfigError(
+        field,
+        `a number, or one entry per layer (${numLayers}), each a number or [kh, kw] (a rectangular kernel for every layer is [[kh, kw], …])`,
+        value,
+        context,
+      );
+    }
+    return value.map((entry, layer) => kernelPair(entry, `${field}[${layer}]`, context));
+  }
+  const pair = kernelPair(value, field, context);
+  return Array.from({ length: numLayers }, () => [...pair] as [number, number]);
+}
+
+/**
+ * Builds the cells of a stack, layer by layer: layer `l + 1` reads layer `l`'s (merged) output.
+ * Seeds: one fork of `rng` per cell, named by its module path.
+ */
+export function buildLayers<C extends { readonly outputSize: number }>(
+  options: {
+    readonly inputSize: number;
+    readonly numLayers: number;
+    readonly bidirectional: boolean;
+    readonly merge: 'concat' | 'sum';
+    readonly rng: Rng;
+  },
+  make: (layer: number, inputSize: number, rng: Rng) => C,
+): { cells: C[]; reverseCells?: C[] } {
+  const cells: C[] = [];
+  const reverseCells: C[] = [];
+  let inputSize = options.inputSize;
+  for (let layer = 0; layer < options.numLayers; layer++) {
+    const cell = make(layer, inputSize, options.rng.fork(`cells.${layer}`));
+    cells.push(cell);
+    if (options.bidirectional) reverseCells.push(make(layer, inputSize, options.rng.fork(`cells_reverse.${layer}`)));
+    inputSize = options.bidirectional && options.merge === 'concat' ? 2 * cell.outputSize : cell.outputSize;
+  }
+  return options.bidirectional ? { cells, reverseCells } : { cells };
+}
+
+/**
+ * Splits the last axis into `parts` equal blocks with slices: on wasm, `tf.split` (SplitV) and its
+ * gradient are several times slower than slices and theirs.
+ *
+ * x: `[..., parts·n]` → `parts` × `[..., n]`.
+ */
+export function splitLast(x: tf.Tensor, parts: number): tf.Tensor[] {
+  const axis = x.rank - 1;
+  const size = (x.shape[axis] as number) / parts;
+  const sizes = x.shape.map((d, i) => (i === axis ? size : d));
+  return Array.from({ length: parts }, (_, k) => tf.slice(x, x.shape.map((_, i) => (i === axis ? k * size : 0)), sizes));
+}
