@@ -44,6 +44,8 @@ import {
   positiveInteger,
 } from '@vid/core';
 
+import type { RecurrentCell } from '@vid/cells';
+
 import { convSame } from './ops.js';
 import type { ConvRecurrentCell } from './recurrent-cell.js';
 
@@ -209,8 +211,8 @@ export interface ConvTTLSTMCellOptions {
   readonly seed?: number | Rng;
 }
 
-/** The state of a {@link ConvTTLSTMCell}. */
-export interface ConvTTLSTMState {
+/** The state of a {@link ConvTTLSTMCell} (a `RecurrentState` of `@vid/cells`). */
+export type ConvTTLSTMState = {
   /**
    * The last `steps` hidden states, oldest first, each `[batch, height, width, hiddenChannels]`
    * (the official ring buffer, in chronological order).
@@ -218,7 +220,7 @@ export interface ConvTTLSTMState {
   readonly hidden: readonly tf.Tensor4D[];
   /** The cell state c: `[batch, height, width, hiddenChannels]`. */
   readonly cell: tf.Tensor4D;
-}
+};
 
 const CELL_OPTIONS = ['inputChannels', 'hiddenChannels', 'order', 'steps', 'ranks', 'kernelSize', 'bias', 'seed'] as const;
 
@@ -229,7 +231,7 @@ const CELL_OPTIONS = ['inputChannels', 'hiddenChannels', 'order', 'steps', 'rank
  * gates `ranks + inputChannels → 4 · hiddenChannels`) and `layers_.{0…order−1}` (the `Conv3d`s
  * over lags, `hiddenChannels → ranks`, see {@link LagWindowConv}).
  */
-export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLSTMState> {
+export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLSTMState>, RecurrentCell<ConvTTLSTMState> {
   readonly inputChannels: number;
   readonly hiddenChannels: number;
   readonly order: number;
