@@ -6,3 +6,17 @@
 // Attention
 export { type AttentionOptions, type AttentionResult, attention } from './dot-product.js';
 export { type MultiHeadApplyOptions, MultiHeadAttention, type MultiHeadAttentionOptions, type MultiHeadResult } from './multi-head.js';
+
+// Recurrent attention models
+export { type LabelMode, MultiLSTM, type MultiLSTMOptions, type MultiLSTMResult } from './multi-lstm.js';
+export {
+  SoftAttentionLSTM,
+  type SoftAttentionLSTMOptions,
+  type SoftAttentionLossOptions,
+  type SoftAttentionResult,
+  type VisualAttentionScore,
+  attentionRegularizer,
+} from './visual-attention.js';
+
+// Losses
+export { sigmoidCrossEntropy, softmaxCrossEntropy } from './losses.js';
