@@ -159,7 +159,6 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
       'attention_features.weight',
       'attention_features.bias',
       'attention_score.weight',
-      'attention_score.bias',
     ]);
     await train(model, trainSet, 40, 0.05);
     const after = model.apply(testSet.features);

@@ -63,7 +63,7 @@ export interface SoftAttentionLSTMOptions {
   /**
    * `'location'`: the paper's location softmax `softmax(W h_{t−1})` (eq. 4), one weight vector
    * per region, blind to the features; `'additive'`: the official code's
-   * `softmax(uᵀ tanh(X_{t,i} W_c + b + h_{t−1} W_h) + c)`, which also sees the features.
+   * `softmax(uᵀ tanh(X_{t,i} W_c + b + h_{t−1} W_h))`, which also sees the features.
    * @default 'location'
    */
   readonly attention?: VisualAttentionScore;
@@ -113,7 +113,7 @@ export interface SoftAttentionLossOptions {
  * Parameters: `init_layers.<n>.weight`/`.bias` (optional ReLU layers), `init_h.weight`, `init_h.bias`,
  * `init_c.weight`, `init_c.bias` (`[D, hidden]`), `attention.weight` `[hidden, K²]` (+ `attention.bias`)
  * — or, additive: `attention_hidden.weight` `[hidden, A]`, `attention_features.weight` `[D, A]`,
- * `attention_features.bias`, `attention_score.weight` `[A, 1]`, `attention_score.bias` —,
+ * `attention_features.bias`, `attention_score.weight` `[A, 1]` —,
  * `lstm.weight_ih`, `lstm.weight_hh`, `lstm.bias_ih`, `lstm.bias_hh` (`torch.nn.LSTMCell`),
  * `classifier.weight` `[hidden, classes]`, `classifier.bias`. Weights in vid layout `[in, out]`.
  */
@@ -148,7 +148,7 @@ export class SoftAttentionLSTM extends Module {
     this.attentionSize = positiveInteger(options.attentionSize ?? this.featureChannels, 'attentionSize', context);
     const attentionBias = bool(options.attentionBias ?? false, 'attentionBias', context);
     if (this.attentionScore === 'additive' && options.attentionBias !== undefined) {
-      throw new ConfigError('attentionBias', "nothing with attention: 'additive' (its score layers have biases)", options.attentionBias, context);
+      throw new ConfigError('attentionBias', "nothing with attention: 'additive' (it scores with its own layers)", options.attentionBias, context);
     }
     if (this.attentionScore === 'location' && options.attentionSize !== undefined) {
       throw new ConfigError('attentionSize', "nothing with attention: 'location' (it has no hidden layer)", options.attentionSize, context);
@@ -168,7 +168,8 @@ export class SoftAttentionLSTM extends Module {
       this.additiveAttention = {
         hidden: this.registerModule('attention_hidden', new Linear({ inFeatures: H, outFeatures: A, bias: false, seed: rng })),
         features: this.registerModule('attention_features', new Linear({ inFeatures: D, outFeatures: A, seed: rng })),
-        score: this.registerModule('attention_score', new Linear({ inFeatures: A, outFeatures: 1, seed: rng })),
+        // No bias on the score: the softmax over regions is blind to it (the official `c_tt` never learns).
+        score: this.registerModule('attention_score', new Linear({ inFeatures: A, outFeatures: 1, bias: false, seed: rng })),
       };
     }
     this.lstm = this.registerModule('lstm', new LSTMCell({ inputSize: D, hiddenSize: H, seed: rng }));

@@ -4,8 +4,8 @@
  */
 import { fileURLToPath } from 'node:url';
 
-import type * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, type HostTensor, type SafetensorsContents, initBackend, readSafetensors } from '@vid/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, type HostTensor, type Module, type SafetensorsContents, initBackend, readSafetensors } from '@vid/core';
 import { type CloseReport, assertClose } from '@vid/core/testing';
 
 /** The tests' backend: wasm, or `VID_TEST_BACKEND` (e.g. `cpu`). */
@@ -49,4 +49,40 @@ export function expectGradient(actual: tf.Tensor, expected: HostTensor, name: st
 /** With `VID_PARITY_LOG=1`, prints each parity comparison's worst error relative to the largest expected magnitude. */
 function log(report: CloseReport): void {
   if (process.env.VID_PARITY_LOG === '1') console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
+}
+
+/**
+ * Gradients of `loss` with respect to every parameter of `module`, by dotted name, in PyTorch
+ * layout (through each parameter's layout), and the loss value. The caller disposes the gradients.
+ */
+export function torchGradients(module: Module, loss: () => tf.Scalar): { value: number; grads: Map<string, tf.Tensor> } {
+  const named = module.namedParameters();
+  const layouts = module.parameterLayouts();
+  const { value, grads } = tf.variableGrads(loss, named.map(([, v]) => v));
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, variable] of named) {
+    const grad = grads[variable.name];
+    if (!grad) throw new Error(`no gradient for ${name}`);
+    out.set(name, layouts.get(name)!.toTorch(grad));
+    grad.dispose();
+  }
+  const lossValue = value.dataSync()[0]!;
+  value.dispose();
+  return { value: lossValue, grads: out };
+}
+
+/** Compares gradients by name with `grad.<name>` in `expected`, then disposes them. */
+export function expectGradients(grads: Map<string, tf.Tensor>, expected: ReadonlyMap<string, HostTensor>, label = ''): void {
+  try {
+    for (const [name, grad] of grads) expectGradient(grad, get(expected, `grad.${name}`), `${label}grad.${name}`);
+  } finally {
+    for (const grad of grads.values()) grad.dispose();
+  }
+}
+
+/** The parameters among a fixture's tensors: everything but activations and `grad.*`. */
+export function parametersOf(tensors: ReadonlyMap<string, HostTensor>, activations: readonly string[]): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const [name, tensor] of tensors) if (!name.startsWith('grad.') && !activations.includes(name)) out.set(name, tensor);
+  return out;
 }
