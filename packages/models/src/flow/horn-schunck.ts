@@ -161,7 +161,7 @@ export function warpBilinear(image: tf.Tensor4D, flow: tf.Tensor4D): tf.Tensor4D
 function refine(i1: tf.Tensor4D, i2: tf.Tensor4D, flow: tf.Tensor4D, alpha: number, iterations: number): tf.Tensor4D {
   return tf.tidy(() => {
     const warped = warpBilinear(i2, flow);
-    const mean = tf.mul(tf.add(i1, warped), 0.5);
+    const mean = tf.mul(tf.add(i1, warped), 0.5) as tf.Tensor4D;
     const [ix, iy] = gradients(mean); // [batch, H, W, 1] each
     // Linearised around the current flow w0: I_x du + I_y dv + (I₂(w0) − I₁) = 0, and with
     // u = u0 + du the residual is I_x u + I_y v + I_t' with I_t' = I₂(w0) − I₁ − I_x u0 − I_y v0.
