@@ -34,20 +34,19 @@ describe('movingGlyphVideos', () => {
     expect(movingGlyphVideos({ count: 40, frames: 6, size: 12, seed: 4 }).videos).not.toEqual(set.videos);
   });
 
-  it('turn: the same path for the first half; class 1 turns back after it', () => {
-    const set = movingGlyphVideos({ count: 30, frames: 8, size: 16, task: 'turn', seed: 5 });
+  it('delayed: the glyph rests for the first half, then moves left (class 0) or right (class 1)', () => {
+    const set = movingGlyphVideos({ count: 30, frames: 8, size: 16, task: 'delayed', seed: 5 });
     for (let v = 0; v < 30; v++) {
       const x = Array.from({ length: 8 }, (_, t) => columns(set, v, t)[0]);
-      const direction = Math.sign(x[1]! - x[0]!);
-      for (let t = 1; t <= 4; t++) expect(x[t]! - x[t - 1]!).toBe(direction);
-      for (let t = 5; t < 8; t++) expect(x[t]! - x[t - 1]!).toBe(set.labels[v] === 1 ? -direction : direction);
+      for (let t = 1; t <= 4; t++) expect(x[t]).toBe(x[0]);
+      for (let t = 5; t < 8; t++) expect(x[t]! - x[t - 1]!).toBe(set.labels[v] === 1 ? 1 : -1);
     }
   });
 
   it('rejects impossible layouts', () => {
     expect(() => movingGlyphVideos({ count: 2, frames: 10, size: 8 })).toThrow(/size: expected at least glyphSize \+ frames − 1 = 13/);
     expect(() => movingGlyphVideos({ count: 0 })).toThrow(/count: expected a positive integer, received 0/);
-    expect(() => movingGlyphVideos({ count: 2, task: 'spin' as never })).toThrow(/task: expected one of "direction", "turn"/);
+    expect(() => movingGlyphVideos({ count: 2, task: 'spin' as never })).toThrow(/task: expected one of "direction", "delayed"/);
     expect(() => movingGlyphVideos({ count: 2, noise: -1 })).toThrow(/noise: expected a number ≥ 0, received -1/);
   });
 });

@@ -7,10 +7,11 @@ import { ConfigError, Rng, assertKnownKeys, oneOf, positiveInteger } from '@vid/
 
 /**
  * `'direction'`: class 0 moves left, class 1 moves right (one pixel per frame).
- * `'turn'`: the glyph moves one way (left or right, at random) for the first half of the video;
- * class 0 keeps going, class 1 turns back — the class shows only in the second half.
+ * `'delayed'`: the glyph rests for the first half of the video (frames 0 … ⌊T/2⌋), then moves
+ * left (class 0) or right (class 1) — the class shows only in the second half, for early
+ * recognition.
  */
-export type MovingGlyphTask = 'direction' | 'turn';
+export type MovingGlyphTask = 'direction' | 'delayed';
 
 /** Options of {@link movingGlyphVideos}. */
 export interface MovingGlyphOptions {
@@ -54,13 +55,13 @@ export function movingGlyphVideos(options: MovingGlyphOptions): SyntheticVideos 
   const frames = positiveInteger(options.frames ?? 8, 'frames', context);
   const size = positiveInteger(options.size ?? 16, 'size', context);
   const glyph = positiveInteger(options.glyphSize ?? 4, 'glyphSize', context);
-  const task = oneOf(options.task ?? 'direction', ['direction', 'turn'] as const, 'task', context);
+  const task = oneOf(options.task ?? 'direction', ['direction', 'delayed'] as const, 'task', context);
   const noise = options.noise ?? 0;
   if (typeof noise !== 'number' || !(noise >= 0)) throw new ConfigError('noise', 'a number ≥ 0', noise, context);
   if (glyph + frames - 1 > size) {
     throw new ConfigError('size', `at least glyphSize + frames − 1 = ${glyph + frames - 1} (room for the path)`, size, context);
   }
-  if (task === 'turn' && frames < 4) throw new ConfigError('frames', "at least 4 for task 'turn'", frames, context);
+  if (task === 'delayed' && frames < 3) throw new ConfigError('frames', "at least 3 for task 'delayed'", frames, context);
   const rng = new Rng(options.seed ?? 0);
   const frameSize = size * size;
   const videos = new Float32Array(count * frames * frameSize);
@@ -70,12 +71,9 @@ export function movingGlyphVideos(options: MovingGlyphOptions): SyntheticVideos 
     const label = rng.int(2);
     labels[v] = label;
     // Column offsets of the path relative to the start, frame by frame.
-    const direction = task === 'direction' ? (label === 1 ? 1 : -1) : rng.int(2) === 1 ? 1 : -1;
+    const direction = label === 1 ? 1 : -1;
     const offsets: number[] = [];
-    for (let t = 0; t < frames; t++) {
-      const turned = task === 'turn' && label === 1 && t > half;
-      offsets.push(direction * (turned ? 2 * half - t : t));
-    }
+    for (let t = 0; t < frames; t++) offsets.push(direction * (task === 'delayed' ? Math.max(0, t - half) : t));
     const low = Math.min(...offsets);
     const high = Math.max(...offsets);
     const start = -low + rng.int(size - glyph - (high - low) + 1);
