@@ -5,6 +5,7 @@ import { compareClose, expectNoLeakedTensors, useBackend } from '../testing/inde
 import { Adam } from '../optim.js';
 import { Rng } from '../rng.js';
 import { initBackend } from './select.js';
+import { simplifyTranspose } from './wasm-kernels.js';
 
 /**
  * Gradients on wasm (with vid's kernels) against the cpu backend (tfjs's reference kernels),
@@ -84,6 +85,26 @@ describe('wasm training kernels', () => {
       const x = { data: randomArray(rng, n * h * w * ci), shape: [n, h, w, ci] };
       const f = { data: randomArray(rng, kernel * kernel * ci * multiplier), shape: [kernel, kernel, ci, multiplier] };
       await expectParity(`depthwise k${kernel}`, [x, f], (xt, ft) => tf.depthwiseConv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, stride, 'same'));
+    });
+  }
+
+  it('simplifies transposes by dropping unit axes and merging adjacent ones', () => {
+    expect(simplifyTranspose([8, 10, 16, 16, 3], [1, 0, 2, 3, 4])).toEqual({ shape: [8, 10, 768], perm: [1, 0, 2] });
+    expect(simplifyTranspose([2, 3, 4, 5], [0, 3, 1, 2])).toEqual({ shape: [2, 12, 5], perm: [0, 2, 1] });
+    expect(simplifyTranspose([2, 1, 4], [1, 0, 2])).toEqual({ shape: [8], perm: [0] });
+    expect(simplifyTranspose([2, 3, 4], [2, 1, 0])).toEqual({ shape: [2, 3, 4], perm: [2, 1, 0] });
+  });
+
+  for (const [shape, perm] of [
+    [[2, 3, 4, 5, 2], [1, 0, 2, 3, 4]],
+    [[2, 3, 4, 5, 2], [0, 1, 4, 2, 3]],
+    [[3, 1, 4, 2], [1, 3, 0, 2]],
+    [[2, 1, 3], [1, 0, 2]],
+    [[4, 5], [1, 0]],
+  ] as Array<[number[], number[]]>) {
+    it(`transpose ${JSON.stringify(perm)} of ${JSON.stringify(shape)}: forward and gradient match cpu`, async () => {
+      const x = { data: randomArray(rng, shape.reduce((a, b) => a * b, 1)), shape };
+      await expectParity('transpose', [x], (xt) => tf.transpose(xt, perm));
     });
   }
 

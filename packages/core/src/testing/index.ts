@@ -159,7 +159,7 @@ let fixtureDir: string | null | undefined;
 /**
  * Finds `shared/fixtures/reference`: `$VID_FIXTURES`, else `../shared/fixtures/reference` beside
  * the repository (found by walking up to `pnpm-workspace.yaml`), else `shared/fixtures/reference`
- * inside it.
+ * inside it, else in any ancestor directory.
  */
 export async function referenceFixtureDir(): Promise<string | null> {
   if (fixtureDir !== undefined) return fixtureDir;
@@ -176,6 +176,13 @@ export async function referenceFixtureDir(): Promise<string | null> {
     const parent = path.dirname(dir);
     if (parent === dir) break;
     dir = parent;
+  }
+  // Then any ancestor's shared/fixtures/reference (a git worktree may sit deeper than ../).
+  for (let up = process.cwd(), i = 0; i < 8; i++) {
+    candidates.push(path.join(up, 'shared', 'fixtures', 'reference'));
+    const parent = path.dirname(up);
+    if (parent === up) break;
+    up = parent;
   }
   fixtureDir = candidates.find((c) => fs.existsSync(c)) ?? null;
   return fixtureDir;
