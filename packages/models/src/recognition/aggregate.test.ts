@@ -37,7 +37,7 @@ describe('prediction aggregation over time (Ng et al. 2015, sec. 3.2; LRCN)', ()
     };
     for (const [method, values] of Object.entries(expected)) {
       const out = aggregatePredictions(p, method as never);
-      assertClose(out, [values], { atol: 1e-6, name: method, checkShape: false });
+      assertClose(out, values, { atol: 1e-6, name: method, checkShape: false });
       out.dispose();
     }
     // max picks class 0 here (0.9 at the first step), the others class 1: the choice matters.
