@@ -48,6 +48,7 @@ export {
   observeFirst,
   observedFrames,
 } from './recognition/early.js';
+export { type ConvCell, ConvCellAdapter, asRecurrentCell } from './recognition/adapters.js';
 
 // Synthetic recognition tasks
 export { type MovingGlyphOptions, type MovingGlyphTask, type SyntheticVideos, movingGlyphVideos } from './recognition/synthetic.js';
