@@ -54,7 +54,9 @@ export const FEATURE_POOLINGS: readonly FeaturePooling[] = ['conv', 'late', 'slo
 export function maxOverTime(x: tf.Tensor): tf.Tensor {
   assertTensor(x, 'x', 'maxOverTime');
   if (x.rank < 2) throw new ShapeError('x', 'rank ≥ 2: [batch, time, ...]', formatShape(x.shape), 'maxOverTime');
-  return tf.max(x, 1);
+  // [batch, time, ...rest] → [batch, time, size]: a rank-3 reduction (and gradient) is faster on wasm.
+  if (x.rank <= 3) return tf.max(x, 1);
+  return tf.tidy(() => tf.reshape(tf.max(tf.reshape(x, [x.shape[0] as number, x.shape[1] as number, -1]), 1), [x.shape[0] as number, ...x.shape.slice(2)]));
 }
 
 /** The number of windows of `window` frames, `stride` apart, in `time` frames: ⌊(time − window) / stride⌋ + 1. */
@@ -77,10 +79,14 @@ export function temporalMaxPool(x: tf.Tensor, window: number, stride: number): t
   const count = temporalWindows(time, window, stride);
   if (x.rank < 2 || count < 1) throw new ShapeError('x', `[batch, time ≥ ${window} (window), ...]`, formatShape(x.shape), context);
   return tf.tidy(() => {
-    const size = x.shape.map((d, i) => (i === 1 ? window : d));
-    const begin = (k: number) => x.shape.map((_, i) => (i === 1 ? k * stride : 0));
-    // windows × [batch, ...] → [batch, windows, ...]
-    return tf.stack(Array.from({ length: count }, (_, k) => tf.max(tf.slice(x, begin(k), size), 1)), 1);
+    const batch = x.shape[0] as number;
+    const rest = x.shape.slice(2);
+    const size = rest.reduce((a, b) => a * b, 1);
+    // [batch, time, ...rest] → [batch, time, size]: rank-3 slices and reductions (faster on wasm).
+    const flat = tf.reshape(x, [batch, time, size]);
+    // windows × [batch, size] → [batch, windows, size] → [batch, windows, ...rest]
+    const windows = Array.from({ length: count }, (_, k) => tf.max(tf.slice(flat, [0, k * stride, 0], [batch, window, size]), 1));
+    return tf.reshape(tf.stack(windows, 1), [batch, count, ...rest]);
   });
 }
 
