@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, setDebugChecks } from '@vid/core';
-import { assertClose, expectNoLeakedTensors } from '@vid/core/testing';
+import { assertClose, expectNoLeakedTensors, useBackend } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { initTestBackend, report, trainSteps } from '../__fixtures__/helpers.js';
@@ -31,7 +31,7 @@ describe('temporal pooling operations', () => {
     x.dispose();
   });
 
-  it('temporalConv: a hand computation (1×1 kernel), and equal to tf.conv3d (3×3 kernel, stride 2)', async () => {
+  it('temporalConv: a hand computation (1×1 kernel), and equal to tf.conv3d (3×3 kernel, stride 2), forward and backward', async () => {
     // x_t = t + 1 at every pixel; weights (1, −1): out_k = x_k − x_{k+1} + bias = −1 + 0.5.
     const ramp = tf.tensor5d(Float32Array.from({ length: 16 }, (_, i) => Math.floor(i / 4) + 1), [1, 4, 2, 2, 1]);
     const weight = tf.reshape(tf.tensor1d([1, -1]), [2, 1, 1, 1, 1]);
@@ -51,7 +51,27 @@ describe('temporal pooling operations', () => {
     });
     expect(ours.shape).toEqual([2, 3, 5, 4, 4]);
     assertClose(ours, reference, { atol: 1e-5, name: 'temporalConv vs conv3d' });
-    tf.dispose([video, kernel, bias, ours, reference]);
+    // Gradients too, with respect to the input, the kernel and the bias. The reference runs on the
+    // cpu backend: tfjs-backend-wasm 4.22's Conv3D backprop kernels give wrong gradients (even at
+    // stride 1), which is one reason temporalConv does not use tf.conv3d.
+    const target = random([2, 3, 5, 4, 4], 4);
+    const viaConv2d = tf.grads((a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(temporalConv(a, w, b, 2), target)))([video, kernel, bias]);
+    const values = await Promise.all([video, kernel, bias, target].map((t) => t.data()));
+    const shapes = [video, kernel, bias, target].map((t) => t.shape);
+    const backend = tf.getBackend() as 'wasm' | 'cpu';
+    await useBackend('cpu');
+    const viaConv3d = await (async () => {
+      const [a0, w0, b0, t0] = values.map((v, i) => tf.tensor(v as Float32Array, shapes[i]));
+      const grads = tf.grads((a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.add(tf.conv3d(tf.pad(a, [[0, 0], [0, 0], [1, 1], [1, 1], [0, 0]]) as tf.Tensor5D, w as tf.Tensor5D, [2, 1, 1], 'valid'), b), t0!)),
+      )([a0!, w0!, b0!]);
+      const out = await Promise.all(grads.map((g) => g.data()));
+      tf.dispose([a0!, w0!, b0!, t0!, ...grads]);
+      return out;
+    })();
+    await useBackend(backend);
+    ['input', 'kernel', 'bias'].forEach((name, i) => assertClose(viaConv2d[i]!, viaConv3d[i]! as Float32Array, { atol: 1e-4, name: `d/d ${name}` }));
+    tf.dispose([video, kernel, bias, ours, reference, target, ...viaConv2d]);
   });
 
   it('TemporalConv keeps the 3-D kernel layout: PyTorch nn.Conv3d [out, in, L, kh, kw] on export', async () => {

@@ -17,8 +17,9 @@
  * Porting notes: the paper's FC layers are two of 4096 on GoogLeNet/AlexNet features; here one FC
  * layer of `hiddenSize` (ReLU) on a {@link ConvStack} trunk by default, and any {@link ConvTrunk}
  * is accepted. The temporal convolution is a 3-D convolution, computed as a 2-D convolution of the
- * window's frames stacked along channels (the same sums; XNNPACK runs it on wasm); its weight is
- * kept in the 3-D layout `[frames, kh, kw, in, out]` (`torch.nn.Conv3d` `[out, in, frames, kh, kw]`).
+ * window's frames stacked along channels (the same sums; XNNPACK runs it on wasm, and it avoids
+ * tfjs-backend-wasm 4.22's Conv3D backprop kernels, whose gradients are wrong); its weight is kept
+ * in the 3-D layout `[frames, kh, kw, in, out]` (`torch.nn.Conv3d` `[out, in, frames, kh, kw]`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropy } from '@vid/attention';
