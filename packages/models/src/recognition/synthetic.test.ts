@@ -40,6 +40,9 @@ describe('movingGlyphVideos', () => {
       const x = Array.from({ length: 8 }, (_, t) => columns(set, v, t)[0]);
       for (let t = 1; t <= 4; t++) expect(x[t]).toBe(x[0]);
       for (let t = 5; t < 8; t++) expect(x[t]! - x[t - 1]!).toBe(set.labels[v] === 1 ? 1 : -1);
+      // The resting position is uniform over 3 … 9 (room for 3 pixels either way) in both classes.
+      expect(x[0]).toBeGreaterThanOrEqual(3);
+      expect(x[0]).toBeLessThanOrEqual(9);
     }
   });
 

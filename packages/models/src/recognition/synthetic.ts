@@ -44,9 +44,11 @@ const OPTION_KEYS = ['count', 'frames', 'size', 'glyphSize', 'task', 'noise', 's
 
 /**
  * Videos of a random glyph moving left or right (see {@link MovingGlyphTask}). Each video draws
- * its own glyph, row, start column and label; the start column is uniform over the positions that
- * keep the whole path inside the frame, so that the set of covered positions has the same
- * distribution in both classes.
+ * its own glyph, row, start column and label. For `'direction'` the start column is uniform over
+ * the positions that keep the whole path inside the frame, so that the set of covered positions
+ * has the same distribution in both classes (the start alone does not: a glyph at the left edge
+ * must be moving right); for `'delayed'` it is uniform over the positions from which both
+ * directions fit, so that the resting glyph carries no information about the class.
  */
 export function movingGlyphVideos(options: MovingGlyphOptions): SyntheticVideos {
   const context = 'movingGlyphVideos';
@@ -62,6 +64,10 @@ export function movingGlyphVideos(options: MovingGlyphOptions): SyntheticVideos 
     throw new ConfigError('size', `at least glyphSize + frames − 1 = ${glyph + frames - 1} (room for the path)`, size, context);
   }
   if (task === 'delayed' && frames < 3) throw new ConfigError('frames', "at least 3 for task 'delayed'", frames, context);
+  const moving = frames - 1 - Math.floor(frames / 2); // pixels travelled in the second half ('delayed')
+  if (task === 'delayed' && glyph + 2 * moving > size) {
+    throw new ConfigError('size', `at least glyphSize + 2 · ${moving} = ${glyph + 2 * moving} (room to move either way)`, size, context);
+  }
   const rng = new Rng(options.seed ?? 0);
   const frameSize = size * size;
   const videos = new Float32Array(count * frames * frameSize);
@@ -76,7 +82,9 @@ export function movingGlyphVideos(options: MovingGlyphOptions): SyntheticVideos 
     for (let t = 0; t < frames; t++) offsets.push(direction * (task === 'delayed' ? Math.max(0, t - half) : t));
     const low = Math.min(...offsets);
     const high = Math.max(...offsets);
-    const start = -low + rng.int(size - glyph - (high - low) + 1);
+    // 'direction': uniform over the starts whose path fits. 'delayed': uniform over the starts from
+    // which both directions fit, so that the resting glyph says nothing about the class.
+    const start = task === 'direction' ? -low + rng.int(size - glyph - (high - low) + 1) : moving + rng.int(size - glyph - 2 * moving + 1);
     const row = rng.int(size - glyph + 1);
     const pattern = glyphPattern(glyph, rng);
     for (let t = 0; t < frames; t++) {
