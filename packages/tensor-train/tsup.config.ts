@@ -4,7 +4,8 @@ export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm'],
   target: 'es2022',
-  dts: true,
+  // The tsconfig is a composite project (for `tsc -b`); declaration bundling needs it off.
+  dts: { compilerOptions: { composite: false } },
   sourcemap: true,
   clean: true,
 });

@@ -1,0 +1,54 @@
+/**
+ * The small interface the network's rollout needs from a convolutional recurrent cell, and the
+ * helpers that keep their states' memory in check.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * One step of a convolutional recurrent cell, the `RecurrentCell` contract of `@vid/cells`
+ * (docs/decisions/cells-recurrent-cell-contract.md) restricted to frames, plus an optional
+ * per-rollout `prepare`. `@vid/cells`' `ConvLSTMCell` satisfies it as it is.
+ */
+export interface ConvRecurrentCell<State> {
+  /** Channels of the input `x`. */
+  readonly inputSize: number;
+  /** Channels of the output (the hidden state `h`). */
+  readonly outputSize: number;
+  /**
+   * The all-zero state the official code creates at the first step (`first_step=True`), for a
+   * one-step input `x: [batch, height, width, inputSize]`.
+   */
+  zeroState(x: tf.Tensor4D): State;
+  /**
+   * One pure step. Never disposes `x` or `state`; the returned state may share tensors with
+   * the given one (a ring buffer of hidden states keeps all but its oldest).
+   *
+   * x: `[batch, height, width, inputSize]` → output: `[batch, height, width, outputSize]`.
+   */
+  step(x: tf.Tensor4D, state: State, prepared?: unknown): { output: tf.Tensor4D; state: State };
+  /**
+   * Optional: tensors derived from the parameters once per rollout (e.g. a split gate kernel),
+   * passed back to every `step`. Created inside the rollout's tidy, under its gradient tape.
+   */
+  prepare?(): unknown;
+}
+
+/** Every tensor inside a state (nested arrays and plain objects). */
+export function stateTensors(state: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
+  if (state instanceof tf.Tensor) out.push(state);
+  else if (Array.isArray(state)) for (const item of state) stateTensors(item, out);
+  else if (state !== null && typeof state === 'object') for (const item of Object.values(state)) stateTensors(item, out);
+  return out;
+}
+
+/**
+ * Disposes the tensors of `previous` that `next` no longer holds (states share tensors: the
+ * ring buffer of a Conv-TT-LSTM keeps `steps − 1` of its hidden states from one step to the
+ * next). `keep` lists tensors that must survive too (outputs still needed).
+ */
+export function disposeDropped(previous: unknown, next: unknown, keep: readonly tf.Tensor[] = []): void {
+  const alive = new Set<tf.Tensor>([...stateTensors(next), ...keep]);
+  for (const tensor of stateTensors(previous)) {
+    if (!alive.has(tensor) && !tensor.isDisposed) tensor.dispose();
+  }
+}
