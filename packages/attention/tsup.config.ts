@@ -4,7 +4,10 @@ export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm'],
   target: 'es2022',
-  dts: true,
+  // The package's tsconfig is a composite project (for `tsc -b`); tsup's declaration build is not.
+  dts: { compilerOptions: { composite: false } },
   sourcemap: true,
   clean: true,
+  // Peer and workspace dependencies stay external.
+  external: [/^@tensorflow\//, /^@vid\//, /^node:/],
 });

@@ -4,8 +4,10 @@ export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm'],
   target: 'es2022',
-  // The tsconfig is a composite project (for `tsc -b`); declaration bundling needs it off.
+  // The package's tsconfig is a composite project (for `tsc -b`); tsup's declaration build is not.
   dts: { compilerOptions: { composite: false } },
   sourcemap: true,
   clean: true,
+  // Peer and workspace dependencies stay external.
+  external: [/^@tensorflow\//, /^@vid\//, /^node:/],
 });

@@ -3,6 +3,8 @@ import { ConfigError, Rng, ShapeError, initBackend } from '@vid/core';
 import { assertClose, expectNoLeakedTensors, numericalGradient } from '@vid/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { rnn } from '@vid/cells';
+
 import { ConvTTLSTMCell, LagWindowConv, lagWindowLayout } from './conv-tt-lstm-cell.js';
 
 beforeAll(async () => {
@@ -91,6 +93,24 @@ describe('ConvTTLSTMCell', () => {
     cell.dispose();
   });
 
+  it("runs in @vid/cells' rnn (the RecurrentCell contract) with the same outputs as stepping by hand", () => {
+    const cell = new ConvTTLSTMCell({ inputChannels: 2, hiddenChannels: 3, order: 2, steps: 3, ranks: 2, kernelSize: 3, seed: 2 });
+    const video = random([2, 4, 5, 5, 2], 8) as tf.Tensor5D;
+    const result = rnn(cell, video);
+    const frames = tf.unstack(video, 1) as tf.Tensor4D[];
+    let state = cell.zeroState(frames[0]!);
+    const outputs: tf.Tensor[] = [];
+    for (const frame of frames) {
+      const next = cell.step(frame, state);
+      outputs.push(next.output);
+      state = next.state;
+    }
+    assertClose(result.outputs, tf.stack(outputs, 1), { atol: 0, name: 'rnn outputs' });
+    tf.dispose([video, result.outputs, ...frames, ...outputs, state.cell]);
+    cell.disposeState(result.state);
+    cell.dispose();
+  });
+
   it('matches finite differences (gradient with respect to the input and a window weight)', () => {
     const cell = new ConvTTLSTMCell({ inputChannels: 2, hiddenChannels: 2, order: 2, steps: 3, ranks: 2, kernelSize: 3, seed: 9 });
     const x0 = random([1, 3, 3, 2], 21) as tf.Tensor4D;
@@ -115,7 +135,7 @@ describe('ConvTTLSTMCell', () => {
     const cell = new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, order: 2, steps: 3, ranks: 2, kernelSize: 3 });
     const x = random([2, 5, 5, 1], 1) as tf.Tensor4D;
     await expectNoLeakedTensors(() => {
-      const state = cell.initialState(2, 5, 5);
+      const state = cell.zeroState(x);
       const { output, state: next } = cell.step(x, state);
       expect(x.isDisposed).toBe(false);
       state.hidden.forEach((h) => expect(h.isDisposed).toBe(false));

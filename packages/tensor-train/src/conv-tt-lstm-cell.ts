@@ -44,6 +44,8 @@ import {
   positiveInteger,
 } from '@vid/core';
 
+import type { RecurrentCell } from '@vid/cells';
+
 import { convSame } from './ops.js';
 import type { ConvRecurrentCell } from './recurrent-cell.js';
 
@@ -92,6 +94,25 @@ export function lagWindowLayout(lags: number, hiddenChannels: number): Parameter
         return tf.reshape(tf.transpose(value, [2, 3, 4, 1, 0]), [kh, kw, lags * hidden, out]);
       }),
   };
+}
+
+/** A gate convolution split by output block: i, f, o, g (each `[kh, kw, in, hidden]`, bias `[hidden]`). */
+export interface GateWeights {
+  readonly kernels: readonly [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  readonly biases: readonly [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D] | null;
+}
+
+/** Splits a gate kernel `[kh, kw, in, 4·hidden]` (and bias `[4·hidden]`) into its four output blocks. */
+export function splitGateWeights(weight: tf.Tensor, bias: tf.Tensor | null): GateWeights {
+  // [kh, kw, in, 4C] → 4 × [kh, kw, in, C]; [4C] → 4 × [C]
+  const kernels = tf.split(weight, 4, 3) as unknown as GateWeights['kernels'];
+  const biases = bias === null ? null : (tf.split(bias, 4, 0) as unknown as NonNullable<GateWeights['biases']>);
+  return { kernels, biases };
+}
+
+/** The four gate pre-activations of `input` (`[B, H, W, in]` → 4 × `[B, H, W, hidden]`). */
+export function gateConvolutions(input: tf.Tensor4D, weights: GateWeights): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  return weights.kernels.map((kernel, k) => convSame(input, kernel, weights.biases?.[k] ?? null)) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
 }
 
 /** Options of {@link LagWindowConv}. */
@@ -190,8 +211,8 @@ export interface ConvTTLSTMCellOptions {
   readonly seed?: number | Rng;
 }
 
-/** The state of a {@link ConvTTLSTMCell}. */
-export interface ConvTTLSTMState {
+/** The state of a {@link ConvTTLSTMCell} (a `RecurrentState` of `@vid/cells`). */
+export type ConvTTLSTMState = {
   /**
    * The last `steps` hidden states, oldest first, each `[batch, height, width, hiddenChannels]`
    * (the official ring buffer, in chronological order).
@@ -199,7 +220,7 @@ export interface ConvTTLSTMState {
   readonly hidden: readonly tf.Tensor4D[];
   /** The cell state c: `[batch, height, width, hiddenChannels]`. */
   readonly cell: tf.Tensor4D;
-}
+};
 
 const CELL_OPTIONS = ['inputChannels', 'hiddenChannels', 'order', 'steps', 'ranks', 'kernelSize', 'bias', 'seed'] as const;
 
@@ -210,7 +231,7 @@ const CELL_OPTIONS = ['inputChannels', 'hiddenChannels', 'order', 'steps', 'rank
  * gates `ranks + inputChannels → 4 · hiddenChannels`) and `layers_.{0…order−1}` (the `Conv3d`s
  * over lags, `hiddenChannels → ranks`, see {@link LagWindowConv}).
  */
-export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLSTMState> {
+export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLSTMState>, RecurrentCell<ConvTTLSTMState> {
   readonly inputChannels: number;
   readonly hiddenChannels: number;
   readonly order: number;
@@ -220,6 +241,16 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
   readonly lags: number;
   readonly kernelSize: readonly [number, number];
   readonly bias: boolean;
+  /** `inputChannels`, for the `RecurrentCell` contract of `@vid/cells`. */
+  get inputSize(): number {
+    return this.inputChannels;
+  }
+  /** `hiddenChannels`, for the `RecurrentCell` contract of `@vid/cells`. */
+  get outputSize(): number {
+    return this.hiddenChannels;
+  }
+  /** One step's `x` is `[batch, height, width, channels]`. */
+  readonly inputRank = 4;
   /** `layers.l`: the TT cores (`l < order − 1`) and the gate convolution (`l = order − 1`). */
   readonly layers: ModuleList<Conv2d>;
   /** `layers_.l`: the window reductions (the official `Conv3d`s). */
@@ -277,13 +308,20 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
     return { hidden: new Array<tf.Tensor4D>(this.steps).fill(zero), cell: tf.zeros([...shape]) as tf.Tensor4D };
   }
 
+  /** {@link ConvTTLSTMCell.initialState} for the batch and frame size of `x: [batch, height, width, inputChannels]`. */
+  zeroState(x: tf.Tensor4D): ConvTTLSTMState {
+    assertRank(x, 4, 'x', 'ConvTTLSTMCell.zeroState', '[batch, height, width, channels]');
+    return this.initialState(x.shape[0], x.shape[1], x.shape[2]);
+  }
+
   /**
    * One step (see the module comment for the equations). Disposes nothing it is given; the
-   * returned state shares `steps − 1` hidden tensors with `state`.
+   * returned state shares `steps − 1` hidden tensors with `state`. `gateWeights`: the result of
+   * {@link ConvTTLSTMCell.prepare}, to split the gate kernel once per rollout instead of per step.
    *
    * x: `[batch, height, width, inputChannels]` → output h': `[batch, height, width, hiddenChannels]`.
    */
-  step(x: tf.Tensor4D, state: ConvTTLSTMState): { output: tf.Tensor4D; state: ConvTTLSTMState } {
+  step(x: tf.Tensor4D, state: ConvTTLSTMState, gateWeights?: GateWeights): { output: tf.Tensor4D; state: ConvTTLSTMState } {
     this.#checkStep(x, state);
     return tf.tidy(() => {
       let train: tf.Tensor4D | undefined;
@@ -294,9 +332,10 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
         const reduced = this.layers_.at(l).apply(window); // [B, H, W, ranks]
         train = train === undefined ? reduced : tf.add<tf.Tensor4D>(reduced, this.#conv(l - 1, train));
       }
-      // gates: [B, H, W, inputChannels + ranks] → [B, H, W, 4·C], split into i, f, o, g
-      const gates = this.#conv(this.order - 1, tf.concat([x, train as tf.Tensor4D], 3));
-      const [ci, cf, co, cg] = tf.split(gates, 4, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      // [x, T]: [B, H, W, inputChannels + ranks]; the gate convolution's four output blocks
+      // (i, f, o, g: [B, H, W, C] each) as four convolutions, which on wasm is cheaper than one
+      // convolution and a split of its channels (a strided copy, and a concat in the backward pass).
+      const [ci, cf, co, cg] = gateConvolutions(tf.concat([x, train as tf.Tensor4D], 3), gateWeights ?? this.prepare());
       const i = tf.sigmoid(ci);
       const f = tf.sigmoid(cf);
       const o = tf.sigmoid(co);
@@ -305,6 +344,17 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
       const h: tf.Tensor4D = tf.mul(o, tf.tanh(c));
       return { output: h, state: { hidden: [...state.hidden.slice(1), h], cell: c } };
     });
+  }
+
+  /**
+   * The gate convolution `layers.{order−1}` split by output block into i, f, o, g (official
+   * order): kernels `[kh, kw, inputChannels + ranks, hiddenChannels]` and biases. The caller
+   * disposes them (inside a tidy, or after the rollout). Under a gradient tape the split is
+   * recorded, so gradients reach the parameter.
+   */
+  prepare(): GateWeights {
+    const layer = this.layers.at(this.order - 1);
+    return splitGateWeights(layer.weight, layer.bias);
   }
 
   /** Disposes the tensors of a state (shared entries once). */

@@ -13,7 +13,6 @@ export {
   type LagWindowConvOptions,
   lagWindowLayout,
 } from './conv-tt-lstm-cell.js';
-export { type ConvLSTMState } from './baseline-cell.js';
 export { type ConvRecurrentCell, disposeDropped, stateTensors } from './recurrent-cell.js';
 
 // Network, rollout and loss

@@ -168,3 +168,28 @@ describe('rollout', () => {
     expect(() => new ConvTTLSTMNet({ ...tiny, kernelSize: [3, 4] })).toThrow(/kernelSize: expected odd kernel sizes/);
   });
 });
+
+describe('gradient checkpointing', () => {
+  it('gives the same loss and gradients, recomputing each step in the backward pass, without leaks', async () => {
+    for (const cell of ['convttlstm', 'convlstm'] as const) {
+      const model = new ConvTTLSTMNet({ ...tiny, cell, seed: 8 });
+      const video = randomVideo([2, 8, 6, 6, 1], 9);
+      const run = (checkpointing: boolean) =>
+        tf.variableGrads(() => model.trainingLoss(video, { inputFrames: 4, futureFrames: 4, scheduledSamplingRatio: 0.5, rng: 1, checkpointing }), model.trainableVariables());
+      const plain = run(false);
+      const checkpointed = run(true);
+      assertClose(checkpointed.value, plain.value, { atol: 1e-7, name: `${cell} loss` });
+      for (const [name, grad] of Object.entries(plain.grads)) {
+        assertClose(checkpointed.grads[name]!, grad, { relativeToMax: 1e-6, name: `${cell} grad ${name}` });
+      }
+      tf.dispose([plain.value, checkpointed.value, ...Object.values(plain.grads), ...Object.values(checkpointed.grads)]);
+      await expectNoLeakedTensors(() => {
+        const { value, grads } = run(true);
+        return [value, ...Object.values(grads)];
+      }, `${cell} checkpointed training step`);
+      await expectNoLeakedTensors(() => model.forward(video, { inputFrames: 4, futureFrames: 4, checkpointing: true }), `${cell} checkpointed inference`);
+      video.dispose();
+      model.dispose();
+    }
+  });
+});

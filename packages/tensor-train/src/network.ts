@@ -24,7 +24,7 @@ import {
   writeSafetensors,
 } from '@vid/core';
 
-import { type BaselineCell, createBaselineCell } from './baseline-cell.js';
+import { createBaselineCell } from './baseline-cell.js';
 import { type ReadCheckpointOptions, checkStateDict, inferOfficialConfig, metadataConfig, readOfficialCheckpoint } from './checkpoint.js';
 import {
   type ConvTTLSTMNetOptions,
@@ -38,10 +38,10 @@ import {
 } from './config.js';
 import { ConvTTLSTMCell } from './conv-tt-lstm-cell.js';
 import { convSame } from './ops.js';
-import { type ConvRecurrentCell, disposeDropped } from './recurrent-cell.js';
+import { type ConvRecurrentCell, disposeDropped, stateTensors } from './recurrent-cell.js';
 
 /** A layer of the network: a Conv-TT-LSTM cell or the ConvLSTM baseline. */
-export type NetworkCell = (ConvTTLSTMCell | BaselineCell) & ConvRecurrentCell<unknown>;
+export type NetworkCell = Module & ConvRecurrentCell<unknown>;
 
 /** Options of {@link ConvTTLSTMNet.forward}: the official `forward` arguments. */
 export interface RolloutOptions {
@@ -77,6 +77,14 @@ export interface RolloutOptions {
    * truth), a tensor or a row-major array. Needs `teacherForcing`.
    */
   readonly teacherForcingMask?: tf.Tensor | ArrayLike<number>;
+  /**
+   * Gradient checkpointing per time step (the official `code_opt/` network's `checkpointing`):
+   * under a gradient, each step keeps only its inputs (frame and states) and is recomputed in
+   * the backward pass. Memory falls from every activation of every step to the states of every
+   * step, for about one more forward pass of time. Same numbers either way.
+   * @default false
+   */
+  readonly checkpointing?: boolean;
 }
 
 /** Options of {@link ConvTTLSTMNet.trainingLoss}: the official training script's protocol. */
@@ -101,6 +109,8 @@ export interface TrainingLossOptions {
   readonly rng?: Rng | number;
   /** See {@link RolloutOptions.teacherForcingMask}. */
   readonly teacherForcingMask?: tf.Tensor | ArrayLike<number>;
+  /** See {@link RolloutOptions.checkpointing}. @default false */
+  readonly checkpointing?: boolean;
 }
 
 /** Options of {@link ConvTTLSTMNet.fromCheckpoint}. */
@@ -115,8 +125,8 @@ export interface FromCheckpointOptions extends ReadCheckpointOptions {
   readonly seed?: number;
 }
 
-const ROLLOUT_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'teacherForcing', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask'] as const;
-const LOSS_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask'] as const;
+const ROLLOUT_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'teacherForcing', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
+const LOSS_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
 
 /**
  * Mean over every element, summed one axis at a time (a reduction tree like PyTorch's cascade
@@ -278,7 +288,10 @@ export class ConvTTLSTMNet extends Module {
       // [B, T, H, W, C] → [T, B, H, W, C] → T × [B, H, W, C]
       const frames = tf.unstack(tf.transpose(inputs, [1, 0, 2, 3, 4])) as tf.Tensor4D[];
       const mask = plan.mask === null ? null : plan.mask instanceof tf.Tensor ? (tf.cast(plan.mask, 'float32') as tf.Tensor2D) : tf.tensor2d(plan.mask, [batch, plan.futureFrames - 1]);
-      let states: unknown[] = this.cells.map(({ cell }) => cell.initialState(batch, height, width));
+      let states: unknown[] = this.cells.map(({ cell }, i) => cell.zeroState(i === 0 ? (frames[0] as tf.Tensor4D) : tf.zeros([batch, height, width, cell.inputSize])));
+      // Split gate kernels once per rollout (not per step); a checkpointed step splits its own,
+      // inside its recomputation, so that the gradients reach the parameters.
+      const prepared = plan.checkpointing ? undefined : this.cells.map(({ cell }) => cell.prepare?.());
       const outputs: tf.Tensor4D[] = [];
       const firstKept = plan.totalSteps - plan.outputFrames;
       for (let t = 0; t < plan.totalSteps; t++) {
@@ -292,7 +305,9 @@ export class ConvTTLSTMNet extends Module {
         }
         const current = states;
         // One tidy per step frees its intermediates at once (the tape keeps what backprop needs).
-        const result = tf.tidy(() => this.#step(x, current) as unknown as tf.TensorContainer) as unknown as { output: tf.Tensor4D; states: unknown[] };
+        const result = plan.checkpointing
+          ? this.#checkpointedStep(x, current)
+          : (tf.tidy(() => this.#step(x, current, prepared) as unknown as tf.TensorContainer) as unknown as { output: tf.Tensor4D; states: unknown[] });
         disposeDropped(current, result.states);
         states = result.states;
         outputs.push(result.output);
@@ -348,13 +363,14 @@ export class ConvTTLSTMNet extends Module {
         scheduledSamplingRatio: options.scheduledSamplingRatio ?? 1,
         ...(options.rng !== undefined ? { rng: options.rng } : {}),
         ...(options.teacherForcingMask !== undefined ? { teacherForcingMask: options.teacherForcingMask } : {}),
+        checkpointing: options.checkpointing ?? false,
       });
       return l1MseLoss(prediction, target);
     });
   }
 
   /** One time step through every layer and the output convolution. */
-  #step(input: tf.Tensor4D, states: readonly unknown[]): { output: tf.Tensor4D; states: unknown[] } {
+  #step(input: tf.Tensor4D, states: readonly unknown[], prepared?: readonly unknown[]): { output: tf.Tensor4D; states: unknown[] } {
     const skip = this.config.skipStride ?? this.config.layersPerBlock.length + 1;
     const next: unknown[] = [];
     const queue: tf.Tensor4D[] = []; // outputs of the previous blocks, for the skip connections
@@ -363,7 +379,7 @@ export class ConvTTLSTMNet extends Module {
     for (let b = 0; b < this.config.layersPerBlock.length; b++) {
       for (let l = 0; l < (this.config.layersPerBlock[b] as number); l++) {
         const { cell } = this.cells[index] as { cell: NetworkCell };
-        const result = cell.step(x, states[index]);
+        const result = cell.step(x, states[index], prepared?.[index]);
         next.push(result.state);
         x = result.output;
         index++;
@@ -377,7 +393,72 @@ export class ConvTTLSTMNet extends Module {
     return { output, states: next };
   }
 
-  #planRollout(inputs: tf.Tensor5D, options: RolloutOptions): { inputFrames: number; futureFrames: number; totalSteps: number; outputFrames: number; mask: tf.Tensor | Float32Array | null } {
+  /**
+   * One step as a single recorded operation whose backward pass recomputes the step (gradient
+   * checkpointing). Its inputs are the frame, the state tensors and the trainable variables; its
+   * one output packs the frame prediction and the state tensors the step creates, flattened
+   * and concatenated, and is split apart again (a split saves nothing for its gradient, so the
+   * packed tensor is freed at once).
+   */
+  #checkpointedStep(input: tf.Tensor4D, states: readonly unknown[]): { output: tf.Tensor4D; states: unknown[] } {
+    const stateInputs = [...new Set(stateTensors(states))];
+    const variables = this.trainableVariables();
+    const count = stateInputs.length;
+    const rebuild = (tensors: readonly tf.Tensor[]): unknown[] => mapLeaves(states, (leaf) => tensors[stateInputs.indexOf(leaf)] as tf.Tensor) as unknown[];
+    // Which leaves of the next state are new (packed into the output), by traversal position.
+    let freshPositions: boolean[] = [];
+    let nextStructure: unknown[] = [];
+    const pack = (x: tf.Tensor4D, stateValues: readonly tf.Tensor[], record: boolean): tf.Tensor => {
+      const given = new Set(stateValues);
+      const result = this.#step(x, rebuild(stateValues));
+      const leaves = stateTensors(result.states);
+      if (record) {
+        freshPositions = leaves.map((leaf) => !given.has(leaf));
+        nextStructure = result.states;
+      }
+      const fresh = leaves.filter((_, i) => freshPositions[i]);
+      // [B, H, W, C_out], new states [B, H, W, C] … → one flat [B·H·W·(C_out + Σ C)]: a
+      // concatenation of contiguous blocks (on channels it would be a strided copy).
+      return tf.concat([result.output, ...fresh].map((t) => tf.reshape(t, [-1])), 0);
+    };
+    const step = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      const x = args[0] as tf.Tensor4D;
+      const stateValues = args.slice(1, 1 + count) as tf.Tensor[];
+      save([x, ...stateValues]);
+      return {
+        value: pack(x, stateValues, true),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const all = [...saved, ...variables];
+          const grads = recomputeGradients(() => tf.grads((...xs: tf.Tensor[]) => pack(xs[0] as tf.Tensor4D, xs.slice(1, 1 + count), false))(all, dy));
+          // An input the step does not use gets no gradient from tf.grads: zeros.
+          return all.map((tensor, i) => grads[i] ?? tf.zerosLike(tensor));
+        },
+      };
+    });
+    return tf.tidy(() => {
+      const packed = step(input, ...stateInputs, ...variables);
+      const [batch, height, width] = input.shape;
+      const shapes: number[][] = [[batch, height, width, this.config.inputChannels], ...stateTensors(nextStructure).filter((_, i) => freshPositions[i]).map((t) => t.shape)];
+      // [B·H·W·(C_out + Σ C)] → the prediction [B, H, W, C_out] and each new state [B, H, W, C]
+      const pieces = tf.split(packed, shapes.map((shape) => shape.reduce((a, b) => a * b, 1)), 0);
+      const [output, ...fresh] = pieces.map((piece, i) => tf.reshape(piece, shapes[i] as number[]) as unknown as tf.Tensor4D);
+      let next = 0;
+      const previous = new Set(stateInputs);
+      let position = 0;
+      const rebuilt = mapLeaves(nextStructure, (leaf) => {
+        const isFresh = freshPositions[position++] as boolean;
+        if (!isFresh && previous.has(leaf)) return leaf;
+        return fresh[next++] as tf.Tensor;
+      }) as unknown[];
+      return { output: output as tf.Tensor4D, states: rebuilt } as unknown as tf.TensorContainer;
+    }) as unknown as { output: tf.Tensor4D; states: unknown[] };
+  }
+
+  #planRollout(
+    inputs: tf.Tensor5D,
+    options: RolloutOptions,
+  ): { inputFrames: number; futureFrames: number; totalSteps: number; outputFrames: number; mask: tf.Tensor | Float32Array | null; checkpointing: boolean } {
     const context = 'ConvTTLSTMNet.forward';
     if (options === null || typeof options !== 'object') throw new ConfigError('options', '{ inputFrames, futureFrames, … }', options, context);
     assertKnownKeys(options, ROLLOUT_KEYS, context);
@@ -427,7 +508,7 @@ export class ConvTTLSTMNet extends Module {
         mask = values;
       }
     }
-    return { inputFrames, futureFrames, totalSteps, outputFrames, mask };
+    return { inputFrames, futureFrames, totalSteps, outputFrames, mask, checkpointing: Boolean(options.checkpointing) };
   }
 }
 
@@ -443,4 +524,27 @@ function maskTensor(mask: tf.Tensor | ArrayLike<number>, batch: number, rows: nu
     throw new ShapeError('teacherForcingMask', `${batch * rows} values (batch ${batch} × futureFrames − 1 = ${rows}), row-major`, `${mask.length} values`, context);
   }
   return Float32Array.from(mask);
+}
+
+/** Rebuilds a state structure (arrays and plain objects) with each tensor leaf replaced. */
+function mapLeaves(value: unknown, fn: (leaf: tf.Tensor) => tf.Tensor): unknown {
+  if (value instanceof tf.Tensor) return fn(value);
+  if (Array.isArray(value)) return value.map((item) => mapLeaves(item, fn));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapLeaves(v, fn)]));
+  return value;
+}
+
+/**
+ * Runs a nested `tf.grads` inside a gradient function. tfjs keeps one tape: a nested gradient
+ * during the outer backward pass replaces it (and clears it when done), so the outer tape is
+ * put back afterwards, for the outer pass to dispose its saved tensors.
+ */
+function recomputeGradients(fn: () => tf.Tensor[]): tf.Tensor[] {
+  const state = tf.engine().state;
+  const tape = state.activeTape;
+  try {
+    return fn();
+  } finally {
+    state.activeTape = tape;
+  }
 }

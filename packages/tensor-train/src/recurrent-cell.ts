@@ -4,21 +4,33 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** One step of a convolutional recurrent cell: `x: [batch, height, width, inputChannels]`. */
+/**
+ * One step of a convolutional recurrent cell, the `RecurrentCell` contract of `@vid/cells`
+ * (docs/decisions/cells-recurrent-cell-contract.md) restricted to frames, plus an optional
+ * per-rollout `prepare`. `@vid/cells`' `ConvLSTMCell` satisfies it as it is.
+ */
 export interface ConvRecurrentCell<State> {
   /** Channels of the input `x`. */
-  readonly inputChannels: number;
+  readonly inputSize: number;
   /** Channels of the output (the hidden state `h`). */
-  readonly hiddenChannels: number;
-  /** The all-zero state the official code creates at the first step (`first_step=True`). */
-  initialState(batch: number, height: number, width: number): State;
+  readonly outputSize: number;
+  /**
+   * The all-zero state the official code creates at the first step (`first_step=True`), for a
+   * one-step input `x: [batch, height, width, inputSize]`.
+   */
+  zeroState(x: tf.Tensor4D): State;
   /**
    * One pure step. Never disposes `x` or `state`; the returned state may share tensors with
    * the given one (a ring buffer of hidden states keeps all but its oldest).
    *
-   * x: `[batch, height, width, inputChannels]` → output: `[batch, height, width, hiddenChannels]`.
+   * x: `[batch, height, width, inputSize]` → output: `[batch, height, width, outputSize]`.
    */
-  step(x: tf.Tensor4D, state: State): { output: tf.Tensor4D; state: State };
+  step(x: tf.Tensor4D, state: State, prepared?: unknown): { output: tf.Tensor4D; state: State };
+  /**
+   * Optional: tensors derived from the parameters once per rollout (e.g. a split gate kernel),
+   * passed back to every `step`. Created inside the rollout's tidy, under its gradient tape.
+   */
+  prepare?(): unknown;
 }
 
 /** Every tensor inside a state (nested arrays and plain objects). */

@@ -108,6 +108,20 @@ describe('wasm training kernels', () => {
     });
   }
 
+  for (const [kernel, stride, pad, size] of [
+    [[3, 3, 3], 1, 'same', [5, 6, 5]],
+    [[2, 3, 2], 1, 'valid', [4, 5, 6]],
+    [[3, 3, 3], 2, 'same', [7, 6, 6]],
+    [[3, 2, 2], [2, 1, 2], 'valid', [7, 5, 6]],
+  ] as Array<[[number, number, number], number | [number, number, number], 'same' | 'valid', [number, number, number]]>) {
+    it(`conv3d k${kernel.join('x')} s${stride} ${pad} on ${size.join('x')}: forward and gradients match cpu`, async () => {
+      const [ci, co, n] = [2, 3, 2];
+      const x = { data: randomArray(rng, n * size[0] * size[1] * size[2] * ci), shape: [n, ...size, ci] };
+      const w = { data: randomArray(rng, kernel[0] * kernel[1] * kernel[2] * ci * co), shape: [...kernel, ci, co] };
+      await expectParity('conv3d', [x, w], (xt, wt) => tf.conv3d(xt as tf.Tensor5D, wt as tf.Tensor5D, stride, pad));
+    });
+  }
+
   it('gather (UnsortedSegmentSum) gradients match cpu', async () => {
     const x = { data: randomArray(rng, 6 * 5), shape: [6, 5] };
     await expectParity('gather', [x], (xt) => tf.gather(xt, tf.tensor1d([0, 2, 2, 5, 1, 0, 0], 'int32')));

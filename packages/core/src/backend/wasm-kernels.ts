@@ -415,6 +415,108 @@ function transposeKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
   return scope.finish(scope.reshape(transposed, outShape));
 }
 
+/**
+ * The depth positions of a 3-D convolution tap: for kernel depth `kd`, output depth `od` reads
+ * input depth `od·sd + kd − front`. Returns the range of output depths whose input is inside
+ * the volume (the others read zero padding) and the first input depth.
+ */
+function depthTaps(kd: number, info: tf.backend_util.Conv3DInfo): { first: number; count: number; start: number } {
+  const { strideDepth: sd, outDepth, inDepth } = info;
+  const front = info.padInfo.front;
+  let first = 0;
+  while (first < outDepth && first * sd + kd - front < 0) first++;
+  let last = outDepth - 1;
+  while (last >= first && last * sd + kd - front >= inDepth) last--;
+  const count = Math.max(0, last - first + 1);
+  return { first, count, start: first * sd + kd - front };
+}
+
+function conv3dInfo(inShape: number[], filterShape: number[], attrs: Attrs): tf.backend_util.Conv3DInfo {
+  return tf.backend_util.computeConv3DInfo(
+    inShape as [number, number, number, number, number],
+    filterShape as [number, number, number, number, number],
+    attrs.strides as [number, number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same',
+  );
+}
+
+/**
+ * Conv3DBackpropFilterV2 and Conv3DBackpropInputV2. The stock wasm kernels return wrong
+ * gradients (for example, with 7 frames and depth stride 2 the input gradient is
+ * `[1, 0, −0.42, 0, …]` where the cpu backend gives `[1, .54, .58, …]`). vid decomposes the 3-D
+ * convolution over the kernel's depth: for each depth tap `kd`, the frames it reads (a strided
+ * run of input depths) and the output frames they feed form one batched 2-D convolution, whose
+ * gradients are vid's 2-D kernels above; the taps' results are stacked (filter) or placed back at
+ * their depths and summed (input).
+ */
+function conv3DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const a = (attrs ?? {}) as Attrs;
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const filterShape = a.filterShape as [number, number, number, number, number];
+  const info = conv3dInfo(x.shape, filterShape, a);
+  const [kdSize, kh, kw, ci, co] = filterShape;
+  const [n, , h, w] = x.shape as [number, number, number, number, number];
+  const { outHeight: oh, outWidth: ow, strideDepth: sd, strideHeight: sh, strideWidth: sw } = info;
+  const pad2d: tf.backend_util.ExplicitPadding = [[0, 0], [info.padInfo.top, info.padInfo.bottom], [info.padInfo.left, info.padInfo.right], [0, 0]];
+  const scope = new KernelScope(backend as Backend, 'wasm');
+  const taps: TensorInfo[] = [];
+  for (let kd = 0; kd < kdSize; kd++) {
+    const { first, count, start } = depthTaps(kd, info);
+    if (count === 0) {
+      taps.push(scope.run('Fill', {}, { shape: [1, kh, kw, ci, co], value: 0, dtype: 'float32' }));
+      continue;
+    }
+    // x: [N, D, H, W, Ci] → the frames this tap reads, [N, count, H, W, Ci] → [N·count, H, W, Ci].
+    const frames = scope.run('StridedSlice', { x }, { begin: [0, start, 0, 0, 0], end: [n, start + (count - 1) * sd + 1, h, w, ci], strides: [1, sd, 1, 1, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 });
+    const x2d = scope.reshape(frames, [n * count, h, w, ci]);
+    // dy: [N, OD, OH, OW, Co] → the output frames they feed, [N·count, OH, OW, Co].
+    const outputs = scope.slice(dy, [0, first, 0, 0, 0], [n, count, oh, ow, co]);
+    const dy2d = scope.reshape(outputs, [n * count, oh, ow, co]);
+    const grad = scope.run('Conv2DBackpropFilter', { x: x2d, dy: dy2d }, { strides: [sh, sw], pad: pad2d, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [kh, kw, ci, co] });
+    taps.push(scope.reshape(grad, [1, kh, kw, ci, co]));
+  }
+  const result = taps.length === 1 ? (taps[0] as TensorInfo) : scope.run('Concat', taps as unknown as Record<string, TensorInfo>, { axis: 0 });
+  return scope.finish(result);
+}
+
+function conv3DBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const a = (attrs ?? {}) as Attrs;
+  const dy = inputs.dy as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const inputShape = a.inputShape as [number, number, number, number, number];
+  const info = conv3dInfo(inputShape, filter.shape, a);
+  const [kdSize, kh, kw, ci, co] = filter.shape as [number, number, number, number, number];
+  const [n, d, h, w] = inputShape;
+  const { outHeight: oh, outWidth: ow, strideDepth: sd, strideHeight: sh, strideWidth: sw } = info;
+  const pad2d: tf.backend_util.ExplicitPadding = [[0, 0], [info.padInfo.top, info.padInfo.bottom], [info.padInfo.left, info.padInfo.right], [0, 0]];
+  const scope = new KernelScope(backend as Backend, 'wasm');
+  let sum: TensorInfo | undefined;
+  for (let kd = 0; kd < kdSize; kd++) {
+    const { first, count, start } = depthTaps(kd, info);
+    if (count === 0) continue;
+    const outputs = scope.slice(dy, [0, first, 0, 0, 0], [n, count, oh, ow, co]);
+    const dy2d = scope.reshape(outputs, [n * count, oh, ow, co]);
+    const tap = scope.reshape(scope.slice(filter, [kd, 0, 0, 0, 0], [1, kh, kw, ci, co]), [kh, kw, ci, co]);
+    const grad = scope.run('Conv2DBackpropInput', { dy: dy2d, filter: tap }, { strides: [sh, sw], pad: pad2d, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [n * count, h, w, ci] });
+    // [N·count, H, W, Ci] → [N, count, H·W·Ci], zero-inserted by the depth stride, then placed
+    // at depths start, start + sd, … of [N, D, H·W·Ci].
+    let placed = scope.reshape(grad, [n, count, 1, h * w * ci]);
+    if (sd > 1) {
+      placed = scope.pad(placed, [[0, 0], [0, 0], [0, sd - 1], [0, 0]]);
+      placed = scope.slice(scope.reshape(placed, [n, count * sd, h * w * ci]), [0, 0, 0], [n, (count - 1) * sd + 1, h * w * ci]);
+    } else {
+      placed = scope.reshape(placed, [n, count, h * w * ci]);
+    }
+    const span = (count - 1) * sd + 1;
+    placed = scope.pad(placed, [[0, 0], [start, d - start - span], [0, 0]]);
+    sum = sum === undefined ? placed : scope.run('Add', { a: sum, b: placed });
+  }
+  const result = sum === undefined ? scope.run('Fill', {}, { shape: [n, d, h * w * ci], value: 0, dtype: 'float32' }) : sum;
+  return scope.finish(scope.reshape(result, [n, d, h, w, ci]));
+}
+
 /** The kernels vid adds to (or replaces in) the wasm backend, by name. */
 export const WASM_TRAINING_KERNELS: ReadonlyArray<{ readonly name: string; readonly replaces: boolean; readonly kernelFunc: tf.KernelFunc }> = [
   { name: 'Conv2DBackpropFilter', replaces: false, kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc },
@@ -425,6 +527,8 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ readonly name: string; reado
   { name: 'MaxPoolGrad', replaces: true, kernelFunc: maxPoolGrad as unknown as tf.KernelFunc },
   { name: 'MaxPoolWithArgmax', replaces: true, kernelFunc: maxPoolWithArgmax as unknown as tf.KernelFunc },
   { name: 'Transpose', replaces: true, kernelFunc: transposeKernel as unknown as tf.KernelFunc },
+  { name: 'Conv3DBackpropFilterV2', replaces: true, kernelFunc: conv3DBackpropFilter as unknown as tf.KernelFunc },
+  { name: 'Conv3DBackpropInputV2', replaces: true, kernelFunc: conv3DBackpropInput as unknown as tf.KernelFunc },
 ];
 
 let registered: string[] | undefined;
