@@ -1,0 +1,73 @@
+/**
+ * Loading the model to evaluate or run: a vid run or checkpoint folder, or a weights file
+ * (`.safetensors` or an official PyTorch `.pt`) with a configuration — a vid training config
+ * (JSON/YAML file), the official `ConvLSTMNet` constructor arguments (JSON file or inline JSON,
+ * e.g. the `config` object of the reference fixtures' metadata), or a predictor spec.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { ConfigError, FileFormatError } from '@vid/core';
+import { type PredictorSpec, type VideoPredictor, loadPredictor } from '@vid/models';
+import { type TrainConfig, loadCheckpoint, predictorSpec, readConfigFile, resolveCheckpointDir, resolveConfig } from '@vid/train';
+
+/** A loaded model and where it came from. */
+export interface LoadedModel {
+  readonly predictor: VideoPredictor;
+  /** The vid training configuration, when the model is a vid checkpoint (or one was given). */
+  readonly trainConfig: TrainConfig | null;
+  /** Describes the source in one line. */
+  readonly description: string;
+  /** The run folder of a vid checkpoint (for default output locations). */
+  readonly runDir: string | null;
+}
+
+/** Parses `--config`: a file (JSON/YAML) or inline JSON. */
+export function readModelConfig(config: string): Record<string, unknown> {
+  const trimmed = config.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      return JSON.parse(trimmed) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError('--config', 'valid inline JSON or a file path', `${trimmed.slice(0, 60)}… (${(error as Error).message})`);
+    }
+  }
+  return readConfigFile(config);
+}
+
+/** A vid training configuration (has any of its sections) rather than network arguments or a spec. */
+function isTrainConfig(value: Record<string, unknown>): boolean {
+  return ['preset', 'model', 'data', 'train'].some((key) => key in value) && !('type' in value);
+}
+
+/** Turns a parsed `--config` into what `loadPredictor` accepts, and the training config if any. */
+export function modelConfig(value: Record<string, unknown>, source: string): { config: PredictorSpec | Record<string, unknown>; trainConfig: TrainConfig | null } {
+  if (isTrainConfig(value)) {
+    const trainConfig = resolveConfig({ overrides: value, checkPaths: false });
+    return { config: predictorSpec(trainConfig), trainConfig };
+  }
+  if (value.vid_predictor && typeof value.vid_predictor === 'string') return { config: JSON.parse(value.vid_predictor) as PredictorSpec, trainConfig: null };
+  if (Object.keys(value).length === 0) throw new ConfigError('--config', 'a vid config, the official ConvLSTMNet arguments or a predictor spec', `an empty object (${source})`);
+  return { config: value, trainConfig: null };
+}
+
+/** Loads a model from a checkpoint folder, or from a weights file and an optional configuration. */
+export async function loadModel(checkpoint: string, config?: string): Promise<LoadedModel> {
+  if (!existsSync(checkpoint)) throw new FileFormatError(checkpoint, 'no such checkpoint, run folder or weights file');
+  if (statSync(checkpoint).isDirectory()) {
+    const dir = await resolveCheckpointDir(checkpoint);
+    const loaded = await loadCheckpoint(dir);
+    const trainConfig = (loaded.state.config as TrainConfig | undefined) ?? null;
+    const options = config ? { config: modelConfig(readModelConfig(config), config).config } : {};
+    const predictor = await loadPredictor(join(dir, 'model.safetensors'), options);
+    return { predictor, trainConfig, description: `vid checkpoint ${dir} (step ${loaded.step})`, runDir: join(dir, '..', '..') };
+  }
+  if (config === undefined) {
+    // A vid or converted safetensors file carries its own configuration in its metadata.
+    const predictor = await loadPredictor(checkpoint);
+    return { predictor, trainConfig: null, description: `weights ${checkpoint}`, runDir: null };
+  }
+  const { config: parsed, trainConfig } = modelConfig(readModelConfig(config), config);
+  const predictor = await loadPredictor(checkpoint, { config: parsed });
+  return { predictor, trainConfig, description: `weights ${checkpoint} with config ${config.trim().startsWith('{') ? '(inline JSON)' : config}`, runDir: null };
+}

@@ -1,0 +1,145 @@
+/**
+ * `vid train`: flags, config files and presets, SIGINT handling. Also the standalone entry of
+ * `turbo train` (`apps/train/dist/main.js`).
+ */
+import { type Command, Option } from 'commander';
+
+import { type TrainConfig, configDocumentation, resolveConfig } from './config/config.js';
+import { describePresets } from './config/presets.js';
+import { setPath } from './config/schema.js';
+import { train } from './run/train.js';
+
+/** Options parsed from the command line. */
+interface TrainFlags {
+  preset?: string;
+  config?: string;
+  set?: string[];
+  resume?: string;
+  runDir?: string;
+  name?: string;
+  runsDir?: string;
+  steps?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  seed?: string;
+  backend?: string;
+  data?: string;
+  progress?: string;
+  listPresets?: boolean;
+  printConfig?: boolean;
+  configDoc?: boolean;
+}
+
+/** Parses a `--set key=value` value: JSON when it parses, else the string. */
+export function parseSetValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Builds the override object from flags. */
+export function flagsToOverrides(flags: TrainFlags): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  const number = (value: string | undefined, path: string): void => {
+    if (value !== undefined) setPath(overrides, path, parseSetValue(value));
+  };
+  if (flags.name !== undefined) setPath(overrides, 'name', flags.name);
+  if (flags.runsDir !== undefined) setPath(overrides, 'output.runsDir', flags.runsDir);
+  number(flags.steps, 'train.maxSteps');
+  number(flags.epochs, 'train.epochs');
+  number(flags.batchSize, 'train.batchSize');
+  number(flags.lr, 'train.learningRate');
+  number(flags.seed, 'seed');
+  if (flags.backend !== undefined) setPath(overrides, 'backend', flags.backend);
+  if (flags.data !== undefined) setPath(overrides, 'data.path', flags.data);
+  if (flags.progress !== undefined) setPath(overrides, 'output.progress', flags.progress);
+  for (const assignment of flags.set ?? []) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new Error(`--set ${assignment}: expected key=value, e.g. --set train.batchSize=8`);
+    setPath(overrides, assignment.slice(0, eq), parseSetValue(assignment.slice(eq + 1)));
+  }
+  return overrides;
+}
+
+/** The configuration a set of flags describes (validated; throws before any work). */
+export function configFromFlags(flags: TrainFlags): TrainConfig {
+  return resolveConfig({ ...(flags.preset ? { preset: flags.preset } : {}), ...(flags.config ? { file: flags.config } : {}), overrides: flagsToOverrides(flags) });
+}
+
+/** Adds the train options and action to a command. */
+export function configureTrainCommand(command: Command): Command {
+  return command
+    .description('train a video-prediction model (default preset: quick, about 10 minutes on 2 CPU cores)')
+    .option('-p, --preset <name>', 'preset to start from (see --list-presets); default quick')
+    .option('-c, --config <file>', 'configuration file (JSON or YAML; see --config-doc); flags override it')
+    .option('--set <key=value...>', 'override any field, e.g. --set train.batchSize=8 --set model.hiddenChannels=[64]')
+    .option('--resume <dir>', 'continue a run from its last checkpoint (a run folder or a checkpoint folder)')
+    .option('--run-dir <dir>', 'run directory (default <runsDir>/<name>)')
+    .option('--name <name>', 'run name (default <preset>-<date>-<time>)')
+    .option('--runs-dir <dir>', 'folder of run directories (default runs/ at the repository root)')
+    .option('--steps <n>', 'stop after n steps in all (train.maxSteps)')
+    .option('--epochs <n>', 'epochs (train.epochs)')
+    .option('--batch-size <n>', 'batch size (train.batchSize)')
+    .option('--lr <x>', 'initial learning rate (train.learningRate)')
+    .option('--seed <n>', 'seed')
+    .option('--data <path>', 'dataset file or folder (data.path)')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']))
+    .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']))
+    .option('--list-presets', 'list the presets and exit')
+    .option('--print-config', 'print the resolved configuration as JSON and exit')
+    .option('--config-doc', 'print the documentation of every configuration field and exit')
+    .action(async (flags: TrainFlags) => {
+      if (flags.listPresets) {
+        console.log(describePresets());
+        return;
+      }
+      if (flags.configDoc) {
+        console.log(configDocumentation());
+        return;
+      }
+      const config = configFromFlags(flags);
+      if (flags.printConfig) {
+        console.log(JSON.stringify(config, null, 2));
+        return;
+      }
+      await runWithSigint(async (signal) => {
+        const result = await train({ config, ...(flags.resume ? { resume: flags.resume } : {}), ...(flags.runDir ? { runDir: flags.runDir } : {}), signal, command: `vid train ${process.argv.slice(2).join(' ')}` });
+        // The summary was printed by train() already.
+        if (result.interrupted) process.exitCode = 130;
+      });
+    });
+}
+
+/**
+ * Runs `task` with an AbortSignal that SIGINT (Ctrl-C) and SIGTERM abort: the training loop then
+ * saves a checkpoint and returns. A second SIGINT exits at once.
+ */
+export async function runWithSigint(task: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  let count = 0;
+  const handler = (signal: NodeJS.Signals): void => {
+    count++;
+    if (count > 1) {
+      process.stderr.write(`\nvid: second ${signal}, exiting without a checkpoint\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\nvid: ${signal} received: saving a checkpoint after the current step (press Ctrl-C again to quit now)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  try {
+    await task(controller.signal);
+  } finally {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  }
+}
+
+/** Registers `train` on a commander program (used by the `vid` CLI). */
+export function registerTrainCommand(program: Command): Command {
+  return configureTrainCommand(program.command('train'));
+}

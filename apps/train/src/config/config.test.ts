@@ -1,0 +1,74 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { configFromFlags } from '../cli.js';
+import { TRAIN_CONFIG_SCHEMA, configDocumentation, lossOutputFrames, resolveConfig, stepsPerEpoch, totalSteps } from './config.js';
+import { PRESETS } from './presets.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'vid-config-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('training configuration', () => {
+  it('resolves every preset, with the official defaults for the paper presets', () => {
+    for (const name of Object.keys(PRESETS)) {
+      const config = resolveConfig({ preset: name, checkPaths: false, ...(name.startsWith('kth') ? { overrides: { data: { path: '/kth' } } } : {}) });
+      expect(config.preset).toBe(name);
+    }
+    const paper = resolveConfig({ preset: 'mmnist-convttlstm' });
+    expect(paper.train).toMatchObject({ batchSize: 16, learningRate: 1e-3, ssrDecayRatio: 4e-3, ssrDecayEpochs: 1, lrDecayEpochs: 5, lrDecayRate: 0.98, plateauEpochs: 20, clippingThreshold: 3, scheduledSamplingRatio: 1 });
+    expect(lossOutputFrames(paper)).toBe(19);
+    expect(stepsPerEpoch(paper)).toBe(625);
+    expect(paper.evaluation.futureFrames).toBe(30);
+    expect(paper.model).toMatchObject({ cell: 'convttlstm', layersPerBlock: [3, 3, 3, 3], hiddenChannels: [32, 48, 48, 32], order: 3, steps: 3, ranks: 8, kernelSize: 5 });
+    const quick = resolveConfig();
+    expect(quick.preset).toBe('quick');
+    expect(totalSteps(quick)).toBe(160);
+  });
+
+  it('reads YAML and JSON files, and flags override them', async () => {
+    const yaml = join(root, 'run.yaml');
+    await writeFile(yaml, 'preset: mmnist-convlstm\ntrain:\n  batchSize: 4\n  epochs: 2\nmodel:\n  hiddenChannels: [8, 8, 8, 8]\n');
+    const config = configFromFlags({ config: yaml, lr: '0.0005', set: ['train.epochs=3', 'data.numDigits=1'] });
+    expect(config.preset).toBe('mmnist-convlstm');
+    expect(config.model.cell).toBe('convlstm');
+    expect(config.train).toMatchObject({ batchSize: 4, epochs: 3, learningRate: 5e-4 });
+    expect(config.model.hiddenChannels).toEqual([8, 8, 8, 8]);
+    expect(config.data.numDigits).toBe(1);
+    const json = join(root, 'run.json');
+    await writeFile(json, JSON.stringify({ train: { batchSize: 2 } }));
+    expect(resolveConfig({ file: json }).train.batchSize).toBe(2);
+  });
+
+  it('gives clear errors before any work: unknown key, wrong type, impossible frames, missing path', async () => {
+    expect(() => resolveConfig({ overrides: { train: { batchsize: 8 } } })).toThrow(/train\.batchsize: expected a known key of train \(did you mean "batchSize"\?/);
+    expect(() => resolveConfig({ overrides: { train: { batchSize: '8' } } })).toThrow(/train\.batchSize: expected an integer ≥ 1, received "8"/);
+    expect(() => resolveConfig({ overrides: { train: { batchSize: 0 } } })).toThrow(/train\.batchSize: expected an integer ≥ 1, received 0/);
+    expect(() => resolveConfig({ overrides: { data: { inputFrames: 10, futureFrames: 10 }, train: { outputFrames: 25 } } })).toThrow(/train\.outputFrames: expected at most inputFrames \+ futureFrames − 1 = 19/);
+    expect(() => resolveConfig({ overrides: { data: { frameSize: [64, 62] } } })).toThrow(/model\.patchSize: expected a divisor of the frame size 64×62, received 4/);
+    expect(() => resolveConfig({ overrides: { data: { dataset: 'moving-mnist-file' } } })).toThrow(/data\.path: expected a \.npy\/\.npz file for dataset "moving-mnist-file", received null/);
+    expect(() => resolveConfig({ overrides: { data: { dataset: 'kth', path: join(root, 'no-such-kth') } } })).toThrow(/data\.path: expected an existing path, received ".*no-such-kth"/);
+    expect(() => resolveConfig({ preset: 'nope' })).toThrow(/preset: expected one of quick, mmnist-convttlstm/);
+    expect(() => resolveConfig({ overrides: { model: { type: 'gru' } } })).toThrow(/model\.type: expected one of "convttlstm-net", "encoder-forecaster", received "gru"/);
+    const broken = join(root, 'broken.yaml');
+    await writeFile(broken, 'train: [1, 2');
+    expect(() => resolveConfig({ file: broken })).toThrow(/broken\.yaml: not valid YAML/);
+    expect(() => resolveConfig({ file: join(root, 'missing.yaml') })).toThrow(/missing\.yaml: no such configuration file/);
+  });
+
+  it('documents every field', () => {
+    const doc = configDocumentation();
+    const rows = TRAIN_CONFIG_SCHEMA.describe('');
+    for (const row of rows) {
+      expect(doc).toContain(`\`${row.path}\``);
+      if (!['preset', 'name'].includes(row.path)) expect(row.doc.length).toBeGreaterThan(10);
+    }
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * Training presets. The paper's configurations follow NVlabs/conv-tt-lstm `code/model_train.py`
+ * (argparse defaults: batch 16, Adam lr 1e-3, L1 + MSE, 10 → 10 with all 19 one-step outputs in
+ * the loss, 400 epochs of 10,000 sequences, 3,000 validation sequences, plateau window 20 epochs,
+ * scheduled-sampling decay 4e-3 per epoch, learning-rate decay 0.98 every 5 epochs) and
+ * `code/README.md` (kernel 5, order 3, steps 3, rank 8, `--gradient-clipping --clipping-threshold 3`),
+ * with the network of Su et al. 2020 (4 blocks × 3 layers, hidden 32-48-48-32, skip stride 2).
+ *
+ * Porting note: `model_train.py` declares `--gradient-clipping` but sets the default of a
+ * different name (`use_clipping`), so clipping is off unless the flag is given; its README's
+ * command gives it, and so do these presets (`train.gradientClipping: false` turns it off).
+ */
+
+/** A preset: a partial configuration with a description. */
+export interface Preset {
+  readonly description: string;
+  readonly config: Record<string, unknown>;
+}
+
+const PAPER_TRAIN = {
+  batchSize: 16,
+  epochs: 400,
+  learningRate: 1e-3,
+  loss: 'l1+mse',
+  gradientClipping: true,
+  clippingThreshold: 3,
+  scheduledSamplingRatio: 1,
+  ssrDecayEpochs: 1,
+  ssrDecayRatio: 4e-3,
+  lrDecayEpochs: 5,
+  lrDecayRate: 0.98,
+  plateauEpochs: 20,
+};
+
+const PAPER_NETWORK = {
+  type: 'convttlstm-net',
+  layersPerBlock: [3, 3, 3, 3],
+  hiddenChannels: [32, 48, 48, 32],
+  skipStride: 2,
+  order: 3,
+  steps: 3,
+  ranks: 8,
+  kernelSize: 5,
+  outputSigmoid: false,
+  patchSize: 1,
+};
+
+const MMNIST_DATA = { dataset: 'moving-mnist', inputFrames: 10, futureFrames: 10, frameSize: [64, 64], channels: 1, numDigits: 2, trainSamples: 10000, validSamples: 3000 };
+
+const KTH_DATA = { dataset: 'kth', inputFrames: 10, futureFrames: 10, frameSize: [128, 128], channels: 1, trainSamples: 10000, validSamples: 448, kthProtocol: 'conv-tt-lstm' };
+
+/** Every preset, by name. `quick` is the default. */
+export const PRESETS = {
+  quick: {
+    description:
+      'The default: a small ConvLSTM (ConvLSTMNet with one 32-channel layer, 3×3 kernels) on 4×4 space-to-depth patches of generated Moving MNIST (64×64, 10 → 10), 160 steps of batch 8: about 10 minutes on 2 busy CPU cores (build included), 4 on idle ones.',
+    config: {
+      data: { ...MMNIST_DATA, trainSamples: 160, validSamples: 32 },
+      model: { ...PAPER_NETWORK, cell: 'convlstm', layersPerBlock: [1], hiddenChannels: [32], skipStride: null, kernelSize: 3, patchSize: 4 },
+      train: { ...PAPER_TRAIN, batchSize: 8, epochs: 8, learningRate: 2e-3, plateauEpochs: 2, ssrDecayRatio: 0.25 },
+      validation: { batchSize: 16, everyEpochs: 1 },
+      evaluation: { futureFrames: 10, samples: 64, protocol: 'convttlstm', gifSamples: 4 },
+      checkpoint: { everySteps: 40, keepLast: 2, keepBest: true },
+    },
+  },
+  'mmnist-convttlstm': {
+    description: 'The paper: Conv-TT-LSTM (order 3, steps 3, rank 8, 5×5) on Moving-MNIST-2, trained 10 → 10 on all 19 one-step outputs, evaluated 10 → 30 (Su et al. 2020, Table 1).',
+    config: {
+      data: MMNIST_DATA,
+      model: { ...PAPER_NETWORK, cell: 'convttlstm' },
+      train: PAPER_TRAIN,
+      evaluation: { futureFrames: 30, samples: 3000, protocol: 'convttlstm' },
+      checkpoint: { everySteps: 625 },
+    },
+  },
+  'mmnist-convlstm': {
+    description: 'The paper\'s ConvLSTM baseline (same network with ConvLSTM cells) on Moving-MNIST-2, 10 → 10 training, 10 → 30 evaluation.',
+    config: {
+      data: MMNIST_DATA,
+      model: { ...PAPER_NETWORK, cell: 'convlstm' },
+      train: PAPER_TRAIN,
+      evaluation: { futureFrames: 30, samples: 3000, protocol: 'convttlstm' },
+      checkpoint: { everySteps: 625 },
+    },
+  },
+  'kth-convttlstm': {
+    description: 'The paper: Conv-TT-LSTM on KTH actions, 128×128 grayscale, 10 → 10 training (batch 8, as code/scripts/train_convttlstm.sh), 10 → 20 evaluation (Table 2). Needs data.path (the KTH folder).',
+    config: {
+      data: KTH_DATA,
+      model: { ...PAPER_NETWORK, cell: 'convttlstm' },
+      train: { ...PAPER_TRAIN, batchSize: 8, epochs: 500 },
+      validation: { batchSize: 8 },
+      evaluation: { futureFrames: 20, samples: 448, protocol: 'convttlstm' },
+      checkpoint: { everySteps: 1250 },
+    },
+  },
+  'kth-convlstm': {
+    description: 'The paper\'s ConvLSTM baseline on KTH actions, 128×128, 10 → 10 training, 10 → 20 evaluation. Needs data.path.',
+    config: {
+      data: KTH_DATA,
+      model: { ...PAPER_NETWORK, cell: 'convlstm' },
+      train: { ...PAPER_TRAIN, batchSize: 8, epochs: 500 },
+      validation: { batchSize: 8 },
+      evaluation: { futureFrames: 20, samples: 448, protocol: 'convttlstm' },
+      checkpoint: { everySteps: 1250 },
+    },
+  },
+  'mmnist-encoder-forecaster': {
+    description:
+      'Shi et al. 2015 (sec. 4.1): encoder-forecaster with 3 ConvLSTM layers 128-64-64, 5×5 kernels, 4×4 patches, forecaster without input, cross-entropy loss, 10 → 10. Porting note: trained with Adam (Shi et al. used RMSProp, lr 1e-3, decay 0.9).',
+    config: {
+      data: MMNIST_DATA,
+      model: { type: 'encoder-forecaster', hiddenChannels: [128, 64, 64], kernelSize: 5, patchSize: 4, forecasterInput: 'none', peephole: 'spatial' },
+      train: { ...PAPER_TRAIN, loss: 'bce', outputFrames: null },
+      evaluation: { futureFrames: 10, samples: 3000, protocol: 'standard' },
+      checkpoint: { everySteps: 625 },
+    },
+  },
+} as const satisfies Record<string, Preset>;
+
+export type PresetName = keyof typeof PRESETS;
+
+/** One line per preset, for `--list-presets`. */
+export function describePresets(): string {
+  return Object.entries(PRESETS)
+    .map(([name, preset]) => `${name.padEnd(26)} ${preset.description}`)
+    .join('\n');
+}

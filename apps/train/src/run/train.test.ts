@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { initBackend } from '@vid/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type TrainConfig, resolveConfig } from '../config/config.js';
+import { runWithSigint } from '../cli.js';
+import { CheckpointWriteError, loadCheckpoint, resolveCheckpointDir } from './checkpoints.js';
+import { MetricsLog } from './metrics-log.js';
+import { train } from './train.js';
+
+/** A tiny run: 16×16 Moving MNIST, 3 → 3, an encoder-forecaster with 4 hidden channels, 6 steps. */
+export function tinyConfig(overrides: Record<string, unknown> = {}): TrainConfig {
+  return resolveConfig({
+    overrides: {
+      seed: 3,
+      data: { inputFrames: 3, futureFrames: 3, frameSize: [16, 16], digitSize: 8, trainSamples: 4, validSamples: 2 },
+      model: { type: 'encoder-forecaster', hiddenChannels: [4], kernelSize: 3, patchSize: 4, forecasterInput: 'previous-frame', peephole: 'none' },
+      train: { batchSize: 2, epochs: 3, learningRate: 1e-2, scheduledSamplingRatio: 0.5, plateauEpochs: 1, ssrDecayRatio: 0.2, loss: 'l1+mse' },
+      validation: { batchSize: 2 },
+      evaluation: { futureFrames: 4, samples: 2, gifSamples: 1, protocol: 'standard' },
+      checkpoint: { everySteps: 2, keepLast: 2 },
+      output: { progress: 'none', logEverySteps: 1 },
+      ...overrides,
+    },
+  });
+}
+
+const quiet = { log: () => undefined, progress: 'none' as const, initBackend: false };
+
+let root: string;
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu', log: false });
+  root = await mkdtemp(join(tmpdir(), 'vid-train-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function weightsBytes(runDir: string): Promise<Buffer> {
+  const dir = await resolveCheckpointDir(runDir);
+  return readFile(join(dir, 'model.safetensors'));
+}
+
+describe('train', () => {
+  it.each([
+    ['encoder-forecaster', {}],
+    ['convttlstm-net', { model: { type: 'convttlstm-net', cell: 'convttlstm', layersPerBlock: [1], hiddenChannels: [3], order: 2, steps: 2, ranks: 2, kernelSize: 3, patchSize: 4 } }],
+  ])('resumes a killed run (%s) with bit-identical losses and weights', async (kind, overrides) => {
+    const config = tinyConfig(overrides);
+    const tag = (name: string): string => `${kind}-${name}`;
+    const full = await train({ ...quiet, config, runDir: join(root, tag('full')), finalEvaluation: false });
+    expect(full.step).toBe(6);
+    expect(full.losses).toHaveLength(6);
+    // Learns something: the schedule moved (plateau rule) or the loss decreased.
+    expect(full.losses.every(Number.isFinite)).toBe(true);
+
+    // Killed after 3 steps (mid-epoch, between checkpoints), then resumed.
+    const first = await train({ ...quiet, config, runDir: join(root, tag('split')), finalEvaluation: false, stopAfterSteps: 3 });
+    expect(first.interrupted).toBe(true);
+    expect(first.step).toBe(3);
+    const resumed = await train({ ...quiet, config, resume: join(root, tag('split')), finalEvaluation: false });
+    expect(resumed.step).toBe(6);
+    expect([...first.losses, ...resumed.losses]).toEqual(full.losses);
+    expect(resumed.schedule).toEqual(full.schedule);
+    expect(Buffer.compare(await weightsBytes(join(root, tag('split'))), await weightsBytes(join(root, tag('full'))))).toBe(0);
+
+    // The metrics log of the resumed run reads as one run.
+    const fullLog = (await new MetricsLog(join(root, tag('full'), 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
+    const splitLog = (await new MetricsLog(join(root, tag('split'), 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
+    expect(splitLog).toEqual(fullLog);
+  });
+
+  it('saves a checkpoint when aborted (SIGINT) and writes the run directory', async () => {
+    const controller = new AbortController();
+    let lines = 0;
+    const result = await train({
+      ...quiet,
+      config: tinyConfig(),
+      runDir: join(root, 'aborted'),
+      signal: controller.signal,
+      finalEvaluation: false,
+      log: () => {
+        // Abort as soon as training has started logging.
+        if (++lines === 5) controller.abort();
+      },
+    });
+    expect(result.interrupted).toBe(true);
+    expect(result.step).toBeLessThan(6);
+    const checkpoint = await loadCheckpoint(await resolveCheckpointDir(join(root, 'aborted')));
+    expect(checkpoint.step).toBe(result.step);
+    for (const file of ['config.json', 'run.json', 'metrics.jsonl', 'curves.png']) expect(existsSync(join(root, 'aborted', file))).toBe(true);
+    expect(JSON.parse(await readFile(join(root, 'aborted', 'run.json'), 'utf8')).status).toBe('interrupted');
+  });
+
+  it('saves a checkpoint on SIGINT (the CLI handler) and resumes from it', async () => {
+    const runDir = join(root, 'sigint');
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    let result: Awaited<ReturnType<typeof train>> | undefined;
+    try {
+      await runWithSigint(async (signal) => {
+        let lines = 0;
+        result = await train({
+          ...quiet,
+          config: tinyConfig(),
+          runDir,
+          signal,
+          finalEvaluation: false,
+          log: () => {
+            if (++lines === 6) process.emit('SIGINT', 'SIGINT');
+          },
+        });
+      });
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect(result?.interrupted).toBe(true);
+    expect(process.listenerCount('SIGINT')).toBe(0);
+    const checkpoint = await loadCheckpoint(await resolveCheckpointDir(runDir));
+    expect(checkpoint.step).toBe(result?.step);
+    const resumed = await train({ ...quiet, config: tinyConfig(), resume: runDir, finalEvaluation: false });
+    expect(resumed.step).toBe(6);
+  });
+
+  it('finishes with the final evaluation, pictures and summary', async () => {
+    const result = await train({ ...quiet, config: tinyConfig({ train: { batchSize: 2, epochs: 1, stepsPerEpoch: 2 } }), runDir: join(root, 'final') });
+    expect(result.evaluation?.model.metrics.mse?.perFrame).toHaveLength(4);
+    expect(result.evaluation?.baseline?.metrics.mse?.mean).toBeGreaterThan(0);
+    for (const file of ['samples.png', 'samples.gif', 'summary.json', 'summary.md', 'curves.png']) expect(existsSync(join(root, 'final', file))).toBe(true);
+    expect(result.summary).toContain('copy last frame');
+    const gif = await readFile(join(root, 'final', 'samples.gif'));
+    expect(gif.subarray(0, 6).toString('latin1')).toBe('GIF89a');
+  });
+
+  it('reports a full disk clearly and keeps the last good checkpoint', async () => {
+    let writes = 0;
+    const runDir = join(root, 'full-disk');
+    const failing = async (path: string, bytes: Uint8Array): Promise<void> => {
+      // The first checkpoint (3 files + latest.json) succeeds, then the disk is full.
+      if (++writes > 4) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      const { writeFileSynced } = await import('./checkpoints.js');
+      await writeFileSynced(path, bytes);
+    };
+    const error = await train({ ...quiet, config: tinyConfig(), runDir, finalEvaluation: false, writeFile: failing }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckpointWriteError);
+    expect((error as Error).message).toMatch(/no space left on the device.*step-000002\) is intact/);
+    const latest = await loadCheckpoint(await resolveCheckpointDir(runDir));
+    expect(latest.step).toBe(2);
+    // No temporary folder is left behind.
+    expect((await readdir(join(runDir, 'checkpoints'))).filter((e) => e.startsWith('.'))).toEqual([]);
+  });
+
+  it('refuses an unwritable run directory before any work', async () => {
+    const file = join(root, 'a-file');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, 'x'));
+    await expect(train({ ...quiet, config: tinyConfig(), runDir: join(file, 'run') })).rejects.toThrow(/run directory .*a-file\/run: cannot be created \(a part of the path is not a directory\)/);
+  });
+});

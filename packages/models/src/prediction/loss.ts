@@ -1,0 +1,146 @@
+/**
+ * Training losses of video predictors, and the official training step's loss on a clip
+ * (NVlabs/conv-tt-lstm `code/model_train.py`: the rollout on `frames[:, :−1]` with teacher
+ * forcing and the scheduled-sampling ratio, L1 + MSE against the last `output_frames` frames).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, type Rng, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
+
+import type { VideoPredictor } from './predictor.js';
+
+/** A reconstruction loss: `'l1+mse'` (the official one), `'mse'`, `'l1'`, or `'bce'` on logits. */
+export type PredictionLossKind = 'l1+mse' | 'mse' | 'l1' | 'bce';
+
+export const PREDICTION_LOSSES: readonly PredictionLossKind[] = ['l1+mse', 'mse', 'l1', 'bce'];
+
+/**
+ * Mean over every element, summed one axis at a time (a reduction tree like PyTorch's cascade
+ * sum), so the float32 rounding error stays small for large tensors.
+ */
+export function accurateMean(x: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    let total: tf.Tensor = x;
+    for (let axis = x.rank - 1; axis >= 0; axis--) total = tf.sum(total, axis);
+    return tf.div(total, x.size) as tf.Scalar;
+  });
+}
+
+/**
+ * Frames `[start, start + count)` of videos `[batch, time, height, width, channels]`, sliced as a
+ * rank-3 tensor `[batch, time, height·width·channels]`: tfjs-backend-wasm slices rank-5 tensors
+ * in a slow generic loop (measured ~300 ms for `[8, 20, 64, 64, 1]`), rank 3 natively.
+ * Differentiable. The caller disposes the result.
+ */
+export function sliceFrames(video: tf.Tensor, start: number, count: number): tf.Tensor5D {
+  assertRank(video, 5, 'video', 'sliceFrames', '[batch, time, height, width, channels]');
+  const [batch, time, height, width, channels] = video.shape as [number, number, number, number, number];
+  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1 || start + count > time) {
+    throw new ShapeError('video', `at least ${start + count} frames on axis 1 (frames ${start} … ${start + count - 1})`, formatShape(video.shape), 'sliceFrames');
+  }
+  if (start === 0 && count === time) return tf.clone(video) as tf.Tensor5D;
+  return tf.tidy(() => {
+    // [B, T, H, W, C] → [B, T, H·W·C] → [B, count, H·W·C] → [B, count, H, W, C]
+    const flat = tf.reshape(video, [batch, time, height * width * channels]);
+    return tf.reshape(tf.slice(flat, [0, start, 0], [batch, count, height * width * channels]), [batch, count, height, width, channels]) as tf.Tensor5D;
+  });
+}
+
+/**
+ * `F.l1_loss(pred, target) + F.mse_loss(pred, target)`, both means (`code/model_train.py`).
+ * prediction, target: the same shape (any) → scalar.
+ */
+export function l1MseLoss(prediction: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  return reconstructionLoss('l1+mse', prediction, target);
+}
+
+/**
+ * A reconstruction loss between predictions and targets of one shape (any), as a mean over
+ * every element. `'bce'` takes logits as `prediction` (binary cross-entropy with logits, the
+ * loss of Shi et al. 2015 on [0, 1] targets).
+ */
+export function reconstructionLoss(kind: PredictionLossKind, prediction: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  if (!tf.util.arraysEqual(prediction.shape, target.shape)) {
+    throw new ShapeError('target', `the shape of prediction ${formatShape(prediction.shape)}`, formatShape(target.shape), 'reconstructionLoss');
+  }
+  return tf.tidy(() => {
+    switch (kind) {
+      case 'l1+mse': {
+        const difference = tf.sub(prediction, target);
+        return tf.add(accurateMean(tf.abs(difference)), accurateMean(tf.square(difference)));
+      }
+      case 'mse':
+        return accurateMean(tf.square(tf.sub(prediction, target)));
+      case 'l1':
+        return accurateMean(tf.abs(tf.sub(prediction, target)));
+      case 'bce': {
+        // max(x, 0) − x·z + log(1 + exp(−|x|)): the stable form of −z·log σ(x) − (1 − z)·log(1 − σ(x)).
+        const x = prediction;
+        const terms = tf.add(tf.sub(tf.relu(x), tf.mul(x, target)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
+        return accurateMean(terms);
+      }
+      default:
+        throw new ConfigError('loss', `one of ${PREDICTION_LOSSES.join(', ')}`, kind, 'reconstructionLoss');
+    }
+  });
+}
+
+/** Options of {@link predictionLoss}. */
+export interface PredictionLossOptions {
+  /** Context frames. */
+  readonly inputFrames: number;
+  /** Predicted frames; the clip holds `inputFrames + futureFrames` frames. */
+  readonly futureFrames: number;
+  /**
+   * One-step outputs the loss compares: the last `outputFrames` outputs of the rollout against
+   * the last `outputFrames` frames of the clip.
+   * @default every output the model has (inputFrames + futureFrames − 1 for ConvTTLSTMNet, as the official default 19 for 10 → 10)
+   */
+  readonly outputFrames?: number;
+  /** Scheduled-sampling ratio (probability of the ground truth at future steps). @default 1 */
+  readonly ratio?: number;
+  /** Generator of the scheduled-sampling draws. */
+  readonly rng?: Rng;
+  /** @default 'l1+mse' */
+  readonly loss?: PredictionLossKind;
+}
+
+/**
+ * The training loss of a predictor on clips `[batch, inputFrames + futureFrames, h, w, c]`: the
+ * teacher-forced rollout on `clip[:, :−1]` (all one-step outputs), compared with the clip
+ * frames each output predicts. Use inside `Adam.computeGradients`. Returns a scalar.
+ */
+export function predictionLoss(predictor: VideoPredictor, clip: tf.Tensor5D, options: PredictionLossOptions): tf.Scalar {
+  const context = 'predictionLoss';
+  assertRank(clip, 5, 'clip', context, '[batch, time, height, width, channels]');
+  const inputFrames = positiveInteger(options.inputFrames, 'inputFrames', context);
+  const futureFrames = positiveInteger(options.futureFrames, 'futureFrames', context);
+  const total = inputFrames + futureFrames;
+  if (clip.shape[1] !== total) {
+    throw new ShapeError('clip', `${total} frames (inputFrames ${inputFrames} + futureFrames ${futureFrames}) on axis 1`, formatShape(clip.shape), context);
+  }
+  const kind = options.loss ?? 'l1+mse';
+  return tf.tidy(() => {
+    // inputs = clip[:, :−1]: the last frame is only a target.
+    const inputs = sliceFrames(clip, 0, total - 1);
+    const result = predictor.rollout(inputs, {
+      inputFrames,
+      futureFrames,
+      teacherForcing: true,
+      ratio: options.ratio ?? 1,
+      ...(options.rng !== undefined ? { rng: options.rng } : {}),
+      outputs: 'all',
+    });
+    const available = result.predictions.shape[1];
+    const outputFrames = positiveInteger(options.outputFrames ?? available, 'outputFrames', context);
+    if (outputFrames > available) {
+      throw new ConfigError('outputFrames', `at most the ${available} one-step outputs ${predictor.kind} gives`, outputFrames, context);
+    }
+    // Outputs [firstFrame, total) predict clip frames [firstFrame, total); keep the last outputFrames.
+    const start = available - outputFrames;
+    const source = kind === 'bce' ? result.logits : result.predictions;
+    if (source === null) throw new ConfigError('loss', `"l1+mse", "mse" or "l1" (${predictor.kind} has no logits for "bce")`, kind, context);
+    const outputs = sliceFrames(source, start, outputFrames);
+    const target = sliceFrames(clip, total - outputFrames, outputFrames);
+    return reconstructionLoss(kind, outputs, target);
+  });
+}
