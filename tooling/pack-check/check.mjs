@@ -72,7 +72,7 @@ console.log('backend', report.backend, '— a conv2d gradient of shape', grad.sh
   );
   run('node', ['smoke.mjs'], project);
   writeFileSync(join(project, 'types.ts'), `${imports}\nimport { Rng, type BackendName } from '@vid/core';\nconst backend: BackendName = 'wasm';\nconst rng = new Rng(1);\nconsole.log(backend, rng.uniform(), ${files.map((_, i) => `p${i}`).join(', ')});\n`);
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], lib: ['ES2023', 'DOM'] }, files: ['types.ts'] }, null, 2));
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, lib: ['ES2023', 'DOM'] }, files: ['types.ts'] }, null, 2));
   run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], project);
   console.log('\npack-check: every package packs, passes publint and attw, installs with npm, imports and type-checks.');
 } catch (error) {
