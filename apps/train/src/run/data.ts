@@ -100,23 +100,13 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
     const validOffset = validFile ? 0 : Math.max(0, file.length - data.validSamples);
     const trainLength = validFile ? file.length : validOffset;
     if (trainLength < 1) throw new ConfigError('data.validSamples', `fewer than the ${file.length} sequences of ${path} (the rest trains)`, data.validSamples, context);
-    const order = (epoch: number): Int32Array | number[] => new Rng(`${config.seed}:order:${epoch}`).permutation(trainLength);
-    const cache = new Map<number, Int32Array | number[]>();
+    const clipAt = epochShuffled(config.seed, trainLength);
     return {
       description: `Moving MNIST file ${path} (${trainLength} training sequences${validFile ? `, validation ${data.validPath}` : `, the last ${file.length - validOffset} validate`})`,
       trainLength,
       trainBatch: async (position, batchSize) => {
         const clips: VideoClip[] = [];
-        for (let i = 0; i < batchSize; i++) {
-          const p = position + i;
-          const epoch = Math.floor(p / trainLength);
-          if (!cache.has(epoch)) {
-            cache.clear();
-            cache.set(epoch, order(epoch));
-          }
-          const index = (cache.get(epoch) as ArrayLike<number>)[p % trainLength] as number;
-          clips.push(fitClip(await file.get(index), trainFrames, size, data.channels, path));
-        }
+        for (let i = 0; i < batchSize; i++) clips.push(fitClip(await file.get(clipAt(position + i)), trainFrames, size, data.channels, path));
         return toBatch(clips);
       },
       validation: limited(validSource, data.validSamples, trainFrames, size, data.channels, validFile?.path ?? path, validOffset),
@@ -135,26 +125,32 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
   const evaluationSet = await open('test', evalFrames);
   if (train.length === 0) throw new FileFormatError(root, 'no KTH training clips found (expected personXX_<action>_dY_uncomp.avi files or extracted frame folders)');
   const trainLength = train.length;
-  const cache = new Map<number, Int32Array | number[]>();
+  const clipAt = epochShuffled(config.seed, trainLength);
   return {
     description: `KTH Action ${root} (${data.kthProtocol} protocol, ${trainLength} training clips, ${size[0]}×${size[1]})`,
     trainLength,
     trainBatch: async (position, batchSize) => {
       const clips: VideoClip[] = [];
-      for (let i = 0; i < batchSize; i++) {
-        const p = position + i;
-        const epoch = Math.floor(p / trainLength);
-        if (!cache.has(epoch)) {
-          cache.clear();
-          cache.set(epoch, new Rng(`${config.seed}:order:${epoch}`).permutation(trainLength));
-        }
-        clips.push(fitClip(await train.get((cache.get(epoch) as ArrayLike<number>)[p % trainLength] as number), trainFrames, size, data.channels, root));
-      }
+      for (let i = 0; i < batchSize; i++) clips.push(fitClip(await train.get(clipAt(position + i)), trainFrames, size, data.channels, root));
       return toBatch(clips);
     },
     validation: limited(valid, data.validSamples, trainFrames, size, data.channels, root),
     evaluation: limited(evaluationSet, evaluation.samples, evalFrames, size, data.channels, root),
     close: async () => undefined,
+  };
+}
+
+/**
+ * The training order: position p of the data stream reads clip `order(epoch)[p mod length]`, where
+ * each epoch has its own permutation seeded by (seed, epoch). A pure function of the position, so
+ * a resumed run reads exactly the clips the uninterrupted run would have (one epoch's order cached).
+ */
+function epochShuffled(seed: number | string, length: number): (position: number) => number {
+  let cached: { epoch: number; order: ArrayLike<number> } | undefined;
+  return (position) => {
+    const epoch = Math.floor(position / length);
+    if (cached?.epoch !== epoch) cached = { epoch, order: new Rng(`${seed}:order:${epoch}`).permutation(length) };
+    return cached.order[position % length] as number;
   };
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { initBackend } from '@vid/core';
+import { MovingMnist, digitSetFromArray, writeMovingMnistFile } from '@vid/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type TrainConfig, resolveConfig } from '../config/config.js';
@@ -72,6 +73,21 @@ describe('train', () => {
     const fullLog = (await new MetricsLog(join(root, tag('full'), 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
     const splitLog = (await new MetricsLog(join(root, tag('split'), 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
     expect(splitLog).toEqual(fullLog);
+  });
+
+  it('reads a Moving MNIST file in a new seeded order each epoch, and resumes mid-epoch exactly', async () => {
+    // 5 sequences of 6 frames: 4 train (2 steps an epoch at batch 2), the last one validates.
+    const digits = digitSetFromArray(Uint8Array.from({ length: 4 * 64 }, (_, i) => ((i * 37) % 7) * 40), [4, 8, 8]);
+    const set = new MovingMnist({ digits, canvasSize: 16, sequenceLength: 6, seed: 'file' }).fixedSet(5, 'file');
+    const path = join(root, 'sequences.npy');
+    await writeMovingMnistFile(path, set, { format: 'mnist_test_seq' });
+    const config = tinyConfig({ data: { dataset: 'moving-mnist-file', path, inputFrames: 3, futureFrames: 3, frameSize: [16, 16], trainSamples: 4, validSamples: 1 }, evaluation: { futureFrames: 3, samples: 1, gifSamples: 1, protocol: 'standard' } });
+    const full = await train({ ...quiet, config, runDir: join(root, 'file-full'), finalEvaluation: false });
+    expect(full.step).toBe(6);
+    const first = await train({ ...quiet, config, runDir: join(root, 'file-split'), finalEvaluation: false, stopAfterSteps: 3 });
+    const resumed = await train({ ...quiet, config, resume: join(root, 'file-split'), finalEvaluation: false });
+    expect([...first.losses, ...resumed.losses]).toEqual(full.losses);
+    expect(Buffer.compare(await weightsBytes(join(root, 'file-split')), await weightsBytes(join(root, 'file-full')))).toBe(0);
   });
 
   it('saves a checkpoint when aborted (SIGINT) and writes the run directory', async () => {

@@ -8,7 +8,7 @@
  */
 import type { Rng} from '@vid/core';
 import { ConfigError, FileFormatError, type HostTensor, SafetensorsFile, assertKnownKeys, extractStateDict, readTorchCheckpoint } from '@vid/core';
-import { isOfficialConfig } from '@vid/tensor-train';
+import { isOfficialConfig, paperNetwork } from '@vid/tensor-train';
 
 import { CopyLastFramePredictor } from './baseline.js';
 import { ConvTTLSTMPredictor } from './convttlstm-net.js';
@@ -156,26 +156,12 @@ export interface PredictorPreset {
   readonly spec: PredictorSpec;
 }
 
-const paperNetwork = (cell: 'convttlstm' | 'convlstm'): Record<string, unknown> => ({
-  cell,
-  inputChannels: 1,
-  layersPerBlock: [3, 3, 3, 3],
-  hiddenChannels: [32, 48, 48, 32],
-  skipStride: 2,
-  kernelSize: 5,
-  order: 3,
-  steps: 3,
-  ranks: 8,
-  bias: true,
-  outputSigmoid: false,
-});
-
 /** Model presets (architectures only; the apps' training presets add data and schedules). */
 export const PREDICTOR_PRESETS = {
   /** Su et al. 2020: Conv-TT-LSTM, 4 blocks × 3 layers, 32-48-48-32, skip 2, order 3, steps 3, rank 8, 5×5 (2,687,281 parameters). */
-  'convttlstm-paper': { description: 'Su et al. 2020: the paper\'s Conv-TT-LSTM network (NVlabs/conv-tt-lstm ConvLSTMNet)', spec: { type: 'convttlstm-net', network: paperNetwork('convttlstm') } },
+  'convttlstm-paper': { description: 'Su et al. 2020: the paper\'s Conv-TT-LSTM network (NVlabs/conv-tt-lstm ConvLSTMNet)', spec: { type: 'convttlstm-net', network: { ...paperNetwork('convttlstm') } } },
   /** The paper's ConvLSTM baseline: the same network with ConvLSTM cells (3,973,201 parameters). */
-  'convlstm-paper': { description: 'Su et al. 2020: the ConvLSTM baseline (same network, ConvLSTM cells)', spec: { type: 'convttlstm-net', network: paperNetwork('convlstm') } },
+  'convlstm-paper': { description: 'Su et al. 2020: the ConvLSTM baseline (same network, ConvLSTM cells)', spec: { type: 'convttlstm-net', network: { ...paperNetwork('convlstm') } } },
   /** Shi et al. 2015, Moving MNIST: 3 layers 128-64-64, 5×5, 4×4 patches, forecaster without input. */
   'encoder-forecaster-shi2015': {
     description: 'Shi et al. 2015: encoder-forecaster, ConvLSTM 128-64-64, 5×5 kernels, 4×4 patches of 64×64 frames',
