@@ -11,6 +11,8 @@
  * command gives it, and so do these presets (`train.gradientClipping: false` turns it off).
  */
 
+import { paperNetwork } from '@vid/tensor-train';
+
 /** A preset: a partial configuration with a description. */
 export interface Preset {
   readonly description: string;
@@ -32,18 +34,9 @@ const PAPER_TRAIN = {
   plateauEpochs: 20,
 };
 
-const PAPER_NETWORK = {
-  type: 'convttlstm-net',
-  layersPerBlock: [3, 3, 3, 3],
-  hiddenChannels: [32, 48, 48, 32],
-  skipStride: 2,
-  order: 3,
-  steps: 3,
-  ranks: 8,
-  kernelSize: 5,
-  outputSigmoid: false,
-  patchSize: 1,
-};
+// The paper's network (Su et al. 2020), from @vid/tensor-train, in the training config's terms.
+const { layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid } = paperNetwork();
+const PAPER_NETWORK = { type: 'convttlstm-net', layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid, patchSize: 1 };
 
 const MMNIST_DATA = { dataset: 'moving-mnist', inputFrames: 10, futureFrames: 10, frameSize: [64, 64], channels: 1, numDigits: 2, trainSamples: 10000, validSamples: 3000 };
 
