@@ -9,9 +9,7 @@
  * (query i sees keys j ≤ i, as `scaled_dot_product_attention(is_causal=True)`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, assertFinite, formatShape } from '@vid/core';
-
-import { assertTensor } from './internal.js';
+import { ConfigError, ShapeError, assertFinite, assertTensor, formatShape } from '@vid/core';
 
 /** Options of {@link attention}. */
 export interface AttentionOptions {

@@ -18,15 +18,16 @@ import {
   type Rng,
   ShapeError,
   assertKnownKeys,
+  assertTensor,
   bool,
   formatShape,
   positiveInteger,
+  resolveRng,
   xavierUniform,
   zeros,
 } from '@vid/core';
 
 import { attention } from './dot-product.js';
-import { assertTensor, resolveRng } from './internal.js';
 
 /** Options of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionOptions {

@@ -35,6 +35,7 @@ import {
   ShapeError,
   assertFinite,
   assertKnownKeys,
+  assertTensor,
   bool,
   finiteNumber,
   formatShape,
@@ -42,9 +43,10 @@ import {
   oneOf,
   pairOf,
   positiveInteger,
+  resolveRng,
 } from '@vid/core';
 
-import { assertTensor, resolveRng, stackTime, timeSteps } from './internal.js';
+import { stackTime, timeSteps } from './internal.js';
 import { softmaxCrossEntropy } from './losses.js';
 
 /** How regions are scored: the paper's location softmax, or the official code's additive attention. */

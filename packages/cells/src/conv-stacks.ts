@@ -1,9 +1,9 @@
 /** Stacked ConvLSTM and ConvGRU: per-layer hidden channels and kernels, any direction, stateful streaming. */
-import { type Rng, assertKnownKeys, oneOf } from '@vid/core';
+import { type Rng, assertKnownKeys, oneOf, resolveRng } from '@vid/core';
 
 import { ConvGRUCell, type ConvGRUCellOptions } from './convgru-cell.js';
 import { ConvLSTMCell, type ConvLSTMCellOptions } from './convlstm-cell.js';
-import { type KernelSize, buildLayers, layerKernels, layerSizes, resolveRng } from './internal.js';
+import { type KernelSize, buildLayers, layerKernels, layerSizes } from './internal.js';
 import { type Direction, type MergeMode, StackedRNN } from './stacked.js';
 
 /** Options shared by the stacked runners. */

@@ -17,9 +17,9 @@
  * `bias: true` adds one per gate on the input convolution (`conv_x.bias`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertRank, bool, formatShape, positiveInteger } from '@vid/core';
+import { Conv2d, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertRank, bool, formatShape, positiveInteger, resolveRng } from '@vid/core';
 
-import { assertExactShape, convSame, kernelPair, resolveRng, splitLast } from './internal.js';
+import { assertExactShape, convSame, kernelPair, splitLast } from './internal.js';
 import type { GRUState, RecurrentCell, StepResult } from './types.js';
 
 /** Options of {@link ConvGRUCell}. */

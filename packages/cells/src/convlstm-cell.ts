@@ -37,10 +37,11 @@ import {
   oneOf,
   pairOf,
   positiveInteger,
+  resolveRng,
   zeros,
 } from '@vid/core';
 
-import { assertExactShape, convSame, kernelPair, resolveRng, splitLast } from './internal.js';
+import { assertExactShape, convSame, kernelPair, splitLast } from './internal.js';
 import type { LSTMState, RecurrentCell, StepResult } from './types.js';
 
 /** Which peephole connections a ConvLSTM has (Shi et al. 2015, eq. 3). */

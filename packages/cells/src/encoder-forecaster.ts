@@ -28,11 +28,12 @@ import {
   oneOf,
   pairOf,
   positiveInteger,
+  resolveRng,
 } from '@vid/core';
 
 import { ConvLSTM } from './conv-stacks.js';
 import type { ConvLSTMPeephole } from './convlstm-cell.js';
-import { type KernelSize, layerSizes, resolveRng } from './internal.js';
+import { type KernelSize, layerSizes } from './internal.js';
 import { depthToSpace, spaceToDepth } from './patches.js';
 import type { LSTMState } from './types.js';
 

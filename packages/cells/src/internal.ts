@@ -1,14 +1,6 @@
 /** Small helpers shared by the cells. Not exported from the package. */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, ShapeError, formatShape } from '@vid/core';
-
-/** The generator for a `seed` option: a given {@link Rng} is used as is, a number seeds a new one. */
-export function resolveRng(seed: number | Rng | undefined, field: string, context: string): Rng {
-  if (seed === undefined) return new Rng(0);
-  if (seed instanceof Rng) return seed;
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new ConfigError(field, 'a finite number or an Rng', seed, context);
-  return new Rng(seed);
-}
+import { ConfigError, type Rng, ShapeError, formatShape } from '@vid/core';
 
 /**
  * A stride-1 "same" convolution, NHWC, with an optional bias fused in. TensorFlow's `SAME` puts

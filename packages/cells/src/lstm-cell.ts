@@ -26,11 +26,12 @@ import {
   formatShape,
   oneOf,
   positiveInteger,
+  resolveRng,
   uniform,
   zeros,
 } from '@vid/core';
 
-import { assertExactShape, resolveRng, splitLast } from './internal.js';
+import { assertExactShape, splitLast } from './internal.js';
 import type { LSTMState, RecurrentCell, StepResult } from './types.js';
 
 /**

@@ -3,10 +3,10 @@
  * on import and export (`weight_ih_l0`, `bias_hh_l1_reverse`, …).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, assertKnownKeys, oneOf } from '@vid/core';
+import { type HostTensor, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, assertKnownKeys, oneOf, resolveRng } from '@vid/core';
 
 import type { StackOptions } from './conv-stacks.js';
-import { buildLayers, layerSizes, resolveRng } from './internal.js';
+import { buildLayers, layerSizes } from './internal.js';
 import { LSTMCell, type LSTMCellOptions } from './lstm-cell.js';
 import { StackedRNN } from './stacked.js';
 

@@ -35,6 +35,7 @@ export {
   assertDtype,
   assertFinite,
   assertKnownKeys,
+  assertTensor,
   assertRank,
   assertShape,
   bool,
@@ -44,6 +45,7 @@ export {
   oneOf,
   pairOf,
   positiveInteger,
+  resolveRng,
   setDebugChecks,
 } from './validate.js';
 

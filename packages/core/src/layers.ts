@@ -8,19 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, formatShape } from './errors.js';
 import { type Initializer, biasUniform, kaimingUniform } from './init.js';
 import { Layouts, Module } from './module.js';
-import { Rng } from './rng.js';
-
-function positiveInt(value: unknown, field: string, context: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(field, 'a positive integer', value, context);
-  }
-  return value;
-}
-
-function pair(value: number | readonly [number, number], field: string, context: string): [number, number] {
-  const [a, b] = typeof value === 'number' ? [value, value] : value;
-  return [positiveInt(a, `${field}[0]`, context), positiveInt(b, `${field}[1]`, context)];
-}
+import type { Rng } from './rng.js';
+import { pairOf, positiveInteger, resolveRng } from './validate.js';
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -47,9 +36,9 @@ export class Linear extends Module {
 
   constructor(options: LinearOptions) {
     super();
-    this.inFeatures = positiveInt(options.inFeatures, 'inFeatures', 'Linear');
-    this.outFeatures = positiveInt(options.outFeatures, 'outFeatures', 'Linear');
-    const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
+    this.inFeatures = positiveInteger(options.inFeatures, 'inFeatures', 'Linear');
+    this.outFeatures = positiveInteger(options.outFeatures, 'outFeatures', 'Linear');
+    const rng = resolveRng(options.seed, 'seed', 'Linear');
     const shape = [this.inFeatures, this.outFeatures];
     this.weight = this.registerParameter('weight', (options.weightInit ?? kaimingUniform())(shape, rng), {
       layout: Layouts.linear,
@@ -132,11 +121,11 @@ export class Conv2d extends Module {
   constructor(options: Conv2dOptions) {
     super();
     const context = 'Conv2d';
-    this.inChannels = positiveInt(options.inChannels, 'inChannels', context);
-    this.outChannels = positiveInt(options.outChannels, 'outChannels', context);
-    this.kernelSize = pair(options.kernelSize, 'kernelSize', context);
-    this.stride = pair(options.stride ?? 1, 'stride', context);
-    this.dilation = pair(options.dilation ?? 1, 'dilation', context);
+    this.inChannels = positiveInteger(options.inChannels, 'inChannels', context);
+    this.outChannels = positiveInteger(options.outChannels, 'outChannels', context);
+    this.kernelSize = pairOf(options.kernelSize, 'kernelSize', context);
+    this.stride = pairOf(options.stride ?? 1, 'stride', context);
+    this.dilation = pairOf(options.dilation ?? 1, 'dilation', context);
     const padding = options.padding ?? 'same';
     if (padding === 'same') {
       if (this.stride[0] !== 1 || this.stride[1] !== 1) {
@@ -154,7 +143,7 @@ export class Conv2d extends Module {
       }
       this.padding = [...padding] as [number, number, number, number];
     }
-    const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
+    const rng = resolveRng(options.seed, 'seed', context);
     const shape = [this.kernelSize[0], this.kernelSize[1], this.inChannels, this.outChannels];
     this.weight = this.registerParameter('weight', (options.weightInit ?? kaimingUniform())(shape, rng), {
       layout: Layouts.conv2d,

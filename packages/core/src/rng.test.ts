@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from './errors.js';
 import { Rng } from './rng.js';
+import { resolveRng } from './validate.js';
 
 describe('Rng (xoshiro128**)', () => {
   it('matches the reference xoshiro128** sequence for the state [1, 2, 3, 4]', () => {
@@ -61,5 +62,19 @@ describe('Rng (xoshiro128**)', () => {
     expect(() => new Rng(Number.NaN)).toThrow(ConfigError);
     expect(() => new Rng({ kind: 'xoshiro128**', s: [1, 2], spare: null })).toThrow(/expected an RngState/);
     expect(() => new Rng(1).int(0)).toThrow(/n: expected an integer in \[1, 2\^32\], received 0/);
+  });
+});
+
+describe('resolveRng (the `seed` option of every module)', () => {
+  it('keeps a given generator, seeds a new one from a number, and defaults to seed 0', () => {
+    const shared = new Rng(5);
+    expect(resolveRng(shared)).toBe(shared);
+    expect(resolveRng(7).uniform()).toBe(new Rng(7).uniform());
+    expect(resolveRng(undefined).uniform()).toBe(new Rng(0).uniform());
+  });
+
+  it('names the option and what it received', () => {
+    expect(() => resolveRng(Number.NaN, 'seed', 'ConvLSTM')).toThrow(/ConvLSTM.*seed.*a finite number or an Rng.*NaN/s);
+    expect(() => resolveRng('3', 'seed', 'LSTM')).toThrow(/seed/);
   });
 });

@@ -2,9 +2,10 @@
  * Argument checks shared by every package. Each throws a {@link ShapeError} or
  * {@link ConfigError} whose message names the argument, the expected and the received value.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 import { ConfigError, ShapeError, formatShape } from './errors.js';
+import { Rng } from './rng.js';
 
 /** One dimension of an expected shape: a size, `null` for any, or a name for messages. */
 export type ExpectedDim = number | null | string;
@@ -121,4 +122,21 @@ export function assertFinite(value: tf.Tensor, argument: string, context?: strin
       throw new ShapeError(argument, 'finite values', `${v} at flat index ${i} of ${formatShape(value.shape)}`, context);
     }
   }
+}
+
+/** Throws unless `value` is a live tensor (names the argument and what it received). */
+export function assertTensor(value: unknown, argument: string, context?: string): asserts value is tf.Tensor {
+  if (!(value instanceof tf.Tensor)) throw new ShapeError(argument, 'a tf.Tensor', value === null ? 'null' : typeof value, context);
+  if (value.isDisposed) throw new ShapeError(argument, 'a live tensor', 'a disposed tensor', context);
+}
+
+/**
+ * The generator a `seed` option stands for: an {@link Rng} as given (shared, so forks stay in
+ * sequence), a finite number seeds a new one, `undefined` is seed 0.
+ */
+export function resolveRng(seed: unknown, field = 'seed', context?: string): Rng {
+  if (seed === undefined) return new Rng(0);
+  if (seed instanceof Rng) return seed;
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new ConfigError(field, 'a finite number or an Rng', seed, context);
+  return new Rng(seed);
 }

@@ -33,7 +33,7 @@ import {
   Module,
   ModuleList,
   type ParameterLayout,
-  Rng,
+  type Rng,
   ShapeError,
   assertKnownKeys,
   assertRank,
@@ -42,6 +42,7 @@ import {
   kaimingUniform,
   pairOf,
   positiveInteger,
+  resolveRng,
 } from '@vid/core';
 
 import type { RecurrentCell } from '@vid/cells';
@@ -154,7 +155,7 @@ export class LagWindowConv extends Module {
     this.ranks = positiveInteger(options.ranks, 'ranks', context);
     this.lags = positiveInteger(options.lags, 'lags', context);
     this.kernelSize = oddKernel(options.kernelSize, 'kernelSize', context);
-    const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
+    const rng = resolveRng(options.seed, 'seed', context);
     const [kh, kw] = this.kernelSize;
     this.weight = this.registerParameter('weight', kaimingUniform()([kh, kw, this.lags * this.hiddenChannels, this.ranks], rng), {
       layout: lagWindowLayout(this.lags, this.hiddenChannels),
@@ -271,7 +272,7 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
     this.kernelSize = oddKernel(options.kernelSize ?? 5, 'kernelSize', context);
     this.bias = options.bias ?? true;
     this.lags = this.steps - this.order + 1;
-    const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
+    const rng = resolveRng(options.seed, 'seed', context);
 
     // The official constructor creates layers[l] and layers_[l] alternately; so does vid (the
     // initial values differ from PyTorch's anyway: different generators).

@@ -21,6 +21,7 @@ import {
   finiteNumber,
   formatShape,
   positiveInteger,
+  resolveRng,
   writeSafetensors,
 } from '@vid/core';
 
@@ -173,8 +174,7 @@ export class ConvTTLSTMNet extends Module {
   constructor(options: ConvTTLSTMNetOptions) {
     super();
     this.config = resolveNetOptions(options);
-    const seed = options.seed;
-    const rng = seed instanceof Rng ? seed : new Rng(seed ?? 0);
+    const rng = resolveRng(options.seed, 'seed', 'ConvTTLSTMNet');
     const { config } = this;
     const cells: Array<{ id: string; block: number; cell: NetworkCell }> = [];
     for (const layer of layerPlan(config)) {

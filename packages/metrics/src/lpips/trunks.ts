@@ -11,7 +11,7 @@
  * PyTorch weights load through `Layouts.conv2d`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, Module, ModuleDict, Rng, uniform } from '@vid/core';
+import { Conv2d, Module, ModuleDict, type Rng, resolveRng, uniform } from '@vid/core';
 
 /** The trunk networks of LPIPS. */
 export type LpipsNet = 'alex' | 'vgg' | 'squeeze';
@@ -216,7 +216,7 @@ export class LpipsTrunk extends Module {
     super();
     this.net = net;
     this.definition = LPIPS_TRUNKS[net];
-    const rng = seed instanceof Rng ? seed : new Rng(seed);
+    const rng = resolveRng(seed, 'seed', 'LpipsTrunk');
     this.slices = this.definition.slices.map(([start, end], k) => this.registerModule(`slice${k + 1}`, new TrunkSlice(this.definition.features, start, end, rng)));
   }
 

@@ -5,9 +5,7 @@
  * time, or a linearly weighted sum over time), and LRCN's average (Donahue et al. 2015).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, formatShape, oneOf } from '@vid/core';
-
-import { assertTensor } from './internal.js';
+import { ShapeError, assertTensor, formatShape, oneOf } from '@vid/core';
 
 /**
  * `'mean'`: the average over time (LRCN); `'max'`: the maximum over time, per class; `'sum'`: the

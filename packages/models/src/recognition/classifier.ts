@@ -1,8 +1,6 @@
 /** What every video classifier of the package shares: its result, its contract and evaluation. */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, formatShape, positiveInteger } from '@vid/core';
-
-import { assertTensor } from './internal.js';
+import { ShapeError, assertTensor, formatShape, positiveInteger } from '@vid/core';
 
 /** The video-level answer of a classifier. */
 export interface VideoClassification {

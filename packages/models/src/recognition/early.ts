@@ -33,10 +33,11 @@ import {
   formatShape,
   pairOf,
   positiveInteger,
+  resolveRng,
 } from '@vid/core';
 
 import { type VideoClassification, type VideoClassifier, evaluateAccuracy } from './classifier.js';
-import { checkLabels, checkVideo, resolveRng } from './internal.js';
+import { checkLabels, checkVideo } from './internal.js';
 
 /**
  * The number of frames in the first `percent`% of `total`: ⌈total · percent / 100⌉, at least 1

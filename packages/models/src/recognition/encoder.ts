@@ -3,9 +3,7 @@
  * any user model meets to take its place.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, Linear, Module, ModuleList, type Rng, ShapeError, assertKnownKeys, formatShape, pairOf, positiveInteger } from '@vid/core';
-
-import { resolveRng } from './internal.js';
+import { Conv2d, Linear, Module, ModuleList, type Rng, ShapeError, assertKnownKeys, formatShape, pairOf, positiveInteger, resolveRng } from '@vid/core';
 
 /**
  * Maps frames to feature vectors: the per-frame CNN of LRCN and of the LSTM of Ng et al. Any

@@ -1,20 +1,6 @@
 /** Helpers shared by the recognition models. Not exported from the package. */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, ShapeError, assertFinite, formatShape } from '@vid/core';
-
-/** The generator for a `seed` option: a given {@link Rng} is used as is, a number seeds a new one. */
-export function resolveRng(seed: number | Rng | undefined, field: string, context: string): Rng {
-  if (seed === undefined) return new Rng(0);
-  if (seed instanceof Rng) return seed;
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new ConfigError(field, 'a finite number or an Rng', seed, context);
-  return new Rng(seed);
-}
-
-/** Throws unless `value` is a live tensor. */
-export function assertTensor(value: unknown, argument: string, context: string): asserts value is tf.Tensor {
-  if (!(value instanceof tf.Tensor)) throw new ShapeError(argument, 'a tf.Tensor', value === null ? 'null' : typeof value, context);
-  if (value.isDisposed) throw new ShapeError(argument, 'a live tensor', 'a disposed tensor', context);
-}
+import { ShapeError, assertFinite, assertTensor, formatShape } from '@vid/core';
 
 /**
  * Checks a batch of videos `[batch, time, height, width, channels]` against a model's frame size

@@ -17,12 +17,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropy } from '@vid/attention';
 import { LSTM } from '@vid/cells';
-import { ConfigError, Linear, Module, type Rng, assertKnownKeys, oneOf, pairOf, positiveInteger } from '@vid/core';
+import { ConfigError, Linear, Module, type Rng, assertKnownKeys, oneOf, pairOf, positiveInteger, resolveRng } from '@vid/core';
 
 import { PREDICTION_AGGREGATIONS, type PredictionAggregation, aggregatePredictions, linearTimeWeights } from './aggregate.js';
 import type { VideoClassification, VideoClassifier } from './classifier.js';
 import { type FrameEncoder, SmallCnn, type SmallCnnOptions, applyToFrames } from './encoder.js';
-import { checkLabels, checkVideo, resolveRng } from './internal.js';
+import { checkLabels, checkVideo } from './internal.js';
 
 /** How the per-step losses are weighted: equally, or by Ng et al.'s g_t = t / T. */
 export type StepWeighting = 'uniform' | 'linear';

@@ -31,17 +31,19 @@ import {
   type Rng,
   ShapeError,
   assertKnownKeys,
+  assertTensor,
   biasUniform,
   formatShape,
   kaimingUniform,
   oneOf,
   pairOf,
   positiveInteger,
+  resolveRng,
 } from '@vid/core';
 
 import type { VideoClassification, VideoClassifier } from './classifier.js';
 import { ConvStack, type ConvStackOptions, type ConvTrunk, applyToFrames } from './encoder.js';
-import { assertTensor, checkLabels, checkVideo, resolveRng } from './internal.js';
+import { checkLabels, checkVideo } from './internal.js';
 
 /** Where the features are pooled over time (Ng et al. 2015, section 3.1). */
 export type FeaturePooling = 'conv' | 'late' | 'slow' | 'local' | 'time-conv';
