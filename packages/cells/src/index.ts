@@ -22,10 +22,11 @@ export {
   type StackedApplyOptions,
   type StackedRNNOptions,
   type StackedResult,
+  type StackOptions,
   type StackedStepResult,
   disposeStackedResult,
 } from './stacked.js';
-export { ConvGRU, type ConvGRUOptions, ConvLSTM, type ConvLSTMOptions, type StackOptions } from './conv-stacks.js';
+export { ConvGRU, type ConvGRUOptions, ConvLSTM, type ConvLSTMOptions } from './conv-stacks.js';
 export { LSTM, type LSTMOptions } from './lstm.js';
 export { disposeState, mapState, stateTensors } from './state.js';
 export type { KernelSize } from './internal.js';

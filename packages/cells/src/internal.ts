@@ -1,6 +1,8 @@
 /** Small helpers shared by the cells. Not exported from the package. */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, type Rng, ShapeError, formatShape } from '@vid/core';
+import { ConfigError, type Rng, ShapeError, formatShape, resolveRng } from '@vid/core';
+
+import type { AnyRecurrentModule, StackOptions, StackedRNNOptions } from './stacked.js';
 
 /**
  * A stride-1 "same" convolution, NHWC, with an optional bias fused in. TensorFlow's `SAME` puts
@@ -74,29 +76,29 @@ export function layerKernels(value: unknown, numLayers: number, field: string, c
 }
 
 /**
- * Builds the cells of a stack, layer by layer: layer `l + 1` reads layer `l`'s (merged) output.
- * Seeds: one fork of `rng` per cell, named by its module path.
+ * The options of a {@link StackedRNN} built from a stack's options, layer by layer: layer `l + 1`
+ * reads layer `l`'s (merged) output. Seeds: one fork of the `seed` generator per cell, named by
+ * its module path. `direction`, `merge` and `stateful` pass through: the runner validates them.
  */
-export function buildLayers<C extends { readonly outputSize: number }>(
-  options: {
-    readonly inputSize: number;
-    readonly numLayers: number;
-    readonly bidirectional: boolean;
-    readonly merge: 'concat' | 'sum';
-    readonly rng: Rng;
-  },
+export function buildStack<C extends AnyRecurrentModule>(
+  options: StackOptions,
+  inputSize: number,
+  numLayers: number,
+  context: string,
   make: (layer: number, inputSize: number, rng: Rng) => C,
-): { cells: C[]; reverseCells?: C[] } {
+): StackedRNNOptions<C> {
+  const bidirectional = options.direction === 'bidirectional';
+  const rng = resolveRng(options.seed, 'seed', context);
   const cells: C[] = [];
   const reverseCells: C[] = [];
-  let inputSize = options.inputSize;
-  for (let layer = 0; layer < options.numLayers; layer++) {
-    const cell = make(layer, inputSize, options.rng.fork(`cells.${layer}`));
+  let size = inputSize;
+  for (let layer = 0; layer < numLayers; layer++) {
+    const cell = make(layer, size, rng.fork(`cells.${layer}`));
     cells.push(cell);
-    if (options.bidirectional) reverseCells.push(make(layer, inputSize, options.rng.fork(`cells_reverse.${layer}`)));
-    inputSize = options.bidirectional && options.merge === 'concat' ? 2 * cell.outputSize : cell.outputSize;
+    if (bidirectional) reverseCells.push(make(layer, size, rng.fork(`cells_reverse.${layer}`)));
+    size = bidirectional && (options.merge ?? 'concat') === 'concat' ? 2 * cell.outputSize : cell.outputSize;
   }
-  return options.bidirectional ? { cells, reverseCells } : { cells };
+  return { cells, ...(bidirectional ? { reverseCells } : {}), direction: options.direction, merge: options.merge, stateful: options.stateful };
 }
 
 /**

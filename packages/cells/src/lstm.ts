@@ -3,12 +3,11 @@
  * on import and export (`weight_ih_l0`, `bias_hh_l1_reverse`, …).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, assertKnownKeys, oneOf, resolveRng } from '@vid/core';
+import { type HostTensor, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, assertKnownKeys } from '@vid/core';
 
-import type { StackOptions } from './conv-stacks.js';
-import { buildLayers, layerSizes } from './internal.js';
+import { buildStack, layerSizes } from './internal.js';
 import { LSTMCell, type LSTMCellOptions } from './lstm-cell.js';
-import { StackedRNN } from './stacked.js';
+import { STACK_KEYS, type StackOptions, StackedRNN } from './stacked.js';
 
 /** Options of {@link LSTM}. */
 export interface LSTMOptions extends StackOptions, Pick<LSTMCellOptions, 'bias' | 'peephole' | 'forgetBias'> {
@@ -18,7 +17,7 @@ export interface LSTMOptions extends StackOptions, Pick<LSTMCellOptions, 'bias' 
   readonly hiddenSize: number | readonly number[];
 }
 
-const OPTION_KEYS = ['numLayers', 'direction', 'merge', 'stateful', 'seed', 'inputSize', 'hiddenSize', 'bias', 'peephole', 'forgetBias'] as const;
+const OPTION_KEYS = [...STACK_KEYS, 'inputSize', 'hiddenSize', 'bias', 'peephole', 'forgetBias'] as const;
 
 const TORCH_NAME = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/;
 
@@ -35,21 +34,18 @@ export class LSTM extends StackedRNN<LSTMCell> {
     const context = 'LSTM';
     assertKnownKeys(options, OPTION_KEYS, context);
     const hidden = layerSizes(options.hiddenSize, options.numLayers, 'hiddenSize', context);
-    const direction = oneOf(options.direction ?? 'forward', ['forward', 'reverse', 'bidirectional'] as const, 'direction', context);
-    const merge = oneOf(options.merge ?? 'concat', ['concat', 'sum'] as const, 'merge', context);
-    const layers = buildLayers(
-      { inputSize: options.inputSize, numLayers: hidden.length, bidirectional: direction === 'bidirectional', merge, rng: resolveRng(options.seed, 'seed', context) },
-      (layer, inputSize, rng) =>
+    super(
+      buildStack(options, options.inputSize, hidden.length, context, (layer, inputSize, rng) =>
         new LSTMCell({
           inputSize,
           hiddenSize: hidden[layer] as number,
-          ...(options.bias !== undefined ? { bias: options.bias } : {}),
-          ...(options.peephole !== undefined ? { peephole: options.peephole } : {}),
-          ...(options.forgetBias !== undefined ? { forgetBias: options.forgetBias } : {}),
+          bias: options.bias,
+          peephole: options.peephole,
+          forgetBias: options.forgetBias,
           seed: rng,
         }),
+      ),
     );
-    super({ ...layers, direction, merge, ...(options.stateful !== undefined ? { stateful: options.stateful } : {}) });
   }
 
   /**

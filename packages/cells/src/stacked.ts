@@ -5,7 +5,7 @@
  * chunk by chunk. The time loop itself is {@link rnn}.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ModuleList, Module, ShapeError, assertKnownKeys, bool, formatShape, oneOf } from '@vid/core';
+import { ConfigError, ModuleList, Module, type Rng, ShapeError, assertKnownKeys, bool, formatShape, oneOf } from '@vid/core';
 
 import { rnn } from './rnn.js';
 import { disposeState, mapState, stateTensors } from './state.js';
@@ -16,6 +16,25 @@ export type Direction = 'forward' | 'reverse' | 'bidirectional';
 
 /** How a bidirectional layer merges its two directions: concatenation on the last axis (forward first) or sum. */
 export type MergeMode = 'concat' | 'sum';
+
+/** Options shared by the stacked runners. */
+export interface StackOptions {
+  /**
+   * Layers, when the per-layer options are single numbers.
+   * @default the length of the per-layer lists, else 1
+   */
+  readonly numLayers?: number;
+  /** @default 'forward' */
+  readonly direction?: Direction;
+  /** How a bidirectional layer merges its directions. @default 'concat' */
+  readonly merge?: MergeMode;
+  /** Carry final states into the next call (forward only; see {@link StackedRNN}). @default false */
+  readonly stateful?: boolean;
+  /** Seed or generator of the initial weights (each cell gets its own fork). @default 0 */
+  readonly seed?: number | Rng;
+}
+
+export const STACK_KEYS = ['numLayers', 'direction', 'merge', 'stateful', 'seed'] as const;
 
 /** A recurrent cell that owns parameters (any state). */
 export type AnyRecurrentModule = Module & AnyRecurrentCell;
