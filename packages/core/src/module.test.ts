@@ -7,7 +7,7 @@ import { computeFans, kaimingUniform, orthogonal, xavierUniform } from './init.j
 import { Conv2d, Linear, samePadding } from './layers.js';
 import { Layouts, Module, ModuleList } from './module.js';
 import { Rng } from './rng.js';
-import { expectNoLeakedTensors } from './testing/index.js';
+import { expectNoLeakedTensors, tensorsWithPrefix, torchGradients } from './testing/index.js';
 
 class Block extends Module {
   readonly conv: Conv2d;
@@ -168,5 +168,31 @@ describe('initializers and layers', () => {
     expect(Layouts.conv2d.toTorch(tf.zeros([3, 3, 2, 5])).shape).toEqual([5, 2, 3, 3]);
     conv.dispose();
     linear.dispose();
+  });
+});
+
+describe('torchGradients and tensorsWithPrefix (testing helpers)', () => {
+  it("gives every parameter's gradient in PyTorch layout, by name, and the loss, without leaks", async () => {
+    const linear = new Linear({ inFeatures: 3, outFeatures: 2, seed: 1 });
+    const x = tf.tensor2d([[1, 2, 3]]);
+    await expectNoLeakedTensors(() => {
+      const { value, grads } = torchGradients(linear, () => tf.sum(linear.apply(x)));
+      expect(value).toBeCloseTo(tf.tidy(() => tf.sum(linear.apply(x)).dataSync()[0] as number), 5);
+      expect([...grads.keys()].sort()).toEqual(['bias', 'weight']);
+      // d sum(x W + b) / dW[i, o] = x[i]; PyTorch's weight is [out, in].
+      expect(grads.get('weight')!.shape).toEqual([2, 3]);
+      expect(Array.from(grads.get('weight')!.dataSync())).toEqual([1, 2, 3, 1, 2, 3]);
+      expect(Array.from(grads.get('bias')!.dataSync())).toEqual([1, 1]);
+      tf.dispose([...grads.values()]);
+    }, 'torchGradients');
+    x.dispose();
+    linear.dispose();
+  });
+
+  it('selects a sub-model by prefix, from a map or fixture contents', () => {
+    const t = { dtype: 'F32', shape: [1], data: new Float32Array([1]) } as never;
+    const tensors = new Map([['enc.w', t], ['dec.w', t]]);
+    expect([...tensorsWithPrefix(tensors, 'enc.').keys()]).toEqual(['w']);
+    expect([...tensorsWithPrefix({ tensors, metadata: {} } as never, 'dec.').keys()]).toEqual(['w']);
   });
 });

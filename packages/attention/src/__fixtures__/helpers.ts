@@ -4,9 +4,11 @@
  */
 import { fileURLToPath } from 'node:url';
 
-import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, type HostTensor, type Module, type SafetensorsContents, initBackend, readSafetensors } from '@vid/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, type HostTensor, type SafetensorsContents, initBackend, readSafetensors } from '@vid/core';
 import { type CloseReport, assertClose } from '@vid/core/testing';
+
+export { tensorsWithPrefix as withPrefix, torchGradients } from '@vid/core/testing';
 
 /** The tests' backend: wasm, or `VID_TEST_BACKEND` (e.g. `cpu`). */
 export async function initTestBackend(): Promise<void> {
@@ -21,13 +23,6 @@ export const GRADIENT_TOLERANCE = 1e-4;
 /** Loads a fixture of this package (`src/__fixtures__/<name>`), made by `tooling/fixtures/attention`. */
 export function loadLocalFixture(name: string): Promise<SafetensorsContents> {
   return readSafetensors(fileURLToPath(new URL(`./${name}`, import.meta.url)));
-}
-
-/** Tensors whose names start with `prefix`, with the prefix removed. */
-export function withPrefix(tensors: ReadonlyMap<string, HostTensor>, prefix: string): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const [name, tensor] of tensors) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), tensor);
-  return out;
 }
 
 export function get(tensors: ReadonlyMap<string, HostTensor>, name: string): HostTensor {
@@ -49,26 +44,6 @@ export function expectGradient(actual: tf.Tensor, expected: HostTensor, name: st
 /** With `VID_PARITY_LOG=1`, prints each parity comparison's worst error relative to the largest expected magnitude. */
 function log(report: CloseReport): void {
   if (process.env.VID_PARITY_LOG === '1') console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
-}
-
-/**
- * Gradients of `loss` with respect to every parameter of `module`, by dotted name, in PyTorch
- * layout (through each parameter's layout), and the loss value. The caller disposes the gradients.
- */
-export function torchGradients(module: Module, loss: () => tf.Scalar): { value: number; grads: Map<string, tf.Tensor> } {
-  const named = module.namedParameters();
-  const layouts = module.parameterLayouts();
-  const { value, grads } = tf.variableGrads(loss, named.map(([, v]) => v));
-  const out = new Map<string, tf.Tensor>();
-  for (const [name, variable] of named) {
-    const grad = grads[variable.name];
-    if (!grad) throw new Error(`no gradient for ${name}`);
-    out.set(name, layouts.get(name)!.toTorch(grad));
-    grad.dispose();
-  }
-  const lossValue = value.dataSync()[0]!;
-  value.dispose();
-  return { value: lossValue, grads: out };
 }
 
 /** Compares gradients by name with `grad.<name>` in `expected`, then disposes them. */

@@ -5,8 +5,10 @@
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, type HostTensor, type Module, type SafetensorsContents, hostToTensor, initBackend, readSafetensors } from '@vid/core';
+import { type BackendName, type HostTensor, type SafetensorsContents, hostToTensor, initBackend, readSafetensors } from '@vid/core';
 import { type CloseReport, assertClose, fixtureTensor } from '@vid/core/testing';
+
+export { tensorsWithPrefix as withPrefix, torchGradients } from '@vid/core/testing';
 
 /** The tests' backend: wasm, or `VID_TEST_BACKEND` (e.g. `cpu`). */
 export async function initTestBackend(): Promise<void> {
@@ -21,13 +23,6 @@ export const GRADIENT_TOLERANCE = 1e-4;
 /** Loads a fixture of this package (`src/__fixtures__/<name>`), made by `tooling/fixtures/cells`. */
 export function loadLocalFixture(name: string): Promise<SafetensorsContents> {
   return readSafetensors(fileURLToPath(new URL(`./${name}`, import.meta.url)));
-}
-
-/** Tensors whose names start with `prefix`, with the prefix removed. */
-export function withPrefix(contents: SafetensorsContents, prefix: string): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const [name, tensor] of contents.tensors) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), tensor);
-  return out;
 }
 
 /** The parameters (no `grad.*`, no activations) among `tensors`. */
@@ -69,26 +64,6 @@ export function frameToTorch(x: tf.Tensor): tf.Tensor {
 /** `mean(x²)`, the loss of every fixture. */
 export function meanSquare(x: tf.Tensor): tf.Scalar {
   return tf.mean(tf.square(x));
-}
-
-/**
- * Gradients of `loss` with respect to every parameter of `module`, by dotted name, in PyTorch
- * layout (through each parameter's layout). The caller disposes them.
- */
-export function torchGradients(module: Module, loss: () => tf.Scalar): { value: number; grads: Map<string, tf.Tensor> } {
-  const named = module.namedParameters();
-  const layouts = module.parameterLayouts();
-  const { value, grads } = tf.variableGrads(loss, named.map(([, v]) => v));
-  const out = new Map<string, tf.Tensor>();
-  for (const [name, variable] of named) {
-    const grad = grads[variable.name];
-    if (!grad) throw new Error(`no gradient for ${name}`);
-    out.set(name, layouts.get(name)!.toTorch(grad));
-    grad.dispose();
-  }
-  const loss0 = value.dataSync()[0]!;
-  value.dispose();
-  return { value: loss0, grads: out };
 }
 
 /**

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { formatShape } from '../errors.js';
 import { type HostTensor, toFloat32Array } from '../io/host-tensor.js';
 import { type SafetensorsContents, readSafetensors } from '../io/safetensors.js';
+import type { Module } from '../module.js';
 
 /** Something with numbers: a tensor, a host tensor, a typed array or a nested array. */
 export type Numeric = tf.Tensor | HostTensor | Float32Array | Float64Array | Int32Array | number[] | number;
@@ -249,5 +250,36 @@ export function numericalGradient(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, 
     const fm = tf.tidy(() => f(tf.tensor(minus, x.shape)).dataSync()[0] as number);
     out[i] = (fp - fm) / (2 * epsilon);
   }
+  return out;
+}
+
+/**
+ * Gradients of `loss` with respect to every parameter of `module`, by dotted name and in PyTorch
+ * layout (through each parameter's layout), ready to compare with gradients saved by PyTorch; and
+ * the loss value. The caller disposes the gradients.
+ */
+export function torchGradients(module: Module, loss: () => tf.Scalar): { value: number; grads: Map<string, tf.Tensor> } {
+  const named = module.namedParameters();
+  const layouts = module.parameterLayouts();
+  const { value, grads } = tf.variableGrads(loss, named.map(([, v]) => v));
+  const out = new Map<string, tf.Tensor>();
+  try {
+    for (const [name, variable] of named) {
+      const grad = grads[variable.name];
+      if (!grad) throw new Error(`torchGradients: no gradient for the parameter ${name}`);
+      const layout = layouts.get(name);
+      out.set(name, layout ? layout.toTorch(grad) : tf.clone(grad));
+    }
+    return { value: (value.dataSync() as Float32Array)[0] as number, grads: out };
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+}
+
+/** The tensors whose names start with `prefix`, with the prefix removed (a fixture's sub-model). */
+export function tensorsWithPrefix(tensors: ReadonlyMap<string, HostTensor> | SafetensorsContents, prefix: string): Map<string, HostTensor> {
+  const source = tensors instanceof Map ? tensors : (tensors as SafetensorsContents).tensors;
+  const out = new Map<string, HostTensor>();
+  for (const [name, tensor] of source) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), tensor);
   return out;
 }
