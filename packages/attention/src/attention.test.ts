@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type SafetensorsContents, Rng, ShapeError, hostToTensor, setDebugChecks } from '@vid/core';
-import { assertClose, expectNoLeakedTensors, fixtureMetadata, hasReferenceFixture, loadReferenceFixture, numericalGradient } from '@vid/core/testing';
+import { assertClose, expectNoLeakedTensors, fixtureMetadata, hasReferenceFixture, loadReferenceFixture, numericalGradient, numericalVariableGradient } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { expectForward, get, initTestBackend } from './__fixtures__/helpers.js';
@@ -238,14 +238,7 @@ describe('MultiHeadAttention', () => {
     const named = new Map(mha.namedParameters());
     for (const [name, variable] of named) {
       const analytic = grads[variable.name]!;
-      const numeric = numericalGradient((x) => {
-        const saved = tf.clone(variable);
-        variable.assign(x);
-        const out = loss();
-        variable.assign(saved);
-        saved.dispose();
-        return out;
-      }, variable);
+      const numeric = numericalVariableGradient(variable, loss);
       assertClose(analytic, numeric, { atol: 2e-3, rtol: 1e-2, name: `grad ${name}` });
     }
     tf.dispose([value, ...Object.values(grads), query, kv, mask, target]);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rnn } from '@vid/cells';
 import { Adam, Rng, setDebugChecks } from '@vid/core';
-import { assertClose, expectNoLeakedTensors, numericalGradient } from '@vid/core/testing';
+import { assertClose, expectNoLeakedTensors, numericalGradient, numericalVariableGradient } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { initTestBackend } from './__fixtures__/helpers.js';
@@ -198,14 +198,7 @@ describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
     });
     const { value, grads } = tf.variableGrads(() => loss(features));
     for (const [name, variable] of model.namedParameters()) {
-      const numeric = numericalGradient((x) => {
-        const saved = tf.clone(variable);
-        variable.assign(x);
-        const out = loss(features);
-        variable.assign(saved);
-        saved.dispose();
-        return out;
-      }, variable);
+      const numeric = numericalVariableGradient(variable, () => loss(features));
       assertClose(grads[variable.name]!, numeric, { atol: 2e-3, rtol: 1e-2, name: `grad ${name}` });
     }
     const dFeatures = tf.grad(loss)(features);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rnn } from '@vid/cells';
 import { Adam, Rng, setDebugChecks } from '@vid/core';
-import { assertClose, expectNoLeakedTensors, numericalGradient } from '@vid/core/testing';
+import { assertClose, expectNoLeakedTensors, numericalGradient, numericalVariableGradient } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { initTestBackend } from './__fixtures__/helpers.js';
@@ -193,14 +193,7 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
     const loss = (x: tf.Tensor): tf.Scalar => tf.tidy(() => model.loss(model.apply(x), labels, { attentionPenalty: 0.3 }));
     const { value, grads } = tf.variableGrads(() => loss(features));
     for (const [name, variable] of model.namedParameters()) {
-      const numeric = numericalGradient((x) => {
-        const saved = tf.clone(variable);
-        variable.assign(x);
-        const out = loss(features);
-        variable.assign(saved);
-        saved.dispose();
-        return out;
-      }, variable);
+      const numeric = numericalVariableGradient(variable, () => loss(features));
       assertClose(grads[variable.name]!, numeric, { atol: 2e-3, rtol: 1e-2, name: `grad ${name}` });
     }
     const dFeatures = tf.grad(loss)(features);

@@ -254,6 +254,23 @@ export function numericalGradient(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, 
 }
 
 /**
+ * Central finite differences of `loss` with respect to the value of `variable` (a parameter), as
+ * {@link numericalGradient}; the variable has its own value again afterwards, even if `loss` throws.
+ */
+export function numericalVariableGradient(variable: tf.Variable, loss: () => tf.Scalar, epsilon = 1e-2): Float32Array {
+  const original = tf.clone(variable);
+  try {
+    return numericalGradient((value) => {
+      variable.assign(value);
+      return loss();
+    }, original, epsilon);
+  } finally {
+    variable.assign(original);
+    original.dispose();
+  }
+}
+
+/**
  * Gradients of `loss` with respect to every parameter of `module`, by dotted name and in PyTorch
  * layout (through each parameter's layout), ready to compare with gradients saved by PyTorch; and
  * the loss value. The caller disposes the gradients.
