@@ -30,6 +30,8 @@ export {
   formatShape,
   formatValue,
 } from './errors.js';
+// Tensor helpers: an accurate mean, video time-axis slices and stacks
+export { accurateMean, sliceFrames, stackFrames } from './ops.js';
 export {
   type ExpectedDim,
   assertDtype,

@@ -63,11 +63,8 @@ export {
   PREDICTION_LOSSES,
   type PredictionLossKind,
   type PredictionLossOptions,
-  accurateMean,
-  l1MseLoss,
   predictionLoss,
   reconstructionLoss,
-  sliceFrames,
 } from './prediction/loss.js';
 // Adapters and the baseline
 export { ConvTTLSTMPredictor } from './prediction/convttlstm-net.js';

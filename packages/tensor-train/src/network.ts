@@ -17,11 +17,14 @@ import {
   ShapeError,
   assertFinite,
   assertKnownKeys,
+  accurateMean,
   assertRank,
   finiteNumber,
   formatShape,
   positiveInteger,
   resolveRng,
+  sliceFrames,
+  stackFrames,
   writeSafetensors,
 } from '@vid/core';
 
@@ -128,16 +131,6 @@ export interface FromCheckpointOptions extends ReadCheckpointOptions {
 
 const ROLLOUT_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'teacherForcing', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
 const LOSS_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
-
-/**
- * Mean over every element, summed one axis at a time (a reduction tree like PyTorch's cascade
- * sum): the float32 rounding error stays near one ulp instead of growing with the element count.
- */
-function accurateMean(x: tf.Tensor): tf.Scalar {
-  let total: tf.Tensor = x;
-  for (let axis = x.rank - 1; axis >= 0; axis--) total = tf.sum(total, axis);
-  return tf.div(total, x.size) as tf.Scalar;
-}
 
 /**
  * The official training loss (`code/model_train.py`): `l1_loss(pred, target) + mse_loss(pred,
@@ -288,6 +281,9 @@ export class ConvTTLSTMNet extends Module {
       // [B, T, H, W, C] → [T, B, H, W, C] → T × [B, H, W, C]
       const frames = tf.unstack(tf.transpose(inputs, [1, 0, 2, 3, 4])) as tf.Tensor4D[];
       const mask = plan.mask === null ? null : plan.mask instanceof tf.Tensor ? (tf.cast(plan.mask, 'float32') as tf.Tensor2D) : tf.tensor2d(plan.mask, [batch, plan.futureFrames - 1]);
+      // A drawn mask's column that is all ones (every sample reads the ground truth: always, at
+      // the default ratio 1) or all zeros needs no mixing.
+      const uniform = plan.mask instanceof Float32Array ? uniformColumns(plan.mask, batch, plan.futureFrames - 1) : null;
       let states: unknown[] = this.cells.map(({ cell }, i) => cell.zeroState(i === 0 ? (frames[0] as tf.Tensor4D) : tf.zeros([batch, height, width, cell.inputSize])));
       // Split gate kernels once per rollout (not per step); a checkpointed step splits its own,
       // inside its recomputation, so that the gradients reach the parameters.
@@ -297,7 +293,8 @@ export class ConvTTLSTMNet extends Module {
       for (let t = 0; t < plan.totalSteps; t++) {
         let x: tf.Tensor4D;
         if (t < plan.inputFrames) x = frames[t] as tf.Tensor4D;
-        else if (mask === null) x = outputs[t - 1] as tf.Tensor4D;
+        else if (mask === null || uniform?.[t - plan.inputFrames] === 0) x = outputs[t - 1] as tf.Tensor4D;
+        else if (uniform?.[t - plan.inputFrames] === 1) x = frames[t] as tf.Tensor4D;
         else {
           // mask[:, t − inputFrames]: [B] → [B, 1, 1, 1]; ground truth × m + prediction × (1 − m)
           const m = tf.reshape(tf.slice(mask, [0, t - plan.inputFrames], [batch, 1]), [batch, 1, 1, 1]);
@@ -315,7 +312,7 @@ export class ConvTTLSTMNet extends Module {
         if (t >= 1 && t - 1 < firstKept) (outputs[t - 1] as tf.Tensor4D).dispose();
       }
       // outputFrames × [B, H, W, C] → [B, outputFrames, H, W, C]
-      return tf.stack(outputs.slice(firstKept), 1) as tf.Tensor5D;
+      return stackFrames(outputs.slice(firstKept));
     });
   }
 
@@ -351,11 +348,9 @@ export class ConvTTLSTMNet extends Module {
     }
     const outputFrames = positiveInteger(options.outputFrames ?? total - 1, 'outputFrames', context);
     return tf.tidy(() => {
-      const [batch, , height, width, channels] = frames.shape;
-      // inputs = frames[:, :−1]; target = frames[:, −outputFrames:]
-      const inputs = tf.slice(frames, [0, 0, 0, 0, 0], [batch, total - 1, height, width, channels]);
-      const target = tf.slice(frames, [0, total - outputFrames, 0, 0, 0], [batch, outputFrames, height, width, channels]);
-      const prediction = this.forward(inputs, {
+      // The rollout reads frames[:, :−1] (its last step is total − 2); target = frames[:, −outputFrames:]
+      const target = sliceFrames(frames, total - outputFrames, outputFrames);
+      const prediction = this.forward(frames, {
         inputFrames,
         futureFrames,
         outputFrames,
@@ -430,8 +425,11 @@ export class ConvTTLSTMNet extends Module {
         value: pack(x, stateValues, true),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const all = [...saved, ...variables];
-          const grads = recomputeGradients(() => tf.grads((...xs: tf.Tensor[]) => pack(xs[0] as tf.Tensor4D, xs.slice(1, 1 + count), false))(all, dy));
-          // An input the step does not use gets no gradient from tf.grads: zeros.
+          // allowNoGradients: an input the step does not use (a state or a parameter) gets zeros,
+          // where tf.grads would throw.
+          const grads = recomputeGradients(() =>
+            tf.tidy(() => tf.engine().gradients(() => pack(all[0] as tf.Tensor4D, all.slice(1, 1 + count), false), all, dy, true).grads),
+          );
           return all.map((tensor, i) => grads[i] ?? tf.zerosLike(tensor));
         },
       };
@@ -547,4 +545,16 @@ function recomputeGradients(fn: () => tf.Tensor[]): tf.Tensor[] {
   } finally {
     state.activeTape = tape;
   }
+}
+
+/**
+ * Per column of a row-major `[rows, columns]` 0/1 mask: 1 when every row is 1, 0 when every row
+ * is 0, else null.
+ */
+function uniformColumns(mask: Float32Array, rows: number, columns: number): Array<0 | 1 | null> {
+  return Array.from({ length: columns }, (_, j) => {
+    let ones = 0;
+    for (let i = 0; i < rows; i++) ones += mask[i * columns + j] as number;
+    return ones === rows ? 1 : ones === 0 ? 0 : null;
+  });
 }

@@ -4,8 +4,9 @@
  * when given), and the copy-last-frame baseline on the same clips.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { sliceFrames } from '@vid/core';
 import { FrameMetrics, type FrameMetricName, type FrameMetricsResult, type EvaluationProtocol, type LPIPS } from '@vid/metrics';
-import { CopyLastFramePredictor, type VideoPredictor, sliceFrames } from '@vid/models';
+import { CopyLastFramePredictor, type VideoPredictor } from '@vid/models';
 import { batchToTensor } from '@vid/datasets';
 
 import { type ClipSource, readClips } from './data.js';

@@ -19,10 +19,10 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, type BackendReport, ConfigError, Rng, type RngState, VidError, clipGradNorm, initBackend } from '@vid/core';
+import { Adam, type BackendReport, ConfigError, Rng, type RngState, VidError, clipGradNorm, initBackend, sliceFrames } from '@vid/core';
 import { batchToTensor } from '@vid/datasets';
 import { type FrameMetricsResult, formatMetricsTable } from '@vid/metrics';
-import { type PredictorSpec, type VideoPredictor, createPredictor, loadPredictorWeights, predictionLoss, predictorWeights, reconstructionLoss, sliceFrames } from '@vid/models';
+import { type PredictorSpec, type VideoPredictor, createPredictor, loadPredictorWeights, predictionLoss, predictorWeights, reconstructionLoss } from '@vid/models';
 
 import { type TrainConfig, lossOutputFrames, stepsPerEpoch, totalSteps } from '../config/config.js';
 import { plotPanels } from '../render/plot.js';

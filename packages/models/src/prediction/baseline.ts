@@ -4,9 +4,8 @@
  * motion).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
+import { ConfigError, ShapeError, assertRank, formatShape, positiveInteger, sliceFrames } from '@vid/core';
 
-import { sliceFrames } from './loss.js';
 import type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './predictor.js';
 import type { PredictorSpec } from './spec.js';
 

@@ -7,10 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng} from '@vid/core';
-import { ConfigError, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
+import { ConfigError, ShapeError, assertRank, formatShape, positiveInteger, sliceFrames } from '@vid/core';
 import { EncoderForecaster, type EncoderForecasterOptions } from '@vid/cells';
 
-import { sliceFrames } from './loss.js';
 import type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './predictor.js';
 import type { EncoderForecasterSpec } from './spec.js';
 

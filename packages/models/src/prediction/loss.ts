@@ -4,7 +4,8 @@
  * forcing and the scheduled-sampling ratio, L1 + MSE against the last `output_frames` frames).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, type Rng, ShapeError, assertRank, formatShape, positiveInteger } from '@vid/core';
+import { ConfigError, type Rng, ShapeError, accurateMean, assertRank, formatShape, positiveInteger, sliceFrames } from '@vid/core';
+import { l1MseLoss } from '@vid/tensor-train';
 
 import type { VideoPredictor } from './predictor.js';
 
@@ -12,46 +13,6 @@ import type { VideoPredictor } from './predictor.js';
 export type PredictionLossKind = 'l1+mse' | 'mse' | 'l1' | 'bce';
 
 export const PREDICTION_LOSSES: readonly PredictionLossKind[] = ['l1+mse', 'mse', 'l1', 'bce'];
-
-/**
- * Mean over every element, summed one axis at a time (a reduction tree like PyTorch's cascade
- * sum), so the float32 rounding error stays small for large tensors.
- */
-export function accurateMean(x: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    let total: tf.Tensor = x;
-    for (let axis = x.rank - 1; axis >= 0; axis--) total = tf.sum(total, axis);
-    return tf.div(total, x.size) as tf.Scalar;
-  });
-}
-
-/**
- * Frames `[start, start + count)` of videos `[batch, time, height, width, channels]`, sliced as a
- * rank-3 tensor `[batch, time, height·width·channels]`: tfjs-backend-wasm slices rank-5 tensors
- * in a slow generic loop (measured ~300 ms for `[8, 20, 64, 64, 1]`), rank 3 natively.
- * Differentiable. The caller disposes the result.
- */
-export function sliceFrames(video: tf.Tensor, start: number, count: number): tf.Tensor5D {
-  assertRank(video, 5, 'video', 'sliceFrames', '[batch, time, height, width, channels]');
-  const [batch, time, height, width, channels] = video.shape as [number, number, number, number, number];
-  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1 || start + count > time) {
-    throw new ShapeError('video', `at least ${start + count} frames on axis 1 (frames ${start} … ${start + count - 1})`, formatShape(video.shape), 'sliceFrames');
-  }
-  if (start === 0 && count === time) return tf.clone(video) as tf.Tensor5D;
-  return tf.tidy(() => {
-    // [B, T, H, W, C] → [B, T, H·W·C] → [B, count, H·W·C] → [B, count, H, W, C]
-    const flat = tf.reshape(video, [batch, time, height * width * channels]);
-    return tf.reshape(tf.slice(flat, [0, start, 0], [batch, count, height * width * channels]), [batch, count, height, width, channels]) as tf.Tensor5D;
-  });
-}
-
-/**
- * `F.l1_loss(pred, target) + F.mse_loss(pred, target)`, both means (`code/model_train.py`).
- * prediction, target: the same shape (any) → scalar.
- */
-export function l1MseLoss(prediction: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  return reconstructionLoss('l1+mse', prediction, target);
-}
 
 /**
  * A reconstruction loss between predictions and targets of one shape (any), as a mean over
@@ -64,10 +25,8 @@ export function reconstructionLoss(kind: PredictionLossKind, prediction: tf.Tens
   }
   return tf.tidy(() => {
     switch (kind) {
-      case 'l1+mse': {
-        const difference = tf.sub(prediction, target);
-        return tf.add(accurateMean(tf.abs(difference)), accurateMean(tf.square(difference)));
-      }
+      case 'l1+mse':
+        return l1MseLoss(prediction, target);
       case 'mse':
         return accurateMean(tf.square(tf.sub(prediction, target)));
       case 'l1':
@@ -120,9 +79,9 @@ export function predictionLoss(predictor: VideoPredictor, clip: tf.Tensor5D, opt
   }
   const kind = options.loss ?? 'l1+mse';
   return tf.tidy(() => {
-    // inputs = clip[:, :−1]: the last frame is only a target.
-    const inputs = sliceFrames(clip, 0, total - 1);
-    const result = predictor.rollout(inputs, {
+    // The rollout reads clip[:, :−1] (every predictor reads frames from the start and stops
+    // before the last one, which is only a target), so the clip is passed as it is, uncopied.
+    const result = predictor.rollout(clip, {
       inputFrames,
       futureFrames,
       teacherForcing: true,

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, Rng, hostToTensor, initBackend, writeSafetensors } from '@vid/core';
+import { Adam, Rng, hostToTensor, initBackend, sliceFrames, writeSafetensors } from '@vid/core';
 import { assertClose, expectNoLeakedTensors, fixtureMetadata, fixtureTensor, loadReferenceFixture, referenceFixturePath } from '@vid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CopyLastFramePredictor } from './baseline.js';
 import { ConvTTLSTMPredictor } from './convttlstm-net.js';
-import { predictionLoss, reconstructionLoss, sliceFrames } from './loss.js';
+import { predictionLoss, reconstructionLoss } from './loss.js';
 import { PREDICTOR_PRESETS, createPredictor, loadPredictor, predictorWeights, validatePredictorSpec } from './registry.js';
 
 let root: string;
