@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, writeSafetensors } from '@vid/core';
 import { fixtureMetadata, loadReferenceFixture, referenceFixturePath } from '@vid/core/testing';
 import { MovingMnist, loadDigits, readNpy, writeNpy } from '@vid/datasets';
-import { evaluateFrames } from '@vid/metrics';
+import { LPIPS, evaluateFrames } from '@vid/metrics';
 import { createPredictor, predictorWeights } from '@vid/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -99,6 +99,30 @@ describe('vid score', () => {
         json?.metrics[metric]?.perFrame.forEach((v, i) => expect(v).toBeCloseTo(direct.metrics[metric]?.perFrame[i] as number, 6));
         expect(json?.metrics[metric]?.mean).toBeCloseTo(direct.metrics[metric]?.mean as number, 6);
       }
+    }
+  });
+
+  it('scores LPIPS under protocols that share its input convention with one model, as @vid/metrics does', async () => {
+    const lpipsFixture = await loadReferenceFixture('lpips-alex-random-trunk.safetensors');
+    if (lpipsFixture === null) return; // the shared fixtures are required under CI=true (loadReferenceFixture throws there)
+    const weightsFile = join(root, 'lpips-alex.safetensors');
+    const lpipsWeights = new Map([...lpipsFixture.tensors].filter(([name]) => !['x0', 'x1', 'distance', 'distance.gray3'].includes(name)));
+    await writeSafetensors(weightsFile, lpipsWeights);
+    const shape: [number, number, number, number, number] = [1, 2, 64, 64, 1];
+    const target = Float32Array.from({ length: 2 * 64 * 64 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
+    const prediction = Float32Array.from(target, (v, i) => Math.min(1, Math.max(0, v + 0.2 * Math.cos(i * 1.3))));
+    await writeNpy(join(root, 'pred-lpips.npy'), { dtype: 'F32', shape, data: prediction });
+    await writeNpy(join(root, 'true-lpips.npy'), { dtype: 'F32', shape, data: target });
+    const result = await scorePredictions({ prediction: join(root, 'pred-lpips.npy'), target: join(root, 'true-lpips.npy'), protocols: ['convttlstm', 'predrnn'], metrics: ['lpips'], lpipsWeights: [weightsFile], initBackend: false });
+    const model = await LPIPS.load({ net: 'alex', preset: 'convttlstm', weights: lpipsWeights });
+    const [p, t] = [tf.tensor5d(prediction, shape), tf.tensor5d(target, shape)];
+    const direct = await evaluateFrames(p, t, { protocol: 'convttlstm', metrics: ['lpips'], lpips: model });
+    tf.dispose([p, t]);
+    model.dispose();
+    for (const protocol of ['convttlstm', 'predrnn']) {
+      const perFrame = (result.json.results as Record<string, { metrics: Record<string, { perFrame: number[] }> }>)[protocol]?.metrics.lpips?.perFrame ?? [];
+      expect(perFrame).toHaveLength(2);
+      perFrame.forEach((v, i) => expect(v).toBeCloseTo(direct.metrics.lpips?.perFrame[i] as number, 6));
     }
   });
 

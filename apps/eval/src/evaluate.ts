@@ -149,11 +149,17 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
     }
     const outDir = resolve(options.out ?? (model.runDir ? join(model.runDir, `eval-${presetName}`) : join(resolveRunsDir('runs'), `eval-${defaultRunName(presetName)}`)));
     await prepareRunDir(outDir);
+    // The data first: a bad dataset path fails before the LPIPS weights are read (and nothing leaks).
+    const data = await openRunData(config);
     let lpips: LPIPS | undefined;
     if (options.lpipsWeights && options.lpipsWeights.length > 0) {
-      lpips = await LPIPS.load({ net: 'alex', preset: EVALUATION_PROTOCOLS[protocol].lpips, weights: [...options.lpipsWeights] });
+      try {
+        lpips = await LPIPS.load({ net: 'alex', preset: EVALUATION_PROTOCOLS[protocol].lpips, weights: [...options.lpipsWeights] });
+      } catch (error) {
+        await data.close();
+        throw error;
+      }
     }
-    const data = await openRunData(config);
     log(`vid eval: ${model.description}`);
     log(`  ${description}; metrics: protocol ${protocol}${lpips ? ' with LPIPS' : ' (LPIPS: pass --lpips-weights)'}`);
     try {

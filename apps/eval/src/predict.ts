@@ -56,9 +56,16 @@ export async function predictClip(options: PredictOptions): Promise<{ shape: num
     for (let start = 0; start < b; start += batchSize) {
       const n = Math.min(batchSize, b - start);
       const context5 = tf.tensor5d(input.data.subarray(start * clipSize, (start + n) * clipSize), [n, t, h, w, c]);
-      const prediction = predictor.predict(context5, future);
-      out.set((await prediction.data()) as Float32Array, start * outSize);
-      tf.dispose([context5, prediction]);
+      try {
+        const prediction = predictor.predict(context5, future);
+        try {
+          out.set((await prediction.data()) as Float32Array, start * outSize);
+        } finally {
+          prediction.dispose();
+        }
+      } finally {
+        context5.dispose();
+      }
     }
     const shape = input.unbatched ? [future, h, w, c] : [b, future, h, w, c];
     await writeNpy(options.output, { dtype: 'F32', shape, data: out });

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, FileFormatError, ShapeError, initBackend } from '@vid/core';
-import { EVALUATION_PROTOCOLS, type EvaluationProtocol, FrameMetrics, type FrameMetricName, type FrameMetricsResult, LPIPS } from '@vid/metrics';
+import { EVALUATION_PROTOCOLS, type EvaluationProtocol, FrameMetrics, type FrameMetricName, type FrameMetricsResult, LPIPS, LPIPS_INPUT_PRESETS, type WeightTensor, readWeightSource } from '@vid/metrics';
 
 import { readVideoArray } from './arrays.js';
 import { type ReportEntry, jsonReport, markdownReport, writeReports } from './report.js';
@@ -52,17 +52,22 @@ export async function scorePredictions(options: ScoreOptions): Promise<ScoreResu
   }
   if (prediction.data.some(Number.isNaN)) throw new FileFormatError(options.prediction, 'contains NaN');
   const [b, t, h, w, c] = target.shape;
-  const lpipsModels = new Map<EvaluationProtocol, LPIPS>();
+  const lpipsModels = new Map<string, LPIPS>();
   const wantLpips = options.metrics ? options.metrics.includes('lpips') : Boolean(options.lpipsWeights?.length);
   if (wantLpips && !options.lpipsWeights?.length) throw new ConfigError('--lpips-weights', 'the LPIPS weights files when --metrics includes lpips', undefined, context);
   const metrics = options.metrics ?? (['mse', 'psnr', 'ssim', ...(wantLpips ? (['lpips'] as const) : [])] as FrameMetricName[]);
   try {
     const accumulators = new Map<EvaluationProtocol, FrameMetrics>();
+    // The weight files are read once; protocols with the same LPIPS input convention share a model.
+    const weights = new Map<string, WeightTensor>();
+    if (wantLpips) for (const file of options.lpipsWeights ?? []) for (const [name, tensor] of await readWeightSource(file)) weights.set(name, tensor);
     for (const protocol of protocols) {
       let lpips: LPIPS | undefined;
       if (wantLpips) {
-        lpips = await LPIPS.load({ net: 'alex', preset: EVALUATION_PROTOCOLS[protocol].lpips, weights: [...(options.lpipsWeights ?? [])] });
-        lpipsModels.set(protocol, lpips);
+        const preset = EVALUATION_PROTOCOLS[protocol].lpips;
+        const convention = JSON.stringify(LPIPS_INPUT_PRESETS[preset]);
+        lpips = lpipsModels.get(convention) ?? (await LPIPS.load({ net: 'alex', preset, weights }));
+        lpipsModels.set(convention, lpips);
       }
       accumulators.set(protocol, new FrameMetrics({ protocol, metrics, outOfRange: options.outOfRange ?? 'clamp', ...(lpips ? { lpips } : {}) }));
     }

@@ -126,6 +126,19 @@ describe('per-frame evaluation: result shape, errors and memory', () => {
     tf.dispose([t, p, clipped]);
   });
 
+  it('takes integer frames (uint8 values in int32 tensors) as their float32 values', async () => {
+    const values = Array.from({ length: 2 * 2 * 12 * 12 }, (_, i) => (i * 37) % 256);
+    const shifted = values.map((v) => (v + 9) % 256);
+    const metrics = ['mse', 'psnr', 'ssim'] as const;
+    const asInt = new FrameMetrics({ metrics: [...metrics], valueRange: [0, 255] });
+    const asFloat = new FrameMetrics({ metrics: [...metrics], valueRange: [0, 255] });
+    const [pi, ti, pf, tf32] = [tf.tensor5d(shifted, [2, 2, 12, 12, 1], 'int32'), tf.tensor5d(values, [2, 2, 12, 12, 1], 'int32'), tf.tensor5d(shifted, [2, 2, 12, 12, 1]), tf.tensor5d(values, [2, 2, 12, 12, 1])];
+    await asInt.update(pi, ti);
+    await asFloat.update(pf, tf32);
+    for (const name of metrics) expect(asInt.result().metrics[name]?.perFrame).toEqual(asFloat.result().metrics[name]?.perFrame);
+    tf.dispose([pi, ti, pf, tf32]);
+  });
+
   it('rejects NaN, wrong ranks, shape changes and bad options', async () => {
     const good = tf.fill([1, 2, 8, 8, 1], 0.5);
     const nan = tf.tidy(() => tf.where(tf.equal(tf.reshape(tf.range(0, 128), [1, 2, 8, 8, 1]), 5), tf.fill([1, 2, 8, 8, 1], NaN), good));

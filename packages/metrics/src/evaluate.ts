@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, assertKnownKeys, formatShape, oneOf } from '@vid/core';
 
-import type { LPIPS, LpipsInputPreset } from './lpips/lpips.js';
+import { type LPIPS, LPIPS_INPUT_PRESETS, type LpipsInputPreset } from './lpips/lpips.js';
 import { type PixelErrorOptions, type PixelReduction, type PsnrOptions, mae, mse, psnr, resolvePsnrOptions } from './pixel.js';
 import { type SsimConfig, type SsimOptions, type SsimPreset, describeSsim, resolveSsimConfig, ssim } from './ssim.js';
 
@@ -205,7 +205,9 @@ export class FrameMetrics {
     if (this.metrics.includes('lpips')) {
       if (!lpips) throw new ConfigError('lpips', "an LPIPS model when metrics include 'lpips'", lpips, context);
       const expected = this.protocol === 'standard' && !unit ? (this.valueRange[0] === -1 && this.valueRange[1] === 1 ? 'official' : null) : protocol.lpips;
-      const matches = expected === 'predrnn' || expected === 'convttlstm' ? lpips.inputRange === '[0,1]' && !lpips.rescale : expected === lpips.inputPreset;
+      // Conventions, not names, must match (convttlstm and predrnn are the same convention).
+      const wanted = expected === null ? null : LPIPS_INPUT_PRESETS[expected];
+      const matches = wanted !== null && lpips.inputRange === wanted.inputRange && lpips.rescale === wanted.rescale;
       if (!matches) {
         throw new ConfigError(
           'lpips',
@@ -286,14 +288,17 @@ export class FrameMetrics {
     const [low, high] = this.valueRange;
     // One read-back: [6 checks] ++ [metrics · batch · time] values.
     const packed = tf.tidy(() => {
-      const bad = (x: tf.Tensor) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'float32'));
-      // Metrics run on finite float32 values (NaNs are reported from `checks`, not propagated).
-      const checks = tf.stack([bad(prediction), bad(target), tf.min(prediction), tf.max(prediction), tf.min(target), tf.max(target)]);
+      // Everything in float32 (int32 or uint8-valued frames too: tf.stack needs one dtype).
       const floatPrediction = tf.cast(prediction, 'float32');
-      const finitePrediction = tf.where(tf.isFinite(floatPrediction), floatPrediction, tf.zerosLike(floatPrediction));
-      const used = this.outOfRange === 'clamp' ? tf.clipByValue(finitePrediction, low, high) : finitePrediction;
       const floatTarget = tf.cast(target, 'float32');
-      const finiteTarget = tf.where(tf.isFinite(floatTarget), floatTarget, tf.zerosLike(floatTarget));
+      const predictionOk = tf.isFinite(floatPrediction);
+      const targetOk = tf.isFinite(floatTarget);
+      const bad = (ok: tf.Tensor) => tf.sum(tf.cast(tf.logicalNot(ok), 'float32'));
+      // Metrics run on finite values (NaNs are reported from `checks`, not propagated).
+      const checks = tf.stack([bad(predictionOk), bad(targetOk), tf.min(floatPrediction), tf.max(floatPrediction), tf.min(floatTarget), tf.max(floatTarget)]);
+      const finitePrediction = tf.where(predictionOk, floatPrediction, tf.zerosLike(floatPrediction));
+      const used = this.outOfRange === 'clamp' ? tf.clipByValue(finitePrediction, low, high) : finitePrediction;
+      const finiteTarget = tf.where(targetOk, floatTarget, tf.zerosLike(floatTarget));
       // Each metric: [batch, time] → [batch·time]; packed after the 6 checks.
       const values = this.#resolved.map((metric) => tf.reshape(metric.compute(used, finiteTarget), [-1]));
       return tf.concat([checks, ...values]);

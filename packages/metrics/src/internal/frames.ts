@@ -78,7 +78,8 @@ export function debugCheckValues(prediction: tf.Tensor, target: tf.Tensor, conte
   assertFinite(prediction, 'prediction', context);
   assertFinite(target, 'target', context);
   if (!range) return;
-  const [pMin, pMax, tMin, tMax] = tf.tidy(() => tf.stack([tf.min(prediction), tf.max(prediction), tf.min(target), tf.max(target)]).dataSync()) as unknown as number[];
+  // In float32: the pair may mix dtypes (float32 and int32), which tf.stack refuses.
+  const [pMin, pMax, tMin, tMax] = tf.tidy(() => tf.stack([tf.min(prediction), tf.max(prediction), tf.min(target), tf.max(target)].map((m) => tf.cast(m, 'float32'))).dataSync()) as unknown as number[];
   const show = (v: number): number => Number(v.toPrecision(6));
   const low = Math.min(pMin as number, tMin as number);
   const high = Math.max(pMax as number, tMax as number);
