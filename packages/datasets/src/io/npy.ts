@@ -218,9 +218,13 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
   return { descr, dtype: parsed.dtype, bigEndian: parsed.bigEndian, itemSize: parsed.itemSize, fortranOrder, shape: dims, version: [major, minor], dataOffset };
 }
 
-/** Little-endian elements of `dtype` from raw bytes (byte-swapped first when big-endian); copies. */
-function elementsFromBytes(raw: Uint8Array, header: Pick<NpyHeader, 'dtype' | 'bigEndian' | 'itemSize'>): HostTensor['data'] {
-  const bytes = raw.slice(); // aligned copy, owned by the result
+/**
+ * Little-endian elements of `dtype` from raw bytes (byte-swapped first when big-endian). Copies,
+ * unless `owned`: the bytes are a fresh buffer of their own that nobody else holds, which the
+ * result then takes over.
+ */
+function elementsFromBytes(raw: Uint8Array, header: Pick<NpyHeader, 'dtype' | 'bigEndian' | 'itemSize'>, owned = false): HostTensor['data'] {
+  const bytes = owned && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : raw.slice(); // aligned, owned by the result
   if (header.bigEndian) {
     const size = header.itemSize;
     for (let at = 0; at < bytes.length; at += size) bytes.subarray(at, at + size).reverse();
@@ -475,7 +479,7 @@ export class NpyArray {
         if (d < 0) break;
       }
     }
-    return { dtype: this.header.dtype, shape: outShape, data: elementsFromBytes(out, this.header) };
+    return { dtype: this.header.dtype, shape: outShape, data: elementsFromBytes(out, this.header, true) };
   }
 
   close(): Promise<void> {
