@@ -183,8 +183,12 @@ export function afterValidation(schedule: ScheduleState, epoch: number, validLos
   return { best, events };
 }
 
-/** Validation as the official script: test-mode rollout, loss on the last outputFrames outputs; also future-frame MSE. */
-async function validate(predictor: VideoPredictor, data: RunData, config: TrainConfig): Promise<{ loss: number; mse: number; baselineMse: number }> {
+/**
+ * Validation as the official script: test-mode rollout, loss on the last outputFrames outputs;
+ * also future-frame MSE, and that of the copy-last-frame baseline unless `baselineMse` is known
+ * (the validation set is fixed, so it is computed once per run).
+ */
+async function validate(predictor: VideoPredictor, data: RunData, config: TrainConfig, baselineMse?: number): Promise<{ loss: number; mse: number; baselineMse: number }> {
   const { inputFrames, futureFrames } = config.data;
   const outputFrames = lossOutputFrames(config);
   const total = inputFrames + futureFrames;
@@ -196,7 +200,7 @@ async function validate(predictor: VideoPredictor, data: RunData, config: TrainC
     const batch = await readClips(data.validation, start, config.validation.batchSize);
     const clip = batchToTensor(batch);
     const n = clip.shape[0];
-    const [loss, mse, baseline] = tf.tidy(() => {
+    const values = tf.tidy(() => {
       const context = sliceFrames(clip, 0, inputFrames);
       const result = predictor.rollout(context, { inputFrames, futureFrames, outputs: 'all' });
       const available = result.predictions.shape[1];
@@ -206,18 +210,21 @@ async function validate(predictor: VideoPredictor, data: RunData, config: TrainC
       const future = sliceFrames(result.predictions, available - futureFrames, futureFrames);
       const truth = sliceFrames(clip, inputFrames, futureFrames);
       const lossKind = config.train.loss === 'bce' ? 'l1+mse' : config.train.loss;
+      const scalars = [reconstructionLoss(lossKind, outputs, target), reconstructionLoss('mse', tf.clipByValue(future, 0, 1), truth)];
       // The copy-last-frame baseline on the same clips: the last context frame, repeated.
-      const copied = tf.tile(sliceFrames(clip, inputFrames - 1, 1), [1, futureFrames, 1, 1, 1]);
-      return [reconstructionLoss(lossKind, outputs, target), reconstructionLoss('mse', tf.clipByValue(future, 0, 1), truth), reconstructionLoss('mse', copied, truth)];
+      if (baselineMse === undefined) scalars.push(reconstructionLoss('mse', tf.tile(sliceFrames(clip, inputFrames - 1, 1), [1, futureFrames, 1, 1, 1]), truth));
+      return tf.stack(scalars);
     });
-    // Batch means weighted by the batch size (the official script: LOSS += loss · batch_size; LOSS /= valid_size).
-    lossSum += ((await loss.data())[0] as number) * n;
-    mseSum += ((await mse.data())[0] as number) * n;
-    baselineSum += ((await baseline.data())[0] as number) * n;
-    tf.dispose([loss, mse, baseline, clip]);
+    // One read-back per batch. Batch means weighted by the batch size (the official script:
+    // LOSS += loss · batch_size; LOSS /= valid_size).
+    const [loss, mse, baseline] = (await values.data()) as Float32Array;
+    tf.dispose([values, clip]);
+    lossSum += (loss as number) * n;
+    mseSum += (mse as number) * n;
+    baselineSum += (baseline ?? 0) * n;
     count += n;
   }
-  return { loss: lossSum / Math.max(1, count), mse: mseSum / Math.max(1, count), baselineMse: baselineSum / Math.max(1, count) };
+  return { loss: lossSum / Math.max(1, count), mse: mseSum / Math.max(1, count), baselineMse: baselineMse ?? baselineSum / Math.max(1, count) };
 }
 
 /** Renders curves.png from the metrics log. */
@@ -368,6 +375,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     let stepsThisRun = 0;
     let interrupted = false;
+    let baselineMse: number | undefined; // of the fixed validation set: computed at the first validation
     let nextBatch: Promise<import('@vid/datasets').VideoBatch> | null = step < total ? data.trainBatch(position, config.train.batchSize) : null;
     progress.start(step);
     const outputFrames = lossOutputFrames(config);
@@ -415,7 +423,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           await metricsLog.append({ type: 'schedule', step, epoch: epoch + 1, event, ssr: schedule.ratio, lr: schedule.lr });
         }
         if ((epoch + 1) % config.validation.everyEpochs === 0) {
-          const valid = await validate(predictor, data, config);
+          const valid = await validate(predictor, data, config, baselineMse);
+          baselineMse = valid.baselineMse;
           const { best, events } = afterValidation(schedule, epoch, valid.loss, step, config);
           await metricsLog.append({ type: 'valid', step, epoch: epoch + 1, loss: valid.loss, mse: valid.mse, baselineMse: valid.baselineMse, best, ssr: schedule.ratio, lr: schedule.lr });
           say(`  epoch ${epoch + 1}: validation loss ${formatLoss(valid.loss)}, future MSE ${formatLoss(valid.mse)} (copy last frame ${formatLoss(valid.baselineMse)})${best ? ' (best)' : ''}`);
