@@ -45,7 +45,7 @@ import {
   resolveRng,
 } from '@vid/core';
 
-import type { RecurrentCell } from '@vid/cells';
+import { type RecurrentCell, disposeState } from '@vid/cells';
 
 import { convSame } from './ops.js';
 import type { ConvRecurrentCell } from './recurrent-cell.js';
@@ -358,9 +358,9 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
     return splitGateWeights(layer.weight, layer.bias);
   }
 
-  /** Disposes the tensors of a state (shared entries once). */
+  /** Disposes the tensors of a state (shared entries once): `@vid/cells`' `disposeState`. */
   disposeState(state: ConvTTLSTMState): void {
-    for (const tensor of new Set([...state.hidden, state.cell])) tensor.dispose();
+    disposeState(state);
   }
 
   #conv(index: number, x: tf.Tensor4D): tf.Tensor4D {

@@ -13,7 +13,7 @@ export {
   type LagWindowConvOptions,
   lagWindowLayout,
 } from './conv-tt-lstm-cell.js';
-export { type ConvRecurrentCell, disposeDropped, stateTensors } from './recurrent-cell.js';
+export { type ConvRecurrentCell, disposeDropped } from './recurrent-cell.js';
 
 // Network, rollout and loss
 export {

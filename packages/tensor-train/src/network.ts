@@ -42,7 +42,7 @@ import {
 } from './config.js';
 import { ConvTTLSTMCell } from './conv-tt-lstm-cell.js';
 import { convSame } from './ops.js';
-import { type ConvRecurrentCell, disposeDropped, stateTensors } from './recurrent-cell.js';
+import { type ConvRecurrentCell, disposeDropped, layerStateTensors, mapLayerStates } from './recurrent-cell.js';
 
 /** A layer of the network: a Conv-TT-LSTM cell or the ConvLSTM baseline. */
 export type NetworkCell = Module & ConvRecurrentCell<unknown>;
@@ -396,17 +396,17 @@ export class ConvTTLSTMNet extends Module {
    * packed tensor is freed at once).
    */
   #checkpointedStep(input: tf.Tensor4D, states: readonly unknown[]): { output: tf.Tensor4D; states: unknown[] } {
-    const stateInputs = [...new Set(stateTensors(states))];
+    const stateInputs = [...new Set(layerStateTensors(states))];
     const variables = this.trainableVariables();
     const count = stateInputs.length;
-    const rebuild = (tensors: readonly tf.Tensor[]): unknown[] => mapLeaves(states, (leaf) => tensors[stateInputs.indexOf(leaf)] as tf.Tensor) as unknown[];
+    const rebuild = (tensors: readonly tf.Tensor[]): unknown[] => mapLayerStates(states, (leaf) => tensors[stateInputs.indexOf(leaf)] as tf.Tensor);
     // Which leaves of the next state are new (packed into the output), by traversal position.
     let freshPositions: boolean[] = [];
     let nextStructure: unknown[] = [];
     const pack = (x: tf.Tensor4D, stateValues: readonly tf.Tensor[], record: boolean): tf.Tensor => {
       const given = new Set(stateValues);
       const result = this.#step(x, rebuild(stateValues));
-      const leaves = stateTensors(result.states);
+      const leaves = layerStateTensors(result.states);
       if (record) {
         freshPositions = leaves.map((leaf) => !given.has(leaf));
         nextStructure = result.states;
@@ -437,18 +437,18 @@ export class ConvTTLSTMNet extends Module {
     return tf.tidy(() => {
       const packed = step(input, ...stateInputs, ...variables);
       const [batch, height, width] = input.shape;
-      const shapes: number[][] = [[batch, height, width, this.config.inputChannels], ...stateTensors(nextStructure).filter((_, i) => freshPositions[i]).map((t) => t.shape)];
+      const shapes: number[][] = [[batch, height, width, this.config.inputChannels], ...layerStateTensors(nextStructure).filter((_, i) => freshPositions[i]).map((t) => t.shape)];
       // [B·H·W·(C_out + Σ C)] → the prediction [B, H, W, C_out] and each new state [B, H, W, C]
       const pieces = tf.split(packed, shapes.map((shape) => shape.reduce((a, b) => a * b, 1)), 0);
       const [output, ...fresh] = pieces.map((piece, i) => tf.reshape(piece, shapes[i] as number[]) as unknown as tf.Tensor4D);
       let next = 0;
       const previous = new Set(stateInputs);
       let position = 0;
-      const rebuilt = mapLeaves(nextStructure, (leaf) => {
+      const rebuilt = mapLayerStates(nextStructure, (leaf) => {
         const isFresh = freshPositions[position++] as boolean;
         if (!isFresh && previous.has(leaf)) return leaf;
         return fresh[next++] as tf.Tensor;
-      }) as unknown[];
+      });
       return { output: output as tf.Tensor4D, states: rebuilt } as unknown as tf.TensorContainer;
     }) as unknown as { output: tf.Tensor4D; states: unknown[] };
   }
@@ -522,14 +522,6 @@ function maskTensor(mask: tf.Tensor | ArrayLike<number>, batch: number, rows: nu
     throw new ShapeError('teacherForcingMask', `${batch * rows} values (batch ${batch} × futureFrames − 1 = ${rows}), row-major`, `${mask.length} values`, context);
   }
   return Float32Array.from(mask);
-}
-
-/** Rebuilds a state structure (arrays and plain objects) with each tensor leaf replaced. */
-function mapLeaves(value: unknown, fn: (leaf: tf.Tensor) => tf.Tensor): unknown {
-  if (value instanceof tf.Tensor) return fn(value);
-  if (Array.isArray(value)) return value.map((item) => mapLeaves(item, fn));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapLeaves(v, fn)]));
-  return value;
 }
 
 /**

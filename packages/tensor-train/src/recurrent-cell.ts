@@ -2,7 +2,8 @@
  * The small interface the network's rollout needs from a convolutional recurrent cell, and the
  * helpers that keep their states' memory in check.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { type RecurrentState, mapState, stateTensors } from '@vid/cells';
 
 /**
  * One step of a convolutional recurrent cell, the `RecurrentCell` contract of `@vid/cells`
@@ -33,22 +34,24 @@ export interface ConvRecurrentCell<State> {
   prepare?(): unknown;
 }
 
-/** Every tensor inside a state (nested arrays and plain objects). */
-export function stateTensors(state: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
-  if (state instanceof tf.Tensor) out.push(state);
-  else if (Array.isArray(state)) for (const item of state) stateTensors(item, out);
-  else if (state !== null && typeof state === 'object') for (const item of Object.values(state)) stateTensors(item, out);
-  return out;
+/** Every tensor of a list of per-layer states, layer by layer (`@vid/cells`' `stateTensors` of each). */
+export function layerStateTensors(states: readonly unknown[]): tf.Tensor[] {
+  return states.flatMap((state) => stateTensors(state as RecurrentState));
+}
+
+/** Per-layer states rebuilt with each tensor replaced, visited in the order of {@link layerStateTensors}. */
+export function mapLayerStates(states: readonly unknown[], fn: (tensor: tf.Tensor) => tf.Tensor): unknown[] {
+  return states.map((state) => mapState(state as RecurrentState, (tensor) => fn(tensor)));
 }
 
 /**
- * Disposes the tensors of `previous` that `next` no longer holds (states share tensors: the
- * ring buffer of a Conv-TT-LSTM keeps `steps − 1` of its hidden states from one step to the
- * next). `keep` lists tensors that must survive too (outputs still needed).
+ * Disposes the tensors of the per-layer states `previous` that `next` no longer holds (states
+ * share tensors: the ring buffer of a Conv-TT-LSTM keeps `steps − 1` of its hidden states from
+ * one step to the next). `keep` lists tensors that must survive too (outputs still needed).
  */
-export function disposeDropped(previous: unknown, next: unknown, keep: readonly tf.Tensor[] = []): void {
-  const alive = new Set<tf.Tensor>([...stateTensors(next), ...keep]);
-  for (const tensor of stateTensors(previous)) {
+export function disposeDropped(previous: readonly unknown[], next: readonly unknown[], keep: readonly tf.Tensor[] = []): void {
+  const alive = new Set<tf.Tensor>([...layerStateTensors(next), ...keep]);
+  for (const tensor of layerStateTensors(previous)) {
     if (!alive.has(tensor) && !tensor.isDisposed) tensor.dispose();
   }
 }
