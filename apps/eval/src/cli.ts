@@ -125,7 +125,7 @@ export function configureEvalCommand(command: Command): Command {
       ...(flags.gifSamples ? { gifSamples: int(flags.gifSamples, '--gif-samples') as number } : {}),
       ...(flags.seed ? { seed: Number(flags.seed) } : {}),
     });
-    console.log(flags.json ? JSON.stringify(JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(`${result.outDir}/results.json`, 'utf8'))), null, 2) : result.markdown);
+    console.log(flags.json ? JSON.stringify(result.json, null, 2) : result.markdown);
   });
 }
 

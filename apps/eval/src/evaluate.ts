@@ -68,6 +68,8 @@ export interface EvaluateCheckpointOptions {
 export interface EvaluateCheckpointResult {
   readonly outDir: string;
   readonly markdown: string;
+  /** What results.json holds. */
+  readonly json: Record<string, unknown>;
   readonly entries: readonly ReportEntry[];
 }
 
@@ -185,13 +187,13 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
         notes.push(`Ours ran ${config.data.inputFrames} → ${config.evaluation.futureFrames} at ${config.data.frameSize[0]}×${config.data.frameSize[1]}, not the paper's ${preset.inputFrames} → ${preset.futureFrames} at ${preset.frameSize}×${preset.frameSize}: the rows are not comparable.`);
       }
       if (paper && !lpips) notes.push('LPIPS of the paper rows is shown for reference; ours needs --lpips-weights.');
-      const markdown = await writeReports(outDir, `vid eval — ${presetName}`, entries, { ...(paper ? { paper } : {}), notes, extra: { model: model.description, data: description } });
+      const { markdown, json } = await writeReports(outDir, `vid eval — ${presetName}`, entries, { ...(paper ? { paper } : {}), notes, extra: { model: model.description, data: description } });
       if (result.samples) {
         await writeFile(join(outDir, 'samples.gif'), samplesGif(result.samples));
         await writeFile(join(outDir, 'samples.png'), samplesGrid(result.samples, { title: presetName.toUpperCase() }).toPng());
       }
       log(`vid eval: wrote ${outDir}/{results.md,results.csv,results.json,curves.png,samples.gif,samples.png}`);
-      return { outDir, markdown, entries };
+      return { outDir, markdown, json, entries };
     } finally {
       await data.close();
       lpips?.dispose();

@@ -111,12 +111,18 @@ export function curvesPlot(entries: readonly ReportEntry[]): Uint8Array {
   return plotPanels(panels, { columns: Math.min(2, panels.length) }).toPng();
 }
 
-/** Writes results.md, results.csv, results.json and curves.png into `dir`. Returns the Markdown. */
-export async function writeReports(dir: string, title: string, entries: readonly ReportEntry[], options: { readonly paper?: PaperTable; readonly notes?: readonly string[]; readonly extra?: Record<string, unknown> } = {}): Promise<string> {
+/** Writes results.md, results.csv, results.json and curves.png into `dir`. Returns the Markdown and the JSON it wrote. */
+export async function writeReports(
+  dir: string,
+  title: string,
+  entries: readonly ReportEntry[],
+  options: { readonly paper?: PaperTable; readonly notes?: readonly string[]; readonly extra?: Record<string, unknown> } = {},
+): Promise<{ markdown: string; json: Record<string, unknown> }> {
   const markdown = markdownReport(title, entries, options);
+  const json = jsonReport(entries, { title, ...(options.paper ? { paper: options.paper } : {}), ...(options.extra ?? {}) });
   await writeFile(join(dir, 'results.md'), markdown);
   await writeFile(join(dir, 'results.csv'), csvReport(entries));
-  await writeFile(join(dir, 'results.json'), `${JSON.stringify(jsonReport(entries, { title, ...(options.paper ? { paper: options.paper } : {}), ...(options.extra ?? {}) }), null, 2)}\n`);
+  await writeFile(join(dir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
   await writeFile(join(dir, 'curves.png'), curvesPlot(entries));
-  return markdown;
+  return { markdown, json };
 }

@@ -88,7 +88,7 @@ export async function scorePredictions(options: ScoreOptions): Promise<ScoreResu
     const extra = { prediction: options.prediction, target: options.target, shape: [b, t, h, w, c] };
     const json = jsonReport(entries, extra);
     const markdown = options.out
-      ? await writeReports(options.out, `vid score — ${options.prediction} vs ${options.target}`, entries, { extra })
+      ? (await writeReports(options.out, `vid score — ${options.prediction} vs ${options.target}`, entries, { extra })).markdown
       : entries.map((e) => markdownReport(`protocol ${e.label}`, [e])).join('\n');
     return { results, json, markdown };
   } finally {
