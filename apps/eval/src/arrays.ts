@@ -5,7 +5,7 @@
 import { extname } from 'node:path';
 
 import { FileFormatError, type HostTensor, toFloat32Array } from '@vid/core';
-import { readNpy, readVideo, resizeFrames } from '@vid/datasets';
+import { readNpy, readVideo, resizeFrames, writePixels } from '@vid/datasets';
 
 /** A video batch on the host: float32 `[B, T, H, W, C]`, and whether the file had no batch axis. */
 export interface VideoArray {
@@ -23,9 +23,9 @@ export function toVideoArray(tensor: HostTensor, file: string, checkRange = true
   if (shape.length !== 4 && shape.length !== 5) {
     throw new FileFormatError(file, `expected a video array [T, H, W, C] or [B, T, H, W, C], found shape [${shape.join(', ')}]`);
   }
-  let data = toFloat32Array(tensor);
-  if (tensor.dtype === 'U8') data = data.map((v) => v / 255);
-  else if (checkRange) {
+  // uint8 frames → [0, 1] in one pass (@vid/datasets' conversion, as every loader does it).
+  const data = tensor.dtype === 'U8' ? unitPixels(tensor.data as Uint8Array) : toFloat32Array(tensor);
+  if (tensor.dtype !== 'U8' && checkRange) {
     let min = Infinity;
     let max = -Infinity;
     for (const v of data) {
@@ -63,5 +63,12 @@ export async function readVideoArray(path: string, options: { readonly channels?
     frames = resizeFrames(frames, [t, h, w, c], options.size[0], options.size[1]);
     [h, w] = options.size;
   }
-  return { data: Float32Array.from(frames, (v) => v / 255), shape: [1, t, h, w, c], unbatched: true };
+  return { data: unitPixels(frames), shape: [1, t, h, w, c], unbatched: true };
+}
+
+/** Bytes 0–255 → float32 in [0, 1]. */
+function unitPixels(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.length);
+  writePixels(bytes, out, 0);
+  return out;
 }
