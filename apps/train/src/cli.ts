@@ -72,7 +72,7 @@ export function configFromFlags(flags: TrainFlags): TrainConfig {
 /** Adds the train options and action to a command. */
 export function configureTrainCommand(command: Command): Command {
   return command
-    .description('train a video-prediction model (default preset: quick, about 10 minutes on 2 CPU cores)')
+    .description('train a video-prediction model (default preset: quick, a few minutes on 2 CPU cores)')
     .option('-p, --preset <name>', 'preset to start from (see --list-presets); default quick')
     .option('-c, --config <file>', 'configuration file (JSON or YAML; see --config-doc); flags override it')
     .option('--set <key=value...>', 'override any field, e.g. --set train.batchSize=8 --set model.hiddenChannels=[64]')

@@ -46,7 +46,7 @@ const KTH_DATA = { dataset: 'kth', inputFrames: 10, futureFrames: 10, frameSize:
 export const PRESETS = {
   quick: {
     description:
-      'The default: a small ConvLSTM (ConvLSTMNet with one 32-channel layer, 3×3 kernels) on 4×4 space-to-depth patches of generated Moving MNIST (64×64, 10 → 10), 160 steps of batch 8: about 10 minutes on 2 busy CPU cores (build included), 4 on idle ones.',
+      'The default: a small ConvLSTM (ConvLSTMNet with one 32-channel layer, 3×3 kernels) on 4×4 space-to-depth patches of generated Moving MNIST (64×64, 10 → 10), 160 steps of batch 8: about 2 minutes of training on 2 CPU cores (3 with the build), up to twice that on busy ones.',
     config: {
       data: { ...MMNIST_DATA, trainSamples: 160, validSamples: 32 },
       model: { ...PAPER_NETWORK, cell: 'convlstm', layersPerBlock: [1], hiddenChannels: [32], skipStride: null, kernelSize: 3, patchSize: 4 },
