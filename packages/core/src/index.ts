@@ -85,6 +85,19 @@ export {
   type StateDictInput,
   type StateDictLayout,
 } from './module.js';
+export {
+  type ConfigValue,
+  type ModuleClass,
+  type ModuleConfig,
+  type SerializedModule,
+  classNameOf,
+  deserializeModule,
+  getRegisteredClass,
+  isSerializedModule,
+  registerClass,
+  registeredClassNames,
+  serializeModule,
+} from './registry.js';
 export { Conv2d, type Conv2dOptions, type Conv2dPadding, Linear, type LinearOptions, samePadding } from './layers.js';
 
 // Tensors on the host and checkpoint I/O

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { ConfigError, StateDictError, formatShape } from './errors.js';
 import { type HostTensor, hostToTensor, tensorToHost } from './io/host-tensor.js';
+import type { ModuleConfig } from './registry.js';
 
 /**
  * How a parameter's TensorFlow.js layout maps onto PyTorch's. vid keeps tensors in TensorFlow.js
@@ -107,6 +108,16 @@ export abstract class Module {
   readonly #parameters = new Map<string, ParameterEntry>();
   readonly #children = new Map<string, Module>();
   #disposed = false;
+
+  /**
+   * The constructor options that rebuild this module (JSON-serialisable; nested modules as
+   * `{className, config}` through `serializeModule`), as tfjs-layers' `getConfig`. With the
+   * class registered (`registerClass`), `loadModel` rebuilds the architecture from a saved file.
+   * Modules that cannot be rebuilt from options keep this default, which throws.
+   */
+  getConfig(): ModuleConfig {
+    throw new ConfigError('getConfig', `an implementation in ${this.constructor.name} (without it the module cannot be saved with its architecture)`, 'none', this.constructor.name);
+  }
 
   /**
    * Adds a parameter. The module takes ownership of `initial` (it is disposed once copied into

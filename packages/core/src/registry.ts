@@ -1,0 +1,99 @@
+import { ConfigError } from './errors.js';
+import type { Module } from './module.js';
+
+/**
+ * A JSON-serialisable configuration: the constructor options of a {@link Module}, as returned by
+ * {@link Module.getConfig}. Nested modules appear as {@link SerializedModule} values.
+ */
+export type ModuleConfig = { readonly [key: string]: ConfigValue };
+/** A value inside a {@link ModuleConfig}. */
+export type ConfigValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly ConfigValue[]
+  | { readonly [key: string]: ConfigValue };
+
+/** A module described by its registered class name and its config (tfjs-layers' `{className, config}`). */
+export interface SerializedModule {
+  readonly className: string;
+  readonly config: ModuleConfig;
+}
+
+/** A module class that {@link loadModel}-style code can rebuild: one options object in, a module out. */
+export type ModuleClass<M extends Module = Module> = (new (config: never) => M) & { readonly className?: string };
+
+const registry = new Map<string, ModuleClass>();
+
+/**
+ * Registers a module class under a name (its static `className`, else the name given, else the
+ * constructor's name), so that a saved model can be rebuilt from `{className, config}`, as
+ * tfjs-layers' `serialization.registerClass` does. Registering the same class twice is a no-op;
+ * a different class under a taken name is an error.
+ *
+ * Minifiers rename classes: library classes therefore declare `static readonly className`.
+ */
+export function registerClass<C extends ModuleClass>(ctor: C, name?: string): C {
+  const key = ctor.className ?? name ?? ctor.name;
+  if (!key) throw new ConfigError('name', 'a class name (pass one, or declare a static className)', name, 'registerClass');
+  const existing = registry.get(key);
+  if (existing !== undefined && existing !== ctor) {
+    throw new ConfigError('name', `a name not yet registered to another class`, key, 'registerClass');
+  }
+  registry.set(key, ctor);
+  return ctor;
+}
+
+/** The class registered under `className`, or a {@link ConfigError} that lists the registered names. */
+export function getRegisteredClass(className: string): ModuleClass {
+  const ctor = registry.get(className);
+  if (ctor === undefined) {
+    const known = [...registry.keys()].sort().join(', ') || '(none)';
+    throw new ConfigError(
+      'className',
+      `a registered class (${known}); import the package that defines it (for example @vid/models) before loading`,
+      className,
+    );
+  }
+  return ctor;
+}
+
+/** The names of every registered class, sorted. */
+export function registeredClassNames(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/** The registered name of a module's class. */
+export function classNameOf(module: Module): string {
+  const ctor = module.constructor as ModuleClass;
+  const name = ctor.className ?? ctor.name;
+  if (registry.get(name) !== ctor) {
+    throw new ConfigError('module', `an instance of a registered class (call registerClass(${name}) so it can be saved and loaded)`, name);
+  }
+  return name;
+}
+
+/** `{className, config}` of a module (for nesting a module inside another module's config). */
+export function serializeModule(module: Module): SerializedModule {
+  return { className: classNameOf(module), config: module.getConfig() };
+}
+
+/** Rebuilds a module from `{className, config}` (fresh parameters; load weights separately). */
+export function deserializeModule<M extends Module = Module>(serialized: SerializedModule): M {
+  if (typeof serialized !== 'object' || serialized === null || typeof serialized.className !== 'string') {
+    throw new ConfigError('serialized', 'a serialized module {className, config}', serialized, 'deserializeModule');
+  }
+  const ctor = getRegisteredClass(serialized.className) as unknown as new (config: ModuleConfig) => M;
+  return new ctor(serialized.config ?? {});
+}
+
+/** Whether a value has the `{className, config}` shape of a {@link SerializedModule}. */
+export function isSerializedModule(value: unknown): value is SerializedModule {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { className?: unknown }).className === 'string' &&
+    typeof (value as { config?: unknown }).config === 'object'
+  );
+}
