@@ -96,6 +96,7 @@ export {
   isSerializedModule,
   registerClass,
   registeredClassNames,
+  seedConfig,
   serializeModule,
 } from './registry.js';
 export { Conv2d, type Conv2dOptions, type Conv2dPadding, Linear, type LinearOptions, samePadding } from './layers.js';
@@ -134,6 +135,41 @@ export {
 export { type CheckpointValue, extractStateDict, readTorchCheckpoint } from './io/torch.js';
 export { type GlobalHandler, type PyObject, type PyValue, PyGlobal, type UnpickleOptions, unpickle } from './io/pickle.js';
 export { type ByteSource, ZipArchive, type ZipEntry, type ZipInput, bytesSource, crc32, fileSource, writeZip } from './io/zip.js';
+export {
+  DOWNLOADS_SCHEME,
+  type HttpHandlerOptions,
+  INDEXEDDB_SCHEME,
+  MODEL_DATABASE,
+  MODEL_STORE,
+  type ModelArtifacts,
+  type ModelDestination,
+  type ModelIOHandler,
+  type ModelSource,
+  type SaveResult,
+  bytesHandler,
+  downloadHandler,
+  fileHandler,
+  httpHandler,
+  indexedDBHandler,
+  listStoredModels,
+  removeStoredModel,
+  resolveHandler,
+} from './io/handlers.js';
+export {
+  type LoadModelOptions,
+  type LoadedModel,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  type ModelMetadata,
+  type SaveModelOptions,
+  type SavedModel,
+  inspectModel,
+  loadModel,
+  parseModelMetadata,
+  readModel,
+  saveModel,
+  serializeModel,
+} from './io/model-io.js';
 export { fileError, readExactly, readFileBytes, writeAll, writeFileAtomic } from './io/node-fs.js';
 
 // Optimisation

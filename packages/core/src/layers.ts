@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, formatShape } from './errors.js';
 import { type Initializer, biasUniform, kaimingUniform } from './init.js';
 import { Layouts, Module } from './module.js';
+import { type ModuleConfig, registerClass, seedConfig } from './registry.js';
 import type { Rng } from './rng.js';
 import { pairOf, positiveInteger, resolveRng } from './validate.js';
 
@@ -29,13 +30,17 @@ export interface LinearOptions {
 
 /** `y = x W + b` over the last axis; `weight: [in, out]` (PyTorch `[out, in]`). */
 export class Linear extends Module {
+  static readonly className = 'Linear';
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
 
+  readonly #seed: number | Rng | undefined;
+
   constructor(options: LinearOptions) {
     super();
+    this.#seed = options.seed;
     this.inFeatures = positiveInteger(options.inFeatures, 'inFeatures', 'Linear');
     this.outFeatures = positiveInteger(options.outFeatures, 'outFeatures', 'Linear');
     const rng = resolveRng(options.seed, 'seed', 'Linear');
@@ -47,6 +52,11 @@ export class Linear extends Module {
       options.bias === false
         ? null
         : this.registerParameter('bias', (options.biasInit ?? biasUniform(this.inFeatures))([this.outFeatures], rng));
+  }
+
+  /** The options that rebuild this layer (initialisers are not recorded; weights come from the file). */
+  override getConfig(): ModuleConfig {
+    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null, ...seedConfig(this.#seed) };
   }
 
   /** x: `[..., inFeatures]` → `[..., outFeatures]`. */
@@ -109,6 +119,7 @@ export interface Conv2dOptions {
 
 /** A 2-D convolution on NHWC input; `weight: [kh, kw, in, out]` (PyTorch `[out, in, kh, kw]`). */
 export class Conv2d extends Module {
+  static readonly className = 'Conv2d';
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: readonly [number, number];
@@ -118,8 +129,11 @@ export class Conv2d extends Module {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
 
+  readonly #seed: number | Rng | undefined;
+
   constructor(options: Conv2dOptions) {
     super();
+    this.#seed = options.seed;
     const context = 'Conv2d';
     this.inChannels = positiveInteger(options.inChannels, 'inChannels', context);
     this.outChannels = positiveInteger(options.outChannels, 'outChannels', context);
@@ -155,6 +169,20 @@ export class Conv2d extends Module {
         : this.registerParameter('bias', (options.biasInit ?? biasUniform(fanIn))([this.outChannels], rng));
   }
 
+  /** The options that rebuild this layer (padding resolved; initialisers are not recorded). */
+  override getConfig(): ModuleConfig {
+    return {
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      kernelSize: [...this.kernelSize],
+      stride: [...this.stride],
+      padding: this.padding === 'valid' ? 'valid' : [...this.padding],
+      dilation: [...this.dilation],
+      bias: this.bias !== null,
+      ...seedConfig(this.#seed),
+    };
+  }
+
   /** x: `[batch, height, width, inChannels]` → `[batch, height', width', outChannels]`. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
@@ -170,3 +198,6 @@ export class Conv2d extends Module {
     });
   }
 }
+
+registerClass(Linear);
+registerClass(Conv2d);

@@ -16,10 +16,11 @@ export type ConfigValue =
   | { readonly [key: string]: ConfigValue };
 
 /** A module described by its registered class name and its config (tfjs-layers' `{className, config}`). */
-export interface SerializedModule {
+// A type alias, not an interface, so that it is assignable to `ConfigValue` (nested configs).
+export type SerializedModule = {
   readonly className: string;
   readonly config: ModuleConfig;
-}
+};
 
 /** A module class that {@link loadModel}-style code can rebuild: one options object in, a module out. */
 export type ModuleClass<M extends Module = Module> = (new (config: never) => M) & { readonly className?: string };
@@ -96,4 +97,12 @@ export function isSerializedModule(value: unknown): value is SerializedModule {
     typeof (value as { className?: unknown }).className === 'string' &&
     typeof (value as { config?: unknown }).config === 'object'
   );
+}
+
+/**
+ * The `seed` entry of a config: the seed when it was a number, nothing when it was an `Rng`
+ * (a generator is state, not an option; a loaded model gets its weights from the file anyway).
+ */
+export function seedConfig(seed: unknown): { seed?: number } {
+  return typeof seed === 'number' ? { seed } : {};
 }
