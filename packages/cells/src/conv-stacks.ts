@@ -1,5 +1,6 @@
 /** Stacked ConvLSTM and ConvGRU: per-layer hidden channels and kernels, any direction, stateful streaming. */
 import { assertKnownKeys } from '@vid/core';
+import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { ConvGRUCell, type ConvGRUCellOptions } from './convgru-cell.js';
 import { ConvLSTMCell, type ConvLSTMCellOptions } from './convlstm-cell.js';
@@ -29,6 +30,9 @@ const CONVLSTM_KEYS = [...STACK_KEYS, 'inputChannels', 'hiddenChannels', 'kernel
  * Parameters: `cells.<layer>.conv.weight`, … (and `cells_reverse.<layer>.…` when bidirectional).
  */
 export class ConvLSTM extends StackedRNN<ConvLSTMCell> {
+  static override readonly className = 'ConvLSTM';
+  readonly #config: ModuleConfig;
+
   constructor(options: ConvLSTMOptions) {
     const context = 'ConvLSTM';
     assertKnownKeys(options, CONVLSTM_KEYS, context);
@@ -50,6 +54,12 @@ export class ConvLSTM extends StackedRNN<ConvLSTMCell> {
         }),
       ),
     );
+    this.#config = configOf(options, [], context);
+  }
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return this.#config;
   }
 }
 
@@ -71,6 +81,9 @@ const CONVGRU_KEYS = [...STACK_KEYS, 'inputChannels', 'hiddenChannels', 'kernelS
  * Parameters: `cells.<layer>.conv_x.weight`, … (and `cells_reverse.<layer>.…` when bidirectional).
  */
 export class ConvGRU extends StackedRNN<ConvGRUCell> {
+  static override readonly className = 'ConvGRU';
+  readonly #config: ModuleConfig;
+
   constructor(options: ConvGRUOptions) {
     const context = 'ConvGRU';
     assertKnownKeys(options, CONVGRU_KEYS, context);
@@ -88,5 +101,14 @@ export class ConvGRU extends StackedRNN<ConvGRUCell> {
         }),
       ),
     );
+    this.#config = configOf(options, [], context);
+  }
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return this.#config;
   }
 }
+
+registerClass(ConvLSTM);
+registerClass(ConvGRU);

@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertRank, bool, formatShape, positiveInteger, resolveRng } from '@vid/core';
+import { type ModuleConfig, type Rng as SeedRng, registerClass, seedConfig } from '@vid/core';
 
 import { assertExactShape, convSame, kernelPair, splitLast } from './internal.js';
 import type { GRUState, RecurrentCell, StepResult } from './types.js';
@@ -61,6 +62,7 @@ const OPTION_KEYS = ['inputChannels', 'hiddenChannels', 'kernelSize', 'bias', 'r
  *   `conv_h.bias` `[3·hidden]`.
  */
 export class ConvGRUCell extends Module implements RecurrentCell<GRUState> {
+  static readonly className = 'ConvGRUCell';
   readonly inputChannels: number;
   readonly hiddenChannels: number;
   readonly kernelSize: readonly [number, number];
@@ -75,8 +77,23 @@ export class ConvGRUCell extends Module implements RecurrentCell<GRUState> {
   /** `resetAfter`: the recurrent convolution of all three gates. */
   readonly convH: Conv2d | null = null;
 
+  /** The resolved options that rebuild this cell (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return {
+      inputChannels: this.inputChannels,
+      hiddenChannels: this.hiddenChannels,
+      kernelSize: [...this.kernelSize],
+      bias: this.bias,
+      resetAfter: this.resetAfter,
+      ...seedConfig(this.#seed),
+    };
+  }
+
+  readonly #seed: number | SeedRng | undefined;
+
   constructor(options: ConvGRUCellOptions) {
     super();
+    this.#seed = options.seed;
     const context = 'ConvGRUCell';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.inputChannels = positiveInteger(options.inputChannels, 'inputChannels', context);
@@ -164,3 +181,5 @@ export class ConvGRUCell extends Module implements RecurrentCell<GRUState> {
     }
   }
 }
+
+registerClass(ConvGRUCell);

@@ -40,6 +40,7 @@ import {
   resolveRng,
   zeros,
 } from '@vid/core';
+import { type ModuleConfig, type Rng as SeedRng, registerClass, seedConfig } from '@vid/core';
 
 import { assertExactShape, convSame, kernelPair, splitLast } from './internal.js';
 import type { LSTMState, RecurrentCell, StepResult } from './types.js';
@@ -123,6 +124,7 @@ const OPTION_KEYS = ['inputChannels', 'hiddenChannels', 'kernelSize', 'bias', 'p
  * The gate blocks along the last axis of the kernel follow `gateOrder`.
  */
 export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
+  static readonly className = 'ConvLSTMCell';
   readonly inputChannels: number;
   readonly hiddenChannels: number;
   readonly kernelSize: readonly [number, number];
@@ -142,8 +144,27 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
   /** Peephole weights `W_ci`, `W_cf`, `W_co`, or null without peepholes. */
   readonly peepholes: { readonly i: tf.Variable; readonly f: tf.Variable; readonly o: tf.Variable } | null = null;
 
+  /** The resolved options that rebuild this cell (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return {
+      inputChannels: this.inputChannels,
+      hiddenChannels: this.hiddenChannels,
+      kernelSize: [...this.kernelSize],
+      bias: this.bias,
+      peephole: this.peephole,
+      ...(this.spatialSize ? { spatialSize: [...this.spatialSize] } : {}),
+      fused: this.fused,
+      gateOrder: this.gateOrder,
+      forgetBias: this.forgetBias,
+      ...seedConfig(this.#seed),
+    };
+  }
+
+  readonly #seed: number | SeedRng | undefined;
+
   constructor(options: ConvLSTMCellOptions) {
     super();
+    this.#seed = options.seed;
     const context = 'ConvLSTMCell';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.inputChannels = nonNegativeInteger(options.inputChannels, 'inputChannels', context);
@@ -292,3 +313,5 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
     }
   }
 }
+
+registerClass(ConvLSTMCell);

@@ -30,6 +30,7 @@ import {
   uniform,
   zeros,
 } from '@vid/core';
+import { type ModuleConfig, type Rng as SeedRng, registerClass, seedConfig } from '@vid/core';
 
 import { assertExactShape, splitLast } from './internal.js';
 import type { LSTMState, RecurrentCell, StepResult } from './types.js';
@@ -83,6 +84,7 @@ const OPTION_KEYS = ['inputSize', 'hiddenSize', 'bias', 'peephole', 'forgetBias'
  * or `v_ci`, `v_cf`, `v_co` `[hidden, hidden]` (vid `[in, out]`: `V c` is `c · v`).
  */
 export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
+  static readonly className = 'LSTMCell';
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly bias: boolean;
@@ -95,8 +97,23 @@ export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
   /** Peephole weights for the input, forget and output gates, or null. */
   readonly peepholes: { readonly i: tf.Variable; readonly f: tf.Variable; readonly o: tf.Variable } | null = null;
 
+  /** The resolved options that rebuild this cell (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return {
+      inputSize: this.inputSize,
+      hiddenSize: this.hiddenSize,
+      bias: this.bias,
+      peephole: this.peephole,
+      forgetBias: this.forgetBias,
+      ...seedConfig(this.#seed),
+    };
+  }
+
+  readonly #seed: number | SeedRng | undefined;
+
   constructor(options: LSTMCellOptions) {
     super();
+    this.#seed = options.seed;
     const context = 'LSTMCell';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.inputSize = positiveInteger(options.inputSize, 'inputSize', context);
@@ -189,3 +206,5 @@ export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
     }
   }
 }
+
+registerClass(LSTMCell);

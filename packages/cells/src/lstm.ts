@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { type HostTensor, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, assertKnownKeys } from '@vid/core';
+import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { buildStack, layerSizes } from './internal.js';
 import { LSTMCell, type LSTMCellOptions } from './lstm-cell.js';
@@ -30,6 +31,9 @@ const TORCH_NAME = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/;
  * Parameters: `cells.<layer>.weight_ih`, … (and `cells_reverse.<layer>.…`).
  */
 export class LSTM extends StackedRNN<LSTMCell> {
+  static override readonly className = 'LSTM';
+  readonly #config: ModuleConfig;
+
   constructor(options: LSTMOptions) {
     const context = 'LSTM';
     assertKnownKeys(options, OPTION_KEYS, context);
@@ -46,6 +50,12 @@ export class LSTM extends StackedRNN<LSTMCell> {
         }),
       ),
     );
+    this.#config = configOf(options, [], context);
+  }
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return this.#config;
   }
 
   /**
@@ -82,3 +92,5 @@ export class LSTM extends StackedRNN<LSTMCell> {
     return new Map([...exported].map(([name, value]) => [LSTM.toTorchName(name), value]));
   }
 }
+
+registerClass(LSTM);

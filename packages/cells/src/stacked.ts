@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ModuleList, Module, type Rng, ShapeError, assertKnownKeys, bool, formatShape, oneOf } from '@vid/core';
+import { type ModuleConfig, type SerializedModule, deserializeModule, isSerializedModule, registerClass, serializeModule } from '@vid/core';
 
 import { rnn } from './rnn.js';
 import { disposeState, mapState, stateTensors } from './state.js';
@@ -41,10 +42,13 @@ export type AnyRecurrentModule = Module & AnyRecurrentCell;
 
 /** Options of {@link StackedRNN}. */
 export interface StackedRNNOptions<C extends AnyRecurrentModule> {
-  /** The cells of the layers, first layer first (the forward direction, or the only one). */
-  readonly cells: readonly C[];
-  /** Bidirectional only: the cells that run in reverse, one per layer. */
-  readonly reverseCells?: readonly C[];
+  /**
+   * The cells of the layers, first layer first (the forward direction, or the only one); each a
+   * cell or its `{className, config}` (as {@link StackedRNN.getConfig} writes them).
+   */
+  readonly cells: ReadonlyArray<C | SerializedModule>;
+  /** Bidirectional only: the cells that run in reverse, one per layer (cells or `{className, config}`). */
+  readonly reverseCells?: ReadonlyArray<C | SerializedModule>;
   /** @default 'forward' */
   readonly direction?: Direction;
   /** Bidirectional only. @default 'concat' */
@@ -106,6 +110,7 @@ const OPTION_KEYS = ['cells', 'reverseCells', 'direction', 'merge', 'stateful'] 
  * direction of a bidirectional stack (PyTorch's `_reverse` suffix, as a module name).
  */
 export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> extends Module {
+  static readonly className: string = 'StackedRNN';
   readonly cells: ModuleList<C>;
   readonly reverseCells: ModuleList<C> | null;
   readonly direction: Direction;
@@ -127,10 +132,10 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     if (this.stateful && this.direction !== 'forward') {
       throw new ConfigError('stateful', "false unless direction is 'forward' (a reverse pass cannot stream)", true, context);
     }
-    const cells = options.cells;
-    if (!Array.isArray(cells) || cells.length === 0) throw new ConfigError('cells', 'at least one cell', cells, context);
+    if (!Array.isArray(options.cells) || options.cells.length === 0) throw new ConfigError('cells', 'at least one cell', options.cells, context);
+    const cells = options.cells.map((cell) => (isSerializedModule(cell) ? deserializeModule<C>(cell) : cell));
     const bidirectional = this.direction === 'bidirectional';
-    const reverse = options.reverseCells;
+    const reverse = options.reverseCells?.map((cell) => (isSerializedModule(cell) ? deserializeModule<C>(cell) : cell));
     if (bidirectional && (!reverse || reverse.length !== cells.length)) {
       throw new ConfigError('reverseCells', `one cell per layer (${cells.length}) for a bidirectional stack`, reverse ? `${reverse.length} cells` : undefined, context);
     }
@@ -159,6 +164,17 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     this.layerOutputSizes = sizes;
     this.cells = this.registerModule('cells', new ModuleList(cells));
     this.reverseCells = bidirectional ? this.registerModule('cells_reverse', new ModuleList(reverse as readonly C[])) : null;
+  }
+
+  /** `{cells, reverseCells?, direction, merge, stateful}`, each cell as `{className, config}`. */
+  override getConfig(): ModuleConfig {
+    return {
+      cells: this.cells.items.map((cell) => serializeModule(cell)),
+      ...(this.reverseCells ? { reverseCells: this.reverseCells.items.map((cell) => serializeModule(cell)) } : {}),
+      direction: this.direction,
+      merge: this.merge,
+      stateful: this.stateful,
+    };
   }
 
   /** Number of layers. */
@@ -303,3 +319,5 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     this.#carried = next;
   }
 }
+
+registerClass(StackedRNN);

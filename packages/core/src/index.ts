@@ -91,6 +91,7 @@ export {
   type ModuleConfig,
   type SerializedModule,
   classNameOf,
+  configOf,
   deserializeModule,
   getRegisteredClass,
   isSerializedModule,

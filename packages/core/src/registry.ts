@@ -28,6 +28,14 @@ export type ModuleClass<M extends Module = Module> = (new (config: never) => M) 
 const registry = new Map<string, ModuleClass>();
 
 /**
+ * A class's own static `className` (not one inherited from its base class: a subclass that
+ * forgets to declare one must not be saved under its parent's name).
+ */
+function ownClassName(ctor: ModuleClass): string | undefined {
+  return Object.prototype.hasOwnProperty.call(ctor, 'className') ? ctor.className : undefined;
+}
+
+/**
  * Registers a module class under a name (its static `className`, else the name given, else the
  * constructor's name), so that a saved model can be rebuilt from `{className, config}`, as
  * tfjs-layers' `serialization.registerClass` does. Registering the same class twice is a no-op;
@@ -36,7 +44,7 @@ const registry = new Map<string, ModuleClass>();
  * Minifiers rename classes: library classes therefore declare `static readonly className`.
  */
 export function registerClass<C extends ModuleClass>(ctor: C, name?: string): C {
-  const key = ctor.className ?? name ?? ctor.name;
+  const key = ownClassName(ctor) ?? name ?? ctor.name;
   if (!key) throw new ConfigError('name', 'a class name (pass one, or declare a static className)', name, 'registerClass');
   const existing = registry.get(key);
   if (existing !== undefined && existing !== ctor) {
@@ -68,7 +76,7 @@ export function registeredClassNames(): string[] {
 /** The registered name of a module's class. */
 export function classNameOf(module: Module): string {
   const ctor = module.constructor as ModuleClass;
-  const name = ctor.className ?? ctor.name;
+  const name = ownClassName(ctor) ?? ctor.name;
   if (registry.get(name) !== ctor) {
     throw new ConfigError('module', `an instance of a registered class (call registerClass(${name}) so it can be saved and loaded)`, name);
   }
@@ -105,4 +113,49 @@ export function isSerializedModule(value: unknown): value is SerializedModule {
  */
 export function seedConfig(seed: unknown): { seed?: number } {
   return typeof seed === 'number' ? { seed } : {};
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function toConfigValue(value: unknown, path: string, context: string): ConfigValue | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new ConfigError(path, 'a finite number (configs are JSON)', value, context);
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((item, i) => toConfigValue(item, `${path}[${i}]`, context) ?? null);
+  if (isPlainObject(value)) {
+    const out: Record<string, ConfigValue> = {};
+    for (const [key, item] of Object.entries(value)) {
+      const converted = toConfigValue(item, `${path}.${key}`, context);
+      if (converted !== undefined) out[key] = converted;
+    }
+    return out;
+  }
+  throw new ConfigError(path, 'JSON data (numbers, strings, booleans, arrays, plain objects) or a module', value, context);
+}
+
+/**
+ * A module's constructor options as a JSON {@link ModuleConfig}: a deep copy of the plain data,
+ * with `undefined` entries dropped, `seed` kept only when it is a number (see {@link seedConfig}),
+ * and the keys in `omit` left out (initialiser functions and the like, which the saved weights
+ * make unnecessary). Anything else that is not JSON is a {@link ConfigError} naming its path.
+ */
+export function configOf(options: object, omit: readonly string[] = [], context = 'getConfig'): ModuleConfig {
+  const out: Record<string, ConfigValue> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (omit.includes(key) || value === undefined) continue;
+    if (key === 'seed') {
+      Object.assign(out, seedConfig(value));
+      continue;
+    }
+    const converted = toConfigValue(value, key, context);
+    if (converted !== undefined) out[key] = converted;
+  }
+  return out;
 }
