@@ -26,6 +26,7 @@ import {
   xavierUniform,
   zeros,
 } from '@vid/core';
+import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { attention } from './dot-product.js';
 
@@ -97,6 +98,7 @@ export interface MultiHeadResult {
  * `out_proj.weight` `[embedDim, embedDim]`, `out_proj.bias` `[embedDim]`.
  */
 export class MultiHeadAttention extends Module {
+  static readonly className: string = 'MultiHeadAttention';
   readonly embedDim: number;
   readonly numHeads: number;
   readonly headDim: number;
@@ -110,8 +112,16 @@ export class MultiHeadAttention extends Module {
   readonly inProjBias: tf.Variable | null = null;
   readonly outProj: Linear;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], this.constructor.name);
+  }
+
   constructor(options: MultiHeadAttentionOptions) {
     super();
+    this.#options = { ...options };
     const context = 'MultiHeadAttention';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.embedDim = positiveInteger(options.embedDim, 'embedDim', context);
@@ -213,3 +223,5 @@ export class MultiHeadAttention extends Module {
     return [0, 1, 2].map((i) => tf.slice(packed, [0, i * E], [E, E])) as [tf.Tensor, tf.Tensor, tf.Tensor];
   }
 }
+
+registerClass(MultiHeadAttention);

@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LSTMCell, type LSTMState } from '@vid/cells';
 import { Linear, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertTensor, formatShape, oneOf, positiveInteger, resolveRng } from '@vid/core';
+import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { attention } from './dot-product.js';
 import { stackTime } from './internal.js';
@@ -85,6 +86,7 @@ export interface MultiLSTMResult {
  * `[in, out]`.
  */
 export class MultiLSTM extends Module {
+  static readonly className: string = 'MultiLSTM';
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numClasses: number;
@@ -94,8 +96,16 @@ export class MultiLSTM extends Module {
   readonly lstm: LSTMCell;
   readonly output: Linear;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], this.constructor.name);
+  }
+
   constructor(options: MultiLSTMOptions) {
     super();
+    this.#options = { ...options };
     const context = 'MultiLSTM';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.inputSize = positiveInteger(options.inputSize, 'inputSize', context);
@@ -226,3 +236,5 @@ export class MultiLSTM extends Module {
     });
   }
 }
+
+registerClass(MultiLSTM);

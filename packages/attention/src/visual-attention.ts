@@ -45,6 +45,7 @@ import {
   positiveInteger,
   resolveRng,
 } from '@vid/core';
+import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { stackTime, timeSteps } from './internal.js';
 import { softmaxCrossEntropy } from './losses.js';
@@ -120,6 +121,7 @@ export interface SoftAttentionLossOptions {
  * `classifier.weight` `[hidden, classes]`, `classifier.bias`. Weights in vid layout `[in, out]`.
  */
 export class SoftAttentionLSTM extends Module {
+  static readonly className: string = 'SoftAttentionLSTM';
   readonly featureChannels: number;
   readonly gridSize: readonly [number, number];
   readonly regions: number;
@@ -137,8 +139,16 @@ export class SoftAttentionLSTM extends Module {
   readonly lstm: LSTMCell;
   readonly classifier: Linear;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], this.constructor.name);
+  }
+
   constructor(options: SoftAttentionLSTMOptions) {
     super();
+    this.#options = { ...options };
     const context = 'SoftAttentionLSTM';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.featureChannels = positiveInteger(options.featureChannels, 'featureChannels', context);
@@ -296,3 +306,5 @@ export function attentionRegularizer(weights: tf.Tensor): tf.Tensor1D {
     return tf.sum(tf.square(tf.sub(1, tf.sum(flat, 1))), 1) as tf.Tensor1D; // Σ_i (1 − Σ_t l_{t,i})²
   });
 }
+
+registerClass(SoftAttentionLSTM);

@@ -31,7 +31,7 @@ const CONVLSTM_KEYS = [...STACK_KEYS, 'inputChannels', 'hiddenChannels', 'kernel
  */
 export class ConvLSTM extends StackedRNN<ConvLSTMCell> {
   static override readonly className = 'ConvLSTM';
-  readonly #config: ModuleConfig;
+  readonly #options: object;
 
   constructor(options: ConvLSTMOptions) {
     const context = 'ConvLSTM';
@@ -54,12 +54,12 @@ export class ConvLSTM extends StackedRNN<ConvLSTMCell> {
         }),
       ),
     );
-    this.#config = configOf(options, [], context);
+    this.#options = { ...options };
   }
 
   /** The options given to the constructor (the seed only when it was a number). */
   override getConfig(): ModuleConfig {
-    return this.#config;
+    return configOf(this.#options, [], this.constructor.name);
   }
 }
 
@@ -82,7 +82,7 @@ const CONVGRU_KEYS = [...STACK_KEYS, 'inputChannels', 'hiddenChannels', 'kernelS
  */
 export class ConvGRU extends StackedRNN<ConvGRUCell> {
   static override readonly className = 'ConvGRU';
-  readonly #config: ModuleConfig;
+  readonly #options: object;
 
   constructor(options: ConvGRUOptions) {
     const context = 'ConvGRU';
@@ -101,12 +101,12 @@ export class ConvGRU extends StackedRNN<ConvGRUCell> {
         }),
       ),
     );
-    this.#config = configOf(options, [], context);
+    this.#options = { ...options };
   }
 
   /** The options given to the constructor (the seed only when it was a number). */
   override getConfig(): ModuleConfig {
-    return this.#config;
+    return configOf(this.#options, [], this.constructor.name);
   }
 }
 

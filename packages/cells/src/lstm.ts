@@ -32,7 +32,7 @@ const TORCH_NAME = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/;
  */
 export class LSTM extends StackedRNN<LSTMCell> {
   static override readonly className = 'LSTM';
-  readonly #config: ModuleConfig;
+  readonly #options: object;
 
   constructor(options: LSTMOptions) {
     const context = 'LSTM';
@@ -50,12 +50,12 @@ export class LSTM extends StackedRNN<LSTMCell> {
         }),
       ),
     );
-    this.#config = configOf(options, [], context);
+    this.#options = { ...options };
   }
 
   /** The options given to the constructor (the seed only when it was a number). */
   override getConfig(): ModuleConfig {
-    return this.#config;
+    return configOf(this.#options, [], this.constructor.name);
   }
 
   /**

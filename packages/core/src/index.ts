@@ -97,6 +97,7 @@ export {
   isSerializedModule,
   registerClass,
   registeredClassNames,
+  resolveModule,
   seedConfig,
   serializeModule,
 } from './registry.js';

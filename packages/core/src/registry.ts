@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.js';
-import type { Module } from './module.js';
+import { Module } from './module.js';
 
 /**
  * A JSON-serialisable configuration: the constructor options of a {@link Module}, as returned by
@@ -129,6 +129,7 @@ function toConfigValue(value: unknown, path: string, context: string): ConfigVal
     return value;
   }
   if (Array.isArray(value)) return value.map((item, i) => toConfigValue(item, `${path}[${i}]`, context) ?? null);
+  if (value instanceof Module) return serializeModule(value);
   if (isPlainObject(value)) {
     const out: Record<string, ConfigValue> = {};
     for (const [key, item] of Object.entries(value)) {
@@ -142,7 +143,8 @@ function toConfigValue(value: unknown, path: string, context: string): ConfigVal
 
 /**
  * A module's constructor options as a JSON {@link ModuleConfig}: a deep copy of the plain data,
- * with `undefined` entries dropped, `seed` kept only when it is a number (see {@link seedConfig}),
+ * with `undefined` entries dropped, modules as `{className, config}` ({@link serializeModule}),
+ * `seed` kept only when it is a number (see {@link seedConfig}),
  * and the keys in `omit` left out (initialiser functions and the like, which the saved weights
  * make unnecessary). Anything else that is not JSON is a {@link ConfigError} naming its path.
  */
@@ -158,4 +160,12 @@ export function configOf(options: object, omit: readonly string[] = [], context 
     if (converted !== undefined) out[key] = converted;
   }
   return out;
+}
+
+/**
+ * A module option given either as a module or as its `{className, config}` (as `getConfig`
+ * writes nested modules): the module, rebuilt when needed. Other values pass through.
+ */
+export function resolveModule<T>(value: T | SerializedModule): T {
+  return isSerializedModule(value) && !(value instanceof Module) ? (deserializeModule(value) as unknown as T) : (value as T);
 }

@@ -300,3 +300,41 @@ export function tensorsWithPrefix(tensors: ReadonlyMap<string, HostTensor> | Saf
   for (const [name, tensor] of source) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), tensor);
   return out;
 }
+
+/**
+ * Saves `model` with `saveModel` (to bytes), loads it back with `loadModel` and checks that the
+ * loaded model has the same class, config and parameter names, and that `run` gives bit-identical
+ * outputs on both. `run` returns the tensors to compare (they are disposed here). Disposes the
+ * loaded model, not `model`. Throws an Error that says what differs.
+ */
+export async function expectSaveLoadRoundTrip(model: Module, run: (model: Module) => tf.Tensor | readonly tf.Tensor[]): Promise<void> {
+  const { saveModel, loadModel } = await import('../io/model-io.js');
+  const { bytes } = await saveModel(model);
+  const loaded = await loadModel(bytes);
+  try {
+    const name = model.constructor.name;
+    if (loaded.constructor !== model.constructor) throw new Error(`${name}: loaded a ${loaded.constructor.name}`);
+    const [a, b] = [JSON.stringify(model.getConfig()), JSON.stringify(loaded.getConfig())];
+    if (a !== b) throw new Error(`${name}: config differs after loading: saved ${a}, loaded ${b}`);
+    const [keysA, keysB] = [[...model.stateDict().keys()].join(', '), [...loaded.stateDict().keys()].join(', ')];
+    if (keysA !== keysB) throw new Error(`${name}: parameters differ: saved ${keysA}, loaded ${keysB}`);
+    const toList = (value: tf.Tensor | readonly tf.Tensor[]): tf.Tensor[] => (value instanceof tf.Tensor ? [value] : [...value]);
+    const expected = toList(run(model));
+    const actual = toList(run(loaded));
+    try {
+      if (expected.length !== actual.length) throw new Error(`${name}: ${expected.length} outputs before, ${actual.length} after`);
+      for (let i = 0; i < expected.length; i++) {
+        const [e, o] = [expected[i] as tf.Tensor, actual[i] as tf.Tensor];
+        if (!tf.util.arraysEqual(e.shape, o.shape)) throw new Error(`${name}: output ${i} has shape ${formatShape(o.shape)}, expected ${formatShape(e.shape)}`);
+        const [ed, od] = [e.dataSync(), o.dataSync()];
+        for (let k = 0; k < ed.length; k++) {
+          if (!Object.is(ed[k], od[k])) throw new Error(`${name}: output ${i} differs at flat index ${k}: ${od[k]} after loading, ${ed[k]} before`);
+        }
+      }
+    } finally {
+      tf.dispose([...expected, ...actual]);
+    }
+  } finally {
+    loaded.dispose();
+  }
+}

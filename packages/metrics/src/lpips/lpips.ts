@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Module, type ParameterLayout, Rng, ShapeError, StateDictError, assertKnownKeys, bool, formatShape, oneOf } from '@vid/core';
+import { type ModuleConfig, registerClass, seedConfig } from '@vid/core';
 
 import { assertFramePair, debugCheckValues, flattenFrames, imageMean } from '../internal/frames.js';
 import { type LpipsNet, LPIPS_TRUNKS, LpipsTrunk, NetLinLayer, trunkFeatureSizes } from './trunks.js';
@@ -147,6 +148,7 @@ function resolveInput(options: Pick<LpipsOptions, 'preset' | 'inputRange' | 'res
  * licences); see the package README for where to get them, and {@link LPIPS.load}.
  */
 export class LPIPS extends Module {
+  static readonly className = 'LPIPS';
   readonly net: LpipsNet;
   readonly inputRange: LpipsInputRange;
   readonly rescale: boolean;
@@ -155,6 +157,13 @@ export class LPIPS extends Module {
   readonly scalingLayer: ScalingLayer;
   readonly trunk: LpipsTrunk;
   readonly lins: readonly NetLinLayer[];
+
+  readonly #seed: number | undefined;
+
+  /** `{net, inputRange, rescale, seed?}`, resolved (a preset is recorded as what it means). */
+  override getConfig(): ModuleConfig {
+    return { net: this.net, inputRange: this.inputRange, rescale: this.rescale, ...seedConfig(this.#seed) };
+  }
 
   constructor(options: LpipsOptions) {
     super();
@@ -166,6 +175,7 @@ export class LPIPS extends Module {
     this.inputRange = input.inputRange;
     this.rescale = input.rescale;
     this.inputPreset = input.preset;
+    this.#seed = options.seed;
     const rng = new Rng(options.seed ?? 0);
     this.scalingLayer = this.registerModule('scaling_layer', new ScalingLayer());
     this.trunk = this.registerModule('net', new LpipsTrunk(this.net, rng.fork('trunk')));
@@ -281,3 +291,5 @@ export class LPIPS extends Module {
     return tf.tidy(() => tf.sum(this.layerDistances(x0, x1), -1));
   }
 }
+
+registerClass(LPIPS);

@@ -35,6 +35,7 @@ import {
   positiveInteger,
   resolveRng,
 } from '@vid/core';
+import { type ModuleConfig, type SerializedModule, configOf, registerClass, resolveModule } from '@vid/core';
 
 import { type VideoClassification, type VideoClassifier, evaluateAccuracy } from './classifier.js';
 import { checkLabels, checkVideo } from './internal.js';
@@ -80,7 +81,7 @@ export interface EarlyRecognizerOptions {
    * cells to stack, first layer first. Its first layer reads `p²·frameChannels` channels.
    * @default a ConvLSTM with `hiddenChannels` and `kernelSize`
    */
-  readonly recurrent?: StackedRNN | readonly AnyRecurrentModule[];
+  readonly recurrent?: StackedRNN | ReadonlyArray<AnyRecurrentModule | SerializedModule> | SerializedModule;
   /** Default ConvLSTM only: hidden channels per layer. @default [16] */
   readonly hiddenChannels?: number | readonly number[];
   /** Default ConvLSTM only: kernel size. @default 3 */
@@ -118,6 +119,7 @@ export interface EarlyRecognitionResult extends VideoClassification {
  * `[1, 1, hidden, p²·C]`, `predictor.bias`.
  */
 export class EarlyRecognizer extends Module implements VideoClassifier<EarlyRecognitionResult> {
+  static readonly className: string = 'EarlyRecognizer';
   readonly frameSize: readonly [number, number];
   readonly frameChannels: number;
   readonly numClasses: number;
@@ -128,8 +130,16 @@ export class EarlyRecognizer extends Module implements VideoClassifier<EarlyReco
   /** λ of the frame-prediction loss (mutable, to anneal it). */
   predictionWeight: number;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], 'EarlyRecognizer');
+  }
+
   constructor(options: EarlyRecognizerOptions) {
     super();
+    this.#options = { ...options };
     const context = 'EarlyRecognizer';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.frameSize = pairOf(options.frameSize, 'frameSize', context);
@@ -145,13 +155,14 @@ export class EarlyRecognizer extends Module implements VideoClassifier<EarlyReco
     const rng = resolveRng(options.seed, 'seed', context);
     const inputChannels = p * p * this.frameChannels;
     let recurrent: StackedRNN;
-    if (options.recurrent === undefined) {
+    const recurrentOption = resolveModule(options.recurrent);
+    if (recurrentOption === undefined) {
       recurrent = new ConvLSTM({ inputChannels, hiddenChannels: options.hiddenChannels ?? [16], kernelSize: options.kernelSize ?? 3, seed: rng.fork('recurrent') });
     } else {
       for (const field of ['hiddenChannels', 'kernelSize'] as const) {
         if (options[field] !== undefined) throw new ConfigError(field, 'nothing when a recurrent network is given', options[field], context);
       }
-      recurrent = options.recurrent instanceof StackedRNN ? options.recurrent : new StackedRNN({ cells: options.recurrent });
+      recurrent = recurrentOption instanceof StackedRNN ? recurrentOption : new StackedRNN({ cells: recurrentOption as ReadonlyArray<AnyRecurrentModule | SerializedModule> });
       if (recurrent.direction !== 'forward' || recurrent.stateful) {
         throw new ConfigError('recurrent', 'a forward, non-stateful stack (the classifier reads the state after the last observed frame)', `${recurrent.direction}${recurrent.stateful ? ', stateful' : ''}`, context);
       }
@@ -266,3 +277,5 @@ export async function evaluateEarlyRecognition(
   }
   return out;
 }
+
+registerClass(EarlyRecognizer);

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, Linear, Module, ModuleList, type Rng, ShapeError, assertKnownKeys, formatShape, pairOf, positiveInteger, resolveRng } from '@vid/core';
+import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 /**
  * Maps frames to feature vectors: the per-frame CNN of LRCN and of the LSTM of Ng et al. Any
@@ -49,13 +50,22 @@ const STACK_KEYS = ['frameSize', 'inputChannels', 'channels', 'kernelSize', 'see
  * conv blocks of AlexNet/CaffeNet, in miniature). Parameters: `<layer>.weight`, `<layer>.bias`.
  */
 export class ConvStack extends Module implements ConvTrunk {
+  static readonly className: string = 'ConvStack';
   readonly frameSize: readonly [number, number];
   readonly inputChannels: number;
   readonly outputShape: readonly [number, number, number];
   readonly layers: readonly Conv2d[];
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], 'ConvStack');
+  }
+
   constructor(options: ConvStackOptions) {
     super();
+    this.#options = { ...options };
     const context = 'ConvStack';
     assertKnownKeys(options, STACK_KEYS, context);
     this.frameSize = pairOf(options.frameSize, 'frameSize', context);
@@ -109,12 +119,21 @@ export interface SmallCnnOptions extends ConvStackOptions {
  * Parameters: `convs.<layer>.weight`, `convs.<layer>.bias`, `fc.weight`, `fc.bias`.
  */
 export class SmallCnn extends Module implements FrameEncoder {
+  static readonly className: string = 'SmallCnn';
   readonly convs: ConvStack;
   readonly fc: Linear;
   readonly outputSize: number;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], 'SmallCnn');
+  }
+
   constructor(options: SmallCnnOptions) {
     super();
+    this.#options = { ...options };
     const context = 'SmallCnn';
     const { featureSize, ...stack } = options;
     assertKnownKeys(options, [...STACK_KEYS, 'featureSize'], context);
@@ -151,3 +170,7 @@ export function applyToFrames(video: tf.Tensor, fn: (frames: tf.Tensor4D) => tf.
     return tf.reshape(out, [batch, time, ...out.shape.slice(1)]);
   });
 }
+
+registerClass(ConvStack);
+
+registerClass(SmallCnn);

@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropy } from '@vid/attention';
 import { LSTM } from '@vid/cells';
 import { ConfigError, Linear, Module, type Rng, assertKnownKeys, oneOf, pairOf, positiveInteger, resolveRng } from '@vid/core';
+import { type ModuleConfig, type SerializedModule, configOf, registerClass, resolveModule } from '@vid/core';
 
 import { PREDICTION_AGGREGATIONS, type PredictionAggregation, aggregatePredictions, linearTimeWeights } from './aggregate.js';
 import type { VideoClassification, VideoClassifier } from './classifier.js';
@@ -43,7 +44,7 @@ export interface FrameLSTMOptions {
    * The per-frame encoder: any {@link FrameEncoder} (a {@link Module} trains with the model).
    * @default a SmallCnn built from `cnn`
    */
-  readonly encoder?: FrameEncoder;
+  readonly encoder?: FrameEncoder | SerializedModule;
   /** Options of the default {@link SmallCnn} (frame size, channels and seed come from the model). */
   readonly cnn?: Omit<SmallCnnOptions, 'frameSize' | 'inputChannels' | 'seed'>;
   /** How per-frame predictions become the video's. @default LRCN 'mean'; DeepLSTMNet 'weighted' */
@@ -80,8 +81,16 @@ export class FrameLSTMClassifier extends Module implements VideoClassifier<Frame
   readonly lstm: LSTM;
   readonly classifier: Linear;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], this.constructor.name);
+  }
+
   protected constructor(options: FrameLSTMOptions, defaults: { hiddenSize: number | readonly number[]; aggregation: PredictionAggregation; stepWeights: StepWeighting }, context: string) {
     super();
+    this.#options = { ...options };
     assertKnownKeys(options, OPTION_KEYS, context);
     this.frameSize = pairOf(options.frameSize, 'frameSize', context);
     this.frameChannels = positiveInteger(options.frameChannels ?? 1, 'frameChannels', context);
@@ -90,7 +99,7 @@ export class FrameLSTMClassifier extends Module implements VideoClassifier<Frame
     this.stepWeights = oneOf(options.stepWeights ?? defaults.stepWeights, ['uniform', 'linear'] as const, 'stepWeights', context);
     const rng = resolveRng(options.seed, 'seed', context);
     if (options.encoder && options.cnn) throw new ConfigError('cnn', 'nothing when an encoder is given', options.cnn, context);
-    const encoder = options.encoder ?? new SmallCnn({ ...(options.cnn ?? {}), frameSize: this.frameSize, inputChannels: this.frameChannels, seed: rng.fork('encoder') });
+    const encoder = resolveModule(options.encoder) ?? new SmallCnn({ ...(options.cnn ?? {}), frameSize: this.frameSize, inputChannels: this.frameChannels, seed: rng.fork('encoder') });
     if (typeof encoder.apply !== 'function' || !Number.isInteger(encoder.outputSize) || encoder.outputSize < 1) {
       throw new ConfigError('encoder', 'a FrameEncoder: { outputSize: positive integer, apply(frames) }', encoder, context);
     }
@@ -139,6 +148,7 @@ export class FrameLSTMClassifier extends Module implements VideoClassifier<Frame
  * `aggregation: 'mean'`, `stepWeights: 'uniform'`).
  */
 export class LRCN extends FrameLSTMClassifier {
+  static readonly className = 'LRCN';
   constructor(options: FrameLSTMOptions) {
     super(options, { hiddenSize: 32, aggregation: 'mean', stepWeights: 'uniform' }, 'LRCN');
   }
@@ -150,7 +160,11 @@ export class LRCN extends FrameLSTMClassifier {
  * `'max'`, `'sum'` or `'last'`. Defaults: two 32-unit layers (the paper: five of 512).
  */
 export class DeepLSTMNet extends FrameLSTMClassifier {
+  static readonly className = 'DeepLSTMNet';
   constructor(options: FrameLSTMOptions) {
     super(options, { hiddenSize: [32, 32], aggregation: 'weighted', stepWeights: 'linear' }, 'DeepLSTMNet');
   }
 }
+
+registerClass(LRCN);
+registerClass(DeepLSTMNet);

@@ -40,6 +40,7 @@ import {
   positiveInteger,
   resolveRng,
 } from '@vid/core';
+import { type ModuleConfig, type SerializedModule, configOf, registerClass, resolveModule } from '@vid/core';
 
 import type { VideoClassification, VideoClassifier } from './classifier.js';
 import { ConvStack, type ConvStackOptions, type ConvTrunk, applyToFrames } from './encoder.js';
@@ -146,14 +147,23 @@ export interface TemporalConvOptions {
  * Parameters: `weight` `[L, kh, kw, in, out]` (PyTorch `nn.Conv3d` `[out, in, L, kh, kw]`), `bias` `[out]`.
  */
 export class TemporalConv extends Module {
+  static readonly className: string = 'TemporalConv';
   readonly frames: number;
   readonly stride: number;
   readonly outChannels: number;
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], 'TemporalConv');
+  }
+
   constructor(options: TemporalConvOptions) {
     super();
+    this.#options = { ...options };
     const context = 'TemporalConv';
     assertKnownKeys(options, ['inChannels', 'outChannels', 'frames', 'kernelSize', 'stride', 'seed'], context);
     const inChannels = positiveInteger(options.inChannels, 'inChannels', context);
@@ -202,7 +212,7 @@ export interface FeaturePoolingNetOptions {
    * The per-frame convolutional trunk: any {@link ConvTrunk} (a {@link Module} trains with the model).
    * @default a ConvStack built from `convs`
    */
-  readonly trunk?: ConvTrunk;
+  readonly trunk?: ConvTrunk | SerializedModule;
   /** Options of the default {@link ConvStack} (frame size, channels and seed come from the model). */
   readonly convs?: Omit<ConvStackOptions, 'frameSize' | 'inputChannels' | 'seed'>;
   /** Seed or generator of the initial weights. @default 0 */
@@ -228,6 +238,7 @@ export interface FeaturePoolingResult extends VideoClassification {
  * `classifier.bias`.
  */
 export class FeaturePoolingNet extends Module implements VideoClassifier<FeaturePoolingResult> {
+  static readonly className: string = 'FeaturePoolingNet';
   readonly frameSize: readonly [number, number];
   readonly frameChannels: number;
   readonly numClasses: number;
@@ -241,8 +252,16 @@ export class FeaturePoolingNet extends Module implements VideoClassifier<Feature
   readonly fc: Linear;
   readonly classifier: Linear;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], 'FeaturePoolingNet');
+  }
+
   constructor(options: FeaturePoolingNetOptions) {
     super();
+    this.#options = { ...options };
     const context = 'FeaturePoolingNet';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.frameSize = pairOf(options.frameSize, 'frameSize', context);
@@ -270,7 +289,7 @@ export class FeaturePoolingNet extends Module implements VideoClassifier<Feature
     }
     const rng = resolveRng(options.seed, 'seed', context);
     if (options.trunk && options.convs) throw new ConfigError('convs', 'nothing when a trunk is given', options.convs, context);
-    const trunk = options.trunk ?? new ConvStack({ ...(options.convs ?? {}), frameSize: this.frameSize, inputChannels: this.frameChannels, seed: rng.fork('trunk') });
+    const trunk = resolveModule(options.trunk) ?? new ConvStack({ ...(options.convs ?? {}), frameSize: this.frameSize, inputChannels: this.frameChannels, seed: rng.fork('trunk') });
     if (typeof trunk.apply !== 'function' || !Array.isArray(trunk.outputShape) || trunk.outputShape.length !== 3) {
       throw new ConfigError('trunk', 'a ConvTrunk: { outputShape: [height, width, channels], apply(frames) }', trunk, context);
     }
@@ -354,3 +373,7 @@ export class FeaturePoolingNet extends Module implements VideoClassifier<Feature
     return tf.tidy(() => tf.mean(softmaxCrossEntropy(result.logits, labels, context)) as tf.Scalar);
   }
 }
+
+registerClass(TemporalConv);
+
+registerClass(FeaturePoolingNet);

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Module, ShapeError, assertKnownKeys, bool, finiteNumber, formatShape } from '@vid/core';
+import { type ModuleConfig, type SerializedModule, configOf, registerClass, resolveModule } from '@vid/core';
 
 import { type HornSchunckOptions, videoFlow } from '../flow/horn-schunck.js';
 import type { VideoClassification, VideoClassifier } from './classifier.js';
@@ -17,10 +18,10 @@ import { checkLabels, checkVideo } from './internal.js';
 
 /** Options of {@link TwoStreamNet}. */
 export interface TwoStreamNetOptions<I extends VideoClassification, F extends VideoClassification> {
-  /** The image stream, on the frames. */
-  readonly image: VideoClassifier<I>;
+  /** The image stream, on the frames (or its `{className, config}`). */
+  readonly image: VideoClassifier<I> | SerializedModule;
   /** The flow stream, on `[batch, time − 1, height, width, 2 or 3]` flow fields (`frameChannels` 2, or 3 with `flowMagnitude`). */
-  readonly flow: VideoClassifier<F>;
+  readonly flow: VideoClassifier<F> | SerializedModule;
   /** The weight of the flow stream in the fused probabilities, (1 − w)·p_image + w·p_flow. @default 0.5 */
   readonly flowWeight?: number;
   /** Add the flow magnitude as a third channel. @default false */
@@ -47,20 +48,30 @@ export class TwoStreamNet<I extends VideoClassification = VideoClassification, F
   extends Module
   implements VideoClassifier<TwoStreamResult<I, F>>
 {
+  static readonly className: string = 'TwoStreamNet';
   readonly image: VideoClassifier<I>;
   readonly flow: VideoClassifier<F>;
   readonly flowWeight: number;
   readonly flowMagnitude: boolean;
   readonly flowOptions: HornSchunckOptions;
 
+  readonly #options: object;
+
+  /** The options given to the constructor (the seed only when it was a number). */
+  override getConfig(): ModuleConfig {
+    return configOf(this.#options, [], 'TwoStreamNet');
+  }
+
   constructor(options: TwoStreamNetOptions<I, F>) {
     super();
+    this.#options = { ...options };
     const context = 'TwoStreamNet';
     assertKnownKeys(options, OPTION_KEYS, context);
     this.flowWeight = finiteNumber(options.flowWeight ?? 0.5, 'flowWeight', context, { min: 0, max: 1 });
     this.flowMagnitude = bool(options.flowMagnitude ?? false, 'flowMagnitude', context);
     this.flowOptions = options.flowOptions ?? {};
-    const { image, flow } = options;
+    const image = resolveModule(options.image) as VideoClassifier<I>;
+    const flow = resolveModule(options.flow) as VideoClassifier<F>;
     if (!image || typeof image.apply !== 'function') throw new ConfigError('image', 'a VideoClassifier', image, context);
     if (!flow || typeof flow.apply !== 'function') throw new ConfigError('flow', 'a VideoClassifier', flow, context);
     const channels = this.flowMagnitude ? 3 : 2;
@@ -136,3 +147,5 @@ export class TwoStreamNet<I extends VideoClassification = VideoClassification, F
     return tf.tidy(() => tf.add(this.image.loss(result.image, labels), this.flow.loss(result.flow, labels)) as tf.Scalar);
   }
 }
+
+registerClass(TwoStreamNet);
