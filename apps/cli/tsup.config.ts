@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { app } from '@vid/tsup-config';
 
-export default defineConfig({
-  entry: { main: 'src/main.ts' },
-  format: ['esm'],
-  target: 'node20',
-  platform: 'node',
-  sourcemap: true,
-  clean: true,
-  dts: false,
-});
+export default app({ entry: { main: 'src/main.ts' } });

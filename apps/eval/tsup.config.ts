@@ -1,12 +1,3 @@
-import { defineConfig } from 'tsup';
+import { app } from '@vid/tsup-config';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', main: 'src/main.ts' },
-  format: ['esm'],
-  target: 'node20',
-  platform: 'node',
-  sourcemap: true,
-  clean: true,
-  dts: false,
-  banner: { js: '' },
-});
+export default app();

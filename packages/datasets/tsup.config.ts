@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { library } from '@vid/tsup-config';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  target: 'es2022',
-  platform: 'node',
-  dts: { compilerOptions: { composite: false } },
-  sourcemap: true,
-  clean: true,
-});
+export default library({ platform: 'node' });

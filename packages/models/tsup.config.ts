@@ -1,13 +1,3 @@
-import { defineConfig } from 'tsup';
+import { library } from '@vid/tsup-config';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  target: 'es2022',
-  // The package's tsconfig is a composite project (for `tsc -b`); tsup's declaration build is not.
-  dts: { compilerOptions: { composite: false } },
-  sourcemap: true,
-  clean: true,
-  // Peer and workspace dependencies stay external.
-  external: [/^@tensorflow\//, /^@vid\//, /^node:/],
-});
+export default library();

@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { library } from '@vid/tsup-config';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  target: 'es2022',
-  // The tsconfig is a composite project (for `tsc -b`); declaration bundling needs it off.
-  dts: { compilerOptions: { composite: false } },
-  sourcemap: true,
-  clean: true,
-});
+export default library();

@@ -40,6 +40,8 @@ try {
       }
     }
     if (JSON.stringify(manifest.exports).includes('@vid/source')) throw new Error(`${name}: the tarball's exports still contain the @vid/source condition`);
+    const entries = run('tar', ['-tzf', file], undefined, { capture: true }).split('\n');
+    if (!entries.includes('package/LICENSE')) throw new Error(`${name}: the tarball has no LICENSE (the package's prepack copies the root one)`);
     run(bin('publint'), ['run', file, '--strict']);
     run(bin('attw'), [file, '--profile', 'esm-only', '--format', 'table-flipped']);
   }
