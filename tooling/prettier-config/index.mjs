@@ -1,4 +1,4 @@
-// The Prettier settings of the vid workspace (see docs/decisions/0011-prettier.md).
+// The Prettier settings of the vid workspace (see docs/decisions/formatter-prettier.md).
 // 120 columns keep a shape comment and its expression on one line; the rest is Prettier's default
 // style, which the tree already follows (single quotes, semicolons, trailing commas).
 

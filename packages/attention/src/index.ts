@@ -1,6 +1,8 @@
 /**
  * @vid/attention: dot-product and multi-head attention, MultiLSTM (Yeung et al.) and the soft
  * visual attention LSTM (Sharma et al. 2015) for recurrent video models.
+ *
+ * @module @vid/attention
  */
 
 // Attention

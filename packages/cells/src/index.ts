@@ -1,6 +1,8 @@
 /**
  * @vid/cells: recurrent cells for video (FC-LSTM with peepholes, ConvLSTM, ConvGRU), the runner
  * that loops them over time, stacked multi-layer runners and the encoder-forecaster.
+ *
+ * @module @vid/cells
  */
 
 // The cell contract

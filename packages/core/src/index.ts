@@ -1,6 +1,8 @@
 /**
  * @vid/core: backend selection, modules and parameters, seeded RNG and initializers,
  * safetensors and PyTorch checkpoint I/O, typed errors.
+ *
+ * @module @vid/core
  */
 
 // Backends

@@ -2,6 +2,8 @@
  * @vid/datasets: Moving MNIST, KTH Action and Something-Something V2 loaders, npy/npz and IDX
  * files, video decoding with ffmpeg, and one streaming dataset pipeline. Everything works on host
  * arrays; tensors are made at the batch level (`batchToTensor`).
+ *
+ * @module @vid/datasets
  */
 
 // Pipeline and batches

@@ -1,6 +1,8 @@
 /**
  * @vid/metrics: MSE, MAE, PSNR, SSIM, LPIPS and FVD for video prediction, with the conventions
  * the papers used, named, and per-frame evaluation.
+ *
+ * @module @vid/metrics
  */
 
 // Pixel metrics

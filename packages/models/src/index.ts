@@ -1,6 +1,8 @@
 /**
  * @vid/models: whole video architectures built from the vid packages — recognition models
  * (LRCN, Beyond Short Snippets, early activity recognition), optical flow, and video predictors.
+ *
+ * @module @vid/models
  */
 
 // ─── Recognition ─────────────────────────────────────────────────────────────────────────────

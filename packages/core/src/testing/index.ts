@@ -1,6 +1,8 @@
 /**
  * `@vid/core/testing`: helpers for parity and leak tests, shared by every package's tests. They
  * throw plain errors with precise messages, so they work under any test runner.
+ *
+ * @module @vid/core/testing
  */
 import * as tf from '@tensorflow/tfjs-core';
 
