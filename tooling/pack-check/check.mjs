@@ -70,6 +70,14 @@ const report = await core.initBackend({ log: (line) => console.log(line) });
 const conv = new core.Conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3, seed: 1 });
 const grad = tf.grad((x) => tf.sum(conv.apply(x)))(tf.ones([1, 4, 4, 1]));
 console.log('backend', report.backend, '— a conv2d gradient of shape', grad.shape.join('x'), 'computed from the installed tarballs');
+const cells = modules['@vid/cells'];
+const net = new cells.ConvLSTM({ inputChannels: 1, hiddenChannels: 2, kernelSize: 3, numLayers: 2, seed: 1 });
+const saved = await core.saveModel(net);
+const loaded = await core.loadModel(saved.bytes);
+const clip = tf.ones([1, 2, 4, 4, 1]);
+const same = tf.all(tf.equal(net.apply(clip).output, loaded.apply(clip).output)).dataSync()[0];
+if (!same || loaded.constructor.className !== 'ConvLSTM') throw new Error('saveModel/loadModel from the tarballs: the loaded ConvLSTM differs');
+console.log('saveModel/loadModel: a', loaded.constructor.className, 'of', saved.bytes.byteLength, 'bytes round-trips from the installed tarballs');
 `,
   );
   run('node', ['smoke.mjs'], project);

@@ -11,6 +11,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { tfjsCoreEntryOnly } from '@vid/tsup-config';
 import { build } from 'esbuild';
 
 /**
@@ -39,14 +40,7 @@ export async function runFreshNode({ packageDir, source, args = [], timeoutMs = 
       conditions: ['@vid/source'],
       logLevel: 'error',
       external: ['@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'node:*'],
-      plugins: [
-        {
-          name: 'tfjs-core-external-entry-only',
-          setup(b) {
-            b.onResolve({ filter: /^@tensorflow\/tfjs-core$/ }, (a) => ({ path: a.path, external: true }));
-          },
-        },
-      ],
+      plugins: [tfjsCoreEntryOnly],
       banner: { js: "import { createRequire as __vidCreateRequire } from 'node:module'; const require = __vidCreateRequire(import.meta.url);" },
     });
     const { stdout } = await promisify(execFile)(process.execPath, [outfile, ...args], {
