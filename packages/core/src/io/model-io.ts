@@ -224,7 +224,12 @@ export async function readModel<M extends Module = Module>(source: ModelSource, 
       throw new ConfigError('expectClass', `a model of class ${expected.join(' or ')}`, metadata.className, `loadModel(${location})`);
     }
   }
-  getRegisteredClass(metadata.className);
+  try {
+    getRegisteredClass(metadata.className);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.field, error.expected, error.received, `loadModel(${location})`);
+    throw error;
+  }
   let model: M;
   try {
     model = deserializeModule<M>({ className: metadata.className, config: metadata.config });
