@@ -217,6 +217,11 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
   if (typeof literal !== 'object' || literal === null || Array.isArray(literal)) {
     throw new FileFormatError(file, `corrupted .npy header: expected a dict, found ${JSON.stringify(text.trim())}`);
   }
+  const keys = Object.keys(literal).sort();
+  if (keys.join() !== 'descr,fortran_order,shape') {
+    // NumPy refuses the same ("Header does not contain the correct keys").
+    throw new FileFormatError(file, `corrupted .npy header: expected the keys 'descr', 'fortran_order' and 'shape', found ${keys.map((k) => `'${k}'`).join(', ') || 'none'}`);
+  }
   const { descr, fortran_order: fortranOrder, shape } = literal;
   if (typeof descr !== 'string') throw new FileFormatError(file, `unsupported .npy header: 'descr' must be a type string (structured dtypes are not supported), found ${JSON.stringify(descr)}`);
   if (typeof fortranOrder !== 'boolean') throw new FileFormatError(file, `corrupted .npy header: 'fortran_order' must be True or False, found ${JSON.stringify(fortranOrder)}`);
