@@ -153,6 +153,9 @@ export function parseSafetensorsHeader(
     }
     entries.push({ name, dtype: info.dtype, shape: shape as number[], begin, end });
   }
+  if (entries.length > limits.maxSafetensorsTensors) {
+    throw new FileFormatError(file, `the header describes ${entries.length} tensors, more than maxSafetensorsTensors = ${limits.maxSafetensorsTensors} (${RAISE})`);
+  }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const entry of entries) {
