@@ -324,19 +324,19 @@ export function hostileCases() {
   add('npy', 'key-__proto__', 'proto.npy', npy(npyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), '__proto__': {'polluted': True}, }"), SIX), error("keys"));
   add('npy', 'descr-object', 'object.npy', npy(npyHeader("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"), SIX), error('unsupported .npy dtype'));
 
-  // --- npz -------------------------------------------------------------------------------------------
-  add('npz', 'valid', 'valid.npz', zipBytes([{ name: 'x.npy', data: F4_2x3 }]), data('six'));
+  // --- npz (the member is `data.npy`, conv-tt-lstm's key, so that `vid eval --data` reads it) ---
+  add('npz', 'valid', 'valid.npz', zipBytes([{ name: 'data.npy', data: F4_2x3 }]), data('six'));
   for (const claim of [1000, 2200 * 2 ** 20, 200 * 2 ** 20]) {
-    add('npz', `deflate-bomb-claims-${claim}`, `bomb-${claim}.npz`, zipBytes([{ name: 'x.npy', data: undefined, method: 8, compressed: bomb, size: claim, crc: 0 }]), error(BOMB), { isolated: true, rssBudgetMiB: 300 });
+    add('npz', `deflate-bomb-claims-${claim}`, `bomb-${claim}.npz`, zipBytes([{ name: 'data.npy', data: undefined, method: 8, compressed: bomb, size: claim, crc: 0 }]), error(BOMB), { isolated: true, rssBudgetMiB: 300 });
   }
-  add('npz', 'five-overlapping-entries', 'overlap.npz', zipBytes([{ name: 'x.npy', data: F4_2x3 }, ...[1, 2, 3, 4, 5].map((i) => ({ name: `y${i}.npy`, data: F4_2x3, offset: 0 }))]), error('overlap'));
-  const npzCrc = zipBytes([{ name: 'x.npy', data: F4_2x3 }]);
-  npzCrc[30 + 'x.npy'.length + F4_2x3.byteLength - 1] ^= 0x01;
+  add('npz', 'five-overlapping-entries', 'overlap.npz', zipBytes([{ name: 'data.npy', data: F4_2x3 }, ...[1, 2, 3, 4, 5].map((i) => ({ name: `y${i}.npy`, data: F4_2x3, offset: 0 }))]), error('overlap'));
+  const npzCrc = zipBytes([{ name: 'data.npy', data: F4_2x3 }]);
+  npzCrc[30 + 'data.npy'.length + F4_2x3.byteLength - 1] ^= 0x01;
   add('npz', 'crc-mismatch', 'crc.npz', npzCrc, error('bad CRC-32'));
-  const npzExtra = zipBytes([{ name: 'x.npy', data: F4_2x3 }]);
+  const npzExtra = zipBytes([{ name: 'data.npy', data: F4_2x3 }]);
   npzExtra[findBytes(npzExtra, Uint8Array.from([0x50, 0x4b, 0x01, 0x02])) + 30] = 0xff;
   add('npz', 'extra-length-flipped', 'extra.npz', npzExtra, error('corrupted central directory|extra'));
-  add('npz', 'member-nested-header', 'nested.npz', zipBytes([{ name: 'x.npy', data: npy(npyHeader(`{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(20000)}${')'.repeat(20000)}, }`)) }]), error('maxNpyHeaderDepth'));
+  add('npz', 'member-nested-header', 'nested.npz', zipBytes([{ name: 'data.npy', data: npy(npyHeader(`{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(20000)}${')'.repeat(20000)}, }`)) }]), error('maxNpyHeaderDepth'));
 
   // --- IDX and .gz -----------------------------------------------------------------------------------
   add('idx', 'valid', 'valid-idx1-ubyte', idx([6], Uint8Array.from([1, 2, 3, 4, 5, 6])), data('six'));

@@ -351,6 +351,9 @@ async function resolveTensors(
 /** What a checkpoint holds: Python values, with tensors as {@link HostTensor}s and dicts as Maps. */
 export type CheckpointValue = unknown;
 
+/** The file each checkpoint value was read from, so that {@link extractStateDict}'s errors name it. */
+const checkpointFiles = new WeakMap<object, string>();
+
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
 /**
@@ -368,14 +371,17 @@ export async function readTorchCheckpoint(
   const source: ByteSource = typeof input === 'string' ? await fileSource(input) : bytesSource(input, display);
   try {
     const head = await source.read(0, Math.min(4, source.size));
+    let value: CheckpointValue;
     if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
-      return await readZipCheckpoint(source, display, limits);
-    }
-    if (head[0] === 0x80) {
+      value = await readZipCheckpoint(source, display, limits);
+    } else if (head[0] === 0x80) {
       const bytes = typeof input === 'string' ? await readFileBytes(input) : input;
-      return await readLegacyCheckpoint(bytes, display, limits);
+      value = await readLegacyCheckpoint(bytes, display, limits);
+    } else {
+      throw new FileFormatError(display, 'not a PyTorch checkpoint: expected a zip archive (torch.save ≥ 1.6) or a legacy pickle stream');
     }
-    throw new FileFormatError(display, 'not a PyTorch checkpoint: expected a zip archive (torch.save ≥ 1.6) or a legacy pickle stream');
+    if (typeof value === 'object' && value !== null) checkpointFiles.set(value, display);
+    return value;
   } finally {
     await source.close();
   }
@@ -489,7 +495,7 @@ export function extractStateDict(
   checkpoint: CheckpointValue,
   options: { readonly key?: string; readonly stripPrefix?: string; readonly file?: string } = {},
 ): Map<string, HostTensor> {
-  const file = options.file ?? '<checkpoint>';
+  const file = options.file ?? (typeof checkpoint === 'object' && checkpoint !== null ? checkpointFiles.get(checkpoint) : undefined) ?? '<checkpoint>';
   if (!(checkpoint instanceof Map)) throw new FileFormatError(file, 'expected a dict at the top level of the checkpoint');
   const isStateDict = (m: Map<unknown, unknown>): boolean =>
     m.size > 0 && [...m.entries()].every(([k, v]) => typeof k === 'string' && isHostTensor(v));

@@ -225,6 +225,7 @@ export interface ZipOpenOptions {
  */
 export class ZipArchive {
   readonly #dataOffsets = new Map<string, number>();
+  readonly #verified = new Set<string>();
   /** Where each entry's bytes must end: the next entry's local header, or the directory. */
   readonly #ends: ReadonlyMap<string, number>;
   readonly #limits: Partial<ReadLimits> | undefined;
@@ -410,13 +411,39 @@ export class ZipArchive {
     if (crc !== entry.crc32) {
       throw new FileFormatError(this.source.name, `entry "${name}": bad CRC-32 (computed ${hex32(crc)}, the directory says ${hex32(entry.crc32)}); the file is corrupted`);
     }
+    this.#verified.add(name);
     return out;
   }
 
   /**
+   * Verifies a stored entry's CRC-32 by streaming through it in 4 MiB reads (no more memory than
+   * that), for callers that then read it by ranges. Verified once; later calls return at once.
+   */
+  async verify(name: string): Promise<void> {
+    const entry = this.entry(name);
+    if (this.#verified.has(name)) return;
+    if (entry.method !== 0) {
+      await this.read(name);
+    } else {
+      const offset = await this.dataOffset(entry);
+      const zlib = await loadZlib();
+      const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number } | undefined)?.crc32;
+      let crc = 0;
+      for (let at = 0; at < entry.size; at += 4 * 2 ** 20) {
+        const piece = await this.source.read(offset + at, Math.min(4 * 2 ** 20, entry.size - at));
+        crc = native ? native(piece, crc) >>> 0 : crc32(piece, crc);
+      }
+      if (crc !== entry.crc32) {
+        throw new FileFormatError(this.source.name, `entry "${name}": bad CRC-32 (computed ${hex32(crc)}, the directory says ${hex32(entry.crc32)}); the file is corrupted`);
+      }
+    }
+    this.#verified.add(name);
+  }
+
+  /**
    * Reads a byte range of a stored (uncompressed) entry without reading the rest, for
-   * memory-mapped style access to big `.npy` members. Ranges are not CRC-checked (the CRC covers
-   * the whole member); {@link ZipArchive.read} is.
+   * memory-mapped style access to big `.npy` members. Ranges alone are not CRC-checked (the CRC
+   * covers the whole member): call {@link ZipArchive.verify} first, as `NpzFile.array` does.
    */
   async readRange(name: string, offset: number, length: number): Promise<Uint8Array> {
     const entry = this.entry(name);

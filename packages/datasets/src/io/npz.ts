@@ -6,8 +6,8 @@
  *
  * Inflating is bounded by `@vid/core`'s {@link ReadLimits} (the declared size, `maxInflatedBytes`
  * and `maxInflateRatio`), so a deflate bomb is refused after a few megabytes whatever its
- * directory claims; members read whole have their CRC-32 verified (slab reads of stored members
- * read only a range, which the CRC cannot cover).
+ * directory claims. Every member's CRC-32 is verified before its data is used: deflated members as
+ * they are inflated, stored members by one streaming pass when opened for slab reads.
  */
 import { FileFormatError, type HostTensor, type ReadLimits, ZipArchive, writeZip } from '@vid/core';
 
@@ -58,7 +58,8 @@ export class NpzFile {
 
   /**
    * The array `key`, opened for slab reads. Stored members read their slabs with positioned
-   * reads; deflated members are inflated into memory first. Closing it leaves the archive open.
+   * reads (after one streaming pass that verifies their CRC-32); deflated members are inflated
+   * into memory first. Closing it leaves the archive open.
    */
   async array(key: string): Promise<NpyArray> {
     const name = this.member(key);
@@ -66,6 +67,8 @@ export class NpzFile {
     if (!entry) throw new FileFormatError(this.path, `no member ${name}`);
     const display = `${this.path}:${name}`;
     if (entry.method === 0) {
+      // One streaming pass (4 MiB at a time) checks the CRC-32 before any slab is trusted.
+      await this.archive.verify(name);
       let base = this.offsets.get(name);
       if (base === undefined) {
         base = await this.archive.dataOffset(entry);

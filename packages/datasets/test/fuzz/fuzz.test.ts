@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 
 const arrays = join(import.meta.dirname, '..', 'fixtures', 'arrays');
 const READERS = ['npy', 'npz', 'idx'];
+/** `.npz` files are read twice: whole (`readNpz`) and by slabs (`NpzFile.array`, as the Moving MNIST loaders do). */
+const bySlabs = (cases: FuzzCase[]): FuzzCase[] => cases.filter((c) => c.reader === 'npz').map((c) => ({ ...c, reader: 'npz-slab' }));
 
 async function mutated(): Promise<FuzzCase[]> {
   const out: FuzzCase[] = [];
@@ -21,13 +23,15 @@ async function mutated(): Promise<FuzzCase[]> {
   };
   for (const [i, name] of ['f4_3x4.npy', 'f8_big_endian.npy', 'i4_fortran.npy', 'i4_v2.npy', 'b1.npy', 'u2_empty.npy'].entries()) await add('npy', name, 100 + i, 40);
   for (const [i, name] of ['stored.npz', 'deflated.npz', 'convttlstm_small_deflated.npz', 'predrnn_small.npz'].entries()) await add('npz', name, 200 + i, 60);
+  out.push(...bySlabs(out));
   for (const [i, name] of ['tiny-images-idx3-ubyte', 'tiny-images-idx3-ubyte.gz', 'tiny-idx2-float', 'tiny-idx1-short'].entries()) await add('idx', name, 300 + i, 60);
   return out;
 }
 
 describe('fuzzing the readers of @vid/datasets', () => {
   it('ends every hostile and mutated file in a typed error or correct data, within budget', async () => {
-    const cases = [...hostileCases().filter((c) => READERS.includes(c.reader)), ...(await mutated())];
+    const hostile = hostileCases().filter((c) => READERS.includes(c.reader));
+    const cases = [...hostile, ...bySlabs(hostile), ...(await mutated())];
     const results = await runFuzz({ module: join(import.meta.dirname, 'readers.ts'), cases });
     console.log(`${fuzzTable(results)}\n\nIsolated cases (a fresh process each):\n${results
       .filter((_, i) => cases[i]?.isolated)
