@@ -11,7 +11,7 @@
  * {@link ReadLimits.maxSafetensorsTensors} tensors (counted before the JSON is parsed) and
  * {@link ReadLimits.maxSafetensorsHeaderBytes} bytes; names such as `__proto__` stay plain keys.
  */
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, formatValue } from '../errors.js';
 import {
   DTYPE_SIZE,
   type DType,
@@ -25,6 +25,7 @@ import { type ReadLimits, resolveReadLimits } from './limits.js';
 import { fileError, nodeFs, readExactly, writeAll, writeFileAtomic } from './node-fs.js';
 
 const RAISE = 'raise it with setReadLimits() or the limits option';
+
 
 /** Where one tensor lives in a safetensors file. */
 export interface SafetensorsEntry {
@@ -136,20 +137,20 @@ export function parseSafetensorsHeader(
       throw new FileFormatError(file, `tensor "${name}": expected {dtype, shape, data_offsets}`);
     }
     if (!isDType(info.dtype)) {
-      throw new FileFormatError(file, `tensor "${name}": unknown dtype ${JSON.stringify(info.dtype)} (expected one of ${Object.keys(DTYPE_SIZE).join(', ')})`);
+      throw new FileFormatError(file, `tensor "${name}": unknown dtype ${formatValue(info.dtype)} (expected one of ${Object.keys(DTYPE_SIZE).join(', ')})`);
     }
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new FileFormatError(file, `tensor "${name}": shape must be an array of non-negative integers, received ${JSON.stringify(shape)}`);
+      throw new FileFormatError(file, `tensor "${name}": shape must be an array of non-negative integers, received ${formatValue(shape)}`);
     }
     const offsets = info.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new FileFormatError(file, `tensor "${name}": data_offsets must be [begin, end], received ${JSON.stringify(offsets)}`);
+      throw new FileFormatError(file, `tensor "${name}": data_offsets must be [begin, end], received ${formatValue(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
     const expectedBytes = numElements(shape as number[]) * DTYPE_SIZE[info.dtype];
     if (end < begin || end - begin !== expectedBytes) {
-      throw new FileFormatError(file, `tensor "${name}": data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expectedBytes} for ${info.dtype} ${JSON.stringify(shape)}`);
+      throw new FileFormatError(file, `tensor "${name}": data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expectedBytes} for ${info.dtype} ${formatValue(shape)}`);
     }
     entries.push({ name, dtype: info.dtype, shape: shape as number[], begin, end });
   }

@@ -14,7 +14,7 @@
  * {@link NpyArray} reads slabs of an array with positioned reads from a file (or from a stored
  * member of an `.npz`), so that `mnist_test_seq.npy` (800 MB) is never read whole.
  */
-import { type DType, FileFormatError, type HostTensor, type ReadLimits, getReadLimits, numElements } from '@vid/core';
+import { type DType, FileFormatError, type HostTensor, type ReadLimits, formatValue, getReadLimits, numElements } from '@vid/core';
 import type { FileHandle } from 'node:fs/promises';
 
 import { openFile, readAt, writeBytesAtomic } from './fs.js';
@@ -88,7 +88,10 @@ class LiteralParser {
   }
 
   private fail(what: string): never {
-    throw new FileFormatError(this.file, `corrupted .npy header: ${what} at character ${this.at} of ${JSON.stringify(this.text.trim())}`);
+    const text = this.text.trim();
+    // A hostile header may be 64 KiB long: quote at most 120 characters of it.
+    const shown = text.length > 120 ? `${text.slice(0, 120)}…` : text;
+    throw new FileFormatError(this.file, `corrupted .npy header: ${what} at character ${this.at} of ${JSON.stringify(shown)}`);
   }
 
   private skipSpace(): void {
@@ -174,12 +177,13 @@ class LiteralParser {
   }
 }
 
+
 /** The NumPy type string `descr` as a vid dtype. */
 export function parseDescr(descr: string, file = '<npy>'): { dtype: DType; bigEndian: boolean; itemSize: number } {
   const match = /^([<>|=]?)([biuf])(\d+)$/.exec(descr);
   const dtype = match ? KIND_TO_DTYPE[`${match[2]}${match[3]}`] : undefined;
   if (!match || !dtype) {
-    throw new FileFormatError(file, `unsupported .npy dtype ${JSON.stringify(descr)} (expected a bool, integer or float type such as '|u1', '<i4', '<f4', '>f8')`);
+    throw new FileFormatError(file, `unsupported .npy dtype ${formatValue(descr)} (expected a bool, integer or float type such as '|u1', '<i4', '<f4', '>f8')`);
   }
   const itemSize = Number(match[3]);
   return { dtype, bigEndian: match[1] === '>' && itemSize > 1, itemSize };
@@ -215,7 +219,7 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, headerStart + headerLength));
   const literal = new LiteralParser(text, file, limits.maxNpyHeaderDepth).parseAll();
   if (typeof literal !== 'object' || literal === null || Array.isArray(literal)) {
-    throw new FileFormatError(file, `corrupted .npy header: expected a dict, found ${JSON.stringify(text.trim())}`);
+    throw new FileFormatError(file, `corrupted .npy header: expected a dict, found ${formatValue(text.trim())}`);
   }
   const keys = Object.keys(literal).sort();
   if (keys.join() !== 'descr,fortran_order,shape') {
@@ -223,10 +227,10 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
     throw new FileFormatError(file, `corrupted .npy header: expected the keys 'descr', 'fortran_order' and 'shape', found ${keys.map((k) => `'${k}'`).join(', ') || 'none'}`);
   }
   const { descr, fortran_order: fortranOrder, shape } = literal;
-  if (typeof descr !== 'string') throw new FileFormatError(file, `unsupported .npy header: 'descr' must be a type string (structured dtypes are not supported), found ${JSON.stringify(descr)}`);
-  if (typeof fortranOrder !== 'boolean') throw new FileFormatError(file, `corrupted .npy header: 'fortran_order' must be True or False, found ${JSON.stringify(fortranOrder)}`);
+  if (typeof descr !== 'string') throw new FileFormatError(file, `unsupported .npy header: 'descr' must be a type string (structured dtypes are not supported), found ${formatValue(descr)}`);
+  if (typeof fortranOrder !== 'boolean') throw new FileFormatError(file, `corrupted .npy header: 'fortran_order' must be True or False, found ${formatValue(fortranOrder)}`);
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
-    throw new FileFormatError(file, `corrupted .npy header: 'shape' must be a tuple of non-negative integers, found ${JSON.stringify(shape)}`);
+    throw new FileFormatError(file, `corrupted .npy header: 'shape' must be a tuple of non-negative integers, found ${formatValue(shape)}`);
   }
   const parsed = parseDescr(descr, file);
   const dims = shape as number[];
