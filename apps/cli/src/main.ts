@@ -1,15 +1,6 @@
-import { VidError } from '@vid/core';
+import { runCli } from '@vid/eval';
 
 import { createProgram } from './program.js';
 
-try {
-  await createProgram().parseAsync(process.argv);
-} catch (error) {
-  // vid's own errors already say what was expected and received: print them without a stack.
-  if (error instanceof VidError) {
-    console.error(`vid: ${error.message}`);
-    process.exitCode = 1;
-  } else {
-    throw error;
-  }
-}
+// vid's own errors (and file-system errors) say what was expected and received: one line, exit 1.
+await runCli(() => createProgram().parseAsync(process.argv), 'vid');

@@ -13,14 +13,14 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
   if (value === undefined) return undefined;
   const items = value.split(',').map((v) => v.trim()).filter(Boolean);
   const expanded = items.length === 1 && items[0] === 'all' ? [...allowed] : items;
-  for (const item of expanded) if (!(allowed as readonly string[]).includes(item)) throw new ConfigError(flag, `a comma-separated list of ${allowed.join(', ')}`, item, 'vid');
+  for (const item of expanded) if (!(allowed as readonly string[]).includes(item)) throw new ConfigError(flag, `a comma-separated list of ${allowed.join(', ')}`, item);
   return expanded as T[];
 }
 
 function int(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(flag, 'a positive integer', value, 'vid');
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(flag, 'a positive integer', value);
   return n;
 }
 

@@ -3,7 +3,7 @@
  * protocol preset, with the copy-last-frame baseline and, on request, the paper's numbers.
  */
 import { existsSync } from 'node:fs';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { ConfigError, FileFormatError, initBackend } from '@vid/core';
@@ -12,7 +12,7 @@ import { type TrainConfig, defaultRunName, evaluatePredictor, openRunData, prepa
 
 import { type LoadedModel, loadModel } from './models.js';
 import { PAPER_NUMBERS } from './paper.js';
-import { type ReportEntry, writeReports } from './report.js';
+import { type ReportEntry, ensureFolder, writeOutput, writeReports } from './report.js';
 
 /** A dataset protocol: what the paper evaluated on. */
 export interface EvalPreset {
@@ -150,6 +150,7 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
       throw new ConfigError('--frame-size', `a multiple of the model's patch size ${model.predictor.sizeMultiple}`, `${height}×${width}`, 'vid eval');
     }
     const outDir = resolve(options.out ?? (model.runDir ? join(model.runDir, `eval-${presetName}`) : join(resolveRunsDir('runs'), `eval-${defaultRunName(presetName)}`)));
+    if (options.out) await ensureFolder(outDir, '--out');
     await prepareRunDir(outDir);
     // The data first: a bad dataset path fails before the LPIPS weights are read (and nothing leaks).
     const data = await openRunData(config);
@@ -189,8 +190,8 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
       if (paper && !lpips) notes.push('LPIPS of the paper rows is shown for reference; ours needs --lpips-weights.');
       const { markdown, json } = await writeReports(outDir, `vid eval — ${presetName}`, entries, { ...(paper ? { paper } : {}), notes, extra: { model: model.description, data: description } });
       if (result.samples) {
-        await writeFile(join(outDir, 'samples.gif'), samplesGif(result.samples));
-        await writeFile(join(outDir, 'samples.png'), samplesGrid(result.samples, { title: presetName.toUpperCase() }).toPng());
+        await writeOutput(join(outDir, 'samples.gif'), samplesGif(result.samples));
+        await writeOutput(join(outDir, 'samples.png'), samplesGrid(result.samples, { title: presetName.toUpperCase() }).toPng());
       }
       log(`vid eval: wrote ${outDir}/{results.md,results.csv,results.json,curves.png,samples.gif,samples.png}`);
       return { outDir, markdown, json, entries };

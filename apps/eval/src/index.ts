@@ -9,4 +9,5 @@ export { type PredictOptions, predictClip } from './predict.js';
 export { type ReportEntry, conventionLines, csvReport, curvesPlot, jsonReport, markdownReport, writeReports } from './report.js';
 export { ALL_PROTOCOLS, type ScoreOptions, type ScoreResult, scorePredictions } from './score.js';
 export { type VideoArray, readVideoArray, toVideoArray } from './arrays.js';
+export { cliErrorMessage, runCli } from './errors.js';
 export { configureEvalCommand, registerEvalCommand, registerPredictCommand, registerScoreCommand } from './cli.js';

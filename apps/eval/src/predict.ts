@@ -4,7 +4,6 @@
  * input frame is context, and `future` frames are predicted. The output `.npy` holds the
  * predicted frames in the input's layout (float32).
  */
-import { writeFile } from 'node:fs/promises';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, initBackend, positiveInteger } from '@vid/core';
@@ -13,6 +12,7 @@ import { samplesGif } from '@vid/train';
 
 import { readVideoArray } from './arrays.js';
 import { loadModel } from './models.js';
+import { writeOutput } from './report.js';
 
 /** Options of {@link predictClip}. */
 export interface PredictOptions {
@@ -83,7 +83,7 @@ export async function predictClip(options: PredictOptions): Promise<{ shape: num
         width: w,
         channels: c,
       });
-      await writeFile(options.gif, gif);
+      await writeOutput(options.gif, gif);
       log(`vid predict: wrote ${options.gif}`);
     }
     return { shape };

@@ -2,8 +2,10 @@
  * Evaluation reports: per-future-frame tables (Markdown, CSV, JSON), the per-frame curve plot, and
  * the comparison with the paper's numbers. Every output names the metric conventions.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+import { FileFormatError, writeAll, writeFileAtomic } from '@vid/core';
 
 import type { FrameMetricName, FrameMetricsResult } from '@vid/metrics';
 import { type Panel, type Series, plotPanels } from '@vid/train';
@@ -120,9 +122,38 @@ export async function writeReports(
 ): Promise<{ markdown: string; json: Record<string, unknown> }> {
   const markdown = markdownReport(title, entries, options);
   const json = jsonReport(entries, { title, ...(options.paper ? { paper: options.paper } : {}), ...(options.extra ?? {}) });
-  await writeFile(join(dir, 'results.md'), markdown);
-  await writeFile(join(dir, 'results.csv'), csvReport(entries));
-  await writeFile(join(dir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
-  await writeFile(join(dir, 'curves.png'), curvesPlot(entries));
+  await ensureFolder(dir, '--out');
+  await writeOutput(join(dir, 'results.md'), markdown);
+  await writeOutput(join(dir, 'results.csv'), csvReport(entries));
+  await writeOutput(join(dir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
+  await writeOutput(join(dir, 'curves.png'), curvesPlot(entries));
   return { markdown, json };
+}
+
+/**
+ * Creates the output folder `dir` (and its parents) of the flag `flag`, or fails with a typed
+ * error when a file is in the way: `--out results.md` where a folder was meant.
+ */
+export async function ensureFolder(dir: string, flag: string): Promise<void> {
+  let blocker: string | undefined;
+  for (let p = dir; !blocker; p = dirname(p)) {
+    const info = await stat(p).catch(() => undefined);
+    if (info) {
+      if (!info.isDirectory()) blocker = p;
+      break;
+    }
+    if (dirname(p) === p) break;
+  }
+  if (blocker) {
+    throw new FileFormatError(dir, `${flag}: ${blocker === dir ? 'is a file' : `${blocker} is a file`}, expected a folder`);
+  }
+  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new FileFormatError(dir, `${flag}: cannot create the folder (${error.code ?? error.message})`);
+  });
+}
+
+/** Writes one output file atomically (through @vid/core's writer: typed errors that name the folder). */
+export async function writeOutput(path: string, contents: string | Uint8Array): Promise<void> {
+  const bytes = typeof contents === 'string' ? new TextEncoder().encode(contents) : contents;
+  await writeFileAtomic(path, (handle) => writeAll(handle, bytes));
 }

@@ -69,16 +69,23 @@ export class StateDictError extends VidError {
   }
 }
 
-/** Formats a value for an error message: arrays as `[a, b]`, strings quoted, objects as JSON. */
+/**
+ * Formats a value for an error message: arrays as `[a, b]`, strings quoted, objects as JSON; at
+ * most 200 characters (a value read from a hostile file can be megabytes long).
+ */
 export function formatValue(value: unknown): string {
+  const text = formatWhole(value);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+function formatWhole(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
+  if (Array.isArray(value)) return `[${value.slice(0, 64).map(formatValue).join(', ')}${value.length > 64 ? ', …' : ''}]`;
   if (value === undefined) return 'undefined';
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (typeof value === 'bigint') return `${value}n`;
   try {
-    const json = JSON.stringify(value);
-    return json.length > 200 ? `${json.slice(0, 200)}…` : json;
+    return JSON.stringify(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -138,7 +138,8 @@ export {
 } from './io/safetensors.js';
 export { type CheckpointValue, extractStateDict, readTorchCheckpoint } from './io/torch.js';
 export { type GlobalHandler, type PyObject, type PyValue, PyGlobal, type UnpickleOptions, unpickle } from './io/pickle.js';
-export { type ByteSource, ZipArchive, type ZipEntry, type ZipInput, bytesSource, crc32, fileSource, writeZip } from './io/zip.js';
+export { type ByteSource, type InflateOptions, ZipArchive, type ZipEntry, type ZipInput, type ZipOpenOptions, bytesSource, crc32, fileSource, inflateBounded, writeZip } from './io/zip.js';
+export { DEFAULT_READ_LIMITS, type ReadLimits, getReadLimits, resolveReadLimits, setReadLimits } from './io/limits.js';
 export {
   DOWNLOADS_SCHEME,
   type HttpHandlerOptions,

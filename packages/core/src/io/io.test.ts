@@ -189,6 +189,13 @@ describe('PyTorch checkpoints', () => {
     await expect(readTorchCheckpoint(join(dir, 'missing.pt'))).rejects.toThrow(/missing.pt: no such file/);
   });
 
+  it('names the file when a checkpoint holds no state dict', async () => {
+    const pickle = new Uint8Array([0x80, 0x02, 0x7d, 0x58, 1, 0, 0, 0, 0x61, 0x4b, 1, 0x73, 0x2e]); // {'a': 1}
+    await writeZip(join(dir, 'no-state.pt'), [{ name: 'archive/data.pkl', data: pickle }]);
+    const checkpoint = await readTorchCheckpoint(join(dir, 'no-state.pt'));
+    expect(() => extractStateDict(checkpoint)).toThrow(/no-state\.pt: no state dict found/);
+  });
+
   it('refuses pickles that would run code, naming the global', async () => {
     // cos\nsystem\n(S'echo pwned'\ntR.  — the classic os.system pickle.
     const evil = new TextEncoder().encode("cos\nsystem\n(S'echo pwned'\ntR.");

@@ -68,8 +68,22 @@ export async function writeFileAtomic(
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fs.rm(temp, { force: true }).catch(() => undefined);
-    throw fileError(path, error);
+    throw await writeError(path, dir, error);
   }
+}
+
+/** Maps an error of writing `path` to one that says which folder is missing or not a folder. */
+async function writeError(path: string, dir: string, error: unknown): Promise<Error> {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    const fs = await nodeFs();
+    const info = await fs.stat(dir).catch((e: NodeJS.ErrnoException) => e);
+    if (info instanceof Error) {
+      return new FileFormatError(path, info.code === 'ENOTDIR' ? `cannot write here: a part of the folder ${dir} is a file, not a folder` : `cannot write here: the folder ${dir} does not exist (create it first)`);
+    }
+    if (!info.isDirectory()) return new FileFormatError(path, `cannot write here: ${dir} is a file, not a folder`);
+  }
+  return fileError(path, error);
 }
 
 /** Writes all of `bytes` through a file handle (a single `write` may be partial). */
@@ -89,6 +103,9 @@ export async function readExactly(
   length: number,
   into?: Uint8Array,
 ): Promise<Uint8Array> {
+  if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0) {
+    throw new FileFormatError(path, `corrupted: cannot read ${length} bytes at offset ${position}`);
+  }
   const out = into ?? new Uint8Array(length);
   let done = 0;
   while (done < length) {

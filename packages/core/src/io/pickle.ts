@@ -8,8 +8,15 @@
  * JavaScript function that constructs data. Any other global, and the opcodes that build
  * arbitrary objects (`INST`, `OBJ`, `NEWOBJ` of unlisted classes, `EXT*`, out-of-band buffers),
  * are refused with a {@link FileFormatError} that names the file and the offending global.
+ *
+ * No file can hang it or make it throw anything but a {@link FileFormatError}: integers decode in
+ * linear time and within {@link ReadLimits} (`maxPickleLongBytes`, `maxPickleIntDigits`), the
+ * objects it builds are counted (`maxPickleNodes`), text opcodes are parsed strictly (a FLOAT
+ * `zz` is an error, not NaN), and nothing recurses, so a 200,000-deep list cannot overflow the
+ * JavaScript stack. Dicts are `Map`s, so a key `__proto__` stays a key.
  */
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, VidError } from '../errors.js';
+import { type ReadLimits, resolveReadLimits } from './limits.js';
 
 /** A Python value as the unpickler builds it. Dicts become `Map`s (they keep key order). */
 export type PyValue =
@@ -55,7 +62,15 @@ export interface UnpickleOptions {
   readonly globals?: Readonly<Record<string, GlobalHandler>>;
   /** Resolves persistent ids (PyTorch storages). Without it, persistent ids are refused. */
   readonly persistentLoad?: (pid: PyValue) => PyValue;
+  /** Overrides of the process's {@link ReadLimits} (`maxPickleNodes`, `maxPickleLongBytes`, `maxPickleIntDigits`). */
+  readonly limits?: Partial<ReadLimits>;
 }
+
+const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const INT_TEXT = /^[+-]?\d+$/;
+const LONG_TEXT = /^[+-]?\d+L?$/;
+const FLOAT_TEXT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)$/i;
+const MEMO_KEY_TEXT = /^\d{1,15}$/;
 
 /** The globals every pickle may use: containers and the byte-string codec of protocol 2. */
 const BUILTIN_GLOBALS: Readonly<Record<string, GlobalHandler>> = {
@@ -88,7 +103,10 @@ type StackItem = PyValue | typeof MARK;
 /** Runs the pickle program in `bytes` (starting at `offset`) and returns its value and end. */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offset = 0): { value: PyValue; end: number } {
   const file = options.file ?? '<pickle>';
-  const globals = { ...BUILTIN_GLOBALS, ...options.globals };
+  // Null prototype: a global named "constructor" or "__proto__" can never resolve to Object's.
+  const globals: Record<string, GlobalHandler> = Object.assign(Object.create(null) as Record<string, GlobalHandler>, BUILTIN_GLOBALS, options.globals);
+  const limits = resolveReadLimits(options.limits);
+  let nodes = 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: StackItem[] = [];
   const memo = new Map<number, PyValue>();
@@ -135,14 +153,57 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
     stack.pop();
     return items;
   };
+  /** Counts one built object against `maxPickleNodes`. */
+  const node = (): void => {
+    if (++nodes > limits.maxPickleNodes) {
+      fail(`more than maxPickleNodes = ${limits.maxPickleNodes} objects (raise it with setReadLimits() or the limits option)`);
+    }
+  };
   const toNumber = (value: bigint): number | bigint =>
     value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  /** A two's-complement little-endian integer, in linear time (one hex parse, not n shifts). */
   const decodeLong = (raw: Uint8Array): number | bigint => {
-    if (raw.byteLength === 0) return 0;
-    let value = 0n;
-    for (let i = raw.byteLength - 1; i >= 0; i--) value = (value << 8n) | BigInt(raw[i] as number);
-    if ((raw[raw.byteLength - 1] as number) & 0x80) value -= 1n << BigInt(8 * raw.byteLength);
+    const n = raw.byteLength;
+    if (n === 0) return 0;
+    if (n > limits.maxPickleLongBytes) {
+      fail(`a ${n}-byte integer is longer than maxPickleLongBytes = ${limits.maxPickleLongBytes} (raise it with setReadLimits() or the limits option)`);
+    }
+    const digits = new Array<string>(n);
+    for (let i = 0; i < n; i++) digits[i] = HEX_BYTES[raw[n - 1 - i] as number] as string;
+    let value = BigInt(`0x${digits.join('')}`);
+    if ((raw[n - 1] as number) & 0x80) value -= 1n << BigInt(8 * n);
     return toNumber(value);
+  };
+  /** A text integer (INT/LONG opcodes), digits only, at most `maxPickleIntDigits` of them. */
+  const parseIntText = (line: string, pattern: RegExp, opcode: string): number | bigint => {
+    if (!pattern.test(line)) fail(`${opcode}: ${JSON.stringify(line.slice(0, 40))} is not an integer`);
+    const digits = line.replace(/^[+-]/, '').replace(/L$/, '');
+    if (digits.length > limits.maxPickleIntDigits) {
+      fail(`${opcode}: ${digits.length} digits exceed maxPickleIntDigits = ${limits.maxPickleIntDigits} (raise it with setReadLimits() or the limits option)`);
+    }
+    return toNumber(BigInt(line.replace(/L$/, '')));
+  };
+  const parseFloatText = (line: string): number => {
+    const text = line.trim();
+    if (!FLOAT_TEXT.test(text)) fail(`FLOAT: ${JSON.stringify(text.slice(0, 40))} is not a number`);
+    const lower = text.toLowerCase().replace(/^\+/, '');
+    if (lower === 'nan' || lower === '-nan') return Number.NaN;
+    if (lower.startsWith('inf')) return Number.POSITIVE_INFINITY;
+    if (lower.startsWith('-inf')) return Number.NEGATIVE_INFINITY;
+    return Number(text);
+  };
+  const parseMemoKey = (line: string, opcode: string): number => {
+    if (!MEMO_KEY_TEXT.test(line)) fail(`${opcode}: memo key ${JSON.stringify(line.slice(0, 40))} is not an integer`);
+    return Number(line);
+  };
+  /** Runs an allowed global's handler; anything it throws becomes a FileFormatError. */
+  const runHandler = (what: string, body: () => PyValue): PyValue => {
+    try {
+      return body();
+    } catch (error) {
+      if (error instanceof VidError) throw error;
+      return fail(`${what}: ${(error as Error).message}`);
+    }
   };
   const resolveGlobal = (module: string, name: string): PyGlobal => {
     const key = `${module}.${name}`;
@@ -153,9 +214,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
   };
   const callGlobal = (callable: PyValue, args: PyValue, opcode: string): PyValue => {
     if (!(callable instanceof PyGlobal)) fail(`${opcode} on a non-callable value`);
-    const handler = globals[(callable as PyGlobal).qualifiedName];
-    if (!handler?.call) fail(`${opcode}: "${(callable as PyGlobal).qualifiedName}" cannot be called`);
-    return handler!.call!(Array.isArray(args) ? args : []);
+    const name = (callable as PyGlobal).qualifiedName;
+    const handler = globals[name];
+    if (!handler?.call) fail(`${opcode}: "${name}" cannot be called`);
+    node();
+    return runHandler(`${opcode} ${name}`, () => handler!.call!(Array.isArray(args) ? args : []));
   };
   const setItems = (target: PyValue, items: PyValue[]): void => {
     if (!(target instanceof Map)) fail('SETITEM(S) on a value that is not a dict');
@@ -163,7 +226,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
   };
   const appendItems = (target: PyValue, items: PyValue[]): void => {
     if (!Array.isArray(target)) fail('APPEND(S) on a value that is not a list');
-    (target as PyValue[]).push(...items);
+    // One at a time: spreading 200,000 items into push() would overflow the call stack.
+    for (const item of items) (target as PyValue[]).push(item);
   };
 
   for (;;) {
@@ -206,7 +270,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         const line = readLine();
         if (line === '01') stack.push(true);
         else if (line === '00') stack.push(false);
-        else stack.push(toNumber(BigInt(line)));
+        else stack.push(parseIntText(line, INT_TEXT, 'INT'));
         break;
       }
       case 0x4a: // BININT
@@ -224,7 +288,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         pos += 2;
         break;
       case 0x4c: // LONG (text)
-        stack.push(toNumber(BigInt(readLine().replace(/L$/, ''))));
+        stack.push(parseIntText(readLine(), LONG_TEXT, 'LONG'));
         break;
       case 0x8a: {
         // LONG1
@@ -242,7 +306,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         break;
       }
       case 0x46: // FLOAT (text)
-        stack.push(Number.parseFloat(readLine()));
+        stack.push(parseFloatText(readLine()));
         break;
       case 0x47: // BINFLOAT (big-endian)
         need(8);
@@ -252,6 +316,10 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
       case 0x53: {
         // STRING (quoted text)
         const line = readLine();
+        const quote = line[0];
+        if (line.length < 2 || (quote !== "'" && quote !== '"') || line[line.length - 1] !== quote) {
+          fail(`STRING: ${JSON.stringify(line.slice(0, 40))} is not a quoted string`);
+        }
         stack.push(line.slice(1, -1));
         break;
       }
@@ -321,6 +389,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         break;
       }
       case 0x5d: // EMPTY_LIST
+        node();
         stack.push([]);
         break;
       case 0x61: {
@@ -336,19 +405,24 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         break;
       }
       case 0x6c: // LIST
+        node();
         stack.push(popMark());
         break;
       case 0x29: // EMPTY_TUPLE
+        node();
         stack.push([]);
         break;
       case 0x74: // TUPLE
+        node();
         stack.push(popMark());
         break;
       case 0x85: // TUPLE1
+        node();
         stack.push([pop()]);
         break;
       case 0x86: {
         // TUPLE2
+        node();
         const b = pop();
         const a = pop();
         stack.push([a, b]);
@@ -356,6 +430,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
       }
       case 0x87: {
         // TUPLE3
+        node();
         const c = pop();
         const b = pop();
         const a = pop();
@@ -363,10 +438,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         break;
       }
       case 0x7d: // EMPTY_DICT
+        node();
         stack.push(new Map());
         break;
       case 0x64: {
         // DICT
+        node();
         const items = popMark();
         const dict = new Map<PyValue, PyValue>();
         setItems(dict, items);
@@ -387,6 +464,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         break;
       }
       case 0x8f: // EMPTY_SET
+        node();
         stack.push(new Set());
         break;
       case 0x90: {
@@ -398,10 +476,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         break;
       }
       case 0x91: // FROZENSET
+        node();
         stack.push(new Set(popMark()));
         break;
       case 0x67: // GET
-        pushMemo(Number.parseInt(readLine(), 10));
+        pushMemo(parseMemoKey(readLine(), 'GET'));
         break;
       case 0x68: // BINGET
         need(1);
@@ -413,7 +492,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         pos += 4;
         break;
       case 0x70: // PUT
-        memo.set(Number.parseInt(readLine(), 10), top());
+        memo.set(parseMemoKey(readLine(), 'PUT'), top());
         break;
       case 0x71: // BINPUT
         need(1);
@@ -463,21 +542,21 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         const cls = target !== null && typeof target === 'object' && '__pyclass__' in target ? (target as PyObject).__pyclass__ : target instanceof Map ? 'collections.OrderedDict' : undefined;
         const handler = cls ? globals[cls] : undefined;
         if (!handler?.build) fail(`BUILD on a value whose class does not accept state${cls ? ` (${cls})` : ''}`);
-        stack.push(handler!.build!(target, state));
+        stack.push(runHandler(`BUILD ${cls}`, () => handler!.build!(target, state)));
         break;
       }
       case 0x51: {
         // BINPERSID
         const pid = pop();
         if (!options.persistentLoad) fail('persistent ids are not allowed here');
-        stack.push(options.persistentLoad!(pid));
+        stack.push(runHandler('persistent id', () => options.persistentLoad!(pid)));
         break;
       }
       case 0x50: {
         // PERSID (text)
         const pid = readLine();
         if (!options.persistentLoad) fail('persistent ids are not allowed here');
-        stack.push(options.persistentLoad!(pid));
+        stack.push(runHandler('persistent id', () => options.persistentLoad!(pid)));
         break;
       }
       case 0x69: // INST

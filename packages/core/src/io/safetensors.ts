@@ -7,9 +7,11 @@
  * Reading validates the header the way the reference implementation does: known dtypes,
  * offsets that match shape × element size, no holes and no overlaps, and a buffer that ends
  * exactly where the last tensor does. A truncated or corrupted file is a {@link FileFormatError}
- * that names the file, never a crash or a hang.
+ * that names the file, never a crash or a hang. The header may hold at most
+ * {@link ReadLimits.maxSafetensorsTensors} tensors (counted before the JSON is parsed) and
+ * {@link ReadLimits.maxSafetensorsHeaderBytes} bytes; names such as `__proto__` stay plain keys.
  */
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, formatValue } from '../errors.js';
 import {
   DTYPE_SIZE,
   type DType,
@@ -19,10 +21,11 @@ import {
   numElements,
   viewAs,
 } from './host-tensor.js';
+import { type ReadLimits, resolveReadLimits } from './limits.js';
 import { fileError, nodeFs, readExactly, writeAll, writeFileAtomic } from './node-fs.js';
 
-/** The largest header the reference implementation accepts (100 MB). */
-const MAX_HEADER_BYTES = 100_000_000;
+const RAISE = 'raise it with setReadLimits() or the limits option';
+
 
 /** Where one tensor lives in a safetensors file. */
 export interface SafetensorsEntry {
@@ -58,14 +61,14 @@ function entriesOf(tensors: TensorDict): Array<[string, HostTensor]> {
   return tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Record<string, HostTensor>);
 }
 
-function readHeaderLength(prefix: Uint8Array, file: string, fileLength: number): number {
+function readHeaderLength(prefix: Uint8Array, file: string, fileLength: number, limits: Readonly<ReadLimits>): number {
   if (fileLength < 8) {
     throw new FileFormatError(file, `truncated: a safetensors file starts with an 8-byte header length, the file has ${fileLength} bytes`);
   }
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const length = view.getBigUint64(0, true);
-  if (length > BigInt(MAX_HEADER_BYTES)) {
-    throw new FileFormatError(file, `not a safetensors file: header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (length > BigInt(limits.maxSafetensorsHeaderBytes)) {
+    throw new FileFormatError(file, `not a safetensors file: header length ${length} exceeds maxSafetensorsHeaderBytes = ${limits.maxSafetensorsHeaderBytes} (${RAISE})`);
   }
   const n = Number(length);
   if (8 + n > fileLength) {
@@ -74,8 +77,37 @@ function readHeaderLength(prefix: Uint8Array, file: string, fileLength: number):
   return n;
 }
 
+/**
+ * Counts the JSON objects of a header without parsing it (objects outside strings): one per
+ * tensor, plus the header itself and `__metadata__`. Linear and allocation-free, so an 87 MB
+ * header of 1.5 M tensors is refused in milliseconds instead of parsed for seconds.
+ */
+function countObjects(bytes: Uint8Array): number {
+  let objects = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.byteLength; i++) {
+    const c = bytes[i] as number;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) objects++;
+  }
+  return objects;
+}
+
 /** Parses and validates the JSON header. `dataLength` is the size of everything after it. */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, file: string, dataLength: number): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  headerBytes: Uint8Array,
+  file: string,
+  dataLength: number,
+  options: { readonly limits?: Partial<ReadLimits> } = {},
+): SafetensorsHeader {
+  const limits = resolveReadLimits(options.limits);
+  const objects = countObjects(headerBytes);
+  if (objects > limits.maxSafetensorsTensors + 2) {
+    throw new FileFormatError(file, `the header describes about ${objects - 1} tensors, more than maxSafetensorsTensors = ${limits.maxSafetensorsTensors} (${RAISE})`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
@@ -85,7 +117,7 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, file: string, da
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new FileFormatError(file, 'corrupted header: expected a JSON object');
   }
-  let metadata: Record<string, string> = {};
+  let metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   const entries: SafetensorsEntry[] = [];
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -97,7 +129,7 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, file: string, da
           throw new FileFormatError(file, `__metadata__.${k} must be a string, received ${typeof v}`);
         }
       }
-      metadata = value as Record<string, string>;
+      metadata = Object.assign(Object.create(null) as Record<string, string>, value as Record<string, string>);
       continue;
     }
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
@@ -105,22 +137,25 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, file: string, da
       throw new FileFormatError(file, `tensor "${name}": expected {dtype, shape, data_offsets}`);
     }
     if (!isDType(info.dtype)) {
-      throw new FileFormatError(file, `tensor "${name}": unknown dtype ${JSON.stringify(info.dtype)} (expected one of ${Object.keys(DTYPE_SIZE).join(', ')})`);
+      throw new FileFormatError(file, `tensor "${name}": unknown dtype ${formatValue(info.dtype)} (expected one of ${Object.keys(DTYPE_SIZE).join(', ')})`);
     }
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new FileFormatError(file, `tensor "${name}": shape must be an array of non-negative integers, received ${JSON.stringify(shape)}`);
+      throw new FileFormatError(file, `tensor "${name}": shape must be an array of non-negative integers, received ${formatValue(shape)}`);
     }
     const offsets = info.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new FileFormatError(file, `tensor "${name}": data_offsets must be [begin, end], received ${JSON.stringify(offsets)}`);
+      throw new FileFormatError(file, `tensor "${name}": data_offsets must be [begin, end], received ${formatValue(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
     const expectedBytes = numElements(shape as number[]) * DTYPE_SIZE[info.dtype];
     if (end < begin || end - begin !== expectedBytes) {
-      throw new FileFormatError(file, `tensor "${name}": data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expectedBytes} for ${info.dtype} ${JSON.stringify(shape)}`);
+      throw new FileFormatError(file, `tensor "${name}": data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expectedBytes} for ${info.dtype} ${formatValue(shape)}`);
     }
     entries.push({ name, dtype: info.dtype, shape: shape as number[], begin, end });
+  }
+  if (entries.length > limits.maxSafetensorsTensors) {
+    throw new FileFormatError(file, `the header describes ${entries.length} tensors, more than maxSafetensorsTensors = ${limits.maxSafetensorsTensors} (${RAISE})`);
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
@@ -147,9 +182,14 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, file: string, da
 }
 
 /** Parses a safetensors file held in memory. Tensors are views into `bytes` where aligned. */
-export function parseSafetensors(bytes: Uint8Array, file = '<safetensors bytes>'): SafetensorsContents {
-  const headerLength = readHeaderLength(bytes, file, bytes.byteLength);
-  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), file, bytes.byteLength - 8 - headerLength);
+export function parseSafetensors(
+  bytes: Uint8Array,
+  file = '<safetensors bytes>',
+  options: { readonly limits?: Partial<ReadLimits> } = {},
+): SafetensorsContents {
+  const limits = resolveReadLimits(options.limits);
+  const headerLength = readHeaderLength(bytes, file, bytes.byteLength, limits);
+  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), file, bytes.byteLength - 8 - headerLength, { limits });
   const tensors = new Map<string, HostTensor>();
   for (const entry of header.entries.values()) {
     const raw = bytes.subarray(header.dataOffset + entry.begin, header.dataOffset + entry.end);
@@ -159,7 +199,8 @@ export function parseSafetensors(bytes: Uint8Array, file = '<safetensors bytes>'
 }
 
 function buildHeader(tensors: Array<[string, HostTensor]>, metadata: Record<string, string> | undefined): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // Null prototype: a tensor named "__proto__" is written as a key, not as the object's prototype.
+  const header = Object.create(null) as Record<string, unknown>;
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, tensor] of tensors) {
@@ -208,7 +249,8 @@ export class SafetensorsFile {
   ) {}
 
   /** Opens `path` and validates its header. */
-  static async open(path: string): Promise<SafetensorsFile> {
+  static async open(path: string, options: { readonly limits?: Partial<ReadLimits> } = {}): Promise<SafetensorsFile> {
+    const limits = resolveReadLimits(options.limits);
     const fs = await nodeFs();
     let handle: import('node:fs/promises').FileHandle;
     try {
@@ -219,9 +261,9 @@ export class SafetensorsFile {
     try {
       const { size } = await handle.stat();
       const prefix = await readExactly(handle, path, 0, Math.min(8, size));
-      const headerLength = readHeaderLength(prefix, path, size);
+      const headerLength = readHeaderLength(prefix, path, size, limits);
       const headerBytes = await readExactly(handle, path, 8, headerLength);
-      const header = parseSafetensorsHeader(headerBytes, path, size - 8 - headerLength);
+      const header = parseSafetensorsHeader(headerBytes, path, size - 8 - headerLength, { limits });
       return new SafetensorsFile(path, header, handle);
     } catch (error) {
       await handle.close();
@@ -273,8 +315,8 @@ export class SafetensorsFile {
 }
 
 /** Reads a whole safetensors file. */
-export async function readSafetensors(path: string): Promise<SafetensorsContents> {
-  const file = await SafetensorsFile.open(path);
+export async function readSafetensors(path: string, options: { readonly limits?: Partial<ReadLimits> } = {}): Promise<SafetensorsContents> {
+  const file = await SafetensorsFile.open(path, options);
   try {
     return { metadata: file.metadata, tensors: await file.readAll() };
   } finally {

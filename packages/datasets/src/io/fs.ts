@@ -2,12 +2,10 @@
  * File helpers of the package: every failure becomes a {@link FileFormatError} that names the
  * path (a missing directory, a directory where a file was expected, a truncated read).
  */
-import { FileFormatError, fileError } from '@vid/core';
+import { FileFormatError, fileError, inflateBounded, writeAll, writeFileAtomic } from '@vid/core';
 import type { Dirent } from 'node:fs';
-import { open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 
 /** Opens a file for positioned reads. */
 export async function openFile(path: string): Promise<{ handle: FileHandle; size: number }> {
@@ -39,7 +37,7 @@ export async function readAt(handle: FileHandle, path: string, position: number,
   return out;
 }
 
-/** Reads a whole file; gzip files (magic `1f 8b`) are inflated. */
+/** Reads a whole file; gzip files (magic `1f 8b`) are inflated within `@vid/core`'s read limits. */
 export async function readMaybeGzip(path: string): Promise<Uint8Array> {
   const { handle, size } = await openFile(path);
   let bytes: Uint8Array;
@@ -49,12 +47,8 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
     await handle.close();
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      const out = gunzipSync(bytes);
-      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-    } catch (error) {
-      throw new FileFormatError(path, `corrupted or truncated gzip data (${(error as Error).message})`);
-    }
+    // Bounded: a gzip bomb is refused after a few megabytes (see @vid/core's ReadLimits).
+    return inflateBounded({ format: 'gzip', compressedSize: bytes.byteLength, read: async (at, length) => bytes.subarray(at, at + length), file: path, what: '' });
   }
   return bytes;
 }
@@ -81,14 +75,7 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Writes bytes atomically (a temporary file beside the target, then a rename). */
+/** Writes bytes atomically, through `@vid/core`'s one atomic writer (temporary file, flush, rename). */
 export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw fileError(path, error);
-  }
+  await writeFileAtomic(path, (handle) => writeAll(handle, bytes));
 }

@@ -6,12 +6,15 @@
  *
  * The header is parsed as the Python literal it is (strings in either quote, booleans, tuples
  * with or without a trailing comma), not matched with a regular expression. Big-endian dtypes are
- * byte-swapped on read; Fortran-order arrays are transposed to C order on read.
+ * byte-swapped on read; Fortran-order arrays are transposed to C order on read. The header may
+ * be at most `maxNpyHeaderBytes` long and nest `maxNpyHeaderDepth` deep (`@vid/core`'s
+ * {@link ReadLimits}); the parser keeps its own stack depth, so no header can overflow the
+ * JavaScript stack, and dict keys such as `__proto__` stay plain keys.
  *
  * {@link NpyArray} reads slabs of an array with positioned reads from a file (or from a stored
  * member of an `.npz`), so that `mnist_test_seq.npy` (800 MB) is never read whole.
  */
-import { type DType, FileFormatError, type HostTensor, numElements } from '@vid/core';
+import { type DType, FileFormatError, type HostTensor, type ReadLimits, formatValue, getReadLimits, numElements } from '@vid/core';
 import type { FileHandle } from 'node:fs/promises';
 
 import { openFile, readAt, writeBytesAtomic } from './fs.js';
@@ -73,13 +76,22 @@ type PyLiteral = string | number | boolean | null | PyLiteral[] | { [key: string
 
 class LiteralParser {
   private at = 0;
+  private depth = 0;
   constructor(
     private readonly text: string,
     private readonly file: string,
+    private readonly maxDepth: number,
   ) {}
 
+  private enter(): void {
+    if (++this.depth > this.maxDepth) this.fail(`nested deeper than maxNpyHeaderDepth = ${this.maxDepth}`);
+  }
+
   private fail(what: string): never {
-    throw new FileFormatError(this.file, `corrupted .npy header: ${what} at character ${this.at} of ${JSON.stringify(this.text.trim())}`);
+    const text = this.text.trim();
+    // A hostile header may be 64 KiB long: quote at most 120 characters of it.
+    const shown = text.length > 120 ? `${text.slice(0, 120)}…` : text;
+    throw new FileFormatError(this.file, `corrupted .npy header: ${what} at character ${this.at} of ${JSON.stringify(shown)}`);
   }
 
   private skipSpace(): void {
@@ -123,12 +135,14 @@ class LiteralParser {
   }
 
   private sequence(close: string): PyLiteral[] {
+    this.enter();
     this.at++;
     const items: PyLiteral[] = [];
     for (;;) {
       this.skipSpace();
       if (this.text[this.at] === close) {
         this.at++;
+        this.depth--;
         return items;
       }
       items.push(this.value());
@@ -139,12 +153,15 @@ class LiteralParser {
   }
 
   private dict(): { [key: string]: PyLiteral } {
+    this.enter();
     this.at++;
-    const out: { [key: string]: PyLiteral } = {};
+    // Null prototype: a key "__proto__" is stored as a key, never as the object's prototype.
+    const out = Object.create(null) as { [key: string]: PyLiteral };
     for (;;) {
       this.skipSpace();
       if (this.text[this.at] === '}') {
         this.at++;
+        this.depth--;
         return out;
       }
       const key = this.value();
@@ -160,19 +177,20 @@ class LiteralParser {
   }
 }
 
+
 /** The NumPy type string `descr` as a vid dtype. */
 export function parseDescr(descr: string, file = '<npy>'): { dtype: DType; bigEndian: boolean; itemSize: number } {
   const match = /^([<>|=]?)([biuf])(\d+)$/.exec(descr);
   const dtype = match ? KIND_TO_DTYPE[`${match[2]}${match[3]}`] : undefined;
   if (!match || !dtype) {
-    throw new FileFormatError(file, `unsupported .npy dtype ${JSON.stringify(descr)} (expected a bool, integer or float type such as '|u1', '<i4', '<f4', '>f8')`);
+    throw new FileFormatError(file, `unsupported .npy dtype ${formatValue(descr)} (expected a bool, integer or float type such as '|u1', '<i4', '<f4', '>f8')`);
   }
   const itemSize = Number(match[3]);
   return { dtype, bigEndian: match[1] === '>' && itemSize > 1, itemSize };
 }
 
 /** Parses the header of `.npy` bytes (`bytes` needs only to hold the header). */
-export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: number): NpyHeader {
+export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: number, limits: Readonly<ReadLimits> = getReadLimits()): NpyHeader {
   if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     const got = Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new FileFormatError(file, `not a .npy file: wrong magic number (expected 93 4e 55 4d 50 59 "\\x93NUMPY", found ${got || 'an empty file'})`);
@@ -192,19 +210,27 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
   } else {
     throw new FileFormatError(file, `unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
   }
+  if (headerLength > limits.maxNpyHeaderBytes) {
+    throw new FileFormatError(file, `the .npy header is ${headerLength} bytes, more than maxNpyHeaderBytes = ${limits.maxNpyHeaderBytes} (raise it with setReadLimits() from @vid/core)`);
+  }
   if (headerStart + headerLength > bytes.byteLength) {
     throw new FileFormatError(file, `truncated: the .npy header needs ${headerStart + headerLength} bytes, ${bytes.byteLength} are there`);
   }
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, headerStart + headerLength));
-  const literal = new LiteralParser(text, file).parseAll();
+  const literal = new LiteralParser(text, file, limits.maxNpyHeaderDepth).parseAll();
   if (typeof literal !== 'object' || literal === null || Array.isArray(literal)) {
-    throw new FileFormatError(file, `corrupted .npy header: expected a dict, found ${JSON.stringify(text.trim())}`);
+    throw new FileFormatError(file, `corrupted .npy header: expected a dict, found ${formatValue(text.trim())}`);
+  }
+  const keys = Object.keys(literal).sort();
+  if (keys.join() !== 'descr,fortran_order,shape') {
+    // NumPy refuses the same ("Header does not contain the correct keys").
+    throw new FileFormatError(file, `corrupted .npy header: expected the keys 'descr', 'fortran_order' and 'shape', found ${keys.map((k) => `'${k}'`).join(', ') || 'none'}`);
   }
   const { descr, fortran_order: fortranOrder, shape } = literal;
-  if (typeof descr !== 'string') throw new FileFormatError(file, `unsupported .npy header: 'descr' must be a type string (structured dtypes are not supported), found ${JSON.stringify(descr)}`);
-  if (typeof fortranOrder !== 'boolean') throw new FileFormatError(file, `corrupted .npy header: 'fortran_order' must be True or False, found ${JSON.stringify(fortranOrder)}`);
+  if (typeof descr !== 'string') throw new FileFormatError(file, `unsupported .npy header: 'descr' must be a type string (structured dtypes are not supported), found ${formatValue(descr)}`);
+  if (typeof fortranOrder !== 'boolean') throw new FileFormatError(file, `corrupted .npy header: 'fortran_order' must be True or False, found ${formatValue(fortranOrder)}`);
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
-    throw new FileFormatError(file, `corrupted .npy header: 'shape' must be a tuple of non-negative integers, found ${JSON.stringify(shape)}`);
+    throw new FileFormatError(file, `corrupted .npy header: 'shape' must be a tuple of non-negative integers, found ${formatValue(shape)}`);
   }
   const parsed = parseDescr(descr, file);
   const dims = shape as number[];
@@ -391,6 +417,10 @@ export class NpyArray {
     }
     const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
     const headerEnd = major === 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
+    const limit = getReadLimits().maxNpyHeaderBytes;
+    if (headerEnd - (major === 1 ? 10 : 12) > limit) {
+      throw new FileFormatError(reader.name, `the .npy header is ${headerEnd - (major === 1 ? 10 : 12)} bytes, more than maxNpyHeaderBytes = ${limit} (raise it with setReadLimits() from @vid/core)`);
+    }
     if (headerEnd > size) {
       throw new FileFormatError(reader.name, `truncated: the .npy header needs ${headerEnd} bytes, the file has ${size}`);
     }

@@ -3,8 +3,13 @@
  * whose members are `<key>.npy`. Built on `@vid/core`'s {@link ZipArchive}: a stored member is
  * read by ranges straight from the file (no member is read whole unless asked for); a deflated
  * member must be inflated whole before any element can be read.
+ *
+ * Inflating is bounded by `@vid/core`'s {@link ReadLimits} (the declared size, `maxInflatedBytes`
+ * and `maxInflateRatio`), so a deflate bomb is refused after a few megabytes whatever its
+ * directory claims. Every member's CRC-32 is verified before its data is used: deflated members as
+ * they are inflated, stored members by one streaming pass when opened for slab reads.
  */
-import { FileFormatError, type HostTensor, ZipArchive, writeZip } from '@vid/core';
+import { FileFormatError, type HostTensor, type ReadLimits, ZipArchive, writeZip } from '@vid/core';
 
 import { NpyArray, type RangeReader, serializeNpy } from './npy.js';
 
@@ -18,10 +23,10 @@ export class NpzFile {
   ) {}
 
   /** Opens an `.npz` file and reads its directory. */
-  static async open(path: string): Promise<NpzFile> {
+  static async open(path: string, options: { readonly limits?: Partial<ReadLimits> } = {}): Promise<NpzFile> {
     let archive: ZipArchive;
     try {
-      archive = await ZipArchive.openFile(path);
+      archive = await ZipArchive.openFile(path, options);
     } catch (error) {
       if (error instanceof FileFormatError && /not a ZIP archive/.test(error.detail)) {
         throw new FileFormatError(path, `not an .npz file: ${error.detail}`);
@@ -53,7 +58,8 @@ export class NpzFile {
 
   /**
    * The array `key`, opened for slab reads. Stored members read their slabs with positioned
-   * reads; deflated members are inflated into memory first. Closing it leaves the archive open.
+   * reads (after one streaming pass that verifies their CRC-32); deflated members are inflated
+   * into memory first. Closing it leaves the archive open.
    */
   async array(key: string): Promise<NpyArray> {
     const name = this.member(key);
@@ -61,6 +67,8 @@ export class NpzFile {
     if (!entry) throw new FileFormatError(this.path, `no member ${name}`);
     const display = `${this.path}:${name}`;
     if (entry.method === 0) {
+      // One streaming pass (4 MiB at a time) checks the CRC-32 before any slab is trusted.
+      await this.archive.verify(name);
       let base = this.offsets.get(name);
       if (base === undefined) {
         base = await this.archive.dataOffset(entry);
@@ -83,7 +91,11 @@ export class NpzFile {
       }
       return NpyArray.fromReader(reader, size);
     }
-    const bytes = await this.archive.read(name);
+    return this.inMemory(name, await this.archive.read(name));
+  }
+
+  private inMemory(name: string, bytes: Uint8Array): Promise<NpyArray> {
+    const display = `${this.path}:${name}`;
     const reader: RangeReader = {
       name: display,
       read: async (offset, length) => {
@@ -95,9 +107,10 @@ export class NpzFile {
     return NpyArray.fromReader(reader, bytes.byteLength);
   }
 
-  /** Reads the whole array `key`. */
+  /** Reads the whole array `key` (its CRC-32 verified). */
   async read(key: string): Promise<HostTensor> {
-    return (await this.array(key)).readAll();
+    const name = this.member(key);
+    return (await this.inMemory(name, await this.archive.read(name))).readAll();
   }
 
   close(): Promise<void> {
