@@ -11,7 +11,7 @@
  * command gives it, and so do these presets (`train.gradientClipping: false` turns it off).
  */
 
-import { paperNetwork } from '@vid/tensor-train';
+import { paperNetwork } from '@vid/models';
 
 /** A preset: a partial configuration with a description. */
 export interface Preset {
@@ -34,7 +34,7 @@ const PAPER_TRAIN = {
   plateauEpochs: 20,
 };
 
-// The paper's network (Su et al. 2020), from @vid/tensor-train, in the training config's terms.
+// The paper's network (Su et al. 2020), from @vid/models, in the training config's terms.
 const { layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid } = paperNetwork();
 const PAPER_NETWORK = { type: 'convttlstm-net', layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid, patchSize: 1 };
 

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropy } from '@vid/attention';
-import { type AnyRecurrentModule, ConvLSTM, StackedRNN, depthToSpace, spaceToDepth } from '@vid/cells';
+import { type AnyRecurrentModule, ConvLSTM, StackedRNN } from '@vid/cells';
 import {
   ConfigError,
   Conv2d,
@@ -36,6 +36,7 @@ import {
   resolveRng,
 } from '@vid/core';
 
+import { depthToSpace, spaceToDepth } from '../prediction/patches.js';
 import { type VideoClassification, type VideoClassifier, evaluateAccuracy } from './classifier.js';
 import { checkLabels, checkVideo } from './internal.js';
 
