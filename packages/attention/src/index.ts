@@ -19,4 +19,3 @@ export {
 } from './visual-attention.js';
 
 // Losses
-export { sigmoidCrossEntropy, softmaxCrossEntropy } from './losses.js';

@@ -98,6 +98,7 @@ export {
   registeredClassNames,
   serializeModule,
 } from './registry.js';
+export { sigmoidCrossEntropy, softmaxCrossEntropy } from './losses.js';
 export { Conv2d, type Conv2dOptions, type ConvBlock, type Conv2dPadding, Linear, type LinearOptions, convSame, samePadding } from './layers.js';
 
 // Tensors on the host and checkpoint I/O

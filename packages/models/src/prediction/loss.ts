@@ -5,7 +5,7 @@
  * The one place where vid defines them: every model and app calls these.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, accurateMean, assertKnownKeys, assertRank, formatShape, positiveInteger, sliceFrames } from '@vid/core';
+import { ConfigError, ShapeError, accurateMean, assertKnownKeys, assertRank, formatShape, positiveInteger, sigmoidCrossEntropy, sliceFrames } from '@vid/core';
 
 import type { VideoPredictor } from './predictor.js';
 import type { TeacherForcingOptions } from './teacher-forcing.js';
@@ -46,12 +46,9 @@ export function reconstructionLoss(kind: PredictionLossKind, prediction: tf.Tens
         return accurateMean(tf.square(tf.sub(prediction, target)));
       case 'l1':
         return accurateMean(tf.abs(tf.sub(prediction, target)));
-      case 'bce': {
-        // max(x, 0) − x·z + log(1 + exp(−|x|)): the stable form of −z·log σ(x) − (1 − z)·log(1 − σ(x)).
-        const x = prediction;
-        const terms = tf.add(tf.sub(tf.relu(x), tf.mul(x, target)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
-        return accurateMean(terms);
-      }
+      case 'bce':
+        // Binary cross-entropy on logits (the stable form, @vid/core's sigmoidCrossEntropy), mean.
+        return accurateMean(sigmoidCrossEntropy(prediction, target, 'reconstructionLoss'));
       default:
         throw new ConfigError('loss', `one of ${PREDICTION_LOSSES.join(', ')}`, kind, 'reconstructionLoss');
     }

@@ -18,7 +18,6 @@
  * predictor is a 1×1 convolution of the top layer's output.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxCrossEntropy } from '@vid/attention';
 import { type AnyRecurrentModule, ConvLSTM, StackedRNN } from '@vid/cells';
 import {
   ConfigError,
@@ -34,6 +33,7 @@ import {
   pairOf,
   positiveInteger,
   resolveRng,
+  softmaxCrossEntropy,
 } from '@vid/core';
 
 import { depthToSpace, spaceToDepth } from '../prediction/patches.js';
