@@ -3,7 +3,7 @@
  * L1 + MSE over the 19 outputs of a 10 → 10 rollout, Adam) on wasm, Conv-TT-LSTM against the
  * ConvLSTM baseline, side by side in one run, with the peak memory of each.
  *
- *   pnpm bench     (from packages/tensor-train; build core and cells first: npx tsup in each)
+ *   npx tsx bench/training-step.bench.ts   (from packages/models; build core, cells and tensor-train first: npx tsup in each)
  *
  * Each case runs in its own child process, so that each gets a fresh WebAssembly heap (it only
  * grows): "heap" is its size after the steps, "peak" tfjs's own count of live tensor bytes.
