@@ -9,28 +9,17 @@ import { join, resolve } from 'node:path';
 import { ConfigError, FileFormatError, initBackend } from '@vid/core';
 import { EVALUATION_PROTOCOLS, type EvaluationProtocol, type FrameMetricName, LPIPS } from '@vid/metrics';
 import { type TrainConfig, defaultRunName, evaluatePredictor, openRunData, prepareRunDir, resolveConfig, resolveRunsDir, samplesGif, samplesGrid } from '@vid/train';
+import { PREDICTION_PROTOCOLS, type PredictionProtocol } from '@vid/models';
 
 import { type LoadedModel, loadModel } from './models.js';
 import { PAPER_NUMBERS } from './paper.js';
 import { type ReportEntry, ensureFolder, writeOutput, writeReports } from './report.js';
 
-/** A dataset protocol: what the paper evaluated on. */
-export interface EvalPreset {
-  readonly description: string;
-  readonly dataset: 'moving-mnist' | 'kth';
-  readonly inputFrames: number;
-  readonly futureFrames: number;
-  readonly frameSize: number;
-  readonly protocol: EvaluationProtocol;
-}
+/** A dataset protocol: what the paper evaluated on (`@vid/models`' one registry of them). */
+export type EvalPreset = PredictionProtocol;
 
-/** The evaluation presets (dataset protocols). */
-export const EVAL_PRESETS: Readonly<Record<string, EvalPreset>> = {
-  'mmnist-10-10': { description: 'Moving-MNIST-2, 64×64, 10 → 10, conv-tt-lstm metric conventions (Su et al. 2020, Table 1)', dataset: 'moving-mnist', inputFrames: 10, futureFrames: 10, frameSize: 64, protocol: 'convttlstm' },
-  'mmnist-10-30': { description: 'Moving-MNIST-2, 64×64, 10 → 30, conv-tt-lstm metric conventions (Su et al. 2020, Table 1)', dataset: 'moving-mnist', inputFrames: 10, futureFrames: 30, frameSize: 64, protocol: 'convttlstm' },
-  'kth-10-20': { description: 'KTH actions, 128×128 grayscale, 10 → 20, conv-tt-lstm protocol (Su et al. 2020, Table 2)', dataset: 'kth', inputFrames: 10, futureFrames: 20, frameSize: 128, protocol: 'convttlstm' },
-  'kth-10-40': { description: 'KTH actions, 128×128 grayscale, 10 → 40, conv-tt-lstm protocol (Su et al. 2020, Table 2)', dataset: 'kth', inputFrames: 10, futureFrames: 40, frameSize: 128, protocol: 'convttlstm' },
-};
+/** The evaluation presets: `@vid/models`' dataset protocols. */
+export const EVAL_PRESETS: Readonly<Record<string, EvalPreset>> = PREDICTION_PROTOCOLS;
 
 /** Options of {@link evaluateCheckpoint}. */
 export interface EvaluateCheckpointOptions {
@@ -126,11 +115,11 @@ function dataConfig(options: EvaluateCheckpointOptions, model: LoadedModel, pres
       },
       model: { patchSize: 1 },
       validation: { batchSize: 1 },
-      evaluation: { futureFrames, samples, protocol: options.protocol ?? preset.protocol, gifSamples: Math.min(options.gifSamples ?? 4, samples) },
+      evaluation: { futureFrames, samples, protocol: options.protocol ?? preset.metrics, gifSamples: Math.min(options.gifSamples ?? 4, samples) },
     },
   });
   const data = dataset === 'moving-mnist' ? `generated Moving MNIST test set (${samples} sequences, seed ${options.seed ?? 0}, MNIST test digits — not the paper's test file)` : `${options.data}`;
-  return { config, protocol: options.protocol ?? preset.protocol, description: `${preset.description}; data: ${data}` };
+  return { config, protocol: options.protocol ?? preset.metrics, description: `${preset.description}; data: ${data}` };
 }
 
 /** Evaluates a model under a protocol and writes the reports; see the module comment. */

@@ -69,7 +69,7 @@ export async function predictClip(options: PredictOptions): Promise<{ shape: num
     }
     const shape = input.unbatched ? [future, h, w, c] : [b, future, h, w, c];
     await writeNpy(options.output, { dtype: 'F32', shape, data: out });
-    log(`vid predict: wrote ${options.output} (float32 [${shape.join(', ')}]; values as the model outputs them${predictor.kind === 'convttlstm-net' ? ', not clamped' : ''})`);
+    log(`vid predict: wrote ${options.output} (float32 [${shape.join(', ')}]; values as the model outputs them${predictor.kind === 'conv-recurrent-net' ? ', not clamped' : ''})`);
     if (options.gif) {
       const shown = Math.min(b, 4);
       const gif = samplesGif({

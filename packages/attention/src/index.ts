@@ -21,4 +21,3 @@ export {
 } from './visual-attention.js';
 
 // Losses
-export { sigmoidCrossEntropy, softmaxCrossEntropy } from './losses.js';

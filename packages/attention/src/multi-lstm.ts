@@ -22,12 +22,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LSTMCell, type LSTMState } from '@vid/cells';
-import { Linear, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertTensor, formatShape, oneOf, positiveInteger, resolveRng } from '@vid/core';
+import { Linear, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertTensor, formatShape, oneOf, positiveInteger, resolveRng, sigmoidCrossEntropy, softmaxCrossEntropy } from '@vid/core';
 import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { attention } from './dot-product.js';
 import { stackTime } from './internal.js';
-import { sigmoidCrossEntropy, softmaxCrossEntropy } from './losses.js';
 
 /** Labels per frame: several at once (MultiTHUMOS: sigmoid outputs) or exactly one (softmax). */
 export type LabelMode = 'multilabel' | 'multiclass';

@@ -44,11 +44,11 @@ import {
   pairOf,
   positiveInteger,
   resolveRng,
+  softmaxCrossEntropy,
 } from '@vid/core';
 import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { stackTime, timeSteps } from './internal.js';
-import { softmaxCrossEntropy } from './losses.js';
 
 /** How regions are scored: the paper's location softmax, or the official code's additive attention. */
 export type VisualAttentionScore = 'location' | 'additive';

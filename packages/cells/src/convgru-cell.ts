@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertRank, bool, formatShape, positiveInteger, resolveRng } from '@vid/core';
 import { type ModuleConfig, type Rng as SeedRng, registerClass, seedConfig } from '@vid/core';
 
-import { assertExactShape, convSame, kernelPair, splitLast } from './internal.js';
+import { assertExactShape, kernelPair, splitLast } from './internal.js';
 import type { GRUState, RecurrentCell, StepResult } from './types.js';
 
 /** Options of {@link ConvGRUCell}. */
@@ -151,22 +151,22 @@ export class ConvGRUCell extends Module implements RecurrentCell<GRUState> {
     return tf.tidy(() => {
       const hPrev = (state?.h ?? this.zeroState(x).h) as tf.Tensor4D;
       // 3 × [batch, height, width, hidden]: z, r, candidate from x.
-      const [xz, xr, xn] = splitLast(convSame(x as tf.Tensor4D, this.convX.weight, this.convX.bias), 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const [xz, xr, xn] = splitLast(this.convX.apply(x as tf.Tensor4D), 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
       let z: tf.Tensor;
       let n: tf.Tensor;
       if (this.convH) {
         // 3 × [batch, height, width, hidden]: z, r, candidate from h.
-        const [hz, hr, hn] = splitLast(convSame(hPrev, this.convH.weight, this.convH.bias), 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const [hz, hr, hn] = splitLast(this.convH.apply(hPrev), 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
         z = tf.sigmoid(tf.add(xz, hz));
         const r = tf.sigmoid(tf.add(xr, hr));
         n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
       } else {
         // 2 × [batch, height, width, hidden]: z, r from h.
-        const [hz, hr] = splitLast(convSame(hPrev, (this.convHzr as Conv2d).weight, null), 2) as [tf.Tensor, tf.Tensor];
+        const [hz, hr] = splitLast((this.convHzr as Conv2d).apply(hPrev), 2) as [tf.Tensor, tf.Tensor];
         z = tf.sigmoid(tf.add(xz, hz));
         const r = tf.sigmoid(tf.add(xr, hr));
         const resetH = tf.mul(r, hPrev) as tf.Tensor4D;
-        n = tf.tanh(tf.add(xn, convSame(resetH, (this.convHn as Conv2d).weight, null)));
+        n = tf.tanh(tf.add(xn, (this.convHn as Conv2d).apply(resetH)));
       }
       // h_t = (1 − z) ∘ h_{t−1} + z ∘ h̃_t, written h_{t−1} + z ∘ (h̃_t − h_{t−1}).
       const h = tf.add(hPrev, tf.mul(z, tf.sub(n, hPrev))) as tf.Tensor4D;

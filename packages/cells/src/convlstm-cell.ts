@@ -42,7 +42,7 @@ import {
 } from '@vid/core';
 import { type ModuleConfig, type Rng as SeedRng, registerClass, seedConfig } from '@vid/core';
 
-import { assertExactShape, convSame, kernelPair, splitLast } from './internal.js';
+import { assertExactShape, kernelPair, splitLast } from './internal.js';
 import type { LSTMState, RecurrentCell, StepResult } from './types.js';
 
 /** Which peephole connections a ConvLSTM has (Shi et al. 2015, eq. 3). */
@@ -278,10 +278,10 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
       if (this.conv) {
         // concat[x, h]: [batch, height, width, in + hidden]
         const xh = this.inputChannels === 0 ? h4 : tf.concat([x4, h4], 3);
-        z = convSame(xh, this.conv.weight, this.conv.bias);
+        z = this.conv.apply(xh);
       } else {
         const convH = this.convH as Conv2d;
-        z = this.convX ? tf.add(convSame(x4, this.convX.weight, this.convX.bias), convSame(h4, convH.weight, null)) : convSame(h4, convH.weight, convH.bias);
+        z = this.convX ? tf.add(this.convX.apply(x4), convH.apply(h4)) : convH.apply(h4);
       }
       // 4 × [batch, height, width, hidden]
       const [first, second, third, fourth] = splitLast(z, 4) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];

@@ -1,6 +1,8 @@
 /**
  * @vid/cells: recurrent cells for video (FC-LSTM with peepholes, ConvLSTM, ConvGRU), the runner
- * that loops them over time, stacked multi-layer runners and the encoder-forecaster.
+ * that loops them over time, and stacked multi-layer runners. Whole
+ * models built from them (the video-prediction network, Shi et al.'s encoder-forecaster) live in
+ * `@vid/models`.
  *
  * @module @vid/cells
  */
@@ -31,17 +33,4 @@ export {
 export { ConvGRU, type ConvGRUOptions, ConvLSTM, type ConvLSTMOptions } from './conv-stacks.js';
 export { LSTM, type LSTMOptions } from './lstm.js';
 export { disposeState, mapState, stateTensors } from './state.js';
-export type { KernelSize } from './internal.js';
-
-// Encoder-forecaster (Shi et al. 2015)
-export {
-  EncoderForecaster,
-  type EncoderForecasterOptions,
-  type ForecastOptions,
-  type ForecastResult,
-  type ForecasterInput,
-  type TeacherForcing,
-  type TeacherForcingHook,
-  scheduledSampling,
-} from './encoder-forecaster.js';
-export { depthToSpace, spaceToDepth } from './patches.js';
+export { type KernelSize, layerSizes } from './internal.js';

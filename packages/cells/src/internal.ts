@@ -4,19 +4,6 @@ import { ConfigError, type Rng, ShapeError, formatShape, resolveRng } from '@vid
 
 import type { AnyRecurrentModule, StackOptions, StackedRNNOptions } from './stacked.js';
 
-/**
- * A stride-1 "same" convolution, NHWC, with an optional bias fused in. TensorFlow's `SAME` puts
- * the extra row/column of an even kernel at the bottom/right, as PyTorch's `padding='same'` does.
- *
- * x: `[batch, height, width, in]`, weight: `[kh, kw, in, out]`, bias: `[out]` → `[batch, height, width, out]`.
- */
-export function convSame(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor4D {
-  if (bias) {
-    return tf.fused.conv2d({ x, filter: weight as tf.Tensor4D, strides: 1, pad: 'same', bias });
-  }
-  return tf.conv2d(x, weight as tf.Tensor4D, 1, 'same');
-}
-
 /** Throws a {@link ShapeError} unless `tensor` has exactly `expected` as its shape. */
 export function assertExactShape(tensor: tf.Tensor, expected: readonly number[], argument: string, context: string, names?: string): void {
   if (!tf.util.arraysEqual(tensor.shape, [...expected])) {

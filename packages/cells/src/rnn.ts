@@ -63,8 +63,10 @@ export function rnn<C extends AnyRecurrentCell>(cell: C, x: tf.Tensor, options: 
     if (options.reverse) steps.reverse();
     let state: S = options.initialState ?? (cell.zeroState(steps[0] as tf.Tensor) as S);
     const outputs: tf.Tensor[] = [];
+    // Once per sequence (e.g. a split gate kernel), under the tape, freed by this tidy.
+    const prepared = cell.prepare?.();
     for (const input of steps) {
-      const result = cell.step(input, state);
+      const result = cell.step(input, state, prepared);
       outputs.push(result.output);
       state = result.state as S;
     }

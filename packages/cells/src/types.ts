@@ -8,6 +8,9 @@ import type { Module } from '@vid/core';
 /**
  * A recurrent state: named tensors (or lists of tensors, for cells that keep a window of past
  * states, such as Conv-TT-LSTM). Every tensor's first axis is the batch.
+ *
+ * One key convention for every cell: `h` is the hidden state (for Conv-TT-LSTM, the window of the
+ * last `steps` hidden states, oldest first) and `c` the cell state of the LSTMs.
  */
 export interface RecurrentState {
   readonly [name: string]: tf.Tensor | readonly tf.Tensor[];
@@ -32,7 +35,9 @@ export interface StepResult<S extends RecurrentState = RecurrentState, O extends
 }
 
 /**
- * A recurrent cell: one time step, `step(x, state) → { output, state }`.
+ * A recurrent cell: one time step, `step(x, state) → { output, state }`. The one cell contract of
+ * vid: `rnn`, `StackedRNN`, the video-prediction network of `@vid/models` and the recognition
+ * models all run any cell that implements it (ConvLSTM, ConvGRU, Conv-TT-LSTM, FC-LSTM, yours).
  *
  * - `x` is `[batch, ...spatial, inputSize]` (`[batch, features]` for fully connected cells,
  *   `[batch, height, width, channels]` for convolutional ones); the output has the same leading
@@ -53,9 +58,23 @@ export interface RecurrentCell<S extends RecurrentState = RecurrentState> {
    * channels]`), when fixed; runners then check that sequences have one more axis.
    */
   readonly inputRank?: number;
-  /** One time step. */
-  step(x: tf.Tensor, state: S): StepResult<S>;
-  /** The zero state for a one-step input `x` (`[batch, ...spatial, inputSize]`). */
+  /**
+   * One time step. `prepared` is what {@link RecurrentCell.prepare} returned for this sequence
+   * (undefined when the cell has no `prepare`, or when the caller did not call it: the cell then
+   * prepares for itself).
+   */
+  step(x: tf.Tensor, state: S, prepared?: unknown): StepResult<S>;
+  /**
+   * Optional: tensors derived from the parameters once per sequence (e.g. a gate kernel split
+   * into its four blocks), passed back to every `step` of that sequence. Runners call it inside
+   * their tidy, under the gradient tape, so gradients reach the parameters; the tidy disposes it.
+   */
+  prepare?(): unknown;
+  /**
+   * The zero state for a one-step input `x` (`[batch, ...spatial, inputSize]`). The returned
+   * state may hold one tensor under several names (Conv-TT-LSTM's zero window): dispose it with
+   * `disposeState`.
+   */
   zeroState(x: tf.Tensor): S;
 }
 

@@ -103,7 +103,8 @@ export {
   seedConfig,
   serializeModule,
 } from './registry.js';
-export { Conv2d, type Conv2dOptions, type Conv2dPadding, Linear, type LinearOptions, samePadding } from './layers.js';
+export { sigmoidCrossEntropy, softmaxCrossEntropy } from './losses.js';
+export { Conv2d, type Conv2dOptions, type ConvBlock, type Conv2dPadding, Linear, type LinearOptions, convSame, samePadding } from './layers.js';
 
 // Tensors on the host and checkpoint I/O
 export {

@@ -91,6 +91,27 @@ export function samePadding(kernel: readonly [number, number], dilation: readonl
 /** Padding of {@link Conv2d}: `'same'`, `'valid'`, a number, or explicit `[top, bottom, left, right]`. */
 export type Conv2dPadding = 'same' | 'valid' | number | readonly [number, number, number, number];
 
+/**
+ * A stride-1 "same" convolution, NHWC, with the bias fused in (`FusedConv2D`: on wasm the bias is
+ * added inside XNNPACK's convolution): the path of {@link Conv2d.apply} at stride 1 with `'same'`
+ * padding, for modules whose kernel has another parameter layout (e.g. Conv-TT-LSTM's Conv3d over
+ * lags held as a 2-D kernel). TensorFlow's `SAME` puts the extra row/column of an even kernel at
+ * the bottom/right, as PyTorch's `padding='same'` does.
+ *
+ * x: `[batch, height, width, in]`, weight: `[kh, kw, in, out]`, bias: `[out]` → `[batch, height, width, out]`.
+ */
+export function convSame(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor | null, dilation: readonly [number, number] = [1, 1]): tf.Tensor4D {
+  const dilations = [dilation[0], dilation[1]] as [number, number];
+  if (bias) return tf.fused.conv2d({ x, filter: weight as tf.Tensor4D, strides: 1, pad: 'same', dilations, bias });
+  return tf.conv2d(x, weight as tf.Tensor4D, 1, 'same', 'NHWC', dilations);
+}
+
+/** A kernel `[kh, kw, in, n]` and bias `[n]` (or null) applied by {@link Conv2d.apply} in place of the module's own. */
+export interface ConvBlock {
+  readonly weight: tf.Tensor;
+  readonly bias: tf.Tensor | null;
+}
+
 /** Options of {@link Conv2d}. */
 export interface Conv2dOptions {
   readonly inChannels: number;
@@ -183,19 +204,58 @@ export class Conv2d extends Module {
     };
   }
 
-  /** x: `[batch, height, width, inChannels]` → `[batch, height', width', outChannels]`. */
-  apply(x: tf.Tensor4D): tf.Tensor4D {
+  /**
+   * x: `[batch, height, width, inChannels]` → `[batch, height', width', outChannels]`.
+   *
+   * The one convolution path of vid's cells and networks. At stride 1 with "same" padding (the
+   * recurrent cells' case) it is one fused kernel, bias included (`FusedConv2D`: on wasm the bias
+   * is added inside XNNPACK's convolution); TensorFlow's `SAME` puts the extra row/column of an
+   * even kernel at the bottom/right, as {@link samePadding} and PyTorch's `padding='same'` do.
+   *
+   * `block`: a kernel and bias to use instead of the module's own, from
+   * {@link Conv2d.splitOutputBlocks} (a block of the output channels, e.g. one gate).
+   */
+  apply(x: tf.Tensor4D, block?: ConvBlock): tf.Tensor4D {
     if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
       throw new ShapeError('x', `[batch, height, width, ${this.inChannels}]`, formatShape(x.shape), 'Conv2d');
     }
+    const weight = (block?.weight ?? this.weight) as tf.Tensor4D;
+    const bias = block === undefined ? this.bias : block.bias;
     return tf.tidy(() => {
+      if (this.#isSame()) {
+        return convSame(x, weight, bias, this.dilation);
+      }
       const pad =
         this.padding === 'valid'
           ? 'valid'
           : ([[0, 0], [this.padding[0], this.padding[1]], [this.padding[2], this.padding[3]], [0, 0]] as tf.backend_util.ExplicitPadding);
-      const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride as [number, number], pad, 'NHWC', this.dilation as [number, number]);
-      return this.bias ? tf.add(y, this.bias) : y;
+      const y = tf.conv2d(x, weight, this.stride as [number, number], pad, 'NHWC', this.dilation as [number, number]);
+      return bias ? tf.add(y, bias) : y;
     });
+  }
+
+  /**
+   * The kernel and bias split into `parts` equal blocks of output channels (e.g. the four gates
+   * of an LSTM): `[kh, kw, in, out/parts]` and `[out/parts]` each, for {@link Conv2d.apply}.
+   * Several convolutions on blocks cost less on wasm than one convolution and a strided split of
+   * its channels (and a concat in the backward pass). Under a gradient tape the split is
+   * recorded, so gradients reach the parameters; the caller disposes the blocks (a tidy does).
+   */
+  splitOutputBlocks(parts: number): ConvBlock[] {
+    if (!Number.isInteger(parts) || parts < 1 || this.outChannels % parts !== 0) {
+      throw new ConfigError('parts', `a divisor of outChannels ${this.outChannels}`, parts, 'Conv2d.splitOutputBlocks');
+    }
+    // [kh, kw, in, parts·n] → parts × [kh, kw, in, n]; [parts·n] → parts × [n]
+    const weights = tf.split(this.weight, parts, 3);
+    const biases = this.bias === null ? null : tf.split(this.bias, parts, 0);
+    return weights.map((weight, k) => ({ weight, bias: biases?.[k] ?? null }));
+  }
+
+  /** Stride 1 and the padding of `'same'`: one `SAME` kernel. */
+  #isSame(): boolean {
+    if (this.padding === 'valid' || this.stride[0] !== 1 || this.stride[1] !== 1) return false;
+    const same = samePadding(this.kernelSize, this.dilation);
+    return same.every((p, i) => p === (this.padding as readonly number[])[i]);
   }
 }
 

@@ -4,7 +4,7 @@
  * tests (glyph videos of 8 frames, 16×16, batch 32; the early recognizer at batch 16), and the
  * throughput of the Horn–Schunck optical flow.
  *
- * Needs @vid/core, @vid/cells and @vid/attention built (`npx tsup` in each).
+ * Needs @vid/core and @vid/cells built (`npx tsup` in each).
  *
  *   pnpm bench [-- --runs 5]
  */

@@ -50,35 +50,52 @@ export {
   observeFirst,
   observedFrames,
 } from './recognition/early.js';
-export { type ConvCell, ConvCellAdapter, asRecurrentCell } from './recognition/adapters.js';
 
 // Synthetic recognition tasks
 export { type MovingGlyphOptions, type MovingGlyphTask, type SyntheticVideos, movingGlyphVideos } from './recognition/synthetic.js';
 // ─── end of Recognition ──────────────────────────────────────────────────────────────────────
 
 // ─── Video prediction ────────────────────────────────────────────────────────────────────────
-// The contract
-export type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './prediction/predictor.js';
-export { type ConvTTLSTMNetSpec, type CopyLastFrameSpec, type EncoderForecasterSpec, PREDICTOR_TYPES, type PredictorSpec } from './prediction/spec.js';
-// Losses
+// The one network (the official ConvLSTMNet design, any cell), its configuration and checkpoints
+export { ConvRecurrentNet, type FromCheckpointOptions, type NetworkCell, type RolloutOptions, type TrainingLossOptions } from './prediction/network.js';
+export {
+  CELL_TYPES,
+  type CellType,
+  type ConvRecurrentNetOptions,
+  type NetConfig,
+  type NetConfigInput,
+  OFFICIAL_CELL_TYPES,
+  type OfficialNetConfig,
+  fromOfficialConfig,
+  isOfficialConfig,
+  resolveNetConfig,
+  toOfficialConfig,
+} from './prediction/network-config.js';
+export { type OfficialCheckpoint, type ReadCheckpointOptions, checkStateDict, inferOfficialConfig, readOfficialCheckpoint } from './prediction/checkpoint.js';
+export { type FlopsReport, type LayerFlops, countParameters, flopsPerStep, officialParameterShapes } from './prediction/complexity.js';
+// Shi et al. 2015's encoder-forecaster and space-to-depth patches
+export { EncoderForecaster, type EncoderForecasterOptions, type ForecastOptions, type ForecastResult, type ForecasterInput } from './prediction/encoder-forecaster.js';
+export { depthToSpace, spaceToDepth } from './prediction/patches.js';
+// Teacher forcing (the one mixer) and the losses
+export { TeacherForcing, type TeacherForcingMask, type TeacherForcingOptions, scheduledSampling } from './prediction/teacher-forcing.js';
 export {
   PREDICTION_LOSSES,
   type PredictionLossKind,
   type PredictionLossOptions,
+  l1MseLoss,
   predictionLoss,
   reconstructionLoss,
 } from './prediction/loss.js';
-// Adapters and the baseline
-export { ConvTTLSTMPredictor } from './prediction/convttlstm-net.js';
-export { EncoderForecasterPredictor } from './prediction/encoder-forecaster.js';
+// The predictor contract, its adapters and the baseline
+export type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './prediction/predictor.js';
+export { type ConvRecurrentNetSpec, type CopyLastFrameSpec, type EncoderForecasterSpec, PREDICTOR_TYPES, type PredictorSpec } from './prediction/spec.js';
+export { ConvRecurrentPredictor } from './prediction/network-predictor.js';
+export { EncoderForecasterPredictor } from './prediction/encoder-forecaster-predictor.js';
 export { CopyLastFramePredictor } from './prediction/baseline.js';
 // Building, saving, loading; presets
 export {
   type CreatePredictorOptions,
   type LoadPredictorOptions,
-  PREDICTOR_PRESETS,
-  type PredictorPreset,
-  type PredictorPresetName,
   createPredictor,
   loadPredictor,
   loadPredictorWeights,
@@ -86,3 +103,13 @@ export {
   readWeightsFile,
   validatePredictorSpec,
 } from './prediction/registry.js';
+// The preset registries: model presets and dataset protocols
+export {
+  PREDICTION_PROTOCOLS,
+  PREDICTOR_PRESETS,
+  type PredictionProtocol,
+  type PredictionProtocolName,
+  type PredictorPreset,
+  type PredictorPresetName,
+  paperNetwork,
+} from './prediction/presets.js';

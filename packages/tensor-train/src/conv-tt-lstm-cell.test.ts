@@ -87,9 +87,9 @@ describe('ConvTTLSTMCell', () => {
       state = next.state;
     }
     // After 5 steps: h1 … h4 (h0 dropped), in order.
-    expect(state.hidden).toHaveLength(4);
-    state.hidden.forEach((h, j) => expect(h).toBe(outputs[j + 1]));
-    tf.dispose([x, ...outputs, state.cell]);
+    expect(state.h).toHaveLength(4);
+    state.h.forEach((h, j) => expect(h).toBe(outputs[j + 1]));
+    tf.dispose([x, ...outputs, state.c]);
     cell.dispose();
   });
 
@@ -106,7 +106,7 @@ describe('ConvTTLSTMCell', () => {
       state = next.state;
     }
     assertClose(result.outputs, tf.stack(outputs, 1), { atol: 0, name: 'rnn outputs' });
-    tf.dispose([video, result.outputs, ...frames, ...outputs, state.cell]);
+    tf.dispose([video, result.outputs, ...frames, ...outputs, state.c]);
     cell.disposeState(result.state);
     cell.dispose();
   });
@@ -138,9 +138,9 @@ describe('ConvTTLSTMCell', () => {
       const state = cell.zeroState(x);
       const { output, state: next } = cell.step(x, state);
       expect(x.isDisposed).toBe(false);
-      state.hidden.forEach((h) => expect(h.isDisposed).toBe(false));
+      state.h.forEach((h) => expect(h.isDisposed).toBe(false));
       cell.disposeState(state);
-      return [output, next.cell];
+      return [output, next.c];
     }, 'ConvTTLSTMCell.step');
     x.dispose();
     cell.dispose();
@@ -158,9 +158,9 @@ describe('ConvTTLSTMCell', () => {
     expect(() => cell.step(x, state)).toThrow(ShapeError);
     expect(() => cell.step(x, state)).toThrow(/x: expected \[batch, height, width, 2\], received \[1, 4, 4, 3\]/);
     const good = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
-    expect(() => cell.step(good, { hidden: state.hidden.slice(1), cell: state.cell })).toThrow(/state\.hidden: expected 2 hidden states \(steps\), received 1/);
+    expect(() => cell.step(good, { h: state.h.slice(1), c: state.c })).toThrow(/state\.h: expected 2 hidden states \(steps\), received 1/);
     const other = tf.zeros([1, 5, 4, 2]) as tf.Tensor4D;
-    expect(() => cell.step(other, state)).toThrow(/state\.cell: expected \[1, 5, 4, 3\], received \[1, 4, 4, 3\]/);
+    expect(() => cell.step(other, state)).toThrow(/state\.c: expected \[1, 5, 4, 3\], received \[1, 4, 4, 3\]/);
     tf.dispose([x, good, other]);
     cell.disposeState(state);
     cell.dispose();

@@ -20,7 +20,7 @@
  *
  * Porting note: the official cell keeps its hidden states in a Python list used as a ring
  * buffer with a write pointer (`hidden_pointer`); vid's state holds the same `steps` tensors in
- * chronological order (`hidden[j]` is the official `hidden_states[(hidden_pointer + j) % steps]`),
+ * chronological order (`h[j]` is the official `hidden_states[(hidden_pointer + j) % steps]`),
  * and a step returns the buffer rotated by one: the oldest state dropped, `h'` appended. Both
  * read the same windows. (`eval_paper/convlstmcell.py` advances its pointer modulo `order`
  * instead of `steps`; that only differs when `order < steps`, never for the paper's
@@ -30,7 +30,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   ConfigError,
   Conv2d,
+  type ConvBlock,
   Module,
+  type ModuleConfig,
   ModuleList,
   type ParameterLayout,
   type Rng,
@@ -38,17 +40,16 @@ import {
   assertKnownKeys,
   assertRank,
   biasUniform,
+  convSame,
   formatShape,
   kaimingUniform,
   pairOf,
   positiveInteger,
+  registerClass,
   resolveRng,
 } from '@vid/core';
 
 import { type RecurrentCell, disposeState } from '@vid/cells';
-
-import { convSame } from './ops.js';
-import type { ConvRecurrentCell } from './recurrent-cell.js';
 
 /** Checks a kernel size: positive, odd (PyTorch's `padding = k // 2` keeps the size only then). */
 export function oddKernel(value: unknown, field: string, context: string): [number, number] {
@@ -97,25 +98,6 @@ export function lagWindowLayout(lags: number, hiddenChannels: number): Parameter
   };
 }
 
-/** A gate convolution split by output block: i, f, o, g (each `[kh, kw, in, hidden]`, bias `[hidden]`). */
-export interface GateWeights {
-  readonly kernels: readonly [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-  readonly biases: readonly [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D] | null;
-}
-
-/** Splits a gate kernel `[kh, kw, in, 4·hidden]` (and bias `[4·hidden]`) into its four output blocks. */
-export function splitGateWeights(weight: tf.Tensor, bias: tf.Tensor | null): GateWeights {
-  // [kh, kw, in, 4C] → 4 × [kh, kw, in, C]; [4C] → 4 × [C]
-  const kernels = tf.split(weight, 4, 3) as unknown as GateWeights['kernels'];
-  const biases = bias === null ? null : (tf.split(bias, 4, 0) as unknown as NonNullable<GateWeights['biases']>);
-  return { kernels, biases };
-}
-
-/** The four gate pre-activations of `input` (`[B, H, W, in]` → 4 × `[B, H, W, hidden]`). */
-export function gateConvolutions(input: tf.Tensor4D, weights: GateWeights): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
-  return weights.kernels.map((kernel, k) => convSame(input, kernel, weights.biases?.[k] ?? null)) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-}
-
 /** Options of {@link LagWindowConv}. */
 export interface LagWindowConvOptions {
   /** Channels of each hidden state in the window. */
@@ -140,6 +122,7 @@ export interface LagWindowConvOptions {
  * `hidden · kh · kw · lags` in both layouts.
  */
 export class LagWindowConv extends Module {
+  static readonly className = 'LagWindowConv';
   readonly hiddenChannels: number;
   readonly ranks: number;
   readonly lags: number;
@@ -169,7 +152,13 @@ export class LagWindowConv extends Module {
     if (window.rank !== 4 || window.shape[3] !== this.lags * this.hiddenChannels) {
       throw new ShapeError('window', `[batch, height, width, ${this.lags * this.hiddenChannels}] (${this.lags} lags × ${this.hiddenChannels} channels)`, formatShape(window.shape), 'LagWindowConv');
     }
+    // A 'same' convolution over height and width; the window's lags are its input channels.
     return convSame(window, this.weight, this.bias);
+  }
+
+  /** The constructor options ({@link Module.getConfig}); the seed is not kept (the weights are saved). */
+  override getConfig(): ModuleConfig {
+    return { hiddenChannels: this.hiddenChannels, ranks: this.ranks, lags: this.lags, kernelSize: [...this.kernelSize], bias: this.bias !== null };
   }
 }
 
@@ -212,15 +201,18 @@ export interface ConvTTLSTMCellOptions {
   readonly seed?: number | Rng;
 }
 
-/** The state of a {@link ConvTTLSTMCell} (a `RecurrentState` of `@vid/cells`). */
+/**
+ * The state of a {@link ConvTTLSTMCell}: a `RecurrentState` of `@vid/cells`, with the keys of
+ * every LSTM state (`h`, `c`).
+ */
 export type ConvTTLSTMState = {
   /**
    * The last `steps` hidden states, oldest first, each `[batch, height, width, hiddenChannels]`
    * (the official ring buffer, in chronological order).
    */
-  readonly hidden: readonly tf.Tensor4D[];
+  readonly h: readonly tf.Tensor4D[];
   /** The cell state c: `[batch, height, width, hiddenChannels]`. */
-  readonly cell: tf.Tensor4D;
+  readonly c: tf.Tensor4D;
 };
 
 const CELL_OPTIONS = ['inputChannels', 'hiddenChannels', 'order', 'steps', 'ranks', 'kernelSize', 'bias', 'seed'] as const;
@@ -232,7 +224,8 @@ const CELL_OPTIONS = ['inputChannels', 'hiddenChannels', 'order', 'steps', 'rank
  * gates `ranks + inputChannels → 4 · hiddenChannels`) and `layers_.{0…order−1}` (the `Conv3d`s
  * over lags, `hiddenChannels → ranks`, see {@link LagWindowConv}).
  */
-export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLSTMState>, RecurrentCell<ConvTTLSTMState> {
+export class ConvTTLSTMCell extends Module implements RecurrentCell<ConvTTLSTMState> {
+  static readonly className = 'ConvTTLSTMCell';
   readonly inputChannels: number;
   readonly hiddenChannels: number;
   readonly order: number;
@@ -306,7 +299,7 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
     const context = 'ConvTTLSTMCell.initialState';
     const shape = [positiveInteger(batch, 'batch', context), positiveInteger(height, 'height', context), positiveInteger(width, 'width', context), this.hiddenChannels] as const;
     const zero = tf.zeros([...shape]) as tf.Tensor4D;
-    return { hidden: new Array<tf.Tensor4D>(this.steps).fill(zero), cell: tf.zeros([...shape]) as tf.Tensor4D };
+    return { h: new Array<tf.Tensor4D>(this.steps).fill(zero), c: tf.zeros([...shape]) as tf.Tensor4D };
   }
 
   /** {@link ConvTTLSTMCell.initialState} for the batch and frame size of `x: [batch, height, width, inputChannels]`. */
@@ -317,17 +310,17 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
 
   /**
    * One step (see the module comment for the equations). Disposes nothing it is given; the
-   * returned state shares `steps − 1` hidden tensors with `state`. `gateWeights`: the result of
-   * {@link ConvTTLSTMCell.prepare}, to split the gate kernel once per rollout instead of per step.
+   * returned state shares `steps − 1` hidden tensors with `state`. `gates`: the result of
+   * {@link ConvTTLSTMCell.prepare}, to split the gate kernel once per sequence instead of per step.
    *
    * x: `[batch, height, width, inputChannels]` → output h': `[batch, height, width, hiddenChannels]`.
    */
-  step(x: tf.Tensor4D, state: ConvTTLSTMState, gateWeights?: GateWeights): { output: tf.Tensor4D; state: ConvTTLSTMState } {
+  step(x: tf.Tensor4D, state: ConvTTLSTMState, gates?: unknown): { output: tf.Tensor4D; state: ConvTTLSTMState } {
     this.#checkStep(x, state);
     return tf.tidy(() => {
       let train: tf.Tensor4D | undefined;
       for (let l = 0; l < this.order; l++) {
-        const states = state.hidden.slice(l, l + this.lags);
+        const states = state.h.slice(l, l + this.lags);
         // window: lags × [B, H, W, C] → [B, H, W, lags·C], oldest first
         const window = states.length === 1 ? (states[0] as tf.Tensor4D) : tf.concat(states, 3);
         const reduced = this.layers_.at(l).apply(window); // [B, H, W, ranks]
@@ -336,14 +329,16 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
       // [x, T]: [B, H, W, inputChannels + ranks]; the gate convolution's four output blocks
       // (i, f, o, g: [B, H, W, C] each) as four convolutions, which on wasm is cheaper than one
       // convolution and a split of its channels (a strided copy, and a concat in the backward pass).
-      const [ci, cf, co, cg] = gateConvolutions(tf.concat([x, train as tf.Tensor4D], 3), gateWeights ?? this.prepare());
+      const input = tf.concat([x, train as tf.Tensor4D], 3);
+      const gate = this.layers.at(this.order - 1);
+      const [ci, cf, co, cg] = ((gates as ConvBlock[] | undefined) ?? this.prepare()).map((block) => gate.apply(input, block)) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const i = tf.sigmoid(ci);
       const f = tf.sigmoid(cf);
       const o = tf.sigmoid(co);
       const g = tf.tanh(cg);
-      const c: tf.Tensor4D = tf.add(tf.mul(f, state.cell), tf.mul(i, g));
+      const c: tf.Tensor4D = tf.add(tf.mul(f, state.c), tf.mul(i, g));
       const h: tf.Tensor4D = tf.mul(o, tf.tanh(c));
-      return { output: h, state: { hidden: [...state.hidden.slice(1), h], cell: c } };
+      return { output: h, state: { h: [...state.h.slice(1), h], c } };
     });
   }
 
@@ -353,9 +348,21 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
    * disposes them (inside a tidy, or after the rollout). Under a gradient tape the split is
    * recorded, so gradients reach the parameter.
    */
-  prepare(): GateWeights {
-    const layer = this.layers.at(this.order - 1);
-    return splitGateWeights(layer.weight, layer.bias);
+  prepare(): ConvBlock[] {
+    return this.layers.at(this.order - 1).splitOutputBlocks(4);
+  }
+
+  /** The constructor options ({@link Module.getConfig}); the seed is not kept (the weights are saved). */
+  override getConfig(): ModuleConfig {
+    return {
+      inputChannels: this.inputChannels,
+      hiddenChannels: this.hiddenChannels,
+      order: this.order,
+      steps: this.steps,
+      ranks: this.ranks,
+      kernelSize: [...this.kernelSize],
+      bias: this.bias,
+    };
   }
 
   /** Disposes the tensors of a state (shared entries once): `@vid/cells`' `disposeState`. */
@@ -364,8 +371,7 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
   }
 
   #conv(index: number, x: tf.Tensor4D): tf.Tensor4D {
-    const layer = this.layers.at(index);
-    return convSame(x, layer.weight, layer.bias);
+    return this.layers.at(index).apply(x);
   }
 
   #checkStep(x: tf.Tensor4D, state: ConvTTLSTMState): void {
@@ -374,12 +380,15 @@ export class ConvTTLSTMCell extends Module implements ConvRecurrentCell<ConvTTLS
     if (x.shape[3] !== this.inputChannels) {
       throw new ShapeError('x', `[batch, height, width, ${this.inputChannels}]`, formatShape(x.shape), context);
     }
-    if (state.hidden.length !== this.steps) {
-      throw new ShapeError('state.hidden', `${this.steps} hidden states (steps)`, `${state.hidden.length}`, context);
+    if (state.h.length !== this.steps) {
+      throw new ShapeError('state.h', `${this.steps} hidden states (steps)`, `${state.h.length}`, context);
     }
     const expected = [x.shape[0], x.shape[1], x.shape[2], this.hiddenChannels];
-    for (const [name, tensor] of [['state.cell', state.cell], ...state.hidden.map((h, j) => [`state.hidden[${j}]`, h] as const)] as const) {
+    for (const [name, tensor] of [['state.c', state.c], ...state.h.map((h, j) => [`state.h[${j}]`, h] as const)] as const) {
       if (!tf.util.arraysEqual(tensor.shape, expected)) throw new ShapeError(name, formatShape(expected), formatShape(tensor.shape), context);
     }
   }
 }
+
+registerClass(LagWindowConv);
+registerClass(ConvTTLSTMCell);

@@ -1,7 +1,10 @@
 /**
- * @vid/tensor-train: the Convolutional Tensor-Train LSTM (Su et al., NeurIPS 2020), numerically
- * the same model as NVlabs/conv-tt-lstm, with its network, rollout, training loss, checkpoint
- * import/export, the paper's presets and complexity utilities.
+ * @vid/tensor-train: the Convolutional Tensor-Train LSTM cell (Su et al., NeurIPS 2020),
+ * numerically the same as NVlabs/conv-tt-lstm's `ConvTTLSTMCell`, and its tensor-train maths.
+ * The network that stacks it (the official `ConvLSTMNet`, with any cell), its rollout, loss,
+ * checkpoints and presets live in `@vid/models`.
+ *
+ * @module @vid/tensor-train
  */
 
 // Cell
@@ -12,42 +15,5 @@ export {
   LagWindowConv,
   type LagWindowConvOptions,
   lagWindowLayout,
+  oddKernel,
 } from './conv-tt-lstm-cell.js';
-export { type ConvRecurrentCell, disposeDropped } from './recurrent-cell.js';
-
-// Network, rollout and loss
-export {
-  ConvTTLSTMNet,
-  type FromCheckpointOptions,
-  type NetworkCell,
-  type RolloutOptions,
-  type TrainingLossOptions,
-  l1MseLoss,
-} from './network.js';
-
-// Configuration
-export {
-  CELL_TYPES,
-  type CellType,
-  type ConvTTLSTMNetOptions,
-  type NetConfig,
-  type NetConfigInput,
-  type OfficialNetConfig,
-  fromOfficialConfig,
-  isOfficialConfig,
-  resolveNetConfig,
-  toOfficialConfig,
-} from './config.js';
-
-// Checkpoints
-export {
-  type OfficialCheckpoint,
-  type ReadCheckpointOptions,
-  checkStateDict,
-  inferOfficialConfig,
-  readOfficialCheckpoint,
-} from './checkpoint.js';
-
-// Presets and complexity
-export { PAPER_PRESETS, type PaperPreset, type PaperPresetName, paperNetwork } from './presets.js';
-export { type FlopsReport, type LayerFlops, countParameters, flopsPerStep, officialParameterShapes } from './complexity.js';

@@ -11,7 +11,7 @@
  * command gives it, and so do these presets (`train.gradientClipping: false` turns it off).
  */
 
-import { paperNetwork } from '@vid/tensor-train';
+import { PREDICTION_PROTOCOLS, paperNetwork } from '@vid/models';
 
 /** A preset: a partial configuration with a description. */
 export interface Preset {
@@ -34,13 +34,19 @@ const PAPER_TRAIN = {
   plateauEpochs: 20,
 };
 
-// The paper's network (Su et al. 2020), from @vid/tensor-train, in the training config's terms.
+// The paper's network (Su et al. 2020), from @vid/models, in the training config's terms.
 const { layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid } = paperNetwork();
 const PAPER_NETWORK = { type: 'convttlstm-net', layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid, patchSize: 1 };
 
-const MMNIST_DATA = { dataset: 'moving-mnist', inputFrames: 10, futureFrames: 10, frameSize: [64, 64], channels: 1, numDigits: 2, trainSamples: 10000, validSamples: 3000 };
+// The dataset protocols (@vid/models' one registry of them): the paper trains 10 → 10.
+const protocolData = (name: 'mmnist-10-10' | 'kth-10-20') => {
+  const { dataset, inputFrames, frameSize, channels } = PREDICTION_PROTOCOLS[name];
+  return { dataset, inputFrames, futureFrames: 10, frameSize: [frameSize, frameSize], channels };
+};
 
-const KTH_DATA = { dataset: 'kth', inputFrames: 10, futureFrames: 10, frameSize: [128, 128], channels: 1, trainSamples: 10000, validSamples: 448, kthProtocol: 'conv-tt-lstm' };
+const MMNIST_DATA = { ...protocolData('mmnist-10-10'), numDigits: 2, trainSamples: 10000, validSamples: 3000 };
+
+const KTH_DATA = { ...protocolData('kth-10-20'), trainSamples: 10000, validSamples: 448, kthProtocol: 'conv-tt-lstm' };
 
 /** Every preset, by name. `quick` is the default. */
 export const PRESETS = {

@@ -116,7 +116,7 @@ export function predictorSpec(config: TrainConfig): PredictorSpec {
     };
   }
   return {
-    type: 'convttlstm-net',
+    type: 'conv-recurrent-net',
     patchSize: model.patchSize,
     network: {
       inputChannels: data.channels * model.patchSize * model.patchSize,
@@ -395,7 +395,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           inputFrames: config.data.inputFrames,
           futureFrames: config.data.futureFrames,
           outputFrames,
-          ratio: schedule.ratio,
+          scheduledSamplingRatio: schedule.ratio,
           rng: samplingRng,
           loss: config.train.loss,
         }),

@@ -31,8 +31,8 @@ export class CopyLastFramePredictor implements VideoPredictor {
     if (channels !== this.channels) throw new ShapeError('frames', `[batch, time, height, width, ${this.channels}]`, formatShape(frames.shape), context);
     if (time < inputFrames) throw new ShapeError('frames', `at least inputFrames = ${inputFrames} frames on axis 1`, formatShape(frames.shape), context);
     const all = options.outputs === 'all';
-    if (options.teacherForcing && options.ratio !== undefined && (options.ratio < 0 || options.ratio > 1)) {
-      throw new ConfigError('ratio', 'a probability in [0, 1]', options.ratio, context);
+    if (options.teacherForcing && options.scheduledSamplingRatio !== undefined && (options.scheduledSamplingRatio < 0 || options.scheduledSamplingRatio > 1)) {
+      throw new ConfigError('scheduledSamplingRatio', 'a probability in [0, 1]', options.scheduledSamplingRatio, context);
     }
     const predictions = tf.tidy(() => {
       // The last context frame [batch, 1, h, w, c], repeated over the future.

@@ -2,12 +2,27 @@
  * Training losses of video predictors, and the official training step's loss on a clip
  * (NVlabs/conv-tt-lstm `code/model_train.py`: the rollout on `frames[:, :−1]` with teacher
  * forcing and the scheduled-sampling ratio, L1 + MSE against the last `output_frames` frames).
+ * The one place where vid defines them: every model and app calls these.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, type Rng, ShapeError, accurateMean, assertRank, formatShape, positiveInteger, sliceFrames } from '@vid/core';
-import { l1MseLoss } from '@vid/tensor-train';
+import { ConfigError, ShapeError, accurateMean, assertKnownKeys, assertRank, formatShape, positiveInteger, sigmoidCrossEntropy, sliceFrames } from '@vid/core';
 
 import type { VideoPredictor } from './predictor.js';
+import type { TeacherForcingOptions } from './teacher-forcing.js';
+
+/**
+ * The official training loss (`code/model_train.py`): `l1_loss(pred, target) + mse_loss(pred,
+ * target)`, both with `reduction="mean"`. pred, target: the same shape (any) → scalar.
+ */
+export function l1MseLoss(prediction: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  if (!tf.util.arraysEqual(prediction.shape, target.shape)) {
+    throw new ShapeError('target', `the shape of prediction ${formatShape(prediction.shape)}`, formatShape(target.shape), 'l1MseLoss');
+  }
+  return tf.tidy(() => {
+    const difference = tf.sub(prediction, target);
+    return tf.add(accurateMean(tf.abs(difference)), accurateMean(tf.square(difference)));
+  });
+}
 
 /** A reconstruction loss: `'l1+mse'` (the official one), `'mse'`, `'l1'`, or `'bce'` on logits. */
 export type PredictionLossKind = 'l1+mse' | 'mse' | 'l1' | 'bce';
@@ -31,20 +46,21 @@ export function reconstructionLoss(kind: PredictionLossKind, prediction: tf.Tens
         return accurateMean(tf.square(tf.sub(prediction, target)));
       case 'l1':
         return accurateMean(tf.abs(tf.sub(prediction, target)));
-      case 'bce': {
-        // max(x, 0) − x·z + log(1 + exp(−|x|)): the stable form of −z·log σ(x) − (1 − z)·log(1 − σ(x)).
-        const x = prediction;
-        const terms = tf.add(tf.sub(tf.relu(x), tf.mul(x, target)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
-        return accurateMean(terms);
-      }
+      case 'bce':
+        // Binary cross-entropy on logits (the stable form, @vid/core's sigmoidCrossEntropy), mean.
+        return accurateMean(sigmoidCrossEntropy(prediction, target, 'reconstructionLoss'));
       default:
         throw new ConfigError('loss', `one of ${PREDICTION_LOSSES.join(', ')}`, kind, 'reconstructionLoss');
     }
   });
 }
 
-/** Options of {@link predictionLoss}. */
-export interface PredictionLossOptions {
+/**
+ * Options of {@link predictionLoss}: the clip's protocol, the loss, and the teacher forcing of
+ * the rollout (`teacherForcing` is implied: the loss always teacher-forces, with
+ * `scheduledSamplingRatio` 1 by default, as the official script starts).
+ */
+export interface PredictionLossOptions extends Omit<TeacherForcingOptions, 'teacherForcing'> {
   /** Context frames. */
   readonly inputFrames: number;
   /** Predicted frames; the clip holds `inputFrames + futureFrames` frames. */
@@ -55,13 +71,13 @@ export interface PredictionLossOptions {
    * @default every output the model has (inputFrames + futureFrames − 1 for ConvTTLSTMNet, as the official default 19 for 10 → 10)
    */
   readonly outputFrames?: number;
-  /** Scheduled-sampling ratio (probability of the ground truth at future steps). @default 1 */
-  readonly ratio?: number;
-  /** Generator of the scheduled-sampling draws. */
-  readonly rng?: Rng;
   /** @default 'l1+mse' */
   readonly loss?: PredictionLossKind;
+  /** Gradient checkpointing per time step, for models that have it (see `ConvRecurrentNet`). @default false */
+  readonly checkpointing?: boolean;
 }
+
+const LOSS_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'loss', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
 
 /**
  * The training loss of a predictor on clips `[batch, inputFrames + futureFrames, h, w, c]`: the
@@ -70,6 +86,7 @@ export interface PredictionLossOptions {
  */
 export function predictionLoss(predictor: VideoPredictor, clip: tf.Tensor5D, options: PredictionLossOptions): tf.Scalar {
   const context = 'predictionLoss';
+  assertKnownKeys(options, LOSS_KEYS, context);
   assertRank(clip, 5, 'clip', context, '[batch, time, height, width, channels]');
   const inputFrames = positiveInteger(options.inputFrames, 'inputFrames', context);
   const futureFrames = positiveInteger(options.futureFrames, 'futureFrames', context);
@@ -85,8 +102,10 @@ export function predictionLoss(predictor: VideoPredictor, clip: tf.Tensor5D, opt
       inputFrames,
       futureFrames,
       teacherForcing: true,
-      ratio: options.ratio ?? 1,
+      scheduledSamplingRatio: options.scheduledSamplingRatio ?? 1,
       ...(options.rng !== undefined ? { rng: options.rng } : {}),
+      ...(options.teacherForcingMask !== undefined ? { teacherForcingMask: options.teacherForcingMask } : {}),
+      ...(options.checkpointing ? { checkpointing: true } : {}),
       outputs: 'all',
     });
     const available = result.predictions.shape[1];

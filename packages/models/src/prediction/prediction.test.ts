@@ -8,9 +8,10 @@ import { assertClose, expectNoLeakedTensors, fixtureMetadata, fixtureTensor, loa
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CopyLastFramePredictor } from './baseline.js';
-import { ConvTTLSTMPredictor } from './convttlstm-net.js';
+import { ConvRecurrentPredictor } from './network-predictor.js';
 import { predictionLoss, reconstructionLoss } from './loss.js';
-import { PREDICTOR_PRESETS, createPredictor, loadPredictor, predictorWeights, validatePredictorSpec } from './registry.js';
+import { PREDICTOR_PRESETS } from './presets.js';
+import { createPredictor, loadPredictor, predictorWeights, validatePredictorSpec } from './registry.js';
 
 let root: string;
 beforeAll(async () => {
@@ -24,7 +25,7 @@ afterAll(async () => {
 /** PyTorch `[B, T, C, H, W]` → vid `[B, T, H, W, C]`. */
 const toVid = (t: tf.Tensor): tf.Tensor5D => tf.transpose(t, [0, 1, 3, 4, 2]) as tf.Tensor5D;
 
-describe('ConvTTLSTMPredictor against NVlabs/conv-tt-lstm (reference fixture)', () => {
+describe('ConvRecurrentPredictor against NVlabs/conv-tt-lstm (reference fixture)', () => {
   it('loads the official .pt and reproduces the test rollout, the training loss on all one-step outputs, and its gradients', async () => {
     const contents = await loadReferenceFixture('convttlstm-net.safetensors');
     const pt = await referenceFixturePath('convttlstm-net.pt');
@@ -32,7 +33,7 @@ describe('ConvTTLSTMPredictor against NVlabs/conv-tt-lstm (reference fixture)', 
     const config = fixtureMetadata<Record<string, unknown>>(contents, 'config');
     const protocol = fixtureMetadata<{ input_frames: number; future_frames: number }>(contents, 'protocol');
     const predictor = await loadPredictor(pt, { config });
-    expect(predictor).toBeInstanceOf(ConvTTLSTMPredictor);
+    expect(predictor).toBeInstanceOf(ConvRecurrentPredictor);
     const frames = toVid(hostToTensor(fixtureTensor(contents, 'frames')));
     const { input_frames: inputFrames, future_frames: futureFrames } = protocol;
 
@@ -43,7 +44,7 @@ describe('ConvTTLSTMPredictor against NVlabs/conv-tt-lstm (reference fixture)', 
 
     // Training: ratio 1, every one-step output, L1 + MSE against frames[:, 1:].
     const adam = new Adam(predictor.module!.namedParameters(), { lr: 1e-3 });
-    const { value, grads } = adam.computeGradients(() => predictionLoss(predictor, frames, { inputFrames, futureFrames, ratio: 1, rng: new Rng(0) }));
+    const { value, grads } = adam.computeGradients(() => predictionLoss(predictor, frames, { inputFrames, futureFrames, scheduledSamplingRatio: 1, rng: new Rng(0) }));
     assertClose(value.dataSync()[0] as number, fixtureTensor(contents, 'loss.train').data[0] as number, { atol: 1e-6, name: 'loss.train' });
     // The official gradients, loaded as parameters of a second model, in vid layouts.
     const gradients = new Map([...contents.tensors].filter(([name]) => name.startsWith('grad.')).map(([name, t]) => [name.slice('grad.'.length), t]));
@@ -60,14 +61,14 @@ describe('ConvTTLSTMPredictor against NVlabs/conv-tt-lstm (reference fixture)', 
 });
 
 describe('video predictors', () => {
-  const tinySpec = { type: 'convttlstm-net', patchSize: 2, network: { cell: 'convlstm', inputChannels: 4, layersPerBlock: [1], hiddenChannels: [3], kernelSize: 3 } } as const;
+  const tinySpec = { type: 'conv-recurrent-net', patchSize: 2, network: { cell: 'convlstm', inputChannels: 4, layersPerBlock: [1], hiddenChannels: [3], kernelSize: 3 } } as const;
 
   it('train on all one-step outputs: predictionLoss = L1+MSE of rollout(clip[:, :-1]) against clip[:, 1:]', async () => {
     const predictor = createPredictor(tinySpec, { seed: 1 });
     const clip = tf.randomUniform([2, 5, 4, 4, 1], 0, 1, 'float32', 3) as tf.Tensor5D;
-    const loss = predictionLoss(predictor, clip, { inputFrames: 3, futureFrames: 2, ratio: 1, rng: new Rng(0) });
+    const loss = predictionLoss(predictor, clip, { inputFrames: 3, futureFrames: 2, scheduledSamplingRatio: 1, rng: new Rng(0) });
     const inputs = sliceFrames(clip, 0, 4);
-    const rollout = predictor.rollout(inputs, { inputFrames: 3, futureFrames: 2, teacherForcing: true, ratio: 1, rng: new Rng(0), outputs: 'all' });
+    const rollout = predictor.rollout(inputs, { inputFrames: 3, futureFrames: 2, teacherForcing: true, scheduledSamplingRatio: 1, rng: new Rng(0), outputs: 'all' });
     expect(rollout.predictions.shape).toEqual([2, 4, 4, 4, 1]);
     expect(rollout.firstFrame).toBe(1);
     const manual = reconstructionLoss('l1+mse', rollout.predictions, sliceFrames(clip, 1, 4));
@@ -75,7 +76,7 @@ describe('video predictors', () => {
     tf.dispose([clip, loss, inputs, rollout.predictions, manual]);
     await expectNoLeakedTensors(() => {
       const c = tf.randomUniform([1, 5, 4, 4, 1]) as tf.Tensor5D;
-      const out = predictionLoss(predictor, c, { inputFrames: 3, futureFrames: 2, ratio: 0.5, rng: new Rng(2) });
+      const out = predictionLoss(predictor, c, { inputFrames: 3, futureFrames: 2, scheduledSamplingRatio: 0.5, rng: new Rng(2) });
       c.dispose();
       return out;
     }, 'predictionLoss');
@@ -85,7 +86,7 @@ describe('video predictors', () => {
   it('draw scheduled sampling from the given rng (seeded, advancing)', () => {
     const predictor = createPredictor(tinySpec, { seed: 1 });
     const clip = tf.randomUniform([4, 8, 4, 4, 1], 0, 1, 'float32', 5) as tf.Tensor5D;
-    const run = (rng: Rng): number => tf.tidy(() => predictionLoss(predictor, clip, { inputFrames: 3, futureFrames: 5, ratio: 0.5, rng }).dataSync()[0] as number);
+    const run = (rng: Rng): number => tf.tidy(() => predictionLoss(predictor, clip, { inputFrames: 3, futureFrames: 5, scheduledSamplingRatio: 0.5, rng }).dataSync()[0] as number);
     const a = new Rng(9);
     const first = run(a);
     expect(run(new Rng(9))).toBe(first);
@@ -110,7 +111,7 @@ describe('video predictors', () => {
     tf.dispose([video, part]);
   });
 
-  it('save and load weights with their spec (PyTorch names for ConvTTLSTMNet)', async () => {
+  it('save and load weights with their spec (PyTorch names for ConvRecurrentNet)', async () => {
     const predictor = createPredictor(PREDICTOR_PRESETS['convlstm-small'].spec, { seed: 4 });
     const { tensors, metadata } = await predictorWeights(predictor);
     expect([...tensors.keys()]).toEqual(['layers.b0l0.conv.weight', 'layers.b0l0.conv.bias', 'layers.output.weight', 'layers.output.bias']);
@@ -129,8 +130,8 @@ describe('video predictors', () => {
   });
 
   it('reject bad specs and configs with the field, expected and received values', async () => {
-    expect(() => validatePredictorSpec({ type: 'transformer' })).toThrow(/type: expected one of convttlstm-net, encoder-forecaster, copy-last-frame, received "transformer"/);
-    expect(() => createPredictor({ type: 'convttlstm-net', network: null } as never)).toThrow(/network: expected the network options/);
+    expect(() => validatePredictorSpec({ type: 'transformer' })).toThrow(/type: expected one of conv-recurrent-net, encoder-forecaster, copy-last-frame, received "transformer"/);
+    expect(() => createPredictor({ type: 'conv-recurrent-net', network: null } as never)).toThrow(/network: expected the network options/);
     const file = join(root, 'bare.safetensors');
     await writeSafetensors(file, new Map(), {});
     await expect(loadPredictor(file)).rejects.toThrow(/config: expected a model configuration/);

@@ -1,44 +1,37 @@
 /**
  * The model-agnostic contract of a video predictor: whatever the architecture (the paper's
- * ConvTTLSTMNet, Shi et al.'s encoder-forecaster, a baseline), training and evaluation code see
+ * `ConvRecurrentNet` with any cell, Shi et al.'s encoder-forecaster, a baseline), training and evaluation code see
  * one `rollout` that reads context frames and predicts future ones, in test mode (feeding back
  * its own predictions) or in training mode (teacher forcing with a scheduled-sampling ratio).
  *
  * Layout: videos `[batch, time, height, width, channels]`, values in [0, 1].
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Module, Rng } from '@vid/core';
+import type { Module } from '@vid/core';
 
 import type { PredictorSpec } from './spec.js';
+import type { TeacherForcingOptions } from './teacher-forcing.js';
 
-/** Options of {@link VideoPredictor.rollout}. */
-export interface PredictorRolloutOptions {
+/**
+ * Options of {@link VideoPredictor.rollout}. Teacher forcing (`teacherForcing`,
+ * `scheduledSamplingRatio`, `rng`, `teacherForcingMask`: see {@link TeacherForcingOptions}) feeds
+ * the ground truth `frames[:, t]` at future steps where the mask is 1; `frames` must then hold
+ * at least `inputFrames + futureFrames − 1` frames. The mask is `[batch, futureFrames − 1]`.
+ */
+export interface PredictorRolloutOptions extends TeacherForcingOptions {
   /** Context frames read from the start of `frames`. */
   readonly inputFrames: number;
   /** Frames predicted after the context. */
   readonly futureFrames: number;
   /**
-   * Training mode: at future steps, feed the ground truth `frames[:, t]` with probability
-   * `ratio` (per sample and step, drawn from `rng`) and the previous prediction otherwise.
-   * `frames` must then hold at least `inputFrames + futureFrames − 1` frames.
-   * @default false (test mode: predictions are fed back)
-   */
-  readonly teacherForcing?: boolean;
-  /**
-   * Scheduled-sampling ratio: the probability of feeding the ground truth (Bengio et al. 2015;
-   * NVlabs/conv-tt-lstm starts at 1 and decays it). Only with `teacherForcing`.
-   * @default 1
-   */
-  readonly ratio?: number;
-  /** Generator of the scheduled-sampling draws (advanced by the draws). Required when 0 < ratio < 1. */
-  readonly rng?: Rng;
-  /**
    * Which outputs to return: `'future'`, the `futureFrames` predictions; `'all'`, every one-step
-   * output of the rollout the model has (for ConvTTLSTMNet the `inputFrames + futureFrames − 1`
+   * output of the rollout the model has (for `ConvRecurrentNet` the `inputFrames + futureFrames − 1`
    * outputs the official training loss compares; an encoder-forecaster has only future outputs).
    * @default 'future'
    */
   readonly outputs?: 'future' | 'all';
+  /** Gradient checkpointing per time step, where the model has it (`ConvRecurrentNet`); ignored elsewhere. @default false */
+  readonly checkpointing?: boolean;
 }
 
 /** What {@link VideoPredictor.rollout} returns; the caller disposes the tensors. */
@@ -56,10 +49,10 @@ export interface PredictorRolloutResult {
 
 /**
  * A video prediction model behind one interface. Its parameters (if any) live in `module`, with
- * the names of the underlying model (official PyTorch names for ConvTTLSTMNet).
+ * the names of the underlying model (official PyTorch names for `ConvRecurrentNet`).
  */
 export interface VideoPredictor {
-  /** What it is: `'convttlstm-net'`, `'encoder-forecaster'`, `'copy-last-frame'`. */
+  /** What it is: `'conv-recurrent-net'`, `'encoder-forecaster'`, `'copy-last-frame'`. */
   readonly kind: string;
   /** The JSON specification that rebuilds it (see `createPredictor`). */
   readonly spec: PredictorSpec;

@@ -1,20 +1,20 @@
 /**
  * Building, saving and loading video predictors from JSON specifications, and the model presets.
  *
- * Weights files are safetensors with the model's PyTorch names and layouts (for ConvTTLSTMNet the
- * official `ConvLSTMNet.state_dict()`), and in `__metadata__`: `vid_predictor` (the spec as
- * JSON) and, for ConvTTLSTMNet, `config` (the official constructor arguments) and `patch_size`.
+ * Weights files are safetensors with the model's PyTorch names and layouts (for `ConvRecurrentNet`
+ * the official `ConvLSTMNet.state_dict()`), and in `__metadata__`: `vid_predictor` (the spec as
+ * JSON) and, for `ConvRecurrentNet` with an official cell, `config` (the official constructor arguments) and `patch_size`.
  * Official `torch.save` checkpoints (`.pt`) load too.
  */
-import type { Rng} from '@vid/core';
+import type { Rng } from '@vid/core';
 import { ConfigError, FileFormatError, type HostTensor, SafetensorsFile, assertKnownKeys, extractStateDict, readTorchCheckpoint } from '@vid/core';
-import { isOfficialConfig, paperNetwork } from '@vid/tensor-train';
 
 import { CopyLastFramePredictor } from './baseline.js';
-import { ConvTTLSTMPredictor } from './convttlstm-net.js';
-import { EncoderForecasterPredictor } from './encoder-forecaster.js';
+import { EncoderForecasterPredictor } from './encoder-forecaster-predictor.js';
+import { OFFICIAL_CELL_TYPES, isOfficialConfig } from './network-config.js';
+import { ConvRecurrentPredictor } from './network-predictor.js';
 import type { VideoPredictor } from './predictor.js';
-import { PREDICTOR_TYPES, type PredictorSpec } from './spec.js';
+import { LEGACY_PREDICTOR_TYPES, PREDICTOR_TYPES, type PredictorSpec } from './spec.js';
 
 /** Options of {@link createPredictor}. */
 export interface CreatePredictorOptions {
@@ -25,23 +25,25 @@ export interface CreatePredictorOptions {
 /** Checks a spec's shape (the models check their own options). */
 export function validatePredictorSpec(spec: unknown, context = 'createPredictor'): PredictorSpec {
   if (spec === null || typeof spec !== 'object') throw new ConfigError('spec', `an object { type: ${PREDICTOR_TYPES.join(' | ')}, … }`, spec, context);
-  const { type } = spec as { type?: unknown };
+  const { type: given } = spec as { type?: unknown };
+  const type = typeof given === 'string' ? (LEGACY_PREDICTOR_TYPES[given] ?? given) : given;
+  const checked: object = type === given ? spec : { ...spec, type };
   switch (type) {
-    case 'convttlstm-net':
-      assertKnownKeys(spec, ['type', 'network', 'patchSize'], context);
-      if ((spec as { network?: unknown }).network === null || typeof (spec as { network?: unknown }).network !== 'object') {
-        throw new ConfigError('network', 'the network options or the official ConvLSTMNet arguments (an object)', (spec as { network?: unknown }).network, context);
+    case 'conv-recurrent-net':
+      assertKnownKeys(checked, ['type', 'network', 'patchSize'], context);
+      if ((checked as { network?: unknown }).network === null || typeof (checked as { network?: unknown }).network !== 'object') {
+        throw new ConfigError('network', 'the network options or the official ConvLSTMNet arguments (an object)', (checked as { network?: unknown }).network, context);
       }
-      return spec as PredictorSpec;
+      return checked as PredictorSpec;
     case 'encoder-forecaster':
-      assertKnownKeys(spec, ['type', 'options'], context);
-      if ((spec as { options?: unknown }).options === null || typeof (spec as { options?: unknown }).options !== 'object') {
-        throw new ConfigError('options', 'the EncoderForecaster options (an object)', (spec as { options?: unknown }).options, context);
+      assertKnownKeys(checked, ['type', 'options'], context);
+      if ((checked as { options?: unknown }).options === null || typeof (checked as { options?: unknown }).options !== 'object') {
+        throw new ConfigError('options', 'the EncoderForecaster options (an object)', (checked as { options?: unknown }).options, context);
       }
-      return spec as PredictorSpec;
+      return checked as PredictorSpec;
     case 'copy-last-frame':
-      assertKnownKeys(spec, ['type', 'channels'], context);
-      return spec as PredictorSpec;
+      assertKnownKeys(checked, ['type', 'channels'], context);
+      return checked as PredictorSpec;
     default:
       throw new ConfigError('type', `one of ${PREDICTOR_TYPES.join(', ')}`, type, context);
   }
@@ -52,8 +54,8 @@ export function createPredictor(spec: PredictorSpec, options: CreatePredictorOpt
   const checked = validatePredictorSpec(spec);
   const seed = options.seed ?? 0;
   switch (checked.type) {
-    case 'convttlstm-net':
-      return ConvTTLSTMPredictor.fromSpec(checked, seed);
+    case 'conv-recurrent-net':
+      return ConvRecurrentPredictor.fromSpec(checked, seed);
     case 'encoder-forecaster':
       return new EncoderForecasterPredictor({ ...(checked.options as object), seed } as ConstructorParameters<typeof EncoderForecasterPredictor>[0]);
     case 'copy-last-frame':
@@ -66,10 +68,12 @@ export async function predictorWeights(predictor: VideoPredictor): Promise<{ ten
   if (!predictor.module) return { tensors: new Map(), metadata: { vid_predictor: JSON.stringify(predictor.spec) } };
   const tensors = await predictor.module.exportStateDict({ layout: 'torch' });
   const metadata: Record<string, string> = { format: 'pt', vid_predictor: JSON.stringify(predictor.spec) };
-  if (predictor instanceof ConvTTLSTMPredictor) {
-    metadata.config = JSON.stringify(predictor.officialConfig());
+  if (predictor instanceof ConvRecurrentPredictor) {
     metadata.patch_size = String(predictor.patchSize);
-    metadata.source = '@vid/models ConvTTLSTMPredictor (NVlabs/conv-tt-lstm ConvLSTMNet state_dict)';
+    if (OFFICIAL_CELL_TYPES.includes(predictor.module.config.cell)) {
+      metadata.config = JSON.stringify(predictor.officialConfig());
+      metadata.source = '@vid/models ConvRecurrentNet (NVlabs/conv-tt-lstm ConvLSTMNet state_dict)';
+    }
   }
   return { tensors, metadata };
 }
@@ -83,7 +87,7 @@ export function loadPredictorWeights(predictor: VideoPredictor, tensors: Readonl
 /** Options of {@link loadPredictor}. */
 export interface LoadPredictorOptions {
   /**
-   * What to build: a predictor spec, vid `ConvTTLSTMNet` options, or the official `ConvLSTMNet`
+   * What to build: a predictor spec, vid `ConvRecurrentNet` options, or the official `ConvLSTMNet`
    * constructor arguments (object or JSON text). Default: the file's `vid_predictor` metadata,
    * else its `config` metadata (official arguments).
    */
@@ -131,14 +135,15 @@ export async function loadPredictor(path: string, options: LoadPredictorOptions 
     else throw new ConfigError('config', `a model configuration (${path} has no vid_predictor or config metadata): pass the official ConvLSTMNet arguments or a vid config`, undefined, 'loadPredictor');
   }
   let spec: PredictorSpec;
-  if (config !== null && typeof config === 'object' && 'type' in config && PREDICTOR_TYPES.includes((config as { type: never }).type)) {
+  const isSpec = (value: object): boolean => 'type' in value && typeof value.type === 'string' && (PREDICTOR_TYPES.includes(value.type as never) || value.type in LEGACY_PREDICTOR_TYPES);
+  if (config !== null && typeof config === 'object' && isSpec(config)) {
     spec = validatePredictorSpec(config, 'loadPredictor');
   } else {
     const patchSize = options.patchSize ?? (metadata.patch_size ? Number(metadata.patch_size) : 1);
     if (config === null || typeof config !== 'object' || (!isOfficialConfig(config) && !('layersPerBlock' in config))) {
-      throw new ConfigError('config', 'a predictor spec ({ type, … }), vid ConvTTLSTMNet options or the official ConvLSTMNet arguments', config, 'loadPredictor');
+      throw new ConfigError('config', 'a predictor spec ({ type, … }), vid ConvRecurrentNet options or the official ConvLSTMNet arguments', config, 'loadPredictor');
     }
-    spec = { type: 'convttlstm-net', network: config as Record<string, unknown>, patchSize };
+    spec = { type: 'conv-recurrent-net', network: config as Record<string, unknown>, patchSize };
   }
   const predictor = createPredictor(spec);
   try {
@@ -149,31 +154,3 @@ export async function loadPredictor(path: string, options: LoadPredictorOptions 
   }
   return predictor;
 }
-
-/** A named model preset: a spec and what it is. */
-export interface PredictorPreset {
-  readonly description: string;
-  readonly spec: PredictorSpec;
-}
-
-/** Model presets (architectures only; the apps' training presets add data and schedules). */
-export const PREDICTOR_PRESETS = {
-  /** Su et al. 2020: Conv-TT-LSTM, 4 blocks × 3 layers, 32-48-48-32, skip 2, order 3, steps 3, rank 8, 5×5 (2,687,281 parameters). */
-  'convttlstm-paper': { description: 'Su et al. 2020: the paper\'s Conv-TT-LSTM network (NVlabs/conv-tt-lstm ConvLSTMNet)', spec: { type: 'convttlstm-net', network: { ...paperNetwork('convttlstm') } } },
-  /** The paper's ConvLSTM baseline: the same network with ConvLSTM cells (3,973,201 parameters). */
-  'convlstm-paper': { description: 'Su et al. 2020: the ConvLSTM baseline (same network, ConvLSTM cells)', spec: { type: 'convttlstm-net', network: { ...paperNetwork('convlstm') } } },
-  /** Shi et al. 2015, Moving MNIST: 3 layers 128-64-64, 5×5, 4×4 patches, forecaster without input. */
-  'encoder-forecaster-shi2015': {
-    description: 'Shi et al. 2015: encoder-forecaster, ConvLSTM 128-64-64, 5×5 kernels, 4×4 patches of 64×64 frames',
-    spec: { type: 'encoder-forecaster', options: { frameSize: [64, 64], frameChannels: 1, patchSize: 4, hiddenChannels: [128, 64, 64], kernelSize: 5, peephole: 'spatial', forecasterInput: 'none' } },
-  },
-  /** A small ConvLSTM on 4×4 patches of 64×64 frames: trains on a CPU in minutes. */
-  'convlstm-small': {
-    description: 'A small ConvLSTM (one 32-channel layer, 3×3) on 4×4 patches of 64×64 frames',
-    spec: { type: 'convttlstm-net', patchSize: 4, network: { cell: 'convlstm', inputChannels: 16, layersPerBlock: [1], hiddenChannels: [32], skipStride: null, kernelSize: 3, bias: true, outputSigmoid: false } },
-  },
-  /** The copy-last-frame baseline. */
-  'copy-last-frame': { description: 'Baseline: every future frame is the last context frame', spec: { type: 'copy-last-frame', channels: 1 } },
-} as const satisfies Record<string, PredictorPreset>;
-
-export type PredictorPresetName = keyof typeof PREDICTOR_PRESETS;

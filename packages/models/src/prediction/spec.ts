@@ -3,13 +3,17 @@
  * or a CLI flag holds to rebuild a model. `createPredictor(spec)` builds one.
  */
 
-/** The paper's network (NVlabs/conv-tt-lstm `ConvLSTMNet`), optionally on space-to-depth patches. */
-export interface ConvTTLSTMNetSpec {
-  readonly type: 'convttlstm-net';
+/**
+ * The video-prediction network (`ConvRecurrentNet`, the NVlabs/conv-tt-lstm `ConvLSTMNet` design
+ * with any cell), optionally on space-to-depth patches. Files written before the rename carry
+ * `type: 'convttlstm-net'`, which is read as this.
+ */
+export interface ConvRecurrentNetSpec {
+  readonly type: 'conv-recurrent-net';
   /**
    * The network: vid options (`{ inputChannels, layersPerBlock, hiddenChannels, cell, … }`) or
    * the official constructor arguments (`{ input_channels, layers_per_block, … }`), as
-   * `ConvTTLSTMNet.fromConfig` accepts them. With patches, `inputChannels` counts the patched
+   * `ConvRecurrentNet.fromConfig` accepts them. With patches, `inputChannels` counts the patched
    * channels (`patchSize² · frame channels`).
    */
   readonly network: Readonly<Record<string, unknown>>;
@@ -20,7 +24,7 @@ export interface ConvTTLSTMNetSpec {
   readonly patchSize?: number;
 }
 
-/** Shi et al. 2015's encoder-forecaster (`@vid/cells` `EncoderForecaster` options, without the seed). */
+/** Shi et al. 2015's encoder-forecaster (`EncoderForecaster` options, without the seed). */
 export interface EncoderForecasterSpec {
   readonly type: 'encoder-forecaster';
   readonly options: Readonly<Record<string, unknown>>;
@@ -34,7 +38,10 @@ export interface CopyLastFrameSpec {
 }
 
 /** Any predictor specification. */
-export type PredictorSpec = ConvTTLSTMNetSpec | EncoderForecasterSpec | CopyLastFrameSpec;
+export type PredictorSpec = ConvRecurrentNetSpec | EncoderForecasterSpec | CopyLastFrameSpec;
 
 /** The predictor types `createPredictor` knows. */
-export const PREDICTOR_TYPES = ['convttlstm-net', 'encoder-forecaster', 'copy-last-frame'] as const;
+export const PREDICTOR_TYPES = ['conv-recurrent-net', 'encoder-forecaster', 'copy-last-frame'] as const;
+
+/** Spec types of files written by earlier versions, and the type each is read as. */
+export const LEGACY_PREDICTOR_TYPES: Readonly<Record<string, (typeof PREDICTOR_TYPES)[number]>> = { 'convttlstm-net': 'conv-recurrent-net' };

@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvGRUCell, ConvLSTM, ConvLSTMCell, type LSTMState, LSTMCell, StackedRNN, spaceToDepth } from '@vid/cells';
-import { Module } from '@vid/core';
+import { ConvGRUCell, ConvLSTM, LSTMCell, StackedRNN } from '@vid/cells';
 import { Rng, setDebugChecks } from '@vid/core';
 import { assertClose, expectNoLeakedTensors } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { initTestBackend, report, trainSteps } from '../__fixtures__/helpers.js';
-import { asRecurrentCell } from './adapters.js';
+import { spaceToDepth } from '../prediction/patches.js';
 import { EarlyRecognizer, evaluateEarlyRecognition, observeFirst, observedFrames } from './early.js';
 import { movingGlyphVideos } from './synthetic.js';
 
@@ -113,35 +112,6 @@ describe('EarlyRecognizer (Su et al. 2020 / Wang et al. 2019 protocol)', () => {
     disposeResult(result);
     gru.dispose();
     convlstm.dispose();
-  });
-
-  it('runs cells with the official conv-tt-lstm interface through asRecurrentCell', async () => {
-    /** A ConvLSTM cell behind the NVlabs interface: initialState(batch, height, width), step(x, state). */
-    class OfficialStyleCell extends Module {
-      readonly inputChannels = 1;
-      readonly hiddenChannels = 3;
-      readonly inner = this.registerModule('inner', new ConvLSTMCell({ inputChannels: 1, hiddenChannels: 3, kernelSize: 3, seed: 7 }));
-      initialState(batch: number, height: number, width: number): LSTMState {
-        return { h: tf.zeros([batch, height, width, 3]), c: tf.zeros([batch, height, width, 3]) };
-      }
-      step(x: tf.Tensor4D, state: LSTMState) {
-        const result = this.inner.step(x, state);
-        return { output: result.output as tf.Tensor4D, state: result.state };
-      }
-    }
-    const adapted = new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: [asRecurrentCell(new OfficialStyleCell())], seed: 3 });
-    expect(adapted.namedParameters().map(([n]) => n).slice(0, 2)).toEqual(['recurrent.cells.0.cell.inner.conv.weight', 'recurrent.cells.0.cell.inner.conv.bias']);
-    const direct = new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: [new ConvLSTMCell({ inputChannels: 1, hiddenChannels: 3, kernelSize: 3, seed: 7 })], seed: 3 });
-    const video = random([2, 3, 8, 8, 1], 8);
-    const a = adapted.apply(video);
-    const b = direct.apply(video);
-    assertClose(a.logits, b.logits, { atol: 0, name: 'adapted = direct' });
-    expect(() => asRecurrentCell({ step: () => null } as never)).toThrow(/cell: expected a cell with inputChannels, hiddenChannels, initialState/);
-    tf.dispose([video]);
-    disposeResult(a);
-    disposeResult(b);
-    adapted.dispose();
-    direct.dispose();
   });
 
   it('accuracy per observed fraction on a task whose class shows only in the second half', async () => {

@@ -18,8 +18,7 @@
  * predictor is a 1×1 convolution of the top layer's output.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxCrossEntropy } from '@vid/attention';
-import { type AnyRecurrentModule, ConvLSTM, StackedRNN, depthToSpace, spaceToDepth } from '@vid/cells';
+import { type AnyRecurrentModule, ConvLSTM, StackedRNN } from '@vid/cells';
 import {
   ConfigError,
   Conv2d,
@@ -34,9 +33,11 @@ import {
   pairOf,
   positiveInteger,
   resolveRng,
+  softmaxCrossEntropy,
 } from '@vid/core';
 import { type ModuleConfig, type SerializedModule, configOf, registerClass, resolveModule } from '@vid/core';
 
+import { depthToSpace, spaceToDepth } from '../prediction/patches.js';
 import { type VideoClassification, type VideoClassifier, evaluateAccuracy } from './classifier.js';
 import { checkLabels, checkVideo } from './internal.js';
 

@@ -15,9 +15,8 @@
  * for tests and toy data — give `encoder`, `hiddenSize` to scale up. Dropout is left out.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxCrossEntropy } from '@vid/attention';
 import { LSTM } from '@vid/cells';
-import { ConfigError, Linear, Module, type Rng, assertKnownKeys, oneOf, pairOf, positiveInteger, resolveRng } from '@vid/core';
+import { ConfigError, Linear, Module, type Rng, assertKnownKeys, oneOf, pairOf, positiveInteger, resolveRng, softmaxCrossEntropy } from '@vid/core';
 import { type ModuleConfig, type SerializedModule, configOf, registerClass, resolveModule } from '@vid/core';
 
 import { PREDICTION_AGGREGATIONS, type PredictionAggregation, aggregatePredictions, linearTimeWeights } from './aggregate.js';

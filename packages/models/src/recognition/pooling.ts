@@ -22,7 +22,6 @@
  * in the 3-D layout `[frames, kh, kw, in, out]` (`torch.nn.Conv3d` `[out, in, frames, kh, kw]`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxCrossEntropy } from '@vid/attention';
 import {
   ConfigError,
   Layouts,
@@ -39,6 +38,7 @@ import {
   pairOf,
   positiveInteger,
   resolveRng,
+  softmaxCrossEntropy,
 } from '@vid/core';
 import { type ModuleConfig, type SerializedModule, configOf, registerClass, resolveModule } from '@vid/core';
 

@@ -6,9 +6,9 @@ import { referenceFixturePath } from '@vid/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { countParameters, flopsPerStep, officialParameterShapes } from './complexity.js';
-import type { ConvTTLSTMNetOptions } from './config.js';
-import { ConvTTLSTMNet } from './network.js';
-import { PAPER_PRESETS, paperNetwork } from './presets.js';
+import type { ConvRecurrentNetOptions } from './network-config.js';
+import { ConvRecurrentNet } from './network.js';
+import { PREDICTOR_PRESETS, paperNetwork } from './presets.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: false });
@@ -25,21 +25,22 @@ describe('parameter counts', () => {
 
   it('are 3,973,201 (ConvLSTM) and 2,687,281 (Conv-TT-LSTM) for the built paper models and every preset', () => {
     for (const [cell, expected] of [['convlstm', 3_973_201], ['convttlstm', 2_687_281]] as const) {
-      const model = new ConvTTLSTMNet(paperNetwork(cell));
+      const model = new ConvRecurrentNet(paperNetwork(cell));
       expect(model.numParameters()).toBe(expected);
       model.dispose();
     }
-    for (const preset of Object.values(PAPER_PRESETS)) expect(countParameters(preset.network)).toBe(2_687_281);
+    expect(countParameters(PREDICTOR_PRESETS['convttlstm-paper'].spec.network)).toBe(2_687_281);
+    expect(countParameters(PREDICTOR_PRESETS['convlstm-paper'].spec.network)).toBe(3_973_201);
   });
 
   it('officialParameterShapes lists the names and PyTorch shapes of the built model, in state_dict order', () => {
-    const configs: ConvTTLSTMNetOptions[] = [
+    const configs: ConvRecurrentNetOptions[] = [
       { inputChannels: 2, layersPerBlock: [1, 2, 1], hiddenChannels: [3, 4, 5], skipStride: 1, order: 2, steps: 4, ranks: 2, kernelSize: [3, 5] },
       { cell: 'convlstm', inputChannels: 3, layersPerBlock: [2, 1, 1, 1], hiddenChannels: [2, 3, 4, 2], skipStride: 2, kernelSize: 3, bias: false },
       { inputChannels: 1, layersPerBlock: [1], hiddenChannels: [2], order: 1, steps: 1, ranks: 1, kernelSize: 1 },
     ];
     for (const config of configs) {
-      const model = new ConvTTLSTMNet(config);
+      const model = new ConvRecurrentNet(config);
       const layouts = model.parameterLayouts();
       const actual = model.namedParameters().map(([name, variable]) => {
         const torch = layouts.get(name)!.toTorch(variable);

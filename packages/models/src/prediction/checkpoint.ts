@@ -18,7 +18,7 @@ import {
 } from '@vid/core';
 
 import { officialParameterShapes } from './complexity.js';
-import { type CellType, type NetConfig, type OfficialNetConfig, toOfficialConfig } from './config.js';
+import { type CellType, type NetConfig, type OfficialNetConfig, toOfficialConfig } from './network-config.js';
 
 /** Options of {@link readOfficialCheckpoint}. */
 export interface ReadCheckpointOptions {

@@ -6,7 +6,8 @@ import { assertClose, expectNoLeakedTensors, fixtureTensor } from '@vid/core/tes
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fixtureConfig, fixtureStateDict, videoFromTorch } from './__fixtures__/reference.js';
-import { ConvTTLSTMNet, l1MseLoss } from './network.js';
+import { l1MseLoss } from './loss.js';
+import { ConvRecurrentNet } from './network.js';
 
 const SCHEDULED = fileURLToPath(new URL('./__fixtures__/convttlstm-scheduled.safetensors', import.meta.url));
 
@@ -28,13 +29,13 @@ const tiny = { inputChannels: 1, layersPerBlock: [1, 1], hiddenChannels: [3, 2],
  */
 describe('scheduled sampling, against the official code (convttlstm-scheduled.safetensors)', () => {
   let fixture: SafetensorsContents;
-  let model: ConvTTLSTMNet;
+  let model: ConvRecurrentNet;
   let frames: tf.Tensor5D;
   let mask: tf.Tensor;
 
   beforeAll(async () => {
     fixture = await readSafetensors(SCHEDULED);
-    model = ConvTTLSTMNet.fromConfig(fixtureConfig(fixture) as never);
+    model = ConvRecurrentNet.fromConfig(fixtureConfig(fixture) as never);
     model.loadStateDict(fixtureStateDict(fixture), { layout: 'torch', source: 'convttlstm-scheduled.safetensors' });
     frames = videoFromTorch(fixtureTensor(fixture, 'frames'));
     mask = hostToTensor(fixtureTensor(fixture, 'mask'));
@@ -78,9 +79,9 @@ describe('scheduled sampling, against the official code (convttlstm-scheduled.sa
 });
 
 describe('rollout', () => {
-  let model: ConvTTLSTMNet;
+  let model: ConvRecurrentNet;
   beforeAll(() => {
-    model = new ConvTTLSTMNet({ ...tiny, seed: 4 });
+    model = new ConvRecurrentNet({ ...tiny, seed: 4 });
   });
   afterAll(() => model.dispose());
 
@@ -130,7 +131,7 @@ describe('rollout', () => {
   });
 
   it('applies the output sigmoid and returns the last outputFrames steps', () => {
-    const withSigmoid = new ConvTTLSTMNet({ ...tiny, seed: 4, outputSigmoid: true });
+    const withSigmoid = new ConvRecurrentNet({ ...tiny, seed: 4, outputSigmoid: true });
     const video = randomVideo([1, 4, 5, 5, 1], 5);
     // futureFrames 1: every step reads a real frame, so the sigmoid does not feed back.
     const raw = model.forward(video, { inputFrames: 4, futureFrames: 1, outputFrames: 4 });
@@ -159,20 +160,24 @@ describe('rollout', () => {
   });
 
   it('rejects bad network configurations', () => {
-    expect(() => new ConvTTLSTMNet({ ...tiny, order: 4 })).toThrow(ConfigError);
-    expect(() => new ConvTTLSTMNet({ ...tiny, order: 4 })).toThrow(/order: expected an order ≤ steps \(3\), received 4/);
-    expect(() => new ConvTTLSTMNet({ ...tiny, ranks: 0 })).toThrow(/ranks: expected a positive integer, received 0/);
-    expect(() => new ConvTTLSTMNet({ ...tiny, hiddenChannels: [3] })).toThrow(/hiddenChannels: expected one entry per block \(2/);
-    expect(() => new ConvTTLSTMNet({ ...tiny, skipStride: 2 })).toThrow(/skipStride: .*IndexError.*received 2/);
-    expect(() => new ConvTTLSTMNet({ ...tiny, cell: 'convgru' as never })).toThrow(/cell: expected one of "convttlstm", "convlstm", received "convgru"/);
-    expect(() => new ConvTTLSTMNet({ ...tiny, kernelSize: [3, 4] })).toThrow(/kernelSize: expected odd kernel sizes/);
+    expect(() => new ConvRecurrentNet({ ...tiny, order: 4 })).toThrow(ConfigError);
+    expect(() => new ConvRecurrentNet({ ...tiny, order: 4 })).toThrow(/order: expected an order ≤ steps \(3\), received 4/);
+    expect(() => new ConvRecurrentNet({ ...tiny, ranks: 0 })).toThrow(/ranks: expected a positive integer, received 0/);
+    expect(() => new ConvRecurrentNet({ ...tiny, hiddenChannels: [3] })).toThrow(/hiddenChannels: expected one entry per block \(2/);
+    expect(() => new ConvRecurrentNet({ ...tiny, skipStride: 2 })).toThrow(/skipStride: .*IndexError.*received 2/);
+    expect(() => new ConvRecurrentNet({ ...tiny, cell: 'gru' as never })).toThrow(/cell: expected one of "convttlstm", "convlstm", "convgru", received "gru"/);
+    // A ConvGRU network has no official counterpart: no official config to export.
+    const gru = new ConvRecurrentNet({ ...tiny, cell: 'convgru' });
+    expect(() => gru.officialConfig()).toThrow(/cell: expected one of convttlstm, convlstm for the official ConvLSTMNet arguments \(it has no ConvGRU\), received "convgru"/);
+    gru.dispose();
+    expect(() => new ConvRecurrentNet({ ...tiny, kernelSize: [3, 4] })).toThrow(/kernelSize: expected odd kernel sizes/);
   });
 });
 
 describe('gradient checkpointing', () => {
   it('gives the same loss and gradients, recomputing each step in the backward pass, without leaks', async () => {
-    for (const cell of ['convttlstm', 'convlstm'] as const) {
-      const model = new ConvTTLSTMNet({ ...tiny, cell, seed: 8 });
+    for (const cell of ['convttlstm', 'convlstm', 'convgru'] as const) {
+      const model = new ConvRecurrentNet({ ...tiny, cell, seed: 8 });
       const video = randomVideo([2, 8, 6, 6, 1], 9);
       const run = (checkpointing: boolean) =>
         tf.variableGrads(() => model.trainingLoss(video, { inputFrames: 4, futureFrames: 4, scheduledSamplingRatio: 0.5, rng: 1, checkpointing }), model.trainableVariables());

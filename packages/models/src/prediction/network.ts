@@ -1,7 +1,9 @@
 /**
- * The paper's network: `ConvLSTMNet` in NVlabs/conv-tt-lstm `code/convlstmnet.py` (commit
- * 1220ff4), with its rollout (test mode, teacher forcing and scheduled sampling) and its
- * training loss (`code/model_train.py`: L1 + MSE, both means).
+ * The one video-prediction network of vid: `ConvLSTMNet` in NVlabs/conv-tt-lstm
+ * `code/convlstmnet.py` (commit 1220ff4), with its rollout (test mode, teacher forcing and
+ * scheduled sampling) and gradient checkpointing (the official `code_opt/` network), running any
+ * convolutional `RecurrentCell` of `@vid/cells`' contract: Conv-TT-LSTM (`@vid/tensor-train`),
+ * ConvLSTM and ConvGRU (`@vid/cells`). Its loss is `loss.ts`' `l1MseLoss` (`code/model_train.py`).
  *
  * Layout: videos are `[batch, time, height, width, channels]` (vid's), frames NHWC; PyTorch's
  * `[batch, time, channels, height, width]` appears only in checkpoints.
@@ -12,26 +14,28 @@ import {
   Conv2d,
   type HostTensor,
   Module,
+  type ModuleConfig,
   ModuleDict,
-  Rng,
+  type Rng,
   ShapeError,
   assertFinite,
   assertKnownKeys,
-  accurateMean,
   assertRank,
-  finiteNumber,
   formatShape,
   positiveInteger,
+  registerClass,
   resolveRng,
   sliceFrames,
   stackFrames,
   writeSafetensors,
 } from '@vid/core';
+import { ConvGRUCell, ConvLSTMCell, type RecurrentModule, type RecurrentState, mapState, stateTensors } from '@vid/cells';
+import { ConvTTLSTMCell } from '@vid/tensor-train';
 
-import { createBaselineCell } from './baseline-cell.js';
 import { type ReadCheckpointOptions, checkStateDict, inferOfficialConfig, metadataConfig, readOfficialCheckpoint } from './checkpoint.js';
+import { l1MseLoss } from './loss.js';
 import {
-  type ConvTTLSTMNetOptions,
+  type ConvRecurrentNetOptions,
   type NetConfig,
   type NetConfigInput,
   layerPlan,
@@ -39,16 +43,19 @@ import {
   resolveNetConfig,
   resolveNetOptions,
   toOfficialConfig,
-} from './config.js';
-import { ConvTTLSTMCell } from './conv-tt-lstm-cell.js';
-import { convSame } from './ops.js';
-import { type ConvRecurrentCell, disposeDropped, layerStateTensors, mapLayerStates } from './recurrent-cell.js';
+} from './network-config.js';
+import { TeacherForcing, type TeacherForcingOptions } from './teacher-forcing.js';
 
-/** A layer of the network: a Conv-TT-LSTM cell or the ConvLSTM baseline. */
-export type NetworkCell = Module & ConvRecurrentCell<unknown>;
+/** A layer of the network: any recurrent cell of `@vid/cells`' contract on NHWC frames. */
+export type NetworkCell = RecurrentModule<RecurrentState>;
 
-/** Options of {@link ConvTTLSTMNet.forward}: the official `forward` arguments. */
-export interface RolloutOptions {
+/**
+ * Options of {@link ConvRecurrentNet.forward}: the official `forward` arguments. With teacher
+ * forcing (see {@link TeacherForcingOptions}; the mask is `[batch, futureFrames − 1]`), future
+ * step `t` reads the ground truth `inputs[:, t]` where the mask is 1, and `inputs` must hold
+ * `inputFrames + futureFrames − 1` frames.
+ */
+export interface RolloutOptions extends TeacherForcingOptions {
   /** Frames fed from `inputs` before the model predicts (the context). */
   readonly inputFrames: number;
   /** Frames predicted after the context. The rollout runs `inputFrames + futureFrames − 1` steps. */
@@ -59,29 +66,6 @@ export interface RolloutOptions {
    */
   readonly outputFrames?: number;
   /**
-   * Training mode: at future steps, feed the ground truth `inputs[:, t]` where the scheduled
-   * sampling mask is 1 and the previous prediction where it is 0. `inputs` must then hold
-   * `inputFrames + futureFrames − 1` frames. Off: feed back the predictions (test mode).
-   * @default false
-   */
-  readonly teacherForcing?: boolean;
-  /**
-   * Probability that a future step of a sample gets the ground truth, in `[0, 1]`. As in the
-   * official code, a ratio ≤ 1e-6 turns teacher forcing off.
-   * @default 0
-   */
-  readonly scheduledSamplingRatio?: number;
-  /**
-   * Generator (or seed) of the scheduled-sampling mask: one Bernoulli draw per sample and future
-   * step, `[batch, futureFrames − 1]` in row-major order. Required when `0 < ratio < 1`.
-   */
-  readonly rng?: Rng | number;
-  /**
-   * An explicit mask instead of drawn ones: `[batch, futureFrames − 1]` of 0 and 1 (1 = ground
-   * truth), a tensor or a row-major array. Needs `teacherForcing`.
-   */
-  readonly teacherForcingMask?: tf.Tensor | ArrayLike<number>;
-  /**
    * Gradient checkpointing per time step (the official `code_opt/` network's `checkpointing`):
    * under a gradient, each step keeps only its inputs (frame and states) and is recomputed in
    * the backward pass. Memory falls from every activation of every step to the states of every
@@ -91,8 +75,8 @@ export interface RolloutOptions {
   readonly checkpointing?: boolean;
 }
 
-/** Options of {@link ConvTTLSTMNet.trainingLoss}: the official training script's protocol. */
-export interface TrainingLossOptions {
+/** Options of {@link ConvRecurrentNet.trainingLoss}: the official training script's protocol. */
+export interface TrainingLossOptions extends Omit<TeacherForcingOptions, 'teacherForcing'> {
   /** Context frames. */
   readonly inputFrames: number;
   /** Predicted frames. `frames` holds `inputFrames + futureFrames` frames. */
@@ -103,21 +87,11 @@ export interface TrainingLossOptions {
    * @default inputFrames + futureFrames − 1 (every step, as the official script's default 19 for 10 → 10)
    */
   readonly outputFrames?: number;
-  /**
-   * Scheduled-sampling ratio (see {@link RolloutOptions.scheduledSamplingRatio}); the official
-   * script starts at 1 (full teacher forcing) and decays it.
-   * @default 1
-   */
-  readonly scheduledSamplingRatio?: number;
-  /** See {@link RolloutOptions.rng}. */
-  readonly rng?: Rng | number;
-  /** See {@link RolloutOptions.teacherForcingMask}. */
-  readonly teacherForcingMask?: tf.Tensor | ArrayLike<number>;
   /** See {@link RolloutOptions.checkpointing}. @default false */
   readonly checkpointing?: boolean;
 }
 
-/** Options of {@link ConvTTLSTMNet.fromCheckpoint}. */
+/** Options of {@link ConvRecurrentNet.fromCheckpoint}. */
 export interface FromCheckpointOptions extends ReadCheckpointOptions {
   /**
    * The output sigmoid, when the configuration is not given and is read from the file's metadata
@@ -133,30 +107,21 @@ const ROLLOUT_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'teacherFor
 const LOSS_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
 
 /**
- * The official training loss (`code/model_train.py`): `l1_loss(pred, target) + mse_loss(pred,
- * target)`, both with `reduction="mean"`. pred, target: the same shape (any).
- */
-export function l1MseLoss(prediction: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  if (!tf.util.arraysEqual(prediction.shape, target.shape)) {
-    throw new ShapeError('target', `the shape of prediction ${formatShape(prediction.shape)}`, formatShape(target.shape), 'l1MseLoss');
-  }
-  return tf.tidy(() => {
-    const difference = tf.sub(prediction, target);
-    return tf.add(accurateMean(tf.abs(difference)), accurateMean(tf.square(difference)));
-  });
-}
-
-/**
- * Convolutional Tensor-Train LSTM network (Su et al., NeurIPS 2020), the official
- * `ConvLSTMNet`: blocks of recurrent layers (`cell: 'convttlstm'`, or the ConvLSTM baseline
- * `'convlstm'`), skip connections every `skipStride` blocks, and a 1×1 output convolution
- * (optionally followed by a sigmoid).
+ * A convolutional recurrent network for video prediction, the official `ConvLSTMNet` design
+ * (Su et al., NeurIPS 2020; NVlabs/conv-tt-lstm `code/convlstmnet.py`): blocks of recurrent layers
+ * of one cell type (`cell: 'convttlstm'`, the paper's Conv-TT-LSTM of `@vid/tensor-train`;
+ * `'convlstm'`, `@vid/cells`' `ConvLSTMCell` with the official gate order `'ifog'`, the paper's
+ * baseline; `'convgru'`, `@vid/cells`' `ConvGRUCell`, which has no official counterpart), skip
+ * connections every `skipStride` blocks, and a 1×1 output convolution (optionally followed by a
+ * sigmoid).
  *
  * Parameters carry the official `state_dict` names: `layers.b{block}l{layer}.…` and
- * `layers.output.{weight,bias}`; see {@link ConvTTLSTMNet.fromCheckpoint} to load the official
- * checkpoints and `saveSafetensors` (in `checkpoint.ts`) to export for PyTorch.
+ * `layers.output.{weight,bias}`; see {@link ConvRecurrentNet.fromCheckpoint} to load the official
+ * checkpoints and {@link ConvRecurrentNet.saveSafetensors} to export for PyTorch.
  */
-export class ConvTTLSTMNet extends Module {
+export class ConvRecurrentNet extends Module {
+  static readonly className = 'ConvRecurrentNet';
+
   /** The resolved configuration. */
   readonly config: NetConfig;
   /** `layers`: the recurrent cells by id (`b0l0`, …) and the output convolution (`output`). */
@@ -164,27 +129,25 @@ export class ConvTTLSTMNet extends Module {
   readonly cells: ReadonlyArray<{ readonly id: string; readonly block: number; readonly cell: NetworkCell }>;
   readonly output: Conv2d;
 
-  constructor(options: ConvTTLSTMNetOptions) {
+  constructor(options: ConvRecurrentNetOptions) {
     super();
     this.config = resolveNetOptions(options);
-    const rng = resolveRng(options.seed, 'seed', 'ConvTTLSTMNet');
+    const rng = resolveRng(options.seed, 'seed', 'ConvRecurrentNet');
     const { config } = this;
     const cells: Array<{ id: string; block: number; cell: NetworkCell }> = [];
     for (const layer of layerPlan(config)) {
-      const cell =
-        config.cell === 'convttlstm'
-          ? new ConvTTLSTMCell({
-              inputChannels: layer.inputChannels,
-              hiddenChannels: layer.hiddenChannels,
-              order: config.order,
-              steps: config.steps,
-              ranks: config.ranks,
-              kernelSize: config.kernelSize,
-              bias: config.bias,
-              seed: rng,
-            })
-          : createBaselineCell({ inputChannels: layer.inputChannels, hiddenChannels: layer.hiddenChannels, kernelSize: config.kernelSize, bias: config.bias, seed: rng });
-      cells.push({ id: layer.id, block: layer.block, cell: cell as NetworkCell });
+      const common = { inputChannels: layer.inputChannels, hiddenChannels: layer.hiddenChannels, kernelSize: config.kernelSize, bias: config.bias, seed: rng };
+      let cell: NetworkCell;
+      if (config.cell === 'convttlstm') {
+        cell = new ConvTTLSTMCell({ ...common, order: config.order, steps: config.steps, ranks: config.ranks }) as unknown as NetworkCell;
+      } else if (config.cell === 'convlstm') {
+        // The official ConvLSTMCell (code/convlstmcell.py): Shi et al. without peepholes, one
+        // convolution on [x, h] named `conv`, gates in the order i, f, o, g.
+        cell = new ConvLSTMCell({ ...common, peephole: 'none', fused: true, gateOrder: 'ifog' }) as unknown as NetworkCell;
+      } else {
+        cell = new ConvGRUCell(common) as unknown as NetworkCell;
+      }
+      cells.push({ id: layer.id, block: layer.block, cell });
     }
     // The official output layer: Conv2d(channels, input_channels, kernel_size=1, bias=True).
     this.output = new Conv2d({ inChannels: outputLayerChannels(config), outChannels: config.inputChannels, kernelSize: 1, bias: true, seed: rng });
@@ -193,9 +156,19 @@ export class ConvTTLSTMNet extends Module {
   }
 
   /** Builds a network from vid options or the official constructor arguments (object or JSON). */
-  static fromConfig(config: NetConfigInput, options: { readonly seed?: number | Rng } = {}): ConvTTLSTMNet {
+  static fromConfig(config: NetConfigInput, options: { readonly seed?: number | Rng } = {}): ConvRecurrentNet {
     const resolved = resolveNetConfig(config);
-    return new ConvTTLSTMNet({ ...resolved, ...(options.seed !== undefined ? { seed: options.seed } : {}) });
+    return new ConvRecurrentNet({ ...resolved, ...(options.seed !== undefined ? { seed: options.seed } : {}) });
+  }
+
+  /**
+   * The constructor options ({@link Module.getConfig}): the resolved configuration, without the
+   * seed (a saved model carries its weights). `new ConvRecurrentNet(net.getConfig())` rebuilds
+   * the architecture; `@vid/core`'s `deserializeModule` does so by class name.
+   */
+  override getConfig(): ModuleConfig {
+    const { kernelSize, layersPerBlock, hiddenChannels, ...rest } = this.config;
+    return { ...rest, layersPerBlock: [...layersPerBlock], hiddenChannels: [...hiddenChannels], kernelSize: [...kernelSize] };
   }
 
   /**
@@ -205,26 +178,26 @@ export class ConvTTLSTMNet extends Module {
    *
    * `config` is vid's options or the official constructor arguments (an object or JSON, exactly
    * what was passed to `ConvLSTMNet(...)`). Without it, the configuration comes from the file's
-   * `__metadata__.config` (files written by {@link ConvTTLSTMNet.saveSafetensors}) or is inferred
+   * `__metadata__.config` (files written by {@link ConvRecurrentNet.saveSafetensors}) or is inferred
    * from the tensor shapes. Missing, unexpected and mis-shaped keys are all listed in one
    * `StateDictError`, with the configuration the checkpoint implies where it differs.
    */
-  static async fromCheckpoint(source: string | Uint8Array, config?: NetConfigInput, options: FromCheckpointOptions = {}): Promise<ConvTTLSTMNet> {
+  static async fromCheckpoint(source: string | Uint8Array, config?: NetConfigInput, options: FromCheckpointOptions = {}): Promise<ConvRecurrentNet> {
     const checkpoint = await readOfficialCheckpoint(source, options);
     const { file, stateDict } = checkpoint;
     let input: NetConfigInput;
     if (config !== undefined) {
       if (options.outputSigmoid !== undefined) {
-        throw new ConfigError('outputSigmoid', 'no outputSigmoid option when a config is given (set it in the config)', options.outputSigmoid, 'ConvTTLSTMNet.fromCheckpoint');
+        throw new ConfigError('outputSigmoid', 'no outputSigmoid option when a config is given (set it in the config)', options.outputSigmoid, 'ConvRecurrentNet.fromCheckpoint');
       }
       input = config;
     } else {
       const stored = metadataConfig(checkpoint.metadata, file) ?? inferOfficialConfig(stateDict, file);
       input = options.outputSigmoid === undefined ? stored : { ...stored, output_sigmoid: options.outputSigmoid };
     }
-    const resolved = resolveNetConfig(input, `ConvTTLSTMNet.fromCheckpoint(${file})`);
+    const resolved = resolveNetConfig(input, `ConvRecurrentNet.fromCheckpoint(${file})`);
     checkStateDict(stateDict, resolved, file);
-    const model = new ConvTTLSTMNet({ ...resolved, seed: options.seed ?? 0 });
+    const model = new ConvRecurrentNet({ ...resolved, seed: options.seed ?? 0 });
     try {
       model.loadStateDict(stateDict, { layout: 'torch', source: file });
     } catch (error) {
@@ -252,7 +225,7 @@ export class ConvTTLSTMNet extends Module {
     const tensors = await this.exportOfficialStateDict();
     await writeSafetensors(path, tensors, {
       format: 'pt',
-      source: '@vid/tensor-train ConvTTLSTMNet (NVlabs/conv-tt-lstm ConvLSTMNet state_dict)',
+      source: '@vid/models ConvRecurrentNet (NVlabs/conv-tt-lstm ConvLSTMNet state_dict)',
       config: JSON.stringify(this.officialConfig()),
       ...metadata,
     });
@@ -280,31 +253,23 @@ export class ConvTTLSTMNet extends Module {
     return tf.tidy(() => {
       // [B, T, H, W, C] → [T, B, H, W, C] → T × [B, H, W, C]
       const frames = tf.unstack(tf.transpose(inputs, [1, 0, 2, 3, 4])) as tf.Tensor4D[];
-      const mask = plan.mask === null ? null : plan.mask instanceof tf.Tensor ? (tf.cast(plan.mask, 'float32') as tf.Tensor2D) : tf.tensor2d(plan.mask, [batch, plan.futureFrames - 1]);
-      // A drawn mask's column that is all ones (every sample reads the ground truth: always, at
-      // the default ratio 1) or all zeros needs no mixing.
-      const uniform = plan.mask instanceof Float32Array ? uniformColumns(plan.mask, batch, plan.futureFrames - 1) : null;
-      let states: unknown[] = this.cells.map(({ cell }, i) => cell.zeroState(i === 0 ? (frames[0] as tf.Tensor4D) : tf.zeros([batch, height, width, cell.inputSize])));
-      // Split gate kernels once per rollout (not per step); a checkpointed step splits its own,
-      // inside its recomputation, so that the gradients reach the parameters.
+      let states: RecurrentState[] = this.cells.map(({ cell }, i) => cell.zeroState(i === 0 ? (frames[0] as tf.Tensor4D) : tf.zeros([batch, height, width, cell.inputSize])));
+      // Once per rollout (not per step): each cell's `prepare` (a split gate kernel); a
+      // checkpointed step prepares its own, inside its recomputation, so that the gradients
+      // reach the parameters.
       const prepared = plan.checkpointing ? undefined : this.cells.map(({ cell }) => cell.prepare?.());
       const outputs: tf.Tensor4D[] = [];
       const firstKept = plan.totalSteps - plan.outputFrames;
       for (let t = 0; t < plan.totalSteps; t++) {
         let x: tf.Tensor4D;
         if (t < plan.inputFrames) x = frames[t] as tf.Tensor4D;
-        else if (mask === null || uniform?.[t - plan.inputFrames] === 0) x = outputs[t - 1] as tf.Tensor4D;
-        else if (uniform?.[t - plan.inputFrames] === 1) x = frames[t] as tf.Tensor4D;
-        else {
-          // mask[:, t − inputFrames]: [B] → [B, 1, 1, 1]; ground truth × m + prediction × (1 − m)
-          const m = tf.reshape(tf.slice(mask, [0, t - plan.inputFrames], [batch, 1]), [batch, 1, 1, 1]);
-          x = tf.add(tf.mul(frames[t] as tf.Tensor4D, m), tf.mul(outputs[t - 1] as tf.Tensor4D, tf.sub(1, m)));
-        }
+        else if (plan.mask === null) x = outputs[t - 1] as tf.Tensor4D;
+        else x = plan.mask.mix(t - plan.inputFrames, frames[t] as tf.Tensor4D, outputs[t - 1] as tf.Tensor4D);
         const current = states;
         // One tidy per step frees its intermediates at once (the tape keeps what backprop needs).
         const result = plan.checkpointing
           ? this.#checkpointedStep(x, current)
-          : (tf.tidy(() => this.#step(x, current, prepared) as unknown as tf.TensorContainer) as unknown as { output: tf.Tensor4D; states: unknown[] });
+          : (tf.tidy(() => this.#step(x, current, prepared) as unknown as tf.TensorContainer) as unknown as { output: tf.Tensor4D; states: RecurrentState[] });
         disposeDropped(current, result.states);
         states = result.states;
         outputs.push(result.output);
@@ -324,7 +289,7 @@ export class ConvTTLSTMNet extends Module {
    * `[batch, futureFrames, height, width, inputChannels]`.
    */
   predict(context: tf.Tensor5D, futureFrames: number): tf.Tensor5D {
-    assertRank(context, 5, 'context', 'ConvTTLSTMNet.predict', '[batch, time, height, width, channels]');
+    assertRank(context, 5, 'context', 'ConvRecurrentNet.predict', '[batch, time, height, width, channels]');
     return this.forward(context, { inputFrames: context.shape[1], futureFrames, outputFrames: futureFrames });
   }
 
@@ -337,7 +302,7 @@ export class ConvTTLSTMNet extends Module {
    * frames: `[batch, inputFrames + futureFrames, height, width, inputChannels]` → scalar.
    */
   trainingLoss(frames: tf.Tensor5D, options: TrainingLossOptions): tf.Scalar {
-    const context = 'ConvTTLSTMNet.trainingLoss';
+    const context = 'ConvRecurrentNet.trainingLoss';
     assertKnownKeys(options, LOSS_KEYS, context);
     assertRank(frames, 5, 'frames', context, '[batch, time, height, width, channels]');
     const inputFrames = positiveInteger(options.inputFrames, 'inputFrames', context);
@@ -365,25 +330,25 @@ export class ConvTTLSTMNet extends Module {
   }
 
   /** One time step through every layer and the output convolution. */
-  #step(input: tf.Tensor4D, states: readonly unknown[], prepared?: readonly unknown[]): { output: tf.Tensor4D; states: unknown[] } {
+  #step(input: tf.Tensor4D, states: readonly RecurrentState[], prepared?: readonly unknown[]): { output: tf.Tensor4D; states: RecurrentState[] } {
     const skip = this.config.skipStride ?? this.config.layersPerBlock.length + 1;
-    const next: unknown[] = [];
+    const next: RecurrentState[] = [];
     const queue: tf.Tensor4D[] = []; // outputs of the previous blocks, for the skip connections
     let x = input;
     let index = 0;
     for (let b = 0; b < this.config.layersPerBlock.length; b++) {
       for (let l = 0; l < (this.config.layersPerBlock[b] as number); l++) {
         const { cell } = this.cells[index] as { cell: NetworkCell };
-        const result = cell.step(x, states[index], prepared?.[index]);
+        const result = cell.step(x, states[index] as RecurrentState, prepared?.[index]);
         next.push(result.state);
-        x = result.output;
+        x = result.output as tf.Tensor4D;
         index++;
       }
       queue.push(x);
       // [B, H, W, C_b] ++ [B, H, W, C_{b−skip}] → [B, H, W, C_b + C_{b−skip}]
       if (b >= skip) x = tf.concat([x, queue.shift() as tf.Tensor4D], 3);
     }
-    let output = convSame(x, this.output.weight, this.output.bias); // [B, H, W, inputChannels]
+    let output = this.output.apply(x); // [B, H, W, inputChannels]
     if (this.config.outputSigmoid) output = tf.sigmoid(output);
     return { output, states: next };
   }
@@ -395,14 +360,14 @@ export class ConvTTLSTMNet extends Module {
    * and concatenated, and is split apart again (a split saves nothing for its gradient, so the
    * packed tensor is freed at once).
    */
-  #checkpointedStep(input: tf.Tensor4D, states: readonly unknown[]): { output: tf.Tensor4D; states: unknown[] } {
+  #checkpointedStep(input: tf.Tensor4D, states: readonly RecurrentState[]): { output: tf.Tensor4D; states: RecurrentState[] } {
     const stateInputs = [...new Set(layerStateTensors(states))];
     const variables = this.trainableVariables();
     const count = stateInputs.length;
-    const rebuild = (tensors: readonly tf.Tensor[]): unknown[] => mapLayerStates(states, (leaf) => tensors[stateInputs.indexOf(leaf)] as tf.Tensor);
+    const rebuild = (tensors: readonly tf.Tensor[]): RecurrentState[] => mapLayerStates(states, (leaf) => tensors[stateInputs.indexOf(leaf)] as tf.Tensor);
     // Which leaves of the next state are new (packed into the output), by traversal position.
     let freshPositions: boolean[] = [];
-    let nextStructure: unknown[] = [];
+    let nextStructure: RecurrentState[] = [];
     const pack = (x: tf.Tensor4D, stateValues: readonly tf.Tensor[], record: boolean): tf.Tensor => {
       const given = new Set(stateValues);
       const result = this.#step(x, rebuild(stateValues));
@@ -450,14 +415,14 @@ export class ConvTTLSTMNet extends Module {
         return fresh[next++] as tf.Tensor;
       });
       return { output: output as tf.Tensor4D, states: rebuilt } as unknown as tf.TensorContainer;
-    }) as unknown as { output: tf.Tensor4D; states: unknown[] };
+    }) as unknown as { output: tf.Tensor4D; states: RecurrentState[] };
   }
 
   #planRollout(
     inputs: tf.Tensor5D,
     options: RolloutOptions,
-  ): { inputFrames: number; futureFrames: number; totalSteps: number; outputFrames: number; mask: tf.Tensor | Float32Array | null; checkpointing: boolean } {
-    const context = 'ConvTTLSTMNet.forward';
+  ): { inputFrames: number; futureFrames: number; totalSteps: number; outputFrames: number; mask: TeacherForcing | null; checkpointing: boolean } {
+    const context = 'ConvRecurrentNet.forward';
     if (options === null || typeof options !== 'object') throw new ConfigError('options', '{ inputFrames, futureFrames, … }', options, context);
     assertKnownKeys(options, ROLLOUT_KEYS, context);
     assertRank(inputs, 5, 'inputs', context, '[batch, time, height, width, channels]');
@@ -473,55 +438,43 @@ export class ConvTTLSTMNet extends Module {
     if (outputFrames > totalSteps) {
       throw new ConfigError('outputFrames', `at most inputFrames + futureFrames − 1 = ${totalSteps} (the steps of the rollout)`, outputFrames, context);
     }
-    const ratio = finiteNumber(options.scheduledSamplingRatio ?? 0, 'scheduledSamplingRatio', context, { min: 0, max: 1 });
-    const explicitMask = options.teacherForcingMask;
-    if (explicitMask !== undefined && !options.teacherForcing) {
-      throw new ConfigError('teacherForcingMask', 'teacherForcing: true alongside a mask', 'teacherForcing false', context);
-    }
-    // As in the official code: teacher forcing with a ratio ≤ 1e-6 is test mode.
-    const teacherForcing = Boolean(options.teacherForcing) && (explicitMask !== undefined || ratio > 1e-6);
-    const needed = teacherForcing ? totalSteps : inputFrames;
+    // [batch, futureFrames − 1]: future steps 1 … futureFrames − 1 may read the ground truth.
+    const mask = TeacherForcing.resolve(options, batch, futureFrames - 1, context);
+    const needed = mask ? totalSteps : inputFrames;
     if (time < needed) {
       throw new ShapeError(
         'inputs',
-        `at least ${needed} frames on axis 1 (${teacherForcing ? `inputFrames + futureFrames − 1 with teacher forcing` : 'inputFrames'})`,
+        `at least ${needed} frames on axis 1 (${mask ? `inputFrames + futureFrames − 1 with teacher forcing` : 'inputFrames'})`,
         formatShape(inputs.shape),
         context,
       );
-    }
-    let mask: tf.Tensor | Float32Array | null = null;
-    if (teacherForcing) {
-      const rows = futureFrames - 1;
-      if (explicitMask !== undefined) {
-        mask = maskTensor(explicitMask, batch, rows, context);
-      } else {
-        let rng: Rng | undefined = options.rng instanceof Rng ? options.rng : options.rng !== undefined ? new Rng(options.rng) : undefined;
-        if (rng === undefined) {
-          if (ratio < 1) throw new ConfigError('rng', `an Rng or a seed for the scheduled-sampling mask (ratio ${ratio})`, undefined, context);
-          rng = new Rng(0); // ratio 1: every draw is 1
-        }
-        // torch.bernoulli(ratio · ones(batch, futureFrames − 1)): one draw per sample and step
-        const values = new Float32Array(batch * rows);
-        for (let i = 0; i < values.length; i++) values[i] = rng.bernoulli(ratio) ? 1 : 0;
-        mask = values;
-      }
     }
     return { inputFrames, futureFrames, totalSteps, outputFrames, mask, checkpointing: Boolean(options.checkpointing) };
   }
 }
 
-/** Checks an explicit mask: a `[batch, rows]` tensor (returned as is) or `batch · rows` row-major values. */
-function maskTensor(mask: tf.Tensor | ArrayLike<number>, batch: number, rows: number, context: string): tf.Tensor | Float32Array {
-  if (mask instanceof tf.Tensor) {
-    if (!tf.util.arraysEqual(mask.shape, [batch, rows])) {
-      throw new ShapeError('teacherForcingMask', `[${batch}, ${rows}] (batch, futureFrames − 1)`, formatShape(mask.shape), context);
-    }
-    return mask;
+registerClass(ConvRecurrentNet);
+
+/** Every tensor of a list of per-layer states, layer by layer (`@vid/cells`' `stateTensors` of each). */
+function layerStateTensors(states: readonly RecurrentState[]): tf.Tensor[] {
+  return states.flatMap((state) => stateTensors(state));
+}
+
+/** Per-layer states rebuilt with each tensor replaced, visited in the order of {@link layerStateTensors}. */
+function mapLayerStates(states: readonly RecurrentState[], fn: (tensor: tf.Tensor) => tf.Tensor): RecurrentState[] {
+  return states.map((state) => mapState(state, (tensor) => fn(tensor)));
+}
+
+/**
+ * Disposes the tensors of the per-layer states `previous` that `next` no longer holds (states
+ * share tensors: the window of a Conv-TT-LSTM keeps `steps − 1` of its hidden states from one
+ * step to the next).
+ */
+function disposeDropped(previous: readonly RecurrentState[], next: readonly RecurrentState[]): void {
+  const alive = new Set<tf.Tensor>(layerStateTensors(next));
+  for (const tensor of layerStateTensors(previous)) {
+    if (!alive.has(tensor) && !tensor.isDisposed) tensor.dispose();
   }
-  if (mask.length !== batch * rows) {
-    throw new ShapeError('teacherForcingMask', `${batch * rows} values (batch ${batch} × futureFrames − 1 = ${rows}), row-major`, `${mask.length} values`, context);
-  }
-  return Float32Array.from(mask);
 }
 
 /**
@@ -537,16 +490,4 @@ function recomputeGradients(fn: () => tf.Tensor[]): tf.Tensor[] {
   } finally {
     state.activeTape = tape;
   }
-}
-
-/**
- * Per column of a row-major `[rows, columns]` 0/1 mask: 1 when every row is 1, 0 when every row
- * is 0, else null.
- */
-function uniformColumns(mask: Float32Array, rows: number, columns: number): Array<0 | 1 | null> {
-  return Array.from({ length: columns }, (_, j) => {
-    let ones = 0;
-    for (let i = 0; i < rows; i++) ones += mask[i * columns + j] as number;
-    return ones === rows ? 1 : ones === 0 ? 0 : null;
-  });
 }

@@ -3,10 +3,12 @@ import { type HostTensor, type SafetensorsContents, setDebugChecks } from '@vid/
 import { assertClose, expectNoLeakedTensors } from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { expectForward, expectGradients, get, loadLocalFixture, torchGradients, videoFromTorch, videoToTorch, withPrefix, initTestBackend } from './__fixtures__/helpers.js';
-import { convertConvLSTMStateDict } from './convert.js';
-import { EncoderForecaster, scheduledSampling } from './encoder-forecaster.js';
+import { convertConvLSTMStateDict } from '@vid/cells';
+
+import { expectForward, expectGradients, get, initTestBackend, loadLocalFixture, torchGradients, videoFromTorch, videoToTorch, withPrefix } from './__fixtures__/parity.js';
+import { EncoderForecaster } from './encoder-forecaster.js';
 import { depthToSpace, spaceToDepth } from './patches.js';
+import { scheduledSampling } from './teacher-forcing.js';
 
 beforeAll(async () => {
   await initTestBackend();
@@ -122,27 +124,18 @@ describe('EncoderForecaster: teacher forcing and scheduled sampling hooks', () =
   const frames = () => tf.randomUniform([3, 2, 4, 4, 1], 0, 1, 'float32', 7);
   const targets = () => tf.randomUniform([3, 3, 4, 4, 1], 0, 1, 'float32', 8);
 
-  it('probability 1 is teacher forcing, 0 is free running; a per-example hook mixes them example by example', () => {
+  it('ratio 1 is teacher forcing, 0 is free running; a given mask mixes them example by example', () => {
     const model = make();
     const x = frames();
     const y = targets();
     const forced = model.apply(x, { horizon: 3, targets: y, teacherForcing: true });
     const free = model.apply(x, { horizon: 3, targets: y, teacherForcing: false });
-    const one = model.apply(x, { horizon: 3, targets: y, teacherForcing: 1 });
-    const zero = model.apply(x, { horizon: 3, targets: y, teacherForcing: 0 });
+    const one = model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 1 });
+    const zero = model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0 });
     assertClose(one.logits, forced.logits, { atol: 0, name: 'p = 1' });
     assertClose(zero.logits, free.logits, { atol: 0, name: 'p = 0' });
-    // Examples 0 and 2 read the truth, example 1 its predictions.
-    const steps: number[] = [];
-    const mixed = model.apply(x, {
-      horizon: 3,
-      targets: y,
-      teacherForcing: ({ step, batchSize }) => {
-        steps.push(step);
-        return Array.from({ length: batchSize }, (_, i) => i !== 1);
-      },
-    });
-    expect(steps).toEqual([1, 2]);
+    // Examples 0 and 2 read the truth, example 1 its predictions: mask [batch 3, steps 2], row-major.
+    const mixed = model.apply(x, { horizon: 3, targets: y, teacherForcing: true, teacherForcingMask: [1, 1, 0, 0, 1, 1] });
     const pick = (r: { logits: tf.Tensor }, i: number) => tf.slice(r.logits, [i, 0, 0, 0, 0], [1, 3, 4, 4, 1]);
     for (const [i, source] of [[0, forced], [1, free], [2, forced]] as const) {
       const a = pick(mixed, i);
@@ -150,39 +143,40 @@ describe('EncoderForecaster: teacher forcing and scheduled sampling hooks', () =
       assertClose(a, b, { atol: 1e-6, name: `example ${i}` });
       tf.dispose([a, b]);
     }
+    // The same mask as a tensor gives the same result.
+    const maskTensor = tf.tensor2d([1, 1, 0, 0, 1, 1], [3, 2]);
+    const mixedTensor = model.apply(x, { horizon: 3, targets: y, teacherForcing: true, teacherForcingMask: maskTensor });
+    assertClose(mixedTensor.logits, mixed.logits, { atol: 0, name: 'mask tensor = mask values' });
     // The first prediction never depends on the choice (it reads the last input frame).
     const firstForced = tf.slice(forced.logits, [0, 0, 0, 0, 0], [3, 1, 4, 4, 1]);
     const firstFree = tf.slice(free.logits, [0, 0, 0, 0, 0], [3, 1, 4, 4, 1]);
     assertClose(firstForced, firstFree, { atol: 0, name: 'step 0' });
-    for (const r of [forced, free, one, zero, mixed]) tf.dispose([r.logits, r.predictions]);
-    tf.dispose([x, y, firstForced, firstFree]);
+    for (const r of [forced, free, one, zero, mixed, mixedTensor]) tf.dispose([r.logits, r.predictions]);
+    tf.dispose([x, y, firstForced, firstFree, maskTensor]);
     model.dispose();
   });
 
-  it("a probability draws per example from a seeded rng: same seed, same result; the model's own rng advances", () => {
+  it("a ratio draws per example and step from a seeded rng: same seed, same result; the model's own rng advances", () => {
     const model = make();
     const x = frames();
     const y = targets();
-    const a = model.apply(x, { horizon: 3, targets: y, teacherForcing: 0.5, rng: 3 });
-    const b = model.apply(x, { horizon: 3, targets: y, teacherForcing: 0.5, rng: 3 });
+    const a = model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5, rng: 3 });
+    const b = model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5, rng: 3 });
     assertClose(a.logits, b.logits, { atol: 0, name: 'same seed' });
-    // Without an rng, the model's own generator advances: calls differ, models with one seed agree.
+    // Without an rng, the model's own generator advances: models with one seed agree call by call.
     const twin = make();
-    const draws = (m: EncoderForecaster) => {
-      const seen: boolean[][] = [];
+    const states = (m: EncoderForecaster) => {
+      const seen: string[] = [];
       for (let i = 0; i < 2; i++) {
-        const r = m.apply(x, { horizon: 3, targets: y, teacherForcing: ({ batchSize, rng }) => {
-          const mask = Array.from({ length: batchSize }, () => rng.bernoulli(0.5));
-          seen.push(mask);
-          return mask;
-        } });
+        const r = m.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5 });
+        seen.push(JSON.stringify(m.samplingRng.getState()));
         tf.dispose([r.logits, r.predictions]);
       }
       return seen;
     };
-    const first = draws(model);
-    expect(first).toEqual(draws(twin));
-    expect(JSON.stringify(first.slice(0, 2))).not.toEqual(JSON.stringify(first.slice(2, 4)));
+    const first = states(model);
+    expect(first).toEqual(states(twin));
+    expect(first[0]).not.toEqual(first[1]);
     twin.dispose();
     for (const r of [a, b]) tf.dispose([r.logits, r.predictions]);
     tf.dispose([x, y]);
@@ -205,9 +199,9 @@ describe('EncoderForecaster: teacher forcing and scheduled sampling hooks', () =
     const model = make();
     const x = frames();
     const y = targets();
-    await expectNoLeakedTensors(() => model.apply(x, { horizon: 3, targets: y, teacherForcing: 0.5 }), 'apply');
+    await expectNoLeakedTensors(() => model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5 }), 'apply');
     await expectNoLeakedTensors(() => {
-      const { grads, value } = torchGradients(model, () => tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(x, { horizon: 3, targets: y, teacherForcing: 0.5 }).predictions, y))));
+      const { grads, value } = torchGradients(model, () => tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5 }).predictions, y))));
       expect(Number.isFinite(value)).toBe(true);
       grads.forEach((g) => g.dispose());
     }, 'training step');
@@ -234,10 +228,10 @@ describe('EncoderForecaster: bad input', () => {
     model.dispose();
     const previous = new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: 2, kernelSize: 3, forecasterInput: 'previous-frame' });
     const short = tf.zeros([1, 1, 8, 8, 1]);
-    expect(() => previous.apply(frames, { horizon: 3, teacherForcing: true })).toThrow(/targets: expected the ground-truth future frames when teacherForcing is not false/);
+    expect(() => previous.apply(frames, { horizon: 3, teacherForcing: true })).toThrow(/targets: expected the ground-truth future frames with teacher forcing/);
     expect(() => previous.apply(frames, { horizon: 3, targets: short, teacherForcing: true })).toThrow(/targets: expected \[1, ≥ 2, 8, 8, 1\].*received \[1, 1, 8, 8, 1\]/);
-    expect(() => previous.apply(frames, { horizon: 3, targets: frames, teacherForcing: 1.5 })).toThrow(/teacherForcing: expected a number ≤ 1, received 1\.5/);
-    expect(() => previous.apply(frames, { horizon: 3, targets: frames, teacherForcing: () => [true, false] })).toThrow(/teacherForcing: expected one boolean per example \(1\) from the hook at step 1, received "2 values"/);
+    expect(() => previous.apply(frames, { horizon: 3, targets: frames, teacherForcing: true, scheduledSamplingRatio: 1.5 })).toThrow(/scheduledSamplingRatio: expected a number ≤ 1, received 1\.5/);
+    expect(() => previous.apply(frames, { horizon: 3, targets: frames, teacherForcing: true, teacherForcingMask: [1, 0, 1] })).toThrow(/teacherForcingMask: expected 2 values \(batch 1 × 2 future steps\), row-major, received/);
     previous.dispose();
     expect(() => new EncoderForecaster({ frameSize: [64, 62], hiddenChannels: 2, kernelSize: 3 })).toThrow(/frameSize: expected a height and width divisible by patchSize 4, received \[64, 62\]/);
     tf.dispose([wrongSize, frames, nan, short]);

@@ -1,7 +1,7 @@
 import { ConfigError } from '@vid/core';
 import { describe, expect, it } from 'vitest';
 
-import { fromOfficialConfig, isOfficialConfig, layerPlan, outputLayerChannels, resolveNetConfig, toOfficialConfig } from './config.js';
+import { fromOfficialConfig, isOfficialConfig, layerPlan, outputLayerChannels, resolveNetConfig, toOfficialConfig } from './network-config.js';
 
 /** `__metadata__.config` of the shared convttlstm-net fixture, verbatim. */
 const FIXTURE_CONFIG =

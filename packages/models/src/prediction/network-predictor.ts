@@ -1,34 +1,34 @@
 /**
- * {@link VideoPredictor} adapter of the paper's network (`@vid/tensor-train` `ConvTTLSTMNet`, the
- * official NVlabs/conv-tt-lstm `ConvLSTMNet`), optionally running on space-to-depth patches
+ * {@link VideoPredictor} adapter of the video-prediction network ({@link ConvRecurrentNet}, the
+ * official NVlabs/conv-tt-lstm `ConvLSTMNet` with any cell), optionally running on space-to-depth patches
  * (Shi et al. 2015, sec. 4.1: 64×64×1 frames as 16×16×16) so that small configurations train
  * quickly on a CPU. Its rollout is the official one: `inputFrames + futureFrames − 1` steps, each
  * with an output, so `outputs: 'all'` gives the one-step outputs the official loss compares.
  *
  * Porting note: with `patchSize > 1` the frames are rearranged before the network and back after
- * it (`@vid/cells` `spaceToDepth`/`depthToSpace`); the network itself, its weights and names are
+ * it (`spaceToDepth`/`depthToSpace`, `patches.ts`); the network itself, its weights and names are
  * unchanged (`input_channels` counts the patched channels).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng} from '@vid/core';
+import type { Rng } from '@vid/core';
 import { ConfigError, assertRank, positiveInteger } from '@vid/core';
-import { depthToSpace, spaceToDepth } from '@vid/cells';
-import { ConvTTLSTMNet } from '@vid/tensor-train';
 
+import { ConvRecurrentNet } from './network.js';
+import { depthToSpace, spaceToDepth } from './patches.js';
 import type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './predictor.js';
-import type { ConvTTLSTMNetSpec } from './spec.js';
+import type { ConvRecurrentNetSpec } from './spec.js';
 
-export class ConvTTLSTMPredictor implements VideoPredictor {
-  readonly kind = 'convttlstm-net';
-  readonly spec: ConvTTLSTMNetSpec;
-  readonly module: ConvTTLSTMNet;
+export class ConvRecurrentPredictor implements VideoPredictor {
+  readonly kind = 'conv-recurrent-net';
+  readonly spec: ConvRecurrentNetSpec;
+  readonly module: ConvRecurrentNet;
   readonly patchSize: number;
   readonly channels: number;
   readonly sizeMultiple: number;
 
   /** Wraps a network (owned from now on). */
-  constructor(network: ConvTTLSTMNet, options: { readonly patchSize?: number } = {}) {
-    const context = 'ConvTTLSTMPredictor';
+  constructor(network: ConvRecurrentNet, options: { readonly patchSize?: number } = {}) {
+    const context = 'ConvRecurrentPredictor';
     this.module = network;
     this.patchSize = positiveInteger(options.patchSize ?? 1, 'patchSize', context);
     const area = this.patchSize * this.patchSize;
@@ -37,33 +37,25 @@ export class ConvTTLSTMPredictor implements VideoPredictor {
     }
     this.channels = network.config.inputChannels / area;
     this.sizeMultiple = this.patchSize;
-    this.spec = { type: 'convttlstm-net', network: { ...network.config, kernelSize: [...network.config.kernelSize] }, patchSize: this.patchSize };
+    this.spec = { type: 'conv-recurrent-net', network: network.getConfig(), patchSize: this.patchSize };
   }
 
   /** Builds a network from vid options or the official constructor arguments. */
-  static fromSpec(spec: ConvTTLSTMNetSpec, seed: number | Rng = 0): ConvTTLSTMPredictor {
-    const network = ConvTTLSTMNet.fromConfig(spec.network as unknown as Parameters<typeof ConvTTLSTMNet.fromConfig>[0], { seed });
-    return new ConvTTLSTMPredictor(network, { patchSize: spec.patchSize ?? 1 });
+  static fromSpec(spec: ConvRecurrentNetSpec, seed: number | Rng = 0): ConvRecurrentPredictor {
+    const network = ConvRecurrentNet.fromConfig(spec.network as unknown as Parameters<typeof ConvRecurrentNet.fromConfig>[0], { seed });
+    return new ConvRecurrentPredictor(network, { patchSize: spec.patchSize ?? 1 });
   }
 
   rollout(frames: tf.Tensor5D, options: PredictorRolloutOptions): PredictorRolloutResult {
-    assertRank(frames, 5, 'frames', 'ConvTTLSTMPredictor.rollout', '[batch, time, height, width, channels]');
-    const { inputFrames, futureFrames } = options;
-    const teacherForcing = Boolean(options.teacherForcing);
-    const all = options.outputs === 'all';
+    assertRank(frames, 5, 'frames', 'ConvRecurrentPredictor.rollout', '[batch, time, height, width, channels]');
+    const { inputFrames, futureFrames, outputs, ...forcing } = options;
+    const all = outputs === 'all';
     const outputFrames = all ? inputFrames + futureFrames - 1 : futureFrames;
     const predictions = tf.tidy(() => {
       const p = this.patchSize;
       // [B, T, H, W, C] → [B, T, H/p, W/p, p²·C]
       const input = (p === 1 ? frames : spaceToDepth(frames, p)) as tf.Tensor5D;
-      const output = this.module.forward(input, {
-        inputFrames,
-        futureFrames,
-        outputFrames,
-        teacherForcing,
-        ...(teacherForcing ? { scheduledSamplingRatio: options.ratio ?? 1 } : {}),
-        ...(teacherForcing && options.rng ? { rng: options.rng } : {}),
-      });
+      const output = this.module.forward(input, { inputFrames, futureFrames, outputFrames, ...forcing });
       // [B, n, H/p, W/p, p²·C] → [B, n, H, W, C]
       return (p === 1 ? output : depthToSpace(output, p)) as tf.Tensor5D;
     });
@@ -71,7 +63,7 @@ export class ConvTTLSTMPredictor implements VideoPredictor {
   }
 
   predict(context: tf.Tensor5D, futureFrames: number): tf.Tensor5D {
-    assertRank(context, 5, 'context', 'ConvTTLSTMPredictor.predict', '[batch, time, height, width, channels]');
+    assertRank(context, 5, 'context', 'ConvRecurrentPredictor.predict', '[batch, time, height, width, channels]');
     return this.rollout(context, { inputFrames: context.shape[1], futureFrames }).predictions;
   }
 

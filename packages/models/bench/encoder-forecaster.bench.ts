@@ -7,7 +7,7 @@
  *
  * Needs @vid/core built (`cd packages/core && npx tsup`): gradients are registered from its dist.
  *
- *   pnpm bench [-- --batch 2 --hidden 32,32 --kernel 5 --steps 5 --peephole spatial]
+ *   npx tsx bench/encoder-forecaster.bench.ts [--batch 2 --hidden 32,32 --kernel 5 --steps 5 --peephole spatial]
  */
 import { parseArgs } from 'node:util';
 

@@ -1,6 +1,10 @@
-/** Classification losses shared by the models of the package (numerically stable forms). */
+/**
+ * Cross-entropy losses in their numerically stable forms, shared by every package that classifies
+ * (`@vid/attention`, `@vid/models`' recognition models and the encoder-forecaster's `'bce'` loss).
+ */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, formatShape } from '@vid/core';
+
+import { ShapeError, formatShape } from './errors.js';
 
 /**
  * Softmax cross-entropy per example: `−log softmax(logits)[label]`.

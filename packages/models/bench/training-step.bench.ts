@@ -3,7 +3,7 @@
  * L1 + MSE over the 19 outputs of a 10 → 10 rollout, Adam) on wasm, Conv-TT-LSTM against the
  * ConvLSTM baseline, side by side in one run, with the peak memory of each.
  *
- *   pnpm bench     (from packages/tensor-train; build core and cells first: npx tsup in each)
+ *   npx tsx bench/training-step.bench.ts   (from packages/models; build core, cells and tensor-train first: npx tsup in each)
  *
  * Each case runs in its own child process, so that each gets a fresh WebAssembly heap (it only
  * grows): "heap" is its size after the steps, "peak" tfjs's own count of live tensor bytes.
@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam, initBackend } from '@vid/core';
 
-import { type CellType, type ConvTTLSTMNetOptions, ConvTTLSTMNet, countParameters, flopsPerStep, paperNetwork } from '../src/index.js';
+import { type CellType, type ConvRecurrentNetOptions, ConvRecurrentNet, countParameters, flopsPerStep, paperNetwork } from '../src/index.js';
 
 interface Case {
   readonly name: 'small' | 'paper';
@@ -43,11 +43,11 @@ const INPUT_FRAMES = 10;
 const FUTURE_FRAMES = 10;
 
 /** A small network: 2 blocks × 1 layer, 8 hidden channels, rank 4, 3×3 kernels. */
-function smallNetwork(cell: CellType): ConvTTLSTMNetOptions {
+function smallNetwork(cell: CellType): ConvRecurrentNetOptions {
   return { cell, inputChannels: 1, layersPerBlock: [1, 1], hiddenChannels: [8, 8], order: 3, steps: 3, ranks: 4, kernelSize: 3 };
 }
 
-const network = (c: Case): ConvTTLSTMNetOptions => (c.name === 'paper' ? paperNetwork(c.cell) : smallNetwork(c.cell));
+const network = (c: Case): ConvRecurrentNetOptions => (c.name === 'paper' ? paperNetwork(c.cell) : smallNetwork(c.cell));
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -56,7 +56,7 @@ function median(values: number[]): number {
 
 async function child(c: Case): Promise<void> {
   const report = await initBackend({ backend: 'wasm', log: false });
-  const model = new ConvTTLSTMNet({ ...network(c), seed: 1 });
+  const model = new ConvRecurrentNet({ ...network(c), seed: 1 });
   const adam = new Adam(model.namedParameters(), { lr: 1e-4 });
   const frames = tf.randomUniform([c.batch, INPUT_FRAMES + FUTURE_FRAMES, SIZE, SIZE, 1], 0, 1, 'float32', 7) as tf.Tensor5D;
   const step = async (): Promise<void> => {
@@ -104,7 +104,7 @@ if (process.argv[2] === '--child') {
   for (const name of ['small', 'paper'] as const) {
     const options = name === 'paper' ? paperNetwork() : smallNetwork('convttlstm');
     const baseline = name === 'paper' ? paperNetwork('convlstm') : smallNetwork('convlstm');
-    const gflops = (o: ConvTTLSTMNetOptions): string => (flopsPerStep(o, { height: SIZE, width: SIZE }).multiplications / 1e9).toFixed(2);
+    const gflops = (o: ConvRecurrentNetOptions): string => (flopsPerStep(o, { height: SIZE, width: SIZE }).multiplications / 1e9).toFixed(2);
     console.log(
       `${name}: Conv-TT-LSTM ${countParameters(options).toLocaleString('en')} parameters, ${gflops(options)} G multiplications per step and sample; ConvLSTM ${countParameters(baseline).toLocaleString('en')}, ${gflops(baseline)} G`,
     );

@@ -1,20 +1,27 @@
 /**
- * Network configurations: vid's options ({@link ConvTTLSTMNetOptions}) and the official
+ * Network configurations: vid's options ({@link ConvRecurrentNetOptions}) and the official
  * constructor arguments of `ConvLSTMNet` (NVlabs/conv-tt-lstm `code/convlstmnet.py`) as JSON
  * ({@link OfficialNetConfig}), resolved and validated once into a {@link NetConfig}.
  */
-import type { Rng} from '@vid/core';
+import type { Rng } from '@vid/core';
 import { ConfigError, assertKnownKeys, bool, formatValue, oneOf, positiveInteger } from '@vid/core';
+import { oddKernel } from '@vid/tensor-train';
 
-import { oddKernel } from './conv-tt-lstm-cell.js';
+/**
+ * The recurrent cell of every layer: the paper's Conv-TT-LSTM (`@vid/tensor-train`
+ * `ConvTTLSTMCell`), its ConvLSTM baseline (`@vid/cells` `ConvLSTMCell`, gate order `'ifog'`), or
+ * a ConvGRU (`@vid/cells` `ConvGRUCell`; no official counterpart, so no official config or
+ * checkpoint).
+ */
+export type CellType = 'convttlstm' | 'convlstm' | 'convgru';
 
-/** The recurrent cell of every layer: the paper's Conv-TT-LSTM, or its ConvLSTM baseline. */
-export type CellType = 'convttlstm' | 'convlstm';
+export const CELL_TYPES: readonly CellType[] = ['convttlstm', 'convlstm', 'convgru'];
 
-export const CELL_TYPES: readonly CellType[] = ['convttlstm', 'convlstm'];
+/** The cells of the official `ConvLSTMNet` (what its checkpoints and config can hold). */
+export const OFFICIAL_CELL_TYPES: readonly CellType[] = ['convttlstm', 'convlstm'];
 
-/** Options of {@link ConvTTLSTMNet} (the official `ConvLSTMNet` arguments, in camelCase). */
-export interface ConvTTLSTMNetOptions {
+/** Options of {@link ConvRecurrentNet} (the official `ConvLSTMNet` arguments, in camelCase). */
+export interface ConvRecurrentNetOptions {
   /** Channels of each frame (1 for grayscale). */
   readonly inputChannels: number;
   /** Layers in each block, e.g. `[3, 3, 3, 3]`. */
@@ -76,7 +83,7 @@ export interface ConvTTLSTMNetOptions {
  * `output_sigmoid: false`.
  */
 export interface OfficialNetConfig {
-  readonly cell?: CellType;
+  readonly cell?: 'convttlstm' | 'convlstm';
   readonly input_channels: number;
   readonly layers_per_block: readonly number[];
   readonly hidden_channels: readonly number[];
@@ -93,9 +100,9 @@ export interface OfficialNetConfig {
 }
 
 /** Either form of configuration (an official one may also be given as its JSON text). */
-export type NetConfigInput = ConvTTLSTMNetOptions | OfficialNetConfig | string;
+export type NetConfigInput = ConvRecurrentNetOptions | OfficialNetConfig | string;
 
-/** A resolved, validated configuration (what a {@link ConvTTLSTMNet} holds). */
+/** A resolved, validated configuration (what a {@link ConvRecurrentNet} holds). */
 export interface NetConfig {
   readonly cell: CellType;
   readonly inputChannels: number;
@@ -120,7 +127,7 @@ function positiveList(value: unknown, field: string, context: string): number[] 
 }
 
 /** Validates and resolves vid options (defaults filled in). */
-export function resolveNetOptions(options: ConvTTLSTMNetOptions, context = 'ConvTTLSTMNet'): NetConfig {
+export function resolveNetOptions(options: ConvRecurrentNetOptions, context = 'ConvRecurrentNet'): NetConfig {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an options object', options, context);
   assertKnownKeys(options, VID_KEYS, context);
   const inputChannels = positiveInteger(options.inputChannels, 'inputChannels', context);
@@ -167,7 +174,7 @@ export function isOfficialConfig(config: object): config is OfficialNetConfig {
  * Converts the official constructor arguments (an object or its JSON text) to vid options,
  * with the official defaults for missing fields (see {@link OfficialNetConfig}).
  */
-export function fromOfficialConfig(config: OfficialNetConfig | string, context = 'official config'): ConvTTLSTMNetOptions {
+export function fromOfficialConfig(config: OfficialNetConfig | string, context = 'official config'): ConvRecurrentNetOptions {
   let parsed: unknown = config;
   if (typeof config === 'string') {
     try {
@@ -179,7 +186,7 @@ export function fromOfficialConfig(config: OfficialNetConfig | string, context =
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('config', 'an object of the official ConvLSTMNet arguments', parsed, context);
   const official = parsed as OfficialNetConfig;
   assertKnownKeys(official, OFFICIAL_KEYS, context);
-  const cell = oneOf(official.cell ?? 'convlstm', CELL_TYPES, 'cell', context);
+  const cell = oneOf(official.cell ?? 'convlstm', OFFICIAL_CELL_TYPES, 'cell', context);
   const params = official.cell_params ?? {};
   if (params === null || typeof params !== 'object') throw new ConfigError('cell_params', 'an object {order, steps, rank}', params, context);
   assertKnownKeys(params, ['order', 'steps', 'rank', 'ranks'], `${context} cell_params`);
@@ -225,6 +232,9 @@ export function fromOfficialConfig(config: OfficialNetConfig | string, context =
  * `ConvLSTMNet(**config)` in PyTorch builds the same network.
  */
 export function toOfficialConfig(config: NetConfig): Required<Omit<OfficialNetConfig, 'scope' | 'scope_params'>> {
+  if (config.cell === 'convgru') {
+    throw new ConfigError('cell', `one of ${OFFICIAL_CELL_TYPES.join(', ')} for the official ConvLSTMNet arguments (it has no ConvGRU)`, config.cell, 'toOfficialConfig');
+  }
   const [kh, kw] = config.kernelSize;
   return {
     cell: config.cell,
@@ -240,7 +250,7 @@ export function toOfficialConfig(config: NetConfig): Required<Omit<OfficialNetCo
 }
 
 /** Resolves either form of configuration (an official one may be JSON text). */
-export function resolveNetConfig(config: NetConfigInput, context = 'ConvTTLSTMNet'): NetConfig {
+export function resolveNetConfig(config: NetConfigInput, context = 'ConvRecurrentNet'): NetConfig {
   if (typeof config === 'string') return resolveNetOptions(fromOfficialConfig(config, context), context);
   if (config === null || typeof config !== 'object') throw new ConfigError('config', 'vid options or the official ConvLSTMNet arguments', config, context);
   return isOfficialConfig(config) ? resolveNetOptions(fromOfficialConfig(config, context), context) : resolveNetOptions(config, context);

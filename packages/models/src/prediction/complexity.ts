@@ -4,14 +4,14 @@
  */
 import { ConfigError, positiveInteger } from '@vid/core';
 
-import { type NetConfig, type NetConfigInput, layerPlan, outputLayerChannels, resolveNetConfig } from './config.js';
+import { type NetConfig, type NetConfigInput, OFFICIAL_CELL_TYPES, layerPlan, outputLayerChannels, resolveNetConfig } from './network-config.js';
 
 /**
  * Every parameter of the network with its official name and PyTorch shape, in `state_dict`
  * order: conv weights `[out, in, kh, kw]`, the Conv3d over lags `[ranks, hidden, kh, kw, lags]`.
  */
 export function officialParameterShapes(config: NetConfigInput | NetConfig): Map<string, number[]> {
-  const resolved = resolveNetConfig(config);
+  const resolved = officialOnly(resolveNetConfig(config), 'officialParameterShapes');
   const [kh, kw] = resolved.kernelSize;
   const shapes = new Map<string, number[]>();
   const conv = (prefix: string, inChannels: number, outChannels: number): void => {
@@ -77,7 +77,7 @@ export interface FlopsReport {
  * scheduled-sampling mix are not multiplications of a step and are not counted.
  */
 export function flopsPerStep(config: NetConfigInput | NetConfig, frame: { readonly height: number; readonly width: number }): FlopsReport {
-  const resolved = resolveNetConfig(config);
+  const resolved = officialOnly(resolveNetConfig(config), 'flopsPerStep');
   if (frame === null || typeof frame !== 'object') throw new ConfigError('frame', '{ height, width }', frame, 'flopsPerStep');
   const height = positiveInteger(frame.height, 'height', 'flopsPerStep');
   const width = positiveInteger(frame.width, 'width', 'flopsPerStep');
@@ -104,4 +104,12 @@ export function flopsPerStep(config: NetConfigInput | NetConfig, frame: { readon
   const convolution = layers.reduce((n, l) => n + l.convolution, 0);
   const elementwise = layers.reduce((n, l) => n + l.elementwise, 0);
   return { height, width, convolution, elementwise, multiplications: convolution + elementwise, layers };
+}
+
+/** The official network's cells only (the counts follow its parameter shapes). */
+function officialOnly(config: NetConfig, context: string): NetConfig {
+  if (!OFFICIAL_CELL_TYPES.includes(config.cell)) {
+    throw new ConfigError('cell', `one of ${OFFICIAL_CELL_TYPES.join(', ')} (the official ConvLSTMNet's cells; count a built network's parameters instead)`, config.cell, context);
+  }
+  return config;
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fixtureConfig, fixtureStateDict, videoFromTorch } from './__fixtures__/reference.js';
 import { inferOfficialConfig, readOfficialCheckpoint } from './checkpoint.js';
-import { ConvTTLSTMNet } from './network.js';
+import { ConvRecurrentNet } from './network.js';
 
 const local = (name: string): string => fileURLToPath(new URL(`./__fixtures__/${name}`, import.meta.url));
 
@@ -36,7 +36,7 @@ function expectSameTensors(actual: ReadonlyMap<string, HostTensor>, expected: Re
 describe.runIf(net !== null && netPt !== null)('the official .pt checkpoint (convttlstm-net.pt), in one call', () => {
   it('loads {"epoch", "model_state_dict"} and gives the test-mode outputs of the official model', async () => {
     const fixture = net!;
-    const model = await ConvTTLSTMNet.fromCheckpoint(netPt!, fixture.metadata.config);
+    const model = await ConvRecurrentNet.fromCheckpoint(netPt!, fixture.metadata.config);
     const frames = videoFromTorch(fixtureTensor(fixture, 'frames'));
     const context = tf.slice(frames, [0, 0, 0, 0, 0], [-1, 10, -1, -1, -1]) as tf.Tensor5D;
     const output = model.predict(context, 5);
@@ -50,7 +50,7 @@ describe.runIf(net !== null && netPt !== null)('the official .pt checkpoint (con
     const checkpoint = await readOfficialCheckpoint(netPt!);
     expect(checkpoint.format).toBe('pt');
     expect(checkpoint.epoch).toBe(7);
-    const model = await ConvTTLSTMNet.fromCheckpoint(netPt!);
+    const model = await ConvRecurrentNet.fromCheckpoint(netPt!);
     expect(model.officialConfig()).toEqual(fixtureConfig(net!));
     expectSameTensors(await model.exportOfficialStateDict(), fixtureStateDict(net!));
     model.dispose();
@@ -65,7 +65,7 @@ describe('checkpoint formats of the official code (convttlstm-scheduled fixtures
     expectSameTensors(ddp.stateDict, reference);
     const bare = await readOfficialCheckpoint(readFileSync(local('convttlstm-scheduled-bare.pt')), { name: 'bare.pt' });
     expectSameTensors(bare.stateDict, reference);
-    const model = await ConvTTLSTMNet.fromCheckpoint(local('convttlstm-scheduled-ddp.pt'));
+    const model = await ConvRecurrentNet.fromCheckpoint(local('convttlstm-scheduled-ddp.pt'));
     expect(model.officialConfig().skip_stride).toBe(1);
     expect(model.officialConfig().kernel_size).toEqual([3, 5]);
     model.dispose();
@@ -90,7 +90,7 @@ describe('checkpoint formats of the official code (convttlstm-scheduled fixtures
 describe('export to safetensors with the official names (for the official PyTorch code)', () => {
   it('round-trips the official tensors bit for bit, with the constructor arguments in the metadata', async () => {
     const fixture = await readSafetensors(local('convttlstm-scheduled.safetensors'));
-    const model = ConvTTLSTMNet.fromConfig(fixtureConfig(fixture) as never);
+    const model = ConvRecurrentNet.fromConfig(fixtureConfig(fixture) as never);
     model.loadStateDict(fixtureStateDict(fixture), { layout: 'torch' });
     const path = join(dir, 'exported.safetensors');
     await model.saveSafetensors(path);
@@ -99,7 +99,7 @@ describe('export to safetensors with the official names (for the official PyTorc
     expect(JSON.parse(written.metadata.config!)).toEqual(fixtureConfig(fixture));
     expect(written.metadata.format).toBe('pt');
     // And back, with no configuration: it comes from the metadata.
-    const reloaded = await ConvTTLSTMNet.fromCheckpoint(path);
+    const reloaded = await ConvRecurrentNet.fromCheckpoint(path);
     expectSameTensors(await reloaded.exportOfficialStateDict(), fixtureStateDict(fixture));
     model.dispose();
     reloaded.dispose();
@@ -117,7 +117,7 @@ describe('errors that name the keys, the file and the configuration', () => {
 
   it('lists unexpected keys (a fixture file with its gradients and data is not a checkpoint)', async () => {
     const path = local('convttlstm-scheduled.safetensors');
-    const error = await ConvTTLSTMNet.fromCheckpoint(path, config as never).catch((e: unknown) => e);
+    const error = await ConvRecurrentNet.fromCheckpoint(path, config as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateDictError);
     expect((error as StateDictError).unexpected).toContain('grad.layers.output.bias');
     expect((error as Error).message).toMatch(/convttlstm-scheduled\.safetensors: the checkpoint does not match the convttlstm configuration: unexpected keys \(\d+\): .*grad\.layers\.b0l0\.layers\.0\.weight.*frames/);
@@ -129,7 +129,7 @@ describe('errors that name the keys, the file and the configuration', () => {
     partial.delete('layers.output.bias');
     const path = join(dir, 'partial.safetensors');
     await writeSafetensors(path, partial);
-    const error = await ConvTTLSTMNet.fromCheckpoint(path, config as never).catch((e: unknown) => e);
+    const error = await ConvRecurrentNet.fromCheckpoint(path, config as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateDictError);
     expect((error as StateDictError).missing).toEqual(['layers.b1l0.layers_.1.weight', 'layers.output.bias']);
     expect((error as Error).message).toMatch(/partial\.safetensors: .*missing keys \(2\): layers\.b1l0\.layers_\.1\.weight, layers\.output\.bias/);
@@ -139,28 +139,28 @@ describe('errors that name the keys, the file and the configuration', () => {
     const path = join(dir, 'clean.safetensors');
     await writeSafetensors(path, stateDict);
     const wrongChannels = { ...config, input_channels: 3 };
-    const error = await ConvTTLSTMNet.fromCheckpoint(path, wrongChannels as never).catch((e: unknown) => e);
+    const error = await ConvRecurrentNet.fromCheckpoint(path, wrongChannels as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateDictError);
     const message = (error as Error).message;
     expect(message).toMatch(/layers\.b0l0\.layers\.1\.weight: checkpoint \[16, 5, 3, 5\], configuration \[16, 6, 3, 5\]/);
     expect(message).toMatch(/layers\.output\.weight: checkpoint \[2, 11, 1, 1\], configuration \[3, 11, 1, 1\]/);
     expect(message).toMatch(/input_channels: configuration 3, checkpoint 2/);
     const wrongHidden = { inputChannels: 2, layersPerBlock: [1, 1, 2], hiddenChannels: [4, 8, 5], skipStride: 1, order: 2, steps: 3, ranks: 3, kernelSize: [3, 5] as const };
-    await expect(ConvTTLSTMNet.fromCheckpoint(path, wrongHidden)).rejects.toThrow(/hidden_channels: configuration \[4,8,5\], checkpoint \[4,6,5\]/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, wrongHidden)).rejects.toThrow(/hidden_channels: configuration \[4,8,5\], checkpoint \[4,6,5\]/);
     const wrongCell = { ...config, cell: 'convlstm' };
-    await expect(ConvTTLSTMNet.fromCheckpoint(path, wrongCell as never)).rejects.toThrow(/cell: configuration "convlstm", checkpoint "convttlstm"/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, wrongCell as never)).rejects.toThrow(/cell: configuration "convlstm", checkpoint "convttlstm"/);
   });
 
   it('rejects bad official configurations, truncated files and wrong formats', async () => {
     const path = join(dir, 'clean.safetensors');
     await writeSafetensors(path, stateDict);
-    await expect(ConvTTLSTMNet.fromCheckpoint(path, { ...config, cell_params: { order: 4, steps: 3, rank: 3 } } as never)).rejects.toThrow(/order: expected an order ≤ steps \(3\), received 4/);
-    await expect(ConvTTLSTMNet.fromCheckpoint(path, { ...config, cell_params: { order: 2, steps: 3, rank: 0 } } as never)).rejects.toThrow(/cell_params\.rank: expected a positive integer, received 0/);
-    await expect(ConvTTLSTMNet.fromCheckpoint(path, '{"cell": "convttlstm",')).rejects.toThrow(/config: expected JSON text/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, { ...config, cell_params: { order: 4, steps: 3, rank: 3 } } as never)).rejects.toThrow(/order: expected an order ≤ steps \(3\), received 4/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, { ...config, cell_params: { order: 2, steps: 3, rank: 0 } } as never)).rejects.toThrow(/cell_params\.rank: expected a positive integer, received 0/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, '{"cell": "convttlstm",')).rejects.toThrow(/config: expected JSON text/);
     const bytes = readFileSync(path);
-    await expect(ConvTTLSTMNet.fromCheckpoint(bytes.subarray(0, bytes.length - 100), config as never, { name: 'truncated.safetensors' })).rejects.toThrow(FileFormatError);
-    await expect(ConvTTLSTMNet.fromCheckpoint(join(dir, 'missing.pt'))).rejects.toThrow(/missing\.pt: no such file/);
-    await expect(ConvTTLSTMNet.fromCheckpoint(new Uint8Array(0), config as never, { name: 'empty.pt' })).rejects.toThrow(/empty\.pt: the file is empty/);
-    await expect(ConvTTLSTMNet.fromCheckpoint(path, config as never, { outputSigmoid: true })).rejects.toThrow(/outputSigmoid: expected no outputSigmoid option when a config is given/);
+    await expect(ConvRecurrentNet.fromCheckpoint(bytes.subarray(0, bytes.length - 100), config as never, { name: 'truncated.safetensors' })).rejects.toThrow(FileFormatError);
+    await expect(ConvRecurrentNet.fromCheckpoint(join(dir, 'missing.pt'))).rejects.toThrow(/missing\.pt: no such file/);
+    await expect(ConvRecurrentNet.fromCheckpoint(new Uint8Array(0), config as never, { name: 'empty.pt' })).rejects.toThrow(/empty\.pt: the file is empty/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, config as never, { outputSigmoid: true })).rejects.toThrow(/outputSigmoid: expected no outputSigmoid option when a config is given/);
   });
 });

@@ -12,7 +12,8 @@ import { type BackendName, type SafetensorsContents, hostToTensor, initBackend }
 import { assertClose, fixtureTensor, loadReferenceFixture } from '@vid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ConvTTLSTMNet, l1MseLoss } from '../network.js';
+import { l1MseLoss } from '../loss.js';
+import { ConvRecurrentNet } from '../network.js';
 import { registerFastCpuConv2DBackpropFilter } from './cpu-kernels.js';
 import { fixtureConfig, fixtureProtocol, fixtureStateDict, videoFromTorch } from './reference.js';
 
@@ -26,7 +27,7 @@ export async function describeParity(backend: BackendName): Promise<void> {
     const contents = loaded.get(name) ?? null;
     describe.runIf(contents !== null)(`${name} on ${backend}`, () => {
       const fixture = contents as SafetensorsContents;
-      let model: ConvTTLSTMNet;
+      let model: ConvRecurrentNet;
       let frames: tf.Tensor5D;
 
       beforeAll(async () => {
@@ -34,7 +35,7 @@ export async function describeParity(backend: BackendName): Promise<void> {
         // tfjs-backend-cpu's filter gradient reads every element through TensorBuffer.get
         // (~400 s per fixture); the same sum over typed arrays (see cpu-kernels.ts).
         if (backend === 'cpu') registerFastCpuConv2DBackpropFilter();
-        model = ConvTTLSTMNet.fromConfig(fixtureConfig(fixture) as never);
+        model = ConvRecurrentNet.fromConfig(fixtureConfig(fixture) as never);
         model.loadStateDict(fixtureStateDict(fixture), { layout: 'torch', source: name });
         frames = videoFromTorch(fixtureTensor(fixture, 'frames'));
       });
