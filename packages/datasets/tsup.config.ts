@@ -1,11 +1,41 @@
-import { defineConfig } from 'tsup';
+import { fileURLToPath } from 'node:url';
 
-export default defineConfig({
+import { type Options, defineConfig } from 'tsup';
+
+/** Node entry (`dist/index.js`): everything, PNG, ffmpeg and the dataset folders included. */
+const node: Options = {
   entry: ['src/index.ts'],
   format: ['esm'],
   target: 'es2022',
   platform: 'node',
   dts: { compilerOptions: { composite: false } },
   sourcemap: true,
-  clean: true,
-});
+  clean: false,
+};
+
+/**
+ * Browser entry (`dist/browser.js`, the `browser` condition): `src/browser.ts`, with the one
+ * Node seam `io/fs.ts` replaced by `io/fs.browser.ts`. pngjs and ffmpeg are not reachable from it.
+ */
+const browser: Options = {
+  entry: { browser: 'src/browser.ts' },
+  format: ['esm'],
+  target: 'es2022',
+  platform: 'browser',
+  dts: { compilerOptions: { composite: false } },
+  sourcemap: true,
+  clean: false,
+  removeNodeProtocol: false,
+  esbuildPlugins: [
+    {
+      name: 'vid-datasets-browser-fs',
+      setup(build) {
+        const fsBrowser = fileURLToPath(new URL('src/io/fs.browser.ts', import.meta.url));
+        build.onResolve({ filter: /\/fs\.js$/ }, () => ({ path: fsBrowser }));
+        build.onResolve({ filter: /^node:/ }, (args) => ({ errors: [{ text: `${args.path} reached the browser entry (from ${args.importer})` }] }));
+      },
+    },
+  ],
+};
+
+export default defineConfig([node, browser]);

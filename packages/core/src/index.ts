@@ -7,12 +7,14 @@
 export {
   BACKEND_ORDER,
   BACKEND_PACKAGES,
+  BROWSER_BACKEND_ORDER,
   type BackendAttempt,
   type BackendName,
   type BackendReport,
   type InitBackendOptions,
+  NODE_BACKEND_ORDER,
+  type WasmBinaryName,
   currentBackend,
-  doctor,
   formatBackendReport,
   initBackend,
 } from './backend/select.js';
@@ -134,7 +136,7 @@ export {
 export { type CheckpointValue, extractStateDict, readTorchCheckpoint } from './io/torch.js';
 export { type GlobalHandler, type PyObject, type PyValue, PyGlobal, type UnpickleOptions, unpickle } from './io/pickle.js';
 export { type ByteSource, ZipArchive, type ZipEntry, type ZipInput, bytesSource, crc32, fileSource, writeZip } from './io/zip.js';
-export { fileError, readExactly, readFileBytes, writeAll, writeFileAtomic } from './io/node-fs.js';
+export { type FileHandleLike, fileError, readExactly, readFileBytes, writeAll, writeFileAtomic } from './io/node-fs.js';
 
 // Optimisation
 export { Adam, type AdamOptions, type AdamState, clipGradNorm } from './optim.js';
