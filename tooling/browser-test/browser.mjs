@@ -22,7 +22,9 @@ export const CHROMIUM_FLAGS = [
 /** Launches the Chromium that @sparticuz/chromium ships (unpacked to /tmp on first use). */
 export async function launchChromium() {
   const executablePath = await chromium.executablePath();
-  return playwright.launch({ executablePath, headless: true, args: CHROMIUM_FLAGS });
+  // Chromium takes its default locale from the environment; a POSIX one ("en-US@posix") is not a
+  // valid language tag, and Intl (uPlot's date formats) throws on it. Pages get en-US.
+  return playwright.launch({ executablePath, headless: true, args: CHROMIUM_FLAGS, env: { ...process.env, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' } });
 }
 
 const TYPES = {

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { launchChromium, serveStatic } from './browser.mjs';
+import { demoTest } from './demo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -140,9 +141,12 @@ try {
   await page.close();
   console.log(missing.error);
   expect(!missing.ok && /could not fetch its binary .*\/missing\/tfjs-backend-wasm.*\.wasm \(HTTP 404\)/.test(missing.error) && /forced by the option/.test(missing.error), 'forced wasm with wrong wasmPaths: a BackendError naming the URL, the status and the option');
+  await server.close();
+  step('the demo');
+  await demoTest(browser, artifacts, expect);
 } finally {
   await browser.close();
-  await server.close();
+  await server.close().catch(() => undefined);
 }
 expect(server.requests.every((r) => !r.includes('predict')), `the server saw only static files (${server.requests.length} requests)`);
 console.log(`\nbrowser test: ${failures.length ? `${failures.length} FAILED` : 'passed'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
