@@ -55,7 +55,7 @@ const browser: Options = {
   clean: false,
   splitting: true,
   removeNodeProtocol: false,
-  external: [...external, /^@tensorflow\/tfjs-core(\/dist\/register_all_gradients)?$/],
+  external: [...external, /^@tensorflow\/tfjs-core(\/dist\/register_all_gradients\.js)?$/],
   esbuildOptions(options) {
     options.chunkNames = 'browser/[name]-[hash]';
   },

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { launchChromium, serveStatic } from './browser.mjs';
+import { bundle, sizeOf, writeHtml } from './bundlers.mjs';
 import { demoTest } from './demo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -106,31 +107,56 @@ const expect = (condition, message) => {
   console.log(`${condition ? 'ok  ' : 'FAIL'} ${message}`);
 };
 try {
-  for (const backend of ['wasm', 'webgl']) {
-    step(`Chromium ${browser.version()}, backend ${backend}`);
+  const runPage = async (url, label) => {
     const page = await browser.newPage();
     const consoleLines = [];
     page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
     page.on('pageerror', (error) => consoleLines.push(`pageerror: ${error.message}`));
     const t0 = Date.now();
-    await page.goto(`${server.url}/?backend=${backend}`);
+    await page.goto(url);
     await page.waitForFunction(() => window.__vidResult !== undefined, undefined, { timeout: 240_000 });
     const result = await page.evaluate(() => window.__vidResult);
     console.log(JSON.stringify(result));
     if (!result.ok) console.log(consoleLines.join('\n'));
-    await page.screenshot({ path: join(artifacts, `browser-test-${backend}.png`) });
+    await page.screenshot({ path: join(artifacts, `browser-test-${label}.png`) });
     await page.close();
-    expect(result.ok, `${backend}: the page ran (${((Date.now() - t0) / 1000).toFixed(1)} s)${result.ok ? '' : `: ${result.error}`}`);
-    if (!result.ok) continue;
-    expect(result.backend === backend, `${backend}: initBackend chose ${result.backend}: ${result.line}`);
-    expect(Object.values(result.exportCounts).every((n) => n > 0), `${backend}: every package imported (${Object.entries(result.exportCounts).map(([n, c]) => `${n} ${c}`).join(', ')})`);
-    expect(result.movingMnist.sum === nodeResult.movingMnist.sum, `${backend}: Moving MNIST generated in the page equals Node's (sum ${result.movingMnist.sum})`);
+    expect(result.ok, `${label}: the page ran (${((Date.now() - t0) / 1000).toFixed(1)} s)${result.ok ? '' : `: ${result.error}`}`);
+    return result;
+  };
+  const checkResult = (label, backend, result) => {
+    expect(result.backend === backend, `${label}: initBackend chose ${result.backend}: ${result.line}`);
+    expect(Object.values(result.exportCounts).every((n) => n > 0), `${label}: every package imported (${Object.entries(result.exportCounts).map(([n, c]) => `${n} ${c}`).join(', ')})`);
+    expect(result.movingMnist.sum === nodeResult.movingMnist.sum, `${label}: Moving MNIST generated in the page equals Node's (sum ${result.movingMnist.sum})`);
     const lossDiff = Math.max(...result.losses.map((l, i) => Math.abs(l - nodeResult.losses[i])));
-    expect(result.losses.length === 3 && lossDiff <= 1e-4, `${backend}: 3 Adam steps, losses ${result.losses.map((l) => l.toFixed(6)).join(', ')}; Node ${nodeResult.losses.map((l) => l.toFixed(6)).join(', ')} (max diff ${lossDiff.toExponential(2)} ≤ 1e-4)`);
+    expect(result.losses.length === 3 && lossDiff <= 1e-4, `${label}: 3 Adam steps, losses ${result.losses.map((l) => l.toFixed(6)).join(', ')}; Node ${nodeResult.losses.map((l) => l.toFixed(6)).join(', ')} (max diff ${lossDiff.toExponential(2)} ≤ 1e-4)`);
     const trainedDiff = Math.abs(result.trainedPredictionSum - nodeResult.trainedPredictionSum) / Math.max(1, Math.abs(nodeResult.trainedPredictionSum));
-    expect(trainedDiff <= 1e-4, `${backend}: the trained ConvLSTM predicts as in Node (sum ${result.trainedPredictionSum.toFixed(4)} vs ${nodeResult.trainedPredictionSum.toFixed(4)}, relative diff ${trainedDiff.toExponential(2)})`);
-    expect(result.ptMaxAbsDiffVsPyTorch <= 1e-5, `${backend}: the official .pt fetched over HTTP predicts PyTorch's frames (max |diff| ${result.ptMaxAbsDiffVsPyTorch.toExponential(2)} ≤ 1e-5; Node ${nodeResult.ptMaxAbsDiffVsPyTorch.toExponential(2)}; ${result.ptPredictMs} ms)`);
-    expect(result.tensorsLeaked === 0, `${backend}: no tensors leaked (${result.tensorsLeaked})`);
+    expect(trainedDiff <= 1e-4, `${label}: the trained ConvLSTM predicts as in Node (sum ${result.trainedPredictionSum.toFixed(4)} vs ${nodeResult.trainedPredictionSum.toFixed(4)}, relative diff ${trainedDiff.toExponential(2)})`);
+    expect(result.ptMaxAbsDiffVsPyTorch <= 1e-5, `${label}: the official .pt fetched over HTTP predicts PyTorch's frames (max |diff| ${result.ptMaxAbsDiffVsPyTorch.toExponential(2)} ≤ 1e-5; Node ${nodeResult.ptMaxAbsDiffVsPyTorch.toExponential(2)}; ${result.ptPredictMs} ms)`);
+    expect(result.tensorsLeaked === 0, `${label}: no tensors leaked (${result.tensorsLeaked})`);
+  };
+  for (const backend of ['wasm', 'webgl']) {
+    step(`Chromium ${browser.version()}, Vite 8 build, backend ${backend}`);
+    const result = await runPage(`${server.url}/?backend=${backend}`, backend);
+    if (result.ok) checkResult(backend, backend, result);
+  }
+
+  // The same page bundled by the other bundlers, run on wasm.
+  for (const bundler of ['vite7', 'esbuild', 'webpack']) {
+    step(`the same page bundled by ${bundler}, backend wasm`);
+    const outDir = join(project, `dist-${bundler}`);
+    const t0 = Date.now();
+    const files = await bundle(bundler, { root: project, entry: bundler === 'vite7' ? 'index.html' : 'main.js', outDir });
+    if (bundler !== 'vite7') writeHtml(outDir, 'main.js');
+    cpSync(join(dist, 'wasm'), join(outDir, 'wasm'), { recursive: true });
+    const size = sizeOf(files);
+    console.log(`${bundler}: built in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${files.length} JS files, ${(size.minified / 1024).toFixed(0)} kB minified, ${(size.gzip / 1024).toFixed(0)} kB gzip`);
+    const other = await serveStatic(outDir, { '/fixtures/': fixtures });
+    try {
+      const result = await runPage(`${other.url}/?backend=wasm`, `${bundler}-wasm`);
+      if (result.ok) checkResult(`${bundler}`, 'wasm', result);
+    } finally {
+      await other.close();
+    }
   }
 
   step('a page whose wasm binaries are not where it says');
