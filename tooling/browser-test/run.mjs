@@ -49,6 +49,7 @@ const started = Date.now();
 step('packing the packages and installing the tarballs into a scratch project');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(join(project, 'node_modules', '@vid'), { recursive: true });
+rmSync(artifacts, { recursive: true, force: true });
 mkdirSync(artifacts, { recursive: true });
 const tarballs = join(work, 'tarballs');
 const packageDirs = readdirSync(join(root, 'packages')).filter((d) => existsSync(join(root, 'packages', d, 'package.json')));

@@ -43,7 +43,7 @@ const backendReady: Promise<BackendReport> = initBackend({
 });
 backendReady.then(
   (report) => {
-    $('backend').textContent = `Backend: ${report.backend} — ${report.line.replace(/^vid: backend \S+ /, '')}`;
+    $('backend').textContent = `Backend: ${report.line.replace(/^vid: backend /, '')}`;
     $('backend').dataset.backend = report.backend;
   },
   (error: unknown) => setStatus('backend', `No backend: ${message(error)}`, true),
