@@ -92,6 +92,19 @@ export async function demoTest(browser, artifacts, expect) {
     const gifPath = join(artifacts, 'demo-prediction.gif');
     await download.saveAs(gifPath);
     expect(true, `demo: GIF downloaded (${download.suggestedFilename()})`);
+    // A drawing as input: a stroke that moves right by 1 px per frame.
+    await page.click('.tab[data-tab="draw"]');
+    const box = await (await page.$('#draw-canvas')).boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7, { steps: 8 });
+    await page.mouse.up();
+    await page.click('#draw-use');
+    await page.evaluate(() => delete document.getElementById('predict-status').dataset.done);
+    await page.click('#predict');
+    await page.waitForSelector('#predict-status[data-done]', { timeout: 120_000 });
+    const drawn = await page.textContent('#input-status');
+    expect(drawn.startsWith('a drawing') && (await page.$$('#metrics tr[data-frame]')).length === 4, `demo: a drawing as input, predicted (${drawn})`);
     expect(errors.length === 0, `demo: no page errors${errors.length ? `: ${errors.join('; ')}` : ''}`);
   } catch (error) {
     await page.screenshot({ path: join(artifacts, 'demo-failure.png'), fullPage: true }).catch(() => undefined);
