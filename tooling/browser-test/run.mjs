@@ -27,6 +27,10 @@ if (process.env.VID_BROWSER_TEST === '0') {
   console.log('browser test skipped (VID_BROWSER_TEST=0)');
   process.exit(0);
 }
+if (process.platform !== 'linux') {
+  console.log(`browser test skipped: @sparticuz/chromium ships Linux builds only (this is ${process.platform})`);
+  process.exit(0);
+}
 
 const fixturesDir = process.env.VID_FIXTURES ? resolve(process.env.VID_FIXTURES) : resolve(root, '..', 'shared', 'fixtures', 'reference');
 const fixtures = {
@@ -36,8 +40,14 @@ const fixtures = {
 };
 for (const [name, path] of Object.entries(fixtures)) {
   if (!existsSync(path)) {
-    console.error(`browser test: the fixture ${name} is missing (${path}); the reference fixtures are expected in ../shared/fixtures/reference beside the repository, or in VID_FIXTURES`);
-    process.exit(1);
+    // As every fixture test: a missing fixture fails under CI=true and skips elsewhere.
+    const text = `browser test: the fixture ${name} is missing (${path}); the reference fixtures are expected in ../shared/fixtures/reference beside the repository, or in VID_FIXTURES`;
+    if (process.env.CI === 'true') {
+      console.error(text);
+      process.exit(1);
+    }
+    console.log(`${text} — skipped (set CI=true to make this an error)`);
+    process.exit(0);
   }
 }
 
