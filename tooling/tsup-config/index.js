@@ -17,12 +17,14 @@ export const tfjsCoreEntryOnly = {
 
 /**
  * A published library: ESM, ES2022, declarations, source maps; TensorFlow.js (a peer dependency),
- * the other @vid packages and Node built-ins stay external.
+ * the other @vid packages and Node built-ins stay external. `overrides` is one options object, or
+ * one per build for a package with several builds (a Node and a browser build into one `dist`:
+ * those set `clean: false` and their `build` script clears `dist` first).
  *
- * @param {import('tsup').Options} [overrides]
+ * @param {import('tsup').Options | import('tsup').Options[]} [overrides]
  */
 export function library(overrides = {}) {
-  return defineConfig({
+  const base = {
     entry: ['src/index.ts'],
     format: ['esm'],
     target: 'es2022',
@@ -31,8 +33,8 @@ export function library(overrides = {}) {
     sourcemap: true,
     clean: true,
     external: [/^@tensorflow\//, /^@vid\//, /^node:/],
-    ...overrides,
-  });
+  };
+  return defineConfig(Array.isArray(overrides) ? overrides.map((build) => ({ ...base, ...build })) : { ...base, ...overrides });
 }
 
 /**

@@ -1,3 +1,3 @@
-/** @vid/demo (private app): a local page with the runs and on-demand predictions. */
-export { type DemoOptions, predictGif, startDemo } from './server.js';
+/** @vid/demo (private app): the demo web app's server (runs and files only; the page predicts). */
+export { type DemoOptions, type RunListing, listRuns, resolveInside, startDemo } from './server.js';
 export { configureDemoCommand, registerDemoCommand } from './cli.js';

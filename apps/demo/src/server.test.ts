@@ -1,94 +1,116 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { initBackend } from '@vid/core';
-import { resolveConfig, train } from '@vid/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { predictGif, startDemo } from './server.js';
+import { startDemo } from './server.js';
 
-// A tiny finished run (16×16 Moving MNIST, 3 → 3, an encoder-forecaster with 4 channels, 2 steps).
-const config = resolveConfig({
-  overrides: {
-    seed: 5,
-    data: { inputFrames: 3, futureFrames: 3, frameSize: [16, 16], digitSize: 8, trainSamples: 4, validSamples: 2 },
-    model: { type: 'encoder-forecaster', hiddenChannels: [4], kernelSize: 3, patchSize: 4, forecasterInput: 'previous-frame', peephole: 'none' },
-    train: { batchSize: 2, epochs: 1, stepsPerEpoch: 2, learningRate: 1e-2 },
-    validation: { batchSize: 2 },
-    evaluation: { futureFrames: 4, samples: 2, gifSamples: 1, protocol: 'standard' },
-    output: { progress: 'none' },
-  },
-});
-
+// A runs folder written by hand (the shape `vid train` writes), a web folder, and a folder
+// outside both, with symlinks from inside the runs folder to a file, a folder and `/` outside.
 let root: string;
+let runs: string;
 let server: Server;
 let base: string;
 const logged: string[] = [];
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu', log: false });
-  root = await mkdtemp(join(tmpdir(), 'vid-demo-'));
-  await train({ config, runDir: join(root, 'tiny-run'), log: () => undefined, progress: 'none', initBackend: false });
-  server = await startDemo({ port: 0, runsDir: root, log: (line) => logged.push(line) });
+  root = await realpath(await mkdtemp(join(tmpdir(), 'vid-demo-')));
+  runs = join(root, 'runs');
+  const run = join(runs, 'tiny-run');
+  const web = join(root, 'web');
+  const outside = join(root, 'outside');
+  await mkdir(join(run, 'checkpoints', 'step-000002'), { recursive: true });
+  await mkdir(join(web, 'assets'), { recursive: true });
+  await mkdir(outside, { recursive: true });
+  await writeFile(join(run, 'config.json'), '{"data":{"frameSize":[16,16]}}\n');
+  await writeFile(join(run, 'metrics.jsonl'), '{"type":"train","step":1,"loss":0.5}\n');
+  await writeFile(join(run, 'summary.json'), '{"model":{}}\n');
+  await writeFile(join(run, 'checkpoints', 'latest.json'), '{"dir":"step-000002"}\n');
+  await writeFile(join(run, 'checkpoints', 'step-000002', 'state.json'), '{}\n');
+  await writeFile(join(run, 'checkpoints', 'step-000002', 'model.safetensors'), new Uint8Array(16));
+  await writeFile(join(web, 'index.html'), '<!doctype html><title>vid demo</title>');
+  await writeFile(join(web, 'assets', 'app.js'), 'export {};');
+  await writeFile(join(outside, 'secret.json'), '{"secret":true}\n');
+  await writeFile(join(outside, 'config.json'), '{}\n');
+  // Links: to a file outside, to a folder outside (which looks like a run), and to `/`.
+  await symlink(join(outside, 'secret.json'), join(run, 'leak.json'));
+  await symlink(outside, join(runs, 'linked-run'));
+  await symlink('/', join(runs, 'root'));
+  // A link that stays inside is fine.
+  await symlink(join(run, 'summary.json'), join(run, 'summary-link.json'));
+  server = await startDemo({ port: 0, runsDir: runs, webDir: web, log: (line) => logged.push(line) });
   const address = server.address();
   if (address === null || typeof address !== 'object') throw new Error('the demo server has no port');
   base = `http://127.0.0.1:${address.port}`;
-}, 120_000);
+});
 
 afterAll(async () => {
   await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
   await rm(root, { recursive: true, force: true });
 });
 
-describe('vid demo', () => {
-  it('says where it listens and which runs it shows', () => {
-    expect(logged.some((line) => line.includes(base) && line.includes(root))).toBe(true);
+async function status(path: string): Promise<number> {
+  const response = await fetch(`${base}${path}`);
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe('vid demo server', () => {
+  it('says where it listens and which runs folder it shows', () => {
+    expect(logged.some((line) => line.includes(base) && line.includes(runs))).toBe(true);
   });
 
-  it('lists the runs with their summary, curves, GIF and a predict link', async () => {
-    const response = await fetch(`${base}/`);
+  it('serves the web app', async () => {
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('vid demo');
+    const script = await fetch(`${base}/assets/app.js`);
+    expect(script.headers.get('content-type')).toContain('text/javascript');
+    await script.arrayBuffer();
+  });
+
+  it('lists the runs really inside the runs folder, with their files and latest weights', async () => {
+    const response = await fetch(`${base}/api/runs`);
     expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toContain('text/html');
-    const html = await response.text();
-    expect(html).toContain('<h2>tiny-run</h2>');
-    expect(html).toContain('copy last frame'); // the summary, beside the baseline
-    expect(html).toContain('src="/runs/tiny-run/curves.png"');
-    expect(html).toContain('src="/runs/tiny-run/samples.gif"');
-    expect(html).toMatch(/href="\/predict\?run=tiny-run&amp;seed=\d+"|href="\/predict\?run=tiny-run&seed=\d+"/);
+    const body = (await response.json()) as { runs: Array<{ name: string; files: string[]; weights: string | null }> };
+    expect(body.runs.map((r) => r.name)).toEqual(['tiny-run']);
+    expect(body.runs[0]!.files).toEqual(['config.json', 'metrics.jsonl', 'summary.json']);
+    expect(body.runs[0]!.weights).toBe('tiny-run/checkpoints/step-000002/model.safetensors');
   });
 
-  it("serves a run's pictures with their types", async () => {
-    const png = await fetch(`${base}/runs/tiny-run/curves.png`);
-    expect(png.status).toBe(200);
-    expect(png.headers.get('content-type')).toBe('image/png');
-    const bytes = new Uint8Array(await png.arrayBuffer());
-    expect([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join('')).toBe('PNG');
-    const gif = await fetch(`${base}/runs/tiny-run/samples.gif`);
-    expect(gif.headers.get('content-type')).toBe('image/gif');
-    expect(Buffer.from(await gif.arrayBuffer()).subarray(0, 6).toString('latin1')).toBe('GIF89a');
+  it("serves a run's files, its weights, and links that stay inside", async () => {
+    const config = await fetch(`${base}/runs/tiny-run/config.json`);
+    expect(config.status).toBe(200);
+    expect(config.headers.get('content-type')).toContain('application/json');
+    expect(await config.text()).toContain('frameSize');
+    expect(await status('/runs/tiny-run/checkpoints/step-000002/model.safetensors')).toBe(200);
+    expect(await status('/runs/tiny-run/summary-link.json')).toBe(200);
   });
 
-  it('serves nothing outside the runs folder, and no other file types', async () => {
-    for (const path of ['/runs/..%2F..%2Fetc%2Fpasswd', '/runs/tiny-run/checkpoints/latest.json/../../../../x.json', '/runs/tiny-run/config.yaml', '/runs/nope/curves.png', '/elsewhere']) {
-      const response = await fetch(`${base}${path}`);
-      expect(response.status, path).toBe(404);
-      await response.arrayBuffer();
+  it('refuses symlinks to a file, to a folder and to / outside the runs folder (404)', async () => {
+    expect(await status('/runs/tiny-run/leak.json')).toBe(404);
+    expect(await status('/runs/linked-run/secret.json')).toBe(404);
+    expect(await status('/runs/linked-run/config.json')).toBe(404);
+    // Through the link to `/`, a .json file that exists and that the server would otherwise serve.
+    expect(await status(`/runs/root${root}/outside/secret.json`)).toBe(404);
+    expect(await status('/runs/root/etc/hostname')).toBe(404);
+    expect(await status('/runs/root/etc/passwd')).toBe(404);
+    expect(await status('/runs/root/proc/self/environ')).toBe(404);
+  });
+
+  it('refuses paths that climb out, other file types and unknown paths (404)', async () => {
+    for (const path of ['/runs/..%2Foutside%2Fsecret.json', '/runs/tiny-run/../../outside/secret.json', '/runs/%2Fetc%2Fpasswd', '/runs/tiny-run/config.yaml', '/runs/nope/config.json', '/..%2Foutside%2Fsecret.json', '/elsewhere', '/predict?run=tiny-run']) {
+      expect(await status(path), path).toBe(404);
     }
-    const outside = await fetch(`${base}/predict?run=..`);
-    expect(outside.status).toBe(404);
-    await outside.arrayBuffer();
   });
 
-  it("predicts a new sequence with the run's latest checkpoint, as a GIF", async () => {
-    const response = await fetch(`${base}/predict?run=tiny-run&seed=7`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('image/gif');
-    const gif = Buffer.from(await response.arrayBuffer());
-    expect(gif.subarray(0, 6).toString('latin1')).toBe('GIF89a');
-    // The same seed gives the same sequence and the same prediction; another seed another one.
-    expect(Buffer.compare(Buffer.from(await predictGif(join(root, 'tiny-run'), 7)), gif)).toBe(0);
-    expect(Buffer.compare(Buffer.from(await predictGif(join(root, 'tiny-run'), 8)), gif)).not.toBe(0);
+  it('answers a malformed %-escape or a NUL byte with 400, not 500', async () => {
+    expect(await status('/runs/%E0%A4%A')).toBe(400);
+    expect(await status('/runs/tiny-run/%zz.json')).toBe(400);
+    expect(await status('/%')).toBe(400);
+    expect(await status('/runs/tiny-run/config.json%00.png')).toBe(400);
   });
 });

@@ -9,12 +9,14 @@
 export {
   BACKEND_ORDER,
   BACKEND_PACKAGES,
+  BROWSER_BACKEND_ORDER,
   type BackendAttempt,
   type BackendName,
   type BackendReport,
   type InitBackendOptions,
+  NODE_BACKEND_ORDER,
+  type WasmBinaryName,
   currentBackend,
-  doctor,
   formatBackendReport,
   initBackend,
 } from './backend/select.js';
@@ -176,7 +178,7 @@ export {
   saveModel,
   serializeModel,
 } from './io/model-io.js';
-export { fileError, readExactly, readFileBytes, writeAll, writeFileAtomic } from './io/node-fs.js';
+export { type FileHandleLike, fileError, readExactly, readFileBytes, writeAll, writeFileAtomic } from './io/node-fs.js';
 
 // Optimisation
 export { Adam, type AdamOptions, type AdamState, clipGradNorm } from './optim.js';

@@ -139,6 +139,15 @@ export interface FrameMetricsResult {
   readonly metrics: { readonly [K in FrameMetricName]?: MetricSeries };
 }
 
+/**
+ * `x` where `ok`, else 0. The select runs on flat views: tfjs-backend-webgl's `Select` kernel
+ * supports rank 4 at most, and videos are rank 5.
+ */
+function zeroWhereNot(ok: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  const flat = tf.reshape(x, [-1]);
+  return tf.reshape(tf.where(tf.reshape(ok, [-1]), flat, tf.zerosLike(flat)), x.shape);
+}
+
 const METRIC_ORDER: readonly FrameMetricName[] = ['mse', 'mae', 'psnr', 'ssim', 'lpips'];
 
 interface ResolvedMetric {
@@ -296,9 +305,9 @@ export class FrameMetrics {
       const bad = (ok: tf.Tensor) => tf.sum(tf.cast(tf.logicalNot(ok), 'float32'));
       // Metrics run on finite values (NaNs are reported from `checks`, not propagated).
       const checks = tf.stack([bad(predictionOk), bad(targetOk), tf.min(floatPrediction), tf.max(floatPrediction), tf.min(floatTarget), tf.max(floatTarget)]);
-      const finitePrediction = tf.where(predictionOk, floatPrediction, tf.zerosLike(floatPrediction));
+      const finitePrediction = zeroWhereNot(predictionOk, floatPrediction);
       const used = this.outOfRange === 'clamp' ? tf.clipByValue(finitePrediction, low, high) : finitePrediction;
-      const finiteTarget = tf.where(targetOk, floatTarget, tf.zerosLike(floatTarget));
+      const finiteTarget = zeroWhereNot(targetOk, floatTarget);
       // Each metric: [batch, time] → [batch·time]; packed after the 6 checks.
       const values = this.#resolved.map((metric) => tf.reshape(metric.compute(used, finiteTarget), [-1]));
       return tf.concat([checks, ...values]);

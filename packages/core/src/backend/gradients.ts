@@ -3,10 +3,13 @@
  *
  * The Node bundle of `@tensorflow/tfjs-core` (`tf-core.node.js`) registers no gradients; the
  * `@tensorflow/tfjs` union package does it by bundling tfjs-core's `register_all_gradients`
- * module. vid does the same without the union: it imports that module (tfjs-core's own code,
- * bundled into `@vid/core`'s dist by tsup, inlined by Vitest in tests). Its functions share the
- * one engine and the global kernel and gradient registries with the tfjs-core that the
- * application imports, because tfjs-core keeps those on the global object.
+ * module. vid does the same without the union: it imports that module, tfjs-core's own code.
+ * In browsers (the `browser` build of `@vid/core`) the import stays as it is, and the
+ * application's bundler resolves it to the one tfjs-core of the page (tfjs-core declares the file
+ * side-effectful, so no bundler drops it). In Node, where that extensionless ES module cannot be
+ * loaded, tsup bundles it into a chunk of `@vid/core`'s dist (Vitest inlines it in tests). Either
+ * way its functions share the one engine and the global kernel and gradient registries with the
+ * tfjs-core that the application imports, because tfjs-core keeps those on the global object.
  *
  * vid also replaces the gradient of `Conv2D`, which in tfjs rejects dilation > 1, with one that
  * handles dilation through the identity "a dilated kernel is a kernel with zeros inserted":
@@ -21,7 +24,7 @@ let ready: Promise<void> | undefined;
 export function ensureGradients(): Promise<void> {
   ready ??= (async () => {
     if (!tf.getGradient('Conv2D')) {
-      await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+      await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
     }
     if (!tf.getGradient('Conv2D')) {
       throw new Error('vid: tfjs-core gradients could not be registered');

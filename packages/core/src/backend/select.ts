@@ -1,38 +1,57 @@
 /**
  * Backend selection. vid picks the fastest TensorFlow.js backend that loads, in this order:
  *
- * 1. `gpu`  — `@tensorflow/tfjs-node-gpu` (libtensorflow with CUDA);
- * 2. `node` — `@tensorflow/tfjs-node` (libtensorflow on the CPU);
- * 3. `wasm` — `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD), with vid's training kernels;
- * 4. `cpu`  — `@tensorflow/tfjs-backend-cpu` (plain JavaScript).
+ * In Node.js:
+ * 1. `gpu`    — `@tensorflow/tfjs-node-gpu` (libtensorflow with CUDA);
+ * 2. `node`   — `@tensorflow/tfjs-node` (libtensorflow on the CPU);
+ * 3. `wasm`   — `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD), with vid's training kernels;
+ * 4. `cpu`    — `@tensorflow/tfjs-backend-cpu` (plain JavaScript).
  *
- * The native packages are optional: their install script downloads libtensorflow, which fails
- * without network access or CUDA, and then their binding is missing. Such a backend is skipped
- * with the reason. `VID_BACKEND=gpu|node|wasm|cpu` (or `initBackend({backend})`) forces one; a
- * forced backend that cannot load is a {@link BackendError} that says why.
+ * In a browser (or a web worker):
+ * 1. `webgpu` — `@tensorflow/tfjs-backend-webgpu` (needs `navigator.gpu` and an adapter);
+ * 2. `webgl`  — `@tensorflow/tfjs-backend-webgl` (needs WebGL2);
+ * 3. `wasm`   — as above, one thread unless the page is cross-origin isolated and asks for more;
+ * 4. `cpu`    — as above.
  *
- * One line names the backend chosen and why each one before it was skipped; {@link doctor}
- * prints the full report.
+ * A backend that cannot load is skipped with the reason. `VID_BACKEND=<name>` (Node) or
+ * `initBackend({backend})` forces one; a forced backend that cannot load is a
+ * {@link BackendError} that says why, and who forced it.
+ *
+ * One line names the backend chosen and why each one before it was skipped;
+ * {@link formatBackendReport} prints the full report (`vid doctor` adds what each backend needs).
+ *
+ * The environment-specific parts live in `node-backends.ts` and `browser-backends.ts`, each
+ * loaded only where it runs (the browser build of `@vid/core` does not contain the Node part).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
 import { BackendError, ConfigError } from '../errors.js';
 import { ensureGradients } from './gradients.js';
-import { registerWasmTrainingKernels } from './wasm-kernels.js';
-import { enableNodeWasmThreads, restoreAfterWasmInit, unrefWasmWorkers } from './wasm-threads.js';
 
-/** vid's names for the backends, in order of preference. */
-export type BackendName = 'gpu' | 'node' | 'wasm' | 'cpu';
+/** vid's names for the backends. */
+export type BackendName = 'gpu' | 'node' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
-export const BACKEND_ORDER: readonly BackendName[] = ['gpu', 'node', 'wasm', 'cpu'];
+/** Every backend name, Node's first. */
+export const BACKEND_ORDER: readonly BackendName[] = ['gpu', 'node', 'webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** The order of preference in Node.js. */
+export const NODE_BACKEND_ORDER: readonly BackendName[] = ['gpu', 'node', 'wasm', 'cpu'];
+
+/** The order of preference in a browser. */
+export const BROWSER_BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** The npm package behind each backend. */
 export const BACKEND_PACKAGES: Readonly<Record<BackendName, string>> = {
   gpu: '@tensorflow/tfjs-node-gpu',
   node: '@tensorflow/tfjs-node',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+  webgl: '@tensorflow/tfjs-backend-webgl',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
+
+/** The names of tfjs-backend-wasm's binaries (keys of {@link InitBackendOptions.wasmPaths}). */
+export type WasmBinaryName = 'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
 
 /** What happened to one backend during selection. */
 export interface BackendAttempt {
@@ -48,10 +67,14 @@ export interface BackendAttempt {
 export interface BackendReport {
   /** vid's name of the backend in use. */
   readonly backend: BackendName;
-  /** TensorFlow.js's name of it (`tensorflow`, `wasm`, `cpu`). */
+  /** TensorFlow.js's name of it (`tensorflow`, `webgpu`, `webgl`, `wasm`, `cpu`). */
   readonly tfBackend: string;
+  /** Where vid runs. */
+  readonly environment: 'node' | 'browser';
   /** Whether `VID_BACKEND` or the `backend` option forced it. */
   readonly forced: boolean;
+  /** Who forced it, when {@link forced}. */
+  readonly forcedBy?: 'option' | 'VID_BACKEND';
   readonly attempts: readonly BackendAttempt[];
   /** wasm: SIMD in use. */
   readonly simd?: boolean;
@@ -69,21 +92,42 @@ export interface BackendReport {
 export interface InitBackendOptions {
   /**
    * Force a backend, or `auto` to choose. Overrides `VID_BACKEND`.
-   * @default process.env.VID_BACKEND ?? 'auto'
+   * @default process.env.VID_BACKEND ?? 'auto' (Node); 'auto' (browsers)
    */
   readonly backend?: BackendName | 'auto';
   /**
-   * Where the one-line summary goes: `true` for stderr, `false` for nowhere, or a function.
+   * Where the one-line summary goes: `true` for stderr (`console.error`; the console in a
+   * browser), `false` for nowhere, or a function.
    * @default true
    */
   readonly log?: boolean | ((line: string) => void);
   /**
    * wasm threads. In Node, tfjs-backend-wasm runs one thread as shipped; vid can start its
-   * threaded build on worker threads. `'auto'` uses every core up to 8, 1 disables threads.
-   * Also read from `VID_WASM_THREADS`.
+   * threaded build on worker threads (`'auto'` uses every core up to 8). In a browser `'auto'`
+   * means one thread: the threaded build needs a cross-origin isolated page (COOP/COEP headers)
+   * and does not survive minification in tfjs 4.22; ask for `n > 1` on an isolated page to try it.
+   * 1 disables threads. Also read from `VID_WASM_THREADS` (Node).
    * @default 'auto'
    */
   readonly threads?: number | 'auto';
+  /**
+   * Where tfjs-backend-wasm's `.wasm` binaries are served (browsers): a folder URL ending in `/`
+   * (the files `tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm`, …) or a map from file
+   * name to URL, as tfjs's `setWasmPaths`. Bundlers do not copy these files by themselves.
+   * @default next to the script (tfjs's default), which a bundled page usually does not serve
+   */
+  readonly wasmPaths?: string | Partial<Record<WasmBinaryName, string>>;
+}
+
+/** What a backend attempt returns to the selector. */
+export type TryResult =
+  | { ok: true; simd?: boolean; threads?: number; kernels?: string[]; detail: string; version?: string }
+  | { ok: false; outcome: 'skipped' | 'failed'; reason: string; version?: string };
+
+/** The settings a backend attempt needs. */
+export interface TryContext {
+  readonly threads: number | 'auto';
+  readonly wasmPaths?: InitBackendOptions['wasmPaths'];
 }
 
 let current: Promise<BackendReport> | undefined;
@@ -103,16 +147,22 @@ function parseBackend(value: string | undefined, source: string): BackendName | 
 }
 
 /**
- * Chooses and initialises the backend (once per process: later calls return the same report,
- * unless they force a different backend). Registers gradients, and vid's kernels for wasm.
+ * Chooses and initialises the backend (once per process or page: later calls return the same
+ * report, unless they force a different backend). Registers gradients, and vid's kernels for
+ * wasm.
  */
 export function initBackend(options: InitBackendOptions = {}): Promise<BackendReport> {
+  if (options.backend !== undefined && options.backend !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(options.backend)) {
+    throw new ConfigError('backend', `one of ${BACKEND_ORDER.join(', ')} or auto`, options.backend, 'initBackend');
+  }
+  const forcedBy = options.backend !== undefined ? (options.backend === 'auto' ? undefined : 'option') : envValue('VID_BACKEND') ? 'VID_BACKEND' : undefined;
   const requested = options.backend ?? parseBackend(envValue('VID_BACKEND'), 'VID_BACKEND');
   const threads = options.threads ?? parseThreads(envValue('VID_WASM_THREADS'));
   const key = `${requested}:${threads}`;
   if (current && (currentKey === key || requested === 'auto')) return current;
   currentKey = key;
-  current = select(requested, threads, options.log ?? true).catch((error: unknown) => {
+  const context: TryContext = { threads, wasmPaths: options.wasmPaths };
+  current = select(requested, requested === 'auto' ? undefined : forcedBy, context, options.log ?? true).catch((error: unknown) => {
     current = undefined;
     currentKey = undefined;
     throw error;
@@ -132,239 +182,65 @@ function parseThreads(value: string | undefined): number | 'auto' {
   return n;
 }
 
-interface NodeTools {
-  require(base: string): NodeRequire;
-  exists(path: string): Promise<boolean>;
-  readdir(path: string): Promise<string[]>;
-  dirname(path: string): string;
-  join(...parts: string[]): string;
-  fileUrl(path: string): string;
-  cpus(): number;
+/** How a forced backend is named in messages. */
+function forcedText(requested: BackendName, forcedBy: 'option' | 'VID_BACKEND'): string {
+  return forcedBy === 'VID_BACKEND' ? `forced by VID_BACKEND=${requested}` : `forced by the option backend: '${requested}'`;
 }
 
-async function nodeTools(): Promise<NodeTools> {
-  const [{ createRequire }, fs, path, url, os] = await Promise.all([
-    import('node:module'),
-    import('node:fs/promises'),
-    import('node:path'),
-    import('node:url'),
-    import('node:os'),
-  ]);
-  return {
-    require: (base) => createRequire(base),
-    exists: (p) => fs.access(p).then(() => true, () => false),
-    readdir: (p) => fs.readdir(p).catch(() => []),
-    dirname: path.dirname,
-    join: path.join,
-    fileUrl: (p) => url.pathToFileURL(p).href,
-    cpus: () => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length),
-  };
-}
-
-/**
- * Finds a package from vid's own location, the working directory or the main script, so that
- * optional backends installed by an application (not by `@vid/core`) are found too.
- */
-function locate(tools: NodeTools, pkg: string): { require: NodeRequire; dir: string; version?: string } | undefined {
-  const bases = [import.meta.url, tools.fileUrl(`${process.cwd()}/`)];
-  if (process.argv[1]) bases.push(tools.fileUrl(process.argv[1]));
-  for (const base of bases) {
-    try {
-      const req = tools.require(base);
-      const manifest = req.resolve(`${pkg}/package.json`);
-      const version = (req(manifest) as { version?: string }).version;
-      return { require: req, dir: tools.dirname(manifest), version };
-    } catch {
-      // not found from this base
-    }
+async function select(requested: BackendName | 'auto', forcedBy: 'option' | 'VID_BACKEND' | undefined, context: TryContext, log: boolean | ((line: string) => void)): Promise<BackendReport> {
+  const order = isNode ? NODE_BACKEND_ORDER : BROWSER_BACKEND_ORDER;
+  const attempt: (name: BackendName, context: TryContext) => Promise<TryResult> = isNode
+    ? (await import('./node-backends.js')).tryNodeBackend
+    : (await import('./browser-backends.js')).tryBrowserBackend;
+  const forced = requested !== 'auto';
+  if (forced && !order.includes(requested)) {
+    const where = isNode ? 'Node.js' : 'a browser';
+    const which = isNode ? 'webgpu and webgl run in browsers' : 'gpu and node need Node.js';
+    throw new BackendError(`${requested} was ${forcedText(requested, forcedBy ?? 'option')} but does not exist in ${where} (${which}); choose one of ${order.join(', ')}`);
   }
-  return undefined;
-}
-
-/** Runs `fn` with console.warn/log silenced (native packages print kernel re-registration noise). */
-async function quietly<T>(fn: () => Promise<T> | T): Promise<T> {
-  const { warn, log } = console;
-  console.warn = () => undefined;
-  console.log = () => undefined;
-  try {
-    return await fn();
-  } finally {
-    console.warn = warn;
-    console.log = log;
-  }
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split('\n').find((l) => l.trim().length > 0) ?? message).trim();
-}
-
-type TryResult = { ok: true; simd?: boolean; threads?: number; kernels?: string[]; detail: string } | { ok: false; outcome: 'skipped' | 'failed'; reason: string };
-
-async function tryNative(tools: NodeTools, name: 'gpu' | 'node', located: ReturnType<typeof locate>): Promise<TryResult> {
-  const pkg = BACKEND_PACKAGES[name];
-  if (!located) return { ok: false, outcome: 'skipped', reason: `${pkg} is not installed` };
-  if (name === 'gpu' && !(await tools.exists('/proc/driver/nvidia/version'))) {
-    return { ok: false, outcome: 'skipped', reason: 'no NVIDIA driver (/proc/driver/nvidia/version not found)' };
-  }
-  const libDir = tools.join(located.dir, 'lib');
-  const napi = (await tools.readdir(libDir)).filter((d) => d.startsWith('napi-v'));
-  let binding = false;
-  for (const dir of napi) if (await tools.exists(tools.join(libDir, dir, 'tfjs_binding.node'))) binding = true;
-  if (!binding) {
-    return { ok: false, outcome: 'skipped', reason: `${pkg} is installed but its native binding is missing (its install script could not download libtensorflow)` };
-  }
-  try {
-    await quietly(() => located.require(pkg));
-  } catch (error) {
-    return { ok: false, outcome: 'failed', reason: `${pkg} failed to load: ${firstLine(error)}` };
-  }
-  if (!(await tf.setBackend('tensorflow'))) {
-    return { ok: false, outcome: 'failed', reason: `${pkg} loaded but the tensorflow backend did not initialise` };
-  }
-  return { ok: true, detail: `${pkg}${located.version ? ` ${located.version}` : ''}` };
-}
-
-async function tryWasm(tools: NodeTools | undefined, threads: number | 'auto', located: ReturnType<typeof locate> | undefined): Promise<TryResult> {
-  const pkg = BACKEND_PACKAGES.wasm;
-  let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm');
-  try {
-    wasmModule = located ? (located.require(pkg) as typeof wasmModule) : await import('@tensorflow/tfjs-backend-wasm');
-  } catch (error) {
-    return { ok: false, outcome: located || !tools ? 'failed' : 'skipped', reason: located ? `${pkg} failed to load: ${firstLine(error)}` : `${pkg} is not installed` };
-  }
-  let threadCount = 1;
-  if (tools) {
-    const wanted = threads === 'auto' ? Math.min(8, tools.cpus()) : threads;
-    if (wanted > 1) threadCount = await enableNodeWasmThreads(wasmModule, wanted, located?.dir);
-  }
-  let ok = false;
-  let failure = '';
-  const listeners = isNode ? processListeners() : undefined;
-  try {
-    ok = await quietly(() => tf.setBackend('wasm'));
-  } catch (error) {
-    failure = firstLine(error);
-  } finally {
-    restoreAfterWasmInit();
-    if (listeners) removeAddedListeners(listeners);
-  }
-  if (!ok && threadCount > 1) {
-    // The threaded build did not start: fall back to the single-threaded one.
-    threadCount = 1;
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    wasmModule.setThreadsCount(1);
-    try {
-      ok = await tf.setBackend('wasm');
-    } catch (error) {
-      failure = firstLine(error);
-    }
-  }
-  if (!ok) return { ok: false, outcome: 'failed', reason: `${pkg} failed to initialise${failure ? `: ${failure}` : ' its WebAssembly module'}` };
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  if (threadCount > 1) {
-    threadCount = wasmModule.getThreadsCount();
-    unrefWasmWorkers();
-  }
-  const kernels = registerWasmTrainingKernels();
-  const version = located?.version ?? wasmModule.version_wasm;
-  return {
-    ok: true,
-    simd: Boolean(simd),
-    threads: threadCount,
-    kernels,
-    detail: `${pkg}${version ? ` ${version}` : ''}, ${simd ? 'SIMD' : 'no SIMD'}, ${threadCount} thread${threadCount === 1 ? '' : 's'}`,
-  };
-}
-
-type Listener = (...args: unknown[]) => void;
-type ProcessListeners = Record<'uncaughtException' | 'unhandledRejection', Listener[]>;
-
-function processListeners(): ProcessListeners {
-  const emitter = process as unknown as { listeners(e: string): Listener[] };
-  return { uncaughtException: emitter.listeners('uncaughtException'), unhandledRejection: emitter.listeners('unhandledRejection') };
-}
-
-/**
- * Emscripten's Node runtime installs `uncaughtException` and `unhandledRejection` handlers that
- * rethrow, so any later unhandled error in the application prints the whole minified wasm glue
- * source. vid removes the handlers the wasm backend added, restoring Node's default behaviour.
- */
-function removeAddedListeners(before: ProcessListeners): void {
-  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-    const emitter = process as unknown as { listeners(e: string): Listener[] };
-    for (const listener of emitter.listeners(event)) {
-      if (!before[event].includes(listener)) (process as NodeJS.EventEmitter).removeListener(event, listener);
-    }
-  }
-}
-
-async function tryCpu(located: ReturnType<typeof locate> | undefined): Promise<TryResult> {
-  const pkg = BACKEND_PACKAGES.cpu;
-  try {
-    if (located) located.require(pkg);
-    else await import('@tensorflow/tfjs-backend-cpu');
-  } catch (error) {
-    return { ok: false, outcome: 'failed', reason: `${pkg} failed to load: ${firstLine(error)}` };
-  }
-  if (!(await tf.setBackend('cpu'))) return { ok: false, outcome: 'failed', reason: `${pkg} did not initialise` };
-  // The cpu backend greets Node users once with a banner recommending tfjs-node; vid already
-  // printed why it is on cpu.
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-  return { ok: true, detail: `${pkg}${located?.version ? ` ${located.version}` : ''}, plain JavaScript` };
-}
-
-async function select(requested: BackendName | 'auto', threads: number | 'auto', log: boolean | ((line: string) => void)): Promise<BackendReport> {
-  const tools = isNode ? await nodeTools() : undefined;
   const attempts: BackendAttempt[] = [];
-  const candidates = requested === 'auto' ? BACKEND_ORDER : [requested];
   let chosen: { name: BackendName; result: TryResult & { ok: true } } | undefined;
-  for (const name of BACKEND_ORDER) {
-    if (!candidates.includes(name)) {
-      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: 'not tried', reason: `VID_BACKEND=${requested}` });
+  for (const name of order) {
+    if (forced && name !== requested) {
+      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: 'not tried', reason: `${requested} was ${forcedText(requested, forcedBy ?? 'option')}` });
       continue;
     }
     if (chosen) {
       attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: 'not tried', reason: `${chosen.name} was chosen first` });
       continue;
     }
-    const located = tools ? locate(tools, BACKEND_PACKAGES[name]) : undefined;
-    let result: TryResult;
-    if (name === 'gpu' || name === 'node') {
-      result = tools ? await tryNative(tools, name, located) : { ok: false, outcome: 'skipped', reason: 'not running in Node.js' };
-    } else if (name === 'wasm') {
-      result = await tryWasm(tools, threads, located);
-    } else {
-      result = await tryCpu(located);
-    }
+    const result = await attempt(name, context);
     if (result.ok) {
       chosen = { name, result };
-      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: 'chosen', reason: result.detail, version: located?.version });
+      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: 'chosen', reason: result.detail, version: result.version });
     } else {
-      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: result.outcome, reason: result.reason, version: located?.version });
+      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: result.outcome, reason: result.reason, version: result.version });
     }
   }
   if (!chosen) {
     const why = attempts.filter((a) => a.outcome !== 'not tried').map((a) => `${a.backend}: ${a.reason}`).join('; ');
     throw new BackendError(
-      requested === 'auto'
-        ? `no TensorFlow.js backend could be loaded (${why}). Install @tensorflow/tfjs-backend-wasm or @tensorflow/tfjs-backend-cpu.`
-        : `VID_BACKEND=${requested} was forced but cannot be used: ${why}`,
+      forced
+        ? forcedBy === 'VID_BACKEND'
+          ? `VID_BACKEND=${requested} was forced but cannot be used: ${why}`
+          : `backend '${requested}' was forced by the option but cannot be used: ${why}`
+        : `no TensorFlow.js backend could be loaded (${why}). Install @tensorflow/tfjs-backend-wasm or @tensorflow/tfjs-backend-cpu.`,
     );
   }
   await ensureGradients();
   const skipped = attempts.filter((a) => a.outcome === 'skipped' || a.outcome === 'failed');
-  const forced = requested !== 'auto';
   const line =
     `vid: backend ${chosen.name} (${chosen.result.detail})` +
-    (forced ? ` — forced by VID_BACKEND=${requested}` : '') +
+    (forced && forcedBy ? ` — ${forcedText(requested as BackendName, forcedBy)}` : '') +
     (skipped.length ? `; skipped ${skipped.map((a) => `${a.backend}: ${a.reason}`).join('; ')}` : '');
   if (log === true) console.error(line);
   else if (typeof log === 'function') log(line);
   return {
     backend: chosen.name,
     tfBackend: tf.getBackend(),
+    environment: isNode ? 'node' : 'browser',
     forced,
+    ...(forced && forcedBy ? { forcedBy } : {}),
     attempts,
     simd: chosen.result.simd,
     threads: chosen.result.threads,
@@ -375,35 +251,39 @@ async function select(requested: BackendName | 'auto', threads: number | 'auto',
   };
 }
 
-/** A multi-line report of the backend selection, for `vid doctor`. */
+/** The first non-empty line of an error's message. */
+export function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split('\n').find((l) => l.trim().length > 0) ?? message).trim();
+}
+
+/**
+ * Runs `fn` with TensorFlow.js's own warnings off (its `PROD` flag: native packages re-register
+ * kernels noisily). Only the flag changes, and it is restored; no global is patched.
+ */
+export async function withTfWarningsOff<T>(fn: () => Promise<T> | T): Promise<T> {
+  const flags = tf.env();
+  const before = flags.getBool('PROD');
+  flags.set('PROD', true);
+  try {
+    return await fn();
+  } finally {
+    flags.set('PROD', before);
+  }
+}
+
+/** A multi-line report of a backend selection (the backend, versions, and every attempt). */
 export function formatBackendReport(report: BackendReport): string {
-  const lines = [
-    `backend:      ${report.backend} (TensorFlow.js backend "${report.tfBackend}")${report.forced ? ', forced' : ''}`,
-    `tfjs-core:    ${report.tfjsVersion}`,
-  ];
+  const forced = report.forcedBy === 'VID_BACKEND' ? ', forced by VID_BACKEND' : report.forced ? ', forced by the option' : '';
+  const lines = [`backend:      ${report.backend} (TensorFlow.js backend "${report.tfBackend}")${forced}`, `tfjs-core:    ${report.tfjsVersion}`];
   if (report.nodeVersion) lines.push(`node:         ${report.nodeVersion}`);
   if (report.simd !== undefined) lines.push(`wasm SIMD:    ${report.simd ? 'yes' : 'no'}`);
   if (report.threads !== undefined) lines.push(`wasm threads: ${report.threads}`);
   if (report.kernelsAdded.length) lines.push(`vid kernels:  ${report.kernelsAdded.join(', ')}`);
   lines.push('', 'selection (in order of preference):');
   for (const a of report.attempts) {
-    lines.push(`  ${a.backend.padEnd(5)} ${a.outcome.padEnd(9)} ${a.package}${a.version ? `@${a.version}` : ''}`);
-    lines.push(`        ${a.reason}`);
+    lines.push(`  ${a.backend.padEnd(6)} ${a.outcome.padEnd(9)} ${a.package}${a.version ? `@${a.version}` : ''}`);
+    lines.push(`         ${a.reason}`);
   }
-  lines.push(
-    '',
-    'what each backend needs:',
-    '  gpu   @tensorflow/tfjs-node-gpu, Linux x86-64, an NVIDIA driver, CUDA 11.2 and cuDNN 8.1, and network access at install',
-    '  node  @tensorflow/tfjs-node, Linux/macOS/Windows x86-64 (or macOS arm64), network access at install',
-    '  wasm  @tensorflow/tfjs-backend-wasm (installed with @vid/core); any platform',
-    '  cpu   @tensorflow/tfjs-backend-cpu (installed with @vid/core); any platform, slowest',
-    '  force one with VID_BACKEND=gpu|node|wasm|cpu; set wasm threads with VID_WASM_THREADS',
-  );
   return lines.join('\n');
-}
-
-/** Initialises the backend (quietly) and returns the full report as text. */
-export async function doctor(options: Omit<InitBackendOptions, 'log'> = {}): Promise<string> {
-  const report = await initBackend({ ...options, log: false });
-  return formatBackendReport(report);
 }

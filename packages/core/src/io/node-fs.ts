@@ -44,6 +44,16 @@ export function fileError(path: string, error: unknown): Error {
 }
 
 /**
+ * The part of Node's `FileHandle` that vid's readers and writers use. Public signatures use it
+ * instead of `FileHandle`, so that the published types need no Node types (browser users).
+ */
+export interface FileHandleLike {
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  write(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  close(): Promise<void>;
+}
+
+/**
  * Writes a file atomically: the bytes go to a temporary file beside the target, which is flushed
  * to disk and then renamed over it. A crash or a full disk leaves the old file intact.
  *
@@ -51,7 +61,7 @@ export function fileError(path: string, error: unknown): Error {
  */
 export async function writeFileAtomic(
   path: string,
-  write: (handle: FsPromises.FileHandle) => Promise<void>,
+  write: (handle: FileHandleLike) => Promise<void>,
 ): Promise<void> {
   const fs = await nodeFs();
   const p = await nodePath();
@@ -87,7 +97,7 @@ async function writeError(path: string, dir: string, error: unknown): Promise<Er
 }
 
 /** Writes all of `bytes` through a file handle (a single `write` may be partial). */
-export async function writeAll(handle: FsPromises.FileHandle, bytes: Uint8Array): Promise<void> {
+export async function writeAll(handle: FileHandleLike, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.byteLength) {
     const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
@@ -97,7 +107,7 @@ export async function writeAll(handle: FsPromises.FileHandle, bytes: Uint8Array)
 
 /** Reads exactly `length` bytes at `position`, or throws a truncation error naming the file. */
 export async function readExactly(
-  handle: FsPromises.FileHandle,
+  handle: FileHandleLike,
   path: string,
   position: number,
   length: number,

@@ -2,10 +2,15 @@
  * File helpers of the package: every failure becomes a {@link FileFormatError} that names the
  * path (a missing directory, a directory where a file was expected, a truncated read).
  */
-import { FileFormatError, fileError, inflateBounded, writeAll, writeFileAtomic } from '@vid/core';
+import { FileFormatError, type FileHandleLike, fileError, inflateBounded, writeAll, writeFileAtomic } from '@vid/core';
 import type { Dirent } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+
+// This module is the package's one seam to Node: the browser build replaces it with
+// `fs.browser.ts` (same exports), so the modules that import it run in a page.
+export { createRequire } from 'node:module';
+export { dirname, join } from 'node:path';
 
 /** Opens a file for positioned reads. */
 export async function openFile(path: string): Promise<{ handle: FileHandle; size: number }> {
@@ -24,7 +29,7 @@ export async function openFile(path: string): Promise<{ handle: FileHandle; size
 }
 
 /** Reads exactly `length` bytes at `position`, or throws a truncation error naming the file. */
-export async function readAt(handle: FileHandle, path: string, position: number, length: number): Promise<Uint8Array> {
+export async function readAt(handle: FileHandleLike, path: string, position: number, length: number): Promise<Uint8Array> {
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {

@@ -14,8 +14,7 @@
  * {@link NpyArray} reads slabs of an array with positioned reads from a file (or from a stored
  * member of an `.npz`), so that `mnist_test_seq.npy` (800 MB) is never read whole.
  */
-import { type DType, FileFormatError, type HostTensor, type ReadLimits, formatValue, getReadLimits, numElements } from '@vid/core';
-import type { FileHandle } from 'node:fs/promises';
+import { type DType, FileFormatError, type FileHandleLike, type HostTensor, type ReadLimits, formatValue, getReadLimits, numElements } from '@vid/core';
 
 import { openFile, readAt, writeBytesAtomic } from './fs.js';
 
@@ -518,7 +517,7 @@ export class NpyArray {
 }
 
 /** A {@link RangeReader} over an open file (from `base` on). */
-export function fileRangeReader(handle: FileHandle, path: string, size: number, base = 0): RangeReader {
+export function fileRangeReader(handle: FileHandleLike, path: string, size: number, base = 0): RangeReader {
   return {
     name: path,
     read: (offset, length) => {

@@ -4,10 +4,7 @@
  * `dataset-fashion-mnist` puts it under `/usr/share/datasets/fashion-mnist`).
  */
 import { ConfigError, FileFormatError, type HostTensor, oneOf } from '@vid/core';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-
-import { exists } from '../io/fs.js';
+import { createRequire, dirname, exists, join } from '../io/fs.js';
 import { readIdx } from '../io/idx.js';
 
 /** Grayscale images of one size, in memory: `[count, height, width]` bytes. */
