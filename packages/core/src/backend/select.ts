@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, ConfigError } from '../errors.js';
 import { ensureGradients } from './gradients.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { type EmscriptenHeap, guardWasmHeap } from './wasm-memory.js';
 import { enableNodeWasmThreads, restoreAfterWasmInit, unrefWasmWorkers } from './wasm-threads.js';
 
 /** vid's names for the backends, in order of preference. */
@@ -267,6 +268,8 @@ async function tryWasm(tools: NodeTools | undefined, threads: number | 'auto', l
     unrefWasmWorkers();
   }
   const kernels = registerWasmTrainingKernels();
+  const heap = (tf.findBackend('wasm') as unknown as { wasm?: EmscriptenHeap } | null)?.wasm;
+  if (heap) guardWasmHeap(heap);
   const version = located?.version ?? wasmModule.version_wasm;
   return {
     ok: true,

@@ -265,7 +265,7 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
     await expectParity('tanh', [{ data, shape: [4, 5, 6] }], (xt) => tf.tanh(xt));
     const reference = Array.from(data, Math.tanh);
     await useBackend('wasm');
-    const values = tf.tidy(() => tf.tanh(tf.tensor(data)).dataSync());
+    const values = tf.tidy(() => tf.tanh(tf.tensor(data)).dataSync() as Float32Array);
     const report = compareClose(values, reference, { atol: 1e-6, name: 'tanh against Math.tanh' });
     expect(report.ok, report.message).toBe(true);
   });
