@@ -3,6 +3,7 @@
  *
  *   pnpm bench                                  (from the repository root: builds, then runs this)
  *   pnpm --filter @vid/bench bench -- --rows convlstm-net-train,convttlstm-train --rounds 3 --profile
+ *   pnpm --filter @vid/bench bench -- --rows cells-convlstm-infer --batch 1 --rounds 2
  *
  * Each row runs in two fresh processes, vid's (wasm backend) and PyTorch's
  * (tooling/bench/pytorch_rows.py), each with the same number of threads (`--threads`, default 2),
@@ -195,6 +196,7 @@ if (process.argv[2] === '--worker') {
       profile: { type: 'boolean', default: false },
       'stock-kernels': { type: 'boolean', default: false },
       'no-torch': { type: 'boolean', default: false },
+      batch: { type: 'string' },
     },
   });
   const ids = values.rows.split(',');
@@ -208,7 +210,10 @@ if (process.argv[2] === '--worker') {
       `1 warm-up + ${rounds} alternating rounds per row, medians; batch 8, 64×64, 10 → 10 unless the row says otherwise`,
   );
   const results: RowResult[] = [];
-  for (const row of ROWS.filter((r) => ids.includes(r.id))) {
+  // `--batch n` runs every selected row at batch n (for busy or small machines); the title says so.
+  const batch = values.batch === undefined ? undefined : Number(values.batch);
+  const selected = ROWS.filter((r) => ids.includes(r.id)).map((r) => (batch === undefined || batch === r.batch ? r : { ...r, batch, title: `${r.title} (batch ${batch})` }));
+  for (const row of selected) {
     const result = await runRow(row, { rounds, threads, stock: values['stock-kernels'], python });
     results.push(result);
     const v = result.vid.length ? median(result.vid).toFixed(0) : '–';
