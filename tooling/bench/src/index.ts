@@ -14,7 +14,8 @@
  * count for both sides), vid's kernel launches per step (`tf.profile` of the warm-up step), and
  * each process's peak RSS. `--profile` also prints vid's 10 most expensive kernels per row.
  * `--stock-kernels` runs vid with tfjs-backend-wasm's own copy kernels (Slice, Concat, SplitV,
- * Unpack, StridedSlice, Identity, Tanh) instead of vid's: the state before issue 15.
+ * Unpack, StridedSlice, Identity, Tanh) instead of vid's: the state before issue 15;
+ * `--compare-stock` runs both as two sides of the same rounds (before and after in one table).
  *
  * PyTorch is `/usr/bin/python3` (Debian's python3-torch) or `$VID_BENCH_PYTHON`; without it the
  * table has vid's columns only and says why. The machine may be shared: round counts are small
@@ -122,6 +123,11 @@ interface RowResult {
   row: Row;
   vid: number[];
   torch: number[];
+  /** `--compare-stock`: vid with tfjs-backend-wasm's copy kernels, timed in the same rounds. */
+  stock: number[];
+  stockLaunches?: number;
+  stockTop?: Reply['top'];
+  stockRss?: number;
   launches?: number;
   top?: Reply['top'];
   vidRss?: number;
@@ -130,30 +136,61 @@ interface RowResult {
   error?: string;
 }
 
-async function runRow(row: Row, options: { rounds: number; threads: number; stock: boolean; python?: string }): Promise<RowResult> {
+async function runRow(row: Row, options: { rounds: number; threads: number; stock: boolean; compareStock: boolean; python?: string }): Promise<RowResult> {
   const here = import.meta.filename;
-  const vid = new Side(process.execPath, [...process.execArgv, here, '--worker', JSON.stringify(row), String(options.threads), options.stock ? 'stock' : 'vid']);
+  const vidSide = (stock: boolean): Side => new Side(process.execPath, [...process.execArgv, here, '--worker', JSON.stringify(row), String(options.threads), stock ? 'stock' : 'vid']);
+  const vid = vidSide(options.stock);
+  const stock = options.compareStock ? vidSide(true) : undefined;
   const torch = options.python ? new Side(options.python, [join(dirname(here), '..', 'pytorch_rows.py'), JSON.stringify({ ...row, threads: options.threads })]) : undefined;
-  const result: RowResult = { row, vid: [], torch: [] };
+  const result: RowResult = { row, vid: [], torch: [], stock: [] };
   const warm = await vid.ask('warm');
   if (warm.error) return { ...result, error: warm.error };
   result.launches = warm.launches;
   result.top = warm.top;
+  if (stock) {
+    const stockWarm = await stock.ask('warm');
+    result.stockLaunches = stockWarm.launches;
+    result.stockTop = stockWarm.top;
+  }
   if (torch) await torch.ask('warm');
+  const sides = [stock, vid, torch].filter((side): side is Side => side !== undefined);
   for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 === 0 ? [vid, torch] : [torch, vid];
+    // Rotate the order every round, so that no side always runs first.
+    const order = sides.map((_, i) => sides[(i + round) % sides.length] as Side);
     for (const side of order) {
-      if (!side) continue;
       const reply = await side.ask('step');
       if (reply.error) return { ...result, error: reply.error };
-      (side === vid ? result.vid : result.torch).push(reply.ms as number);
+      (side === vid ? result.vid : side === stock ? result.stock : result.torch).push(reply.ms as number);
     }
   }
   const vidDone = await vid.ask('done');
   result.vidRss = vidDone.maxRssMiB;
   result.vidHeap = vidDone.heapMiB;
+  if (stock) result.stockRss = (await stock.ask('done')).maxRssMiB;
   if (torch) result.torchRss = (await torch.ask('done')).maxRssMiB;
   return result;
+}
+
+/** The `--compare-stock` table: vid before (stock copy kernels) and after, and PyTorch, from the same rounds. */
+function formatCompare(results: RowResult[]): string {
+  const lines = [
+    '| row | vid before ms | vid after ms | PyTorch ms | ratio before → after (medians) | after/torch per round | GFLOP/s before / after / torch | launches / step before → after | peak RSS MiB before / after / torch |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.row.title} | ${r.error} |`);
+      continue;
+    }
+    const [b, a, t] = [median(r.stock), median(r.vid), median(r.torch)];
+    const gflop = flops(r.row) / 1e9;
+    const rate = (ms: number): string => (gflop / (ms / 1000)).toFixed(1);
+    const perRound = r.vid.map((x, i) => (x / (r.torch[i] as number)).toFixed(2)).join(', ');
+    lines.push(
+      `| ${r.row.title} | ${b.toFixed(0)} | ${a.toFixed(0)} | ${t.toFixed(0)} | ${(b / t).toFixed(2)}× → ${(a / t).toFixed(2)}× | ${perRound} | ${rate(b)} / ${rate(a)} / ${rate(t)} | ${r.stockLaunches} → ${r.launches} | ${r.stockRss?.toFixed(0)} / ${r.vidRss?.toFixed(0)} / ${r.torchRss?.toFixed(0)} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function format(results: RowResult[], torchWhy: string | undefined): string {
@@ -196,6 +233,7 @@ if (process.argv[2] === '--worker') {
       profile: { type: 'boolean', default: false },
       'stock-kernels': { type: 'boolean', default: false },
       'no-torch': { type: 'boolean', default: false },
+      'compare-stock': { type: 'boolean', default: false },
       batch: { type: 'string' },
     },
   });
@@ -214,15 +252,21 @@ if (process.argv[2] === '--worker') {
   const batch = values.batch === undefined ? undefined : Number(values.batch);
   const selected = ROWS.filter((r) => ids.includes(r.id)).map((r) => (batch === undefined || batch === r.batch ? r : { ...r, batch, title: `${r.title} (batch ${batch})` }));
   for (const row of selected) {
-    const result = await runRow(row, { rounds, threads, stock: values['stock-kernels'], python });
+    const result = await runRow(row, { rounds, threads, stock: values['stock-kernels'], compareStock: values['compare-stock'], python });
     results.push(result);
     const v = result.vid.length ? median(result.vid).toFixed(0) : '–';
     const t = result.torch.length ? median(result.torch).toFixed(0) : '–';
     console.error(`  ${row.id}: vid ${v} ms, torch ${t} ms${result.error ? ` (${result.error})` : ''}`);
   }
-  console.log(`\n${format(results, python ? undefined : why)}`);
+  console.log(`\n${values['compare-stock'] && python ? formatCompare(results) : format(results, python ? undefined : why)}`);
   if (values.profile) {
     for (const r of results) {
+      if (r.stockTop) {
+        console.log(`\n${r.row.title}, before (stock copy kernels): ${r.stockLaunches} kernel launches per step; top 10 kernels\n`);
+        console.log('| kernel | launches | ms |');
+        console.log('|---|---|---|');
+        for (const k of r.stockTop) console.log(`| ${k.name} | ${k.launches} | ${k.ms.toFixed(0)} |`);
+      }
       if (!r.top) continue;
       console.log(`\n${r.row.title}: ${r.launches} kernel launches per step; top 10 kernels (tf.profile of the warm-up step)\n`);
       console.log('| kernel | launches | ms |');
