@@ -22,6 +22,7 @@ export {
 } from './backend/select.js';
 export { ensureGradients } from './backend/gradients.js';
 export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, replacedWasmKernels } from './backend/wasm-kernels.js';
+export { WASM_VIEW_KERNELS } from './backend/wasm-view-kernels.js';
 
 // Errors and validation
 export {

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { BACKEND_PACKAGES, type BackendName, type TryContext, type TryResult, type WasmBinaryName, firstLine } from './select.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { type EmscriptenHeap, guardWasmHeap } from './wasm-memory.js';
 
 /** How long a backend may take to initialise before vid gives up on it. */
 const INIT_TIMEOUT_MS = 60_000;
@@ -149,6 +150,8 @@ async function tryWasm(context: TryContext): Promise<TryResult> {
     return { ok: false, outcome: 'failed', reason: `${failure}${hint}` };
   }
   const kernels = registerWasmTrainingKernels();
+  const heap = (tf.findBackend('wasm') as unknown as { wasm?: EmscriptenHeap } | null)?.wasm;
+  if (heap) guardWasmHeap(heap);
   const count = threaded ? wasm.getThreadsCount() : 1;
   const why = threads > 1 && !isolated ? ' (the page is not cross-origin isolated: COOP/COEP headers are needed for threads)' : '';
   return {

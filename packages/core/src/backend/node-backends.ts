@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { BACKEND_PACKAGES, type BackendName, type TryContext, type TryResult, firstLine, withTfWarningsOff } from './select.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { type EmscriptenHeap, guardWasmHeap } from './wasm-memory.js';
 import { enableNodeWasmThreads, restoreAfterWasmInit, unrefWasmWorkers } from './wasm-threads.js';
 
 interface NodeTools {
@@ -139,6 +140,8 @@ async function tryWasm(tools: NodeTools, threads: number | 'auto', located: Loca
     unrefWasmWorkers();
   }
   const kernels = registerWasmTrainingKernels();
+  const heap = (tf.findBackend('wasm') as unknown as { wasm?: EmscriptenHeap } | null)?.wasm;
+  if (heap) guardWasmHeap(heap);
   const version = located?.version ?? wasmModule.version_wasm;
   return {
     ok: true,

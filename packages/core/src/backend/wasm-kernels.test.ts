@@ -6,6 +6,7 @@ import { Adam } from '../optim.js';
 import { Rng } from '../rng.js';
 import { initBackend } from './select.js';
 import { simplifyTranspose } from './wasm-kernels.js';
+import { simplifySlice } from './wasm-view-kernels.js';
 
 /**
  * Gradients on wasm (with vid's kernels) against the cpu backend (tfjs's reference kernels),
@@ -178,5 +179,121 @@ describe('wasm training kernels', () => {
     expect(compareClose(wasm!.losses, cpu.losses, { relativeToMax: TOLERANCE, name: 'losses' }).ok).toBe(true);
     const report = compareClose(wasm!.weight, cpu.weight, { relativeToMax: TOLERANCE, name: 'weights after 3 Adam steps' });
     expect(report.ok, report.message).toBe(true);
+  });
+});
+
+/** Reads a tensor on one backend (inputs built there from the same host data). */
+async function valuesOn(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Promise<Array<{ shape: number[]; dtype: string; values: number[] }>> {
+  await useBackend(backend);
+  const out = tf.tidy(f);
+  const list = Array.isArray(out) ? out : [out];
+  const result = await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data()) })));
+  tf.dispose(list);
+  return result;
+}
+
+describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Concat, Identity) and Tanh', () => {
+  const rng = new Rng(11);
+  const x5 = { data: randomArray(rng, 2 * 3 * 4 * 5 * 6), shape: [2, 3, 4, 5, 6] };
+
+  it('simplifies slices by dropping unit axes and merging axes taken whole', () => {
+    expect(simplifySlice([8, 64, 64, 128], [0, 0, 0, 32], [8, 64, 64, 32])).toEqual([{ extent: 8 * 64 * 64, begin: 0, size: 8 * 64 * 64 }, { extent: 128, begin: 32, size: 32 }]);
+    expect(simplifySlice([4, 1, 5, 6], [1, 0, 0, 0], [2, 1, 5, 6])).toEqual([{ extent: 120, begin: 30, size: 60 }]);
+    expect(simplifySlice([3, 4, 5], [0, 1, 0], [3, 2, 5])).toEqual([{ extent: 3, begin: 0, size: 3 }, { extent: 20, begin: 5, size: 10 }]);
+  });
+
+  const slices: Array<[number[], number[]]> = [
+    [[0, 0, 0, 0, 2], [2, 3, 4, 5, 3]],
+    [[1, 0, 0, 0, 0], [1, 3, 4, 5, 6]],
+    [[0, 1, 1, 2, 0], [2, 2, 2, 3, 6]],
+    [[1, 2, 3, 4, 5], [1, 1, 1, 1, 1]],
+    [[0, 0, 0, 0, 0], [2, 3, 4, 5, 6]],
+    [[0, 1, 0, 0, 1], [2, 0, 4, 5, 2]],
+  ];
+  for (const [begin, size] of slices) {
+    it(`slice ${JSON.stringify(begin)} + ${JSON.stringify(size)}: forward and gradient match cpu`, async () => {
+      await expectParity('slice', [x5], (xt) => tf.slice(xt, begin, size));
+    });
+  }
+
+  it('strided slices (unit strides, masks, shrink axes) match cpu, and other strides fall back', async () => {
+    // tfjs has no StridedSlice gradient: forward values only.
+    const f = (): tf.Tensor[] => {
+      const x = tf.tensor(x5.data, x5.shape);
+      return [
+        tf.stridedSlice(x, [0, 1, 0, 0, 2], [2, 3, 4, 5, 5], [1, 1, 1, 1, 1]),
+        tf.stridedSlice(x, [1, 0, 2, 0, 0], [2, 3, 3, 5, 6], [1, 1, 1, 1, 1], 0, 0, 0, 0, 0b101),
+        tf.stridedSlice(x, [0, 0, 0, 0, 0], [2, 3, 4, 5, 6], [1, 1, 1, 1, 1]),
+        tf.stridedSlice(x, [0, 0, 0, 0, 0], [2, 3, 4, 5, 6], [1, 2, 1, 2, 1]),
+      ];
+    };
+    expect(await valuesOn('wasm', f)).toEqual(await valuesOn('cpu', f));
+  });
+
+  for (const axis of [0, 2, 4, -1]) {
+    it(`split and unstack on axis ${axis}: forward and gradients match cpu`, async () => {
+      const extent = x5.shape[axis < 0 ? x5.shape.length + axis : axis] as number;
+      const sizes = extent === 2 ? [1, 1] : [1, extent - 3, 2];
+      await expectParity('split', [x5], (xt) => tf.concat(tf.split(xt, sizes, axis).map((part, i) => tf.mul(part, i + 1)), axis));
+      await expectParity('unstack', [x5], (xt) => tf.stack(tf.unstack(xt, axis).map((part, i) => tf.mul(part, i + 1)), 0));
+    });
+  }
+
+  for (const axis of [0, 1, 3, 4]) {
+    it(`concat of three on axis ${axis} (one of them empty on that axis): forward and gradients match cpu`, async () => {
+      const shapeB = [...x5.shape];
+      shapeB[axis] = 3;
+      const shapeC = [...x5.shape];
+      shapeC[axis] = 0;
+      const b = { data: randomArray(rng, shapeB.reduce((p, q) => p * q, 1)), shape: shapeB };
+      await expectParity('concat', [x5, b], (xt, bt) => tf.concat([xt, tf.zeros(shapeC), bt as tf.Tensor, tf.neg(xt)], axis));
+    });
+  }
+
+  it('int32 and bool slices, splits, unstacks and concats match cpu bit for bit', async () => {
+    const ints = Int32Array.from({ length: 2 * 3 * 4 }, (_, i) => i * 7 - 30);
+    const f = (): tf.Tensor[] => {
+      const i = tf.tensor(ints, [2, 3, 4], 'int32');
+      const b = tf.greater(i, 0);
+      return [tf.slice(i, [0, 1, 1], [2, 2, 2]), tf.slice(b, [1, 0, 0], [1, 3, 3]), ...tf.split(i, [1, 3], 2), ...tf.unstack(b, 1), tf.concat([i, i], 2), tf.concat([b, b], 0), tf.stridedSlice(i, [0, 0, 1], [2, 3, 3], [1, 1, 1])];
+    };
+    expect(await valuesOn('wasm', f)).toEqual(await valuesOn('cpu', f));
+  });
+
+  it('tanh (2·σ(2x) − 1 through XNNPACK) matches cpu in value and gradient, also for large and tiny inputs', async () => {
+    const data = randomArray(rng, 4 * 5 * 6).map((v, i) => (i % 3 === 0 ? v * 10 : i % 3 === 1 ? v * 1e-4 : v));
+    await expectParity('tanh', [{ data, shape: [4, 5, 6] }], (xt) => tf.tanh(xt));
+    const reference = Array.from(data, Math.tanh);
+    await useBackend('wasm');
+    const values = tf.tidy(() => tf.tanh(tf.tensor(data)).dataSync() as Float32Array);
+    const report = compareClose(values, reference, { atol: 1e-6, name: 'tanh against Math.tanh' });
+    expect(report.ok, report.message).toBe(true);
+  });
+
+  it('identity shares the buffer: a clone survives its source, and nothing leaks', async () => {
+    await useBackend('wasm');
+    const backend = tf.backend();
+    const before = backend.numDataIds();
+    await expectNoLeakedTensors(async () => {
+      const source = tf.tensor([1, 2, 3, 4], [2, 2]);
+      const copy = tf.clone(source);
+      expect(backend.numDataIds()).toBe(before + 1);
+      source.dispose();
+      expect(Array.from(await copy.data())).toEqual([1, 2, 3, 4]);
+      copy.dispose();
+    }, 'identity');
+    expect(backend.numDataIds()).toBe(before);
+  });
+
+  it('a gradient of split, concat and unstack leaks no tensors and no heap buffers', async () => {
+    await useBackend('wasm');
+    const before = tf.backend().numDataIds();
+    await expectNoLeakedTensors(async () => {
+      const x = tf.tensor(x5.data, x5.shape);
+      const g = tf.grad((t: tf.Tensor) => tf.add(tf.sum(tf.concat(tf.split(t, 3, 1), 1)), tf.sum(tf.stack(tf.unstack(t, 4), 0))))(x);
+      await g.data();
+      tf.dispose([x, g]);
+    }, 'split/concat/unstack gradient');
+    expect(tf.backend().numDataIds()).toBe(before);
   });
 });

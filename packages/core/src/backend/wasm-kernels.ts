@@ -25,6 +25,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import { WASM_VIEW_KERNELS, replacedWasmKernels } from './wasm-view-kernels.js';
+
+export { replacedWasmKernels };
+
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend & { disposeData(dataId: object, force?: boolean): boolean };
 type Attrs = Record<string, unknown>;
@@ -533,9 +537,6 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ readonly name: string; reado
 
 let registered: string[] | undefined;
 
-/** The stock wasm kernels vid replaced, kept for benchmarks that compare the two. */
-export const replacedWasmKernels = new Map<string, tf.KernelConfig>();
-
 /**
  * Registers vid's training kernels for the wasm backend (once). Returns the kernel names added
  * or replaced.
@@ -543,7 +544,7 @@ export const replacedWasmKernels = new Map<string, tf.KernelConfig>();
 export function registerWasmTrainingKernels(): string[] {
   if (registered) return registered;
   registered = [];
-  for (const kernel of WASM_TRAINING_KERNELS) {
+  for (const kernel of [...WASM_TRAINING_KERNELS, ...WASM_VIEW_KERNELS]) {
     const existing = tf.getKernel(kernel.name, 'wasm');
     if (existing && !kernel.replaces) continue;
     if (existing) {

@@ -1,0 +1,277 @@
+/**
+ * vid's benchmark against PyTorch on the same CPU (issue 15).
+ *
+ *   pnpm bench                                  (from the repository root: builds, then runs this)
+ *   pnpm --filter @vid/bench bench -- --rows convlstm-net-train,convttlstm-train --rounds 3 --profile
+ *   pnpm --filter @vid/bench bench -- --rows cells-convlstm-infer --batch 1 --rounds 2
+ *
+ * Each row runs in two fresh processes, vid's (wasm backend) and PyTorch's
+ * (tooling/bench/pytorch_rows.py), each with the same number of threads (`--threads`, default 2),
+ * driven one step at a time so that the two sides alternate: one untimed warm-up step each, then
+ * `--rounds` rounds (default 3) in which each side runs one timed step, the side that starts
+ * swapping every round. Reported per row: the median ms of each side, the ratio of the medians
+ * and the ratio of every round, the achieved GFLOP/s (convolution FLOPs of the step, the same
+ * count for both sides), vid's kernel launches per step (`tf.profile` of the warm-up step), and
+ * each process's peak RSS. `--profile` also prints vid's 10 most expensive kernels per row.
+ * `--stock-kernels` runs vid with tfjs-backend-wasm's own copy kernels (Slice, Concat, SplitV,
+ * Unpack, StridedSlice, Identity, Tanh) instead of vid's: the state before issue 15;
+ * `--compare-stock` runs both as two sides of the same rounds (before and after in one table).
+ *
+ * PyTorch is `/usr/bin/python3` (Debian's python3-torch) or `$VID_BENCH_PYTHON`; without it the
+ * table has vid's columns only and says why. The machine may be shared: round counts are small
+ * and compare ratios from one run, not absolute times across runs. No timings in tests.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { WASM_VIEW_KERNELS, initBackend, replacedWasmKernels } from '@vid/core';
+
+import { ROWS, type Row, buildVidStep, flops } from './rows.js';
+
+interface Reply {
+  ms?: number;
+  launches?: number;
+  top?: Array<{ name: string; launches: number; ms: number }>;
+  maxRssMiB?: number;
+  heapMiB?: number;
+  threads?: number;
+  version?: string;
+  error?: string;
+}
+
+/** The vid worker: builds the row's model, answers "warm", "step" and "done" on stdin. */
+async function worker(row: Row, threads: number, stockKernels: boolean): Promise<void> {
+  const report = await initBackend({ backend: 'wasm', threads, log: false });
+  if (stockKernels) {
+    for (const { name } of WASM_VIEW_KERNELS) {
+      const stock = replacedWasmKernels.get(name);
+      if (!stock) continue;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel(stock);
+    }
+  }
+  const step = buildVidStep(row);
+  const send = (reply: Reply): void => void process.stdout.write(`${JSON.stringify(reply)}\n`);
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'warm') {
+      const start = performance.now();
+      const info = await tf.profile(step);
+      const ms = performance.now() - start;
+      const byName = new Map<string, { launches: number; ms: number }>();
+      // Op-level scopes (`fusedConv2d__op`, a custom gradient's forward) wrap kernels already listed.
+      const kernels = info.kernels.filter((k) => !k.name.endsWith('__op'));
+      for (const k of kernels) {
+        const entry = byName.get(k.name) ?? { launches: 0, ms: 0 };
+        entry.launches++;
+        entry.ms += Number(await k.kernelTimeMs);
+        byName.set(k.name, entry);
+      }
+      const top = [...byName].map(([name, v]) => ({ name, ...v })).sort((a, b) => b.ms - a.ms).slice(0, 10);
+      send({ ms, launches: kernels.length, top });
+    } else if (line === 'step') {
+      const start = performance.now();
+      await step();
+      send({ ms: performance.now() - start });
+    } else if (line === 'done') {
+      const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm;
+      send({ maxRssMiB: process.resourceUsage().maxRSS / 1024, heapMiB: wasm ? wasm.HEAPU8.buffer.byteLength / 2 ** 20 : undefined, threads: report.threads });
+      process.exit(0);
+    }
+  }
+}
+
+/** A child process spoken to one JSON line at a time. */
+class Side {
+  private readonly lines: AsyncIterator<string>;
+  private readonly stderr: string[] = [];
+  private readonly child;
+  constructor(command: string, args: string[]) {
+    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (d: Buffer) => this.stderr.push(d.toString()));
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+  async ask(request: string): Promise<Reply> {
+    this.child.stdin.write(`${request}\n`);
+    const next = await this.lines.next();
+    if (next.done) {
+      const why = this.stderr.join('').trim().split('\n').slice(-5).join('\n');
+      return { error: /XNN status|out of memory|Aborted|RangeError/i.test(why) ? `out of wasm memory: ${why.split('\n').pop()}` : `exited: ${why}` };
+    }
+    return JSON.parse(next.value) as Reply;
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function findPython(): { python?: string; why?: string } {
+  const python = process.env.VID_BENCH_PYTHON ?? '/usr/bin/python3';
+  if (!existsSync(python)) return { why: `${python} not found (install Debian's python3-torch, or set VID_BENCH_PYTHON)` };
+  const check = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (check.status !== 0) return { why: `${python} cannot import torch (${check.stderr.trim().split('\n').pop()})` };
+  return { python };
+}
+
+interface RowResult {
+  row: Row;
+  vid: number[];
+  torch: number[];
+  /** `--compare-stock`: vid with tfjs-backend-wasm's copy kernels, timed in the same rounds. */
+  stock: number[];
+  stockLaunches?: number;
+  stockTop?: Reply['top'];
+  stockRss?: number;
+  launches?: number;
+  top?: Reply['top'];
+  vidRss?: number;
+  vidHeap?: number;
+  torchRss?: number;
+  error?: string;
+}
+
+async function runRow(row: Row, options: { rounds: number; threads: number; stock: boolean; compareStock: boolean; python?: string }): Promise<RowResult> {
+  const here = import.meta.filename;
+  const vidSide = (stock: boolean): Side => new Side(process.execPath, [...process.execArgv, here, '--worker', JSON.stringify(row), String(options.threads), stock ? 'stock' : 'vid']);
+  const vid = vidSide(options.stock);
+  const stock = options.compareStock ? vidSide(true) : undefined;
+  const torch = options.python ? new Side(options.python, [join(dirname(here), '..', 'pytorch_rows.py'), JSON.stringify({ ...row, threads: options.threads })]) : undefined;
+  const result: RowResult = { row, vid: [], torch: [], stock: [] };
+  const warm = await vid.ask('warm');
+  if (warm.error) return { ...result, error: warm.error };
+  result.launches = warm.launches;
+  result.top = warm.top;
+  if (stock) {
+    const stockWarm = await stock.ask('warm');
+    result.stockLaunches = stockWarm.launches;
+    result.stockTop = stockWarm.top;
+  }
+  if (torch) await torch.ask('warm');
+  const sides = [stock, vid, torch].filter((side): side is Side => side !== undefined);
+  for (let round = 0; round < options.rounds; round++) {
+    // Rotate the order every round, so that no side always runs first.
+    const order = sides.map((_, i) => sides[(i + round) % sides.length] as Side);
+    for (const side of order) {
+      const reply = await side.ask('step');
+      if (reply.error) return { ...result, error: reply.error };
+      (side === vid ? result.vid : side === stock ? result.stock : result.torch).push(reply.ms as number);
+    }
+  }
+  const vidDone = await vid.ask('done');
+  result.vidRss = vidDone.maxRssMiB;
+  result.vidHeap = vidDone.heapMiB;
+  if (stock) result.stockRss = (await stock.ask('done')).maxRssMiB;
+  if (torch) result.torchRss = (await torch.ask('done')).maxRssMiB;
+  return result;
+}
+
+/** The `--compare-stock` table: vid before (stock copy kernels) and after, and PyTorch, from the same rounds. */
+function formatCompare(results: RowResult[]): string {
+  const lines = [
+    '| row | vid before ms | vid after ms | PyTorch ms | ratio before → after (medians) | after/torch per round | GFLOP/s before / after / torch | launches / step before → after | peak RSS MiB before / after / torch |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.row.title} | ${r.error} |`);
+      continue;
+    }
+    const [b, a, t] = [median(r.stock), median(r.vid), median(r.torch)];
+    const gflop = flops(r.row) / 1e9;
+    const rate = (ms: number): string => (gflop / (ms / 1000)).toFixed(1);
+    const perRound = r.vid.map((x, i) => (x / (r.torch[i] as number)).toFixed(2)).join(', ');
+    lines.push(
+      `| ${r.row.title} | ${b.toFixed(0)} | ${a.toFixed(0)} | ${t.toFixed(0)} | ${(b / t).toFixed(2)}× → ${(a / t).toFixed(2)}× | ${perRound} | ${rate(b)} / ${rate(a)} / ${rate(t)} | ${r.stockLaunches} → ${r.launches} | ${r.stockRss?.toFixed(0)} / ${r.vidRss?.toFixed(0)} / ${r.torchRss?.toFixed(0)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function format(results: RowResult[], torchWhy: string | undefined): string {
+  const lines: string[] = [];
+  const hasTorch = torchWhy === undefined;
+  lines.push(
+    hasTorch
+      ? '| row | vid ms | PyTorch ms | ratio (medians) | ratio per round | GFLOP/s vid / torch | launches / step (vid) | peak RSS MiB vid (heap) / torch |'
+      : '| row | vid ms | GFLOP/s | launches / step | peak RSS MiB (heap) |',
+  );
+  lines.push(hasTorch ? '|---|---|---|---|---|---|---|---|' : '|---|---|---|---|---|');
+  for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.row.title} | ${r.error} |`);
+      continue;
+    }
+    const v = median(r.vid);
+    const gflop = flops(r.row) / 1e9;
+    const rss = `${r.vidRss?.toFixed(0)} (${r.vidHeap?.toFixed(0)})`;
+    if (hasTorch) {
+      const t = median(r.torch);
+      const perRound = r.vid.map((x, i) => (x / (r.torch[i] as number)).toFixed(2)).join(', ');
+      lines.push(`| ${r.row.title} | ${v.toFixed(0)} | ${t.toFixed(0)} | ${(v / t).toFixed(2)}× | ${perRound} | ${(gflop / (v / 1000)).toFixed(1)} / ${(gflop / (t / 1000)).toFixed(1)} | ${r.launches} | ${rss} / ${r.torchRss?.toFixed(0)} |`);
+    } else {
+      lines.push(`| ${r.row.title} | ${v.toFixed(0)} | ${(gflop / (v / 1000)).toFixed(1)} | ${r.launches} | ${rss} |`);
+    }
+  }
+  if (!hasTorch) lines.push('', `No PyTorch columns: ${torchWhy}.`);
+  return lines.join('\n');
+}
+
+if (process.argv[2] === '--worker') {
+  await worker(JSON.parse(process.argv[3] as string) as Row, Number(process.argv[4]), process.argv[5] === 'stock');
+} else {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: ROWS.map((r) => r.id).join(',') },
+      rounds: { type: 'string', default: '3' },
+      threads: { type: 'string', default: '2' },
+      profile: { type: 'boolean', default: false },
+      'stock-kernels': { type: 'boolean', default: false },
+      'no-torch': { type: 'boolean', default: false },
+      'compare-stock': { type: 'boolean', default: false },
+      batch: { type: 'string' },
+    },
+  });
+  const ids = values.rows.split(',');
+  const unknown = ids.filter((id) => !ROWS.some((r) => r.id === id));
+  if (unknown.length) throw new Error(`--rows: unknown ${unknown.join(', ')}; expected some of ${ROWS.map((r) => r.id).join(', ')}`);
+  const { python, why } = values['no-torch'] ? { python: undefined, why: '--no-torch' } : findPython();
+  const rounds = Number(values.rounds);
+  const threads = Number(values.threads);
+  console.log(
+    `vid (wasm${values['stock-kernels'] ? ', stock tfjs copy kernels' : ''}) vs PyTorch${python ? '' : ' (absent)'}: ${threads} threads each, ` +
+      `1 warm-up + ${rounds} alternating rounds per row, medians; batch 8, 64×64, 10 → 10 unless the row says otherwise`,
+  );
+  const results: RowResult[] = [];
+  // `--batch n` runs every selected row at batch n (for busy or small machines); the title says so.
+  const batch = values.batch === undefined ? undefined : Number(values.batch);
+  const selected = ROWS.filter((r) => ids.includes(r.id)).map((r) => (batch === undefined || batch === r.batch ? r : { ...r, batch, title: `${r.title} (batch ${batch})` }));
+  for (const row of selected) {
+    const result = await runRow(row, { rounds, threads, stock: values['stock-kernels'], compareStock: values['compare-stock'], python });
+    results.push(result);
+    const v = result.vid.length ? median(result.vid).toFixed(0) : '–';
+    const t = result.torch.length ? median(result.torch).toFixed(0) : '–';
+    console.error(`  ${row.id}: vid ${v} ms, torch ${t} ms${result.error ? ` (${result.error})` : ''}`);
+  }
+  console.log(`\n${values['compare-stock'] && python ? formatCompare(results) : format(results, python ? undefined : why)}`);
+  if (values.profile) {
+    for (const r of results) {
+      if (r.stockTop) {
+        console.log(`\n${r.row.title}, before (stock copy kernels): ${r.stockLaunches} kernel launches per step; top 10 kernels\n`);
+        console.log('| kernel | launches | ms |');
+        console.log('|---|---|---|');
+        for (const k of r.stockTop) console.log(`| ${k.name} | ${k.launches} | ${k.ms.toFixed(0)} |`);
+      }
+      if (!r.top) continue;
+      console.log(`\n${r.row.title}: ${r.launches} kernel launches per step; top 10 kernels (tf.profile of the warm-up step)\n`);
+      console.log('| kernel | launches | ms |');
+      console.log('|---|---|---|');
+      for (const k of r.top) console.log(`| ${k.name} | ${k.launches} | ${k.ms.toFixed(0)} |`);
+    }
+  }
+}
