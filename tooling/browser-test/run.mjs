@@ -140,6 +140,8 @@ try {
     expect(result.movingMnist.sum === nodeResult.movingMnist.sum, `${label}: Moving MNIST generated in the page equals Node's (sum ${result.movingMnist.sum})`);
     const lossDiff = Math.max(...result.losses.map((l, i) => Math.abs(l - nodeResult.losses[i])));
     expect(result.losses.length === 3 && lossDiff <= 1e-4, `${label}: 3 Adam steps, losses ${result.losses.map((l) => l.toFixed(6)).join(', ')}; Node ${nodeResult.losses.map((l) => l.toFixed(6)).join(', ')} (max diff ${lossDiff.toExponential(2)} ≤ 1e-4)`);
+    expect(result.bytesRoundTripMaxDiff === 0, `${label}: saveModel → loadModel through bytes (${result.savedModelBytes} bytes) predicts the same frames (max diff ${result.bytesRoundTripMaxDiff})`);
+    expect(result.indexedDBRoundTripMaxDiff === 0, `${label}: saveModel → loadModel through indexeddb:// predicts the same frames (max diff ${result.indexedDBRoundTripMaxDiff})`);
     const trainedDiff = Math.abs(result.trainedPredictionSum - nodeResult.trainedPredictionSum) / Math.max(1, Math.abs(nodeResult.trainedPredictionSum));
     expect(trainedDiff <= 1e-4, `${label}: the trained ConvLSTM predicts as in Node (sum ${result.trainedPredictionSum.toFixed(4)} vs ${nodeResult.trainedPredictionSum.toFixed(4)}, relative diff ${trainedDiff.toExponential(2)})`);
     expect(result.ptMaxAbsDiffVsPyTorch <= 1e-5, `${label}: the official .pt fetched over HTTP predicts PyTorch's frames (max |diff| ${result.ptMaxAbsDiffVsPyTorch.toExponential(2)} ≤ 1e-5; Node ${nodeResult.ptMaxAbsDiffVsPyTorch.toExponential(2)}; ${result.ptPredictMs} ms)`);

@@ -18,13 +18,13 @@ export async function scenario({ tf, core, datasets, models, metrics }, fetchByt
   result.movingMnist = { frames: clips[0].frames.length, sum: clips.reduce((s, c) => s + c.frames.reduce((a, b) => a + b, 0), 0) };
 
   // 2. Three Adam steps of a small ConvLSTM.
-  const spec = { type: 'convttlstm-net', patchSize: 4, network: { cell: 'convlstm', inputChannels: 16, layersPerBlock: [1], hiddenChannels: [8], skipStride: null, kernelSize: 3, bias: true, outputSigmoid: false } };
+  const spec = { type: 'conv-recurrent-net', patchSize: 4, network: { cell: 'convlstm', inputChannels: 16, layersPerBlock: [1], hiddenChannels: [8], skipStride: null, kernelSize: 3, bias: true, outputSigmoid: false } };
   const predictor = models.createPredictor(spec, { seed: 7 });
   const batch = tf.tidy(() => tf.div(tf.tensor5d(Float32Array.from([...clips[0].frames, ...clips[1].frames]), [2, 6, 32, 32, 1]), 255));
   const adam = new core.Adam(predictor.module.namedParameters(), { lr: 1e-3 });
   result.losses = [];
   for (let step = 0; step < 3; step++) {
-    const { value, grads } = adam.computeGradients(() => models.predictionLoss(predictor, batch, { inputFrames: 3, futureFrames: 3, ratio: 1, rng: new core.Rng(step) }));
+    const { value, grads } = adam.computeGradients(() => models.predictionLoss(predictor, batch, { inputFrames: 3, futureFrames: 3, scheduledSamplingRatio: 1, rng: new core.Rng(step) }));
     result.losses.push((await value.data())[0]);
     adam.applyGradients(grads);
     tf.dispose([value, ...grads.values()]);
@@ -33,6 +33,31 @@ export async function scenario({ tf, core, datasets, models, metrics }, fetchByt
   const afterSum = tf.sum(after);
   result.trainedPredictionSum = (await afterSum.data())[0];
   afterSum.dispose();
+
+  // 2b. The trained network through saveModel/loadModel: as bytes everywhere, and through
+  //     IndexedDB where the page has it. The reloaded network predicts exactly the same frames.
+  // The network itself works on 4×4 patches (32×32×1 → 8×8×16), as the predictor feeds it.
+  const patched = tf.tidy(() => models.spaceToDepth(tf.slice(batch, [0, 0, 0, 0, 0], [2, 3, 32, 32, 1]), 4));
+  const trained = predictor.module.predict(patched, 3);
+  const referenceValues = await trained.data();
+  const roundTrip = async (source) => {
+    const model = await core.loadModel(source);
+    const out = model.predict(patched, 3);
+    const values = await out.data();
+    out.dispose();
+    model.dispose();
+    let diff = 0;
+    for (let i = 0; i < values.length; i++) diff = Math.max(diff, Math.abs(values[i] - referenceValues[i]));
+    return diff;
+  };
+  const saved = await core.saveModel(predictor.module);
+  result.savedModelBytes = saved.bytes.byteLength;
+  result.bytesRoundTripMaxDiff = await roundTrip(saved.bytes);
+  if (typeof indexedDB !== 'undefined') {
+    await core.saveModel(predictor.module, 'indexeddb://browser-test');
+    result.indexedDBRoundTripMaxDiff = await roundTrip('indexeddb://browser-test');
+  }
+  tf.dispose([trained, patched]);
   tf.dispose([after, batch]);
   adam.dispose();
   predictor.dispose();
@@ -42,7 +67,7 @@ export async function scenario({ tf, core, datasets, models, metrics }, fetchByt
   const config = JSON.parse(reference.metadata.config);
   const protocol = JSON.parse(reference.metadata.protocol);
   const state = core.extractStateDict(await core.readTorchCheckpoint(await fetchBytes('convttlstm-net.pt'), 'convttlstm-net.pt'));
-  const official = models.createPredictor({ type: 'convttlstm-net', network: config, patchSize: 1 });
+  const official = models.createPredictor({ type: 'conv-recurrent-net', network: config, patchSize: 1 });
   models.loadPredictorWeights(official, state, 'convttlstm-net.pt');
   const toVid = (host) => tf.tidy(() => tf.transpose(core.hostToTensor(host), [0, 1, 3, 4, 2]));
   const frames = toVid(reference.tensors.get('frames'));
