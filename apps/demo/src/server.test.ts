@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { initBackend } from '@vid/core';
-import { resolveConfig, train } from '@vid/train';
+import { resolveConfig, train } from '@vid/training/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { predictGif, startDemo } from './server.js';
@@ -30,7 +30,7 @@ const logged: string[] = [];
 beforeAll(async () => {
   await initBackend({ backend: 'cpu', log: false });
   root = await mkdtemp(join(tmpdir(), 'vid-demo-'));
-  await train({ config, runDir: join(root, 'tiny-run'), log: () => undefined, progress: 'none', initBackend: false });
+  await train({ config, runDir: join(root, 'tiny-run'), log: () => undefined, initBackend: false });
   server = await startDemo({ port: 0, runsDir: root, log: (line) => logged.push(line) });
   const address = server.address();
   if (address === null || typeof address !== 'object') throw new Error('the demo server has no port');

@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@vid/core';
 import { MovingMnist, loadDigits } from '@vid/datasets';
 import { loadPredictor } from '@vid/models';
-import { type TrainConfig, resolveCheckpointDir, resolveRunsDir, samplesGif } from '@vid/train';
+import type { TrainConfig } from '@vid/training';
+import { resolveCheckpointDir, resolveRunsDir, samplesGif } from '@vid/training/node';
 
 /** Options of {@link startDemo}. */
 export interface DemoOptions {

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 
 import { ConfigError, FileFormatError, initBackend } from '@vid/core';
 import { EVALUATION_PROTOCOLS, type EvaluationProtocol, type FrameMetricName, LPIPS } from '@vid/metrics';
-import { type TrainConfig, defaultRunName, evaluatePredictor, openRunData, prepareRunDir, resolveConfig, resolveRunsDir, samplesGif, samplesGrid } from '@vid/train';
+import { type TrainConfig, evaluatePredictor } from '@vid/training';
+import { defaultRunName, openRunData, prepareRunDir, resolveConfig, resolveRunsDir, samplesGif, samplesGrid } from '@vid/training/node';
 
 import { type LoadedModel, loadModel } from './models.js';
 import { PAPER_NUMBERS } from './paper.js';

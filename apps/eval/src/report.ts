@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { FrameMetricName, FrameMetricsResult } from '@vid/metrics';
-import { type Panel, type Series, plotPanels } from '@vid/train';
+import { type Panel, type Series, plotPanels } from '@vid/training/node';
 
 import type { PaperTable } from './paper.js';
 

@@ -4,10 +4,8 @@
  */
 import { type Command, Option } from 'commander';
 
-import { type TrainConfig, configDocumentation, resolveConfig } from './config/config.js';
-import { describePresets } from './config/presets.js';
-import { setPath } from './config/schema.js';
-import { train } from './run/train.js';
+import { type TrainConfig, configDocumentation, describePresets, setPath } from '@vid/training';
+import { ProgressReporter, progressCallback, resolveConfig, train } from '@vid/training/node';
 
 /** Options parsed from the command line. */
 interface TrainFlags {
@@ -106,7 +104,17 @@ export function configureTrainCommand(command: Command): Command {
         return;
       }
       await runWithSigint(async (signal) => {
-        const result = await train({ config, ...(flags.resume ? { resume: flags.resume } : {}), ...(flags.runDir ? { runDir: flags.runDir } : {}), signal, command: `vid train ${process.argv.slice(2).join(' ')}` });
+        // The progress bar is a callback of the loop; messages print above it.
+        const reporter = new ProgressReporter({ mode: config.output.progress, logEvery: config.output.logEverySteps });
+        const result = await train({
+          config,
+          ...(flags.resume ? { resume: flags.resume } : {}),
+          ...(flags.runDir ? { runDir: flags.runDir } : {}),
+          signal,
+          log: (line) => (reporter.mode === 'none' ? process.stderr.write(`${line}\n`) : reporter.log(line)),
+          callbacks: [progressCallback(reporter)],
+          command: `vid train ${process.argv.slice(2).join(' ')}`,
+        });
         // The summary was printed by train() already.
         if (result.interrupted) process.exitCode = 130;
       });

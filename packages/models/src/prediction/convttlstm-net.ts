@@ -62,7 +62,8 @@ export class ConvTTLSTMPredictor implements VideoPredictor {
         outputFrames,
         teacherForcing,
         ...(teacherForcing ? { scheduledSamplingRatio: options.ratio ?? 1 } : {}),
-        ...(teacherForcing && options.rng ? { rng: options.rng } : {}),
+        ...(teacherForcing && options.rng && !options.mask ? { rng: options.rng } : {}),
+        ...(teacherForcing && options.mask ? { teacherForcingMask: options.mask } : {}),
       });
       // [B, n, H/p, W/p, p²·C] → [B, n, H, W, C]
       return (p === 1 ? output : depthToSpace(output, p)) as tf.Tensor5D;

@@ -59,6 +59,8 @@ export interface PredictionLossOptions {
   readonly ratio?: number;
   /** Generator of the scheduled-sampling draws. */
   readonly rng?: Rng;
+  /** A given teacher-forcing mask `[batch, futureFrames − 1]` (row-major, 1 = ground truth) instead of drawing one from `ratio`. */
+  readonly mask?: ArrayLike<number>;
   /** @default 'l1+mse' */
   readonly loss?: PredictionLossKind;
 }
@@ -87,6 +89,7 @@ export function predictionLoss(predictor: VideoPredictor, clip: tf.Tensor5D, opt
       teacherForcing: true,
       ratio: options.ratio ?? 1,
       ...(options.rng !== undefined ? { rng: options.rng } : {}),
+      ...(options.mask !== undefined ? { mask: options.mask } : {}),
       outputs: 'all',
     });
     const available = result.predictions.shape[1];

@@ -33,6 +33,11 @@ export interface PredictorRolloutOptions {
   /** Generator of the scheduled-sampling draws (advanced by the draws). Required when 0 < ratio < 1. */
   readonly rng?: Rng;
   /**
+   * A given teacher-forcing mask instead of drawn ones (to replay a recorded run): `[batch,
+   * futureFrames − 1]` row-major, 1 = ground truth. Only with `teacherForcing`; `ratio` and `rng` are then unused.
+   */
+  readonly mask?: ArrayLike<number>;
+  /**
    * Which outputs to return: `'future'`, the `futureFrames` predictions; `'all'`, every one-step
    * output of the rollout the model has (for ConvTTLSTMNet the `inputFrames + futureFrames − 1`
    * outputs the official training loss compares; an encoder-forecaster has only future outputs).

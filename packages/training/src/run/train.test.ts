@@ -7,8 +7,8 @@ import { initBackend } from '@vid/core';
 import { MovingMnist, digitSetFromArray, writeMovingMnistFile } from '@vid/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type TrainConfig, resolveConfig } from '../config/config.js';
-import { runWithSigint } from '../cli.js';
+import type { TrainConfig } from '../config/config.js';
+import { resolveConfig } from '../config/file.js';
 import { CheckpointWriteError, loadCheckpoint, resolveCheckpointDir } from './checkpoints.js';
 import { MetricsLog } from './metrics-log.js';
 import { train } from './train.js';
@@ -30,7 +30,7 @@ export function tinyConfig(overrides: Record<string, unknown> = {}): TrainConfig
   });
 }
 
-const quiet = { log: () => undefined, progress: 'none' as const, initBackend: false };
+const quiet = { log: () => undefined, initBackend: false };
 
 let root: string;
 beforeAll(async () => {
@@ -110,36 +110,6 @@ describe('train', () => {
     expect(checkpoint.step).toBe(result.step);
     for (const file of ['config.json', 'run.json', 'metrics.jsonl', 'curves.png']) expect(existsSync(join(root, 'aborted', file))).toBe(true);
     expect(JSON.parse(await readFile(join(root, 'aborted', 'run.json'), 'utf8')).status).toBe('interrupted');
-  });
-
-  it('saves a checkpoint on SIGINT (the CLI handler) and resumes from it', async () => {
-    const runDir = join(root, 'sigint');
-    const stderr = process.stderr.write;
-    process.stderr.write = (() => true) as typeof process.stderr.write;
-    let result: Awaited<ReturnType<typeof train>> | undefined;
-    try {
-      await runWithSigint(async (signal) => {
-        let lines = 0;
-        result = await train({
-          ...quiet,
-          config: tinyConfig(),
-          runDir,
-          signal,
-          finalEvaluation: false,
-          log: () => {
-            if (++lines === 6) process.emit('SIGINT', 'SIGINT');
-          },
-        });
-      });
-    } finally {
-      process.stderr.write = stderr;
-    }
-    expect(result?.interrupted).toBe(true);
-    expect(process.listenerCount('SIGINT')).toBe(0);
-    const checkpoint = await loadCheckpoint(await resolveCheckpointDir(runDir));
-    expect(checkpoint.step).toBe(result?.step);
-    const resumed = await train({ ...quiet, config: tinyConfig(), resume: runDir, finalEvaluation: false });
-    expect(resumed.step).toBe(6);
   });
 
   it('finishes with the final evaluation, pictures and summary', async () => {

@@ -11,7 +11,7 @@
  * command gives it, and so do these presets (`train.gradientClipping: false` turns it off).
  */
 
-import { paperNetwork } from '@vid/tensor-train';
+import { PREDICTOR_PRESETS } from '@vid/models';
 
 /** A preset: a partial configuration with a description. */
 export interface Preset {
@@ -34,8 +34,8 @@ const PAPER_TRAIN = {
   plateauEpochs: 20,
 };
 
-// The paper's network (Su et al. 2020), from @vid/tensor-train, in the training config's terms.
-const { layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid } = paperNetwork();
+// The paper's network (Su et al. 2020), @vid/models' preset, in the training config's terms.
+const { layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid } = PREDICTOR_PRESETS['convttlstm-paper'].spec.network;
 const PAPER_NETWORK = { type: 'convttlstm-net', layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid, patchSize: 1 };
 
 const MMNIST_DATA = { dataset: 'moving-mnist', inputFrames: 10, futureFrames: 10, frameSize: [64, 64], channels: 1, numDigits: 2, trainSamples: 10000, validSamples: 3000 };

@@ -9,7 +9,7 @@ import { FrameMetrics, type FrameMetricName, type FrameMetricsResult, type Evalu
 import { CopyLastFramePredictor, type VideoPredictor } from '@vid/models';
 import { batchToTensor } from '@vid/datasets';
 
-import { type ClipSource, readClips } from './data.js';
+import { type ClipSource, readClips } from './clips.js';
 import type { SampleVideos } from '../render/samples.js';
 
 /** Options of {@link evaluatePredictor}. */

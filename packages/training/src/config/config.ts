@@ -3,11 +3,7 @@
  * presets, loading from JSON or YAML files, CLI overrides and the cross-field checks that run
  * before any work starts.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
-
-import { ConfigError, FileFormatError } from '@vid/core';
-import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '@vid/core';
 
 import { PRESETS, type PresetName } from './presets.js';
 import { type Schema, array, boolean, deepMerge, describeSchema, nullable, number, object, oneOf, string } from './schema.js';
@@ -129,43 +125,27 @@ export function configDocumentation(): string {
   return describeSchema(TRAIN_CONFIG_SCHEMA);
 }
 
-/** Reads a JSON or YAML configuration file. */
-export function readConfigFile(path: string): Record<string, unknown> {
-  const file = resolve(path);
-  if (!existsSync(file)) throw new FileFormatError(path, 'no such configuration file');
-  if (statSync(file).isDirectory()) throw new FileFormatError(path, 'is a directory (expected a .json, .yaml or .yml file)');
-  const text = readFileSync(file, 'utf8');
-  const ext = extname(file).toLowerCase();
-  let value: unknown;
-  try {
-    value = ext === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new FileFormatError(path, `not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FileFormatError(path, `expected a configuration object, found ${Array.isArray(value) ? 'an array' : String(value)}`);
-  return value as Record<string, unknown>;
-}
-
-/** Options of {@link resolveConfig}. */
-export interface ResolveConfigOptions {
-  /** A preset name (overridden by the file and the overrides). */
+/** Options of {@link resolveConfigValues}. */
+export interface ResolveConfigValuesOptions {
+  /** A preset name (overridden by the values and the overrides). */
   readonly preset?: string;
-  /** A configuration file (JSON or YAML). */
-  readonly file?: string;
+  /** Configuration values, as a file holds them. */
+  readonly values?: Record<string, unknown>;
+  /** Where the values come from, for error messages. @default 'config' */
+  readonly source?: string;
   /** Overrides, e.g. from CLI flags (applied last). */
   readonly overrides?: Record<string, unknown>;
-  /** Check that data paths exist. @default true */
-  readonly checkPaths?: boolean;
 }
 
 /**
- * Builds the configuration: preset (from the option, else the file's `preset`, else `quick`),
- * then the file, then the overrides; validates the result against the schema and the
- * cross-field rules. Throws a `ConfigError` naming the field before any work starts.
+ * Builds the configuration: preset (from the option, else the overrides' or the values'
+ * `preset`, else `quick`), then the values, then the overrides; validates the result against
+ * the schema and the cross-field rules. Throws a `ConfigError` naming the field before any work
+ * starts. Browser-safe; `@vid/training/node`'s `resolveConfig` also reads files and checks paths.
  */
-export function resolveConfig(options: ResolveConfigOptions = {}): TrainConfig {
-  const fromFile = options.file ? readConfigFile(options.file) : {};
-  const context = options.file ? `config ${options.file}` : 'config';
+export function resolveConfigValues(options: ResolveConfigValuesOptions = {}): TrainConfig {
+  const fromFile = options.values ?? {};
+  const context = options.source ?? 'config';
   const presetName = options.preset ?? (options.overrides?.preset as string | undefined) ?? (fromFile.preset as string | undefined) ?? 'quick';
   if (typeof presetName !== 'string' || !(presetName in PRESETS)) {
     throw new ConfigError('preset', `one of ${Object.keys(PRESETS).join(', ')}`, presetName, context);
@@ -174,12 +154,12 @@ export function resolveConfig(options: ResolveConfigOptions = {}): TrainConfig {
   const merged = deepMerge(deepMerge(preset.config, fromFile), options.overrides ?? {}) as Record<string, unknown>;
   merged.preset = presetName;
   const config = TRAIN_CONFIG_SCHEMA.parse(merged, '', context) as TrainConfig;
-  checkConfig(config, context, options.checkPaths ?? true);
+  checkConfig(config, context);
   return config;
 }
 
-/** Cross-field rules: frame counts, sizes, data paths. */
-export function checkConfig(config: TrainConfig, context = 'config', checkPaths = true): void {
+/** Cross-field rules: frame counts, sizes (the data paths are checked by the Node entry's `resolveConfig`). */
+export function checkConfig(config: TrainConfig, context = 'config'): void {
   const { data, model, train, evaluation } = config;
   const total = data.inputFrames + data.futureFrames;
   if (train.outputFrames !== null && train.outputFrames > total - 1) {
@@ -222,11 +202,6 @@ export function checkConfig(config: TrainConfig, context = 'config', checkPaths 
   }
   if (data.dataset !== 'moving-mnist') {
     if (data.path === null) throw new ConfigError('data.path', `a ${data.dataset === 'kth' ? 'KTH folder' : '.npy/.npz file'} for dataset "${data.dataset}"`, null, context);
-    if (checkPaths) {
-      for (const [field, path] of [['data.path', data.path], ['data.validPath', data.validPath]] as const) {
-        if (path !== null && !existsSync(path)) throw new ConfigError(field, 'an existing path', path, `${context} (no such file or directory)`);
-      }
-    }
   }
 }
 
