@@ -25,6 +25,10 @@ export const TRAIN_CONFIG_SCHEMA = object(
         }),
         path: nullable(string({ doc: '' }), { doc: 'Training data: the Moving MNIST .npy/.npz file, or the KTH folder (required for those datasets).', default: null }),
         validPath: nullable(string({ doc: '' }), { doc: 'Validation file (moving-mnist-file); default: the last `validSamples` sequences of `path`. KTH validates on its test persons.', default: null }),
+        layout: nullable(oneOf(['time-major', 'sequence-major'] as const, { doc: '' }), {
+          doc: 'moving-mnist-file: axis order of an .npy (time-major: [time, sequences, height, width], as mnist_test_seq.npy; sequence-major: [sequences, time, height, width, channels]); null: time-major, and a 5-D .npy must state it.',
+          default: null,
+        }),
         inputFrames: positiveInt('Context frames fed to the model (official --input-frames).', 10),
         futureFrames: positiveInt('Frames predicted during training (official --future-frames).', 10),
         frameSize: array(positiveInt(''), { doc: 'Frame `[height, width]` the model runs at.', length: 2, default: [64, 64] }),

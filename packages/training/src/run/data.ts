@@ -64,8 +64,12 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
   }
   if (data.dataset === 'moving-mnist-file') {
     const path = data.path as string;
-    const file = await MovingMnistFile.open(path);
-    const validFile = data.validPath ? await MovingMnistFile.open(data.validPath) : null;
+    const layout = data.layout !== null ? { layout: data.layout } : {};
+    const file = await MovingMnistFile.open(path, layout);
+    const validFile = data.validPath ? await MovingMnistFile.open(data.validPath, layout).catch(async (error: unknown) => {
+      await file.close();
+      throw error;
+    }) : null;
     const needed = Math.max(trainFrames, evalFrames);
     for (const f of [file, validFile]) {
       if (f && f.clipShape[0] < needed) {
