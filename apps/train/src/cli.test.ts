@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -7,7 +7,9 @@ import { type TrainConfig } from '@vid/training';
 import { loadCheckpoint, resolveCheckpointDir, resolveConfig, train } from '@vid/training/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { configFromFlags, runWithSigint } from './cli.js';
+import { Command } from 'commander';
+
+import { configFromFlags, configureTrainCommand, runWithSigint } from './cli.js';
 
 /** A tiny run: 16×16 Moving MNIST, 3 → 3, an encoder-forecaster with 4 hidden channels, 6 steps. */
 function tinyConfig(): TrainConfig {
@@ -81,4 +83,42 @@ describe('vid train (flags)', () => {
     expect(resumed.step).toBe(6);
   });
 
+
+  const vid = (args: string[]): Promise<Command> => configureTrainCommand(new Command('vid-train')).exitOverride().parseAsync(args, { from: 'user' });
+
+  it('issue 12 bug 3: a bare --resume continues the run\'s own configuration and leaves config.json as it was', async () => {
+    const runDir = join(root, 'bug3');
+    await train({ ...quiet, config: tinyConfig(), runDir, finalEvaluation: false, stopAfterSteps: 2 });
+    const before = await readFile(join(runDir, 'config.json'), 'utf8');
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await vid(['--resume', runDir]);
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect(await readFile(join(runDir, 'config.json'), 'utf8')).toBe(before);
+    const checkpoint = await loadCheckpoint(await resolveCheckpointDir(runDir));
+    expect(checkpoint.step).toBe(6); // the run's 3 epochs × 2 steps, not the quick preset's 160
+  });
+
+  it('issue 12 bug 4: --resume refuses --set and --config keys that are unsafe to change, and takes the safe ones', async () => {
+    const runDir = join(root, 'bug4');
+    await train({ ...quiet, config: tinyConfig(), runDir, finalEvaluation: false, stopAfterSteps: 2 });
+    await expect(vid(['--resume', runDir, '--set', 'model.hiddenChannels=[8]'])).rejects.toThrow(/model\.hiddenChannels.*safe to change on resume/);
+    const file = join(root, 'bug4.yaml');
+    await writeFile(file, 'data:\n  numDigits: 1\n');
+    await expect(vid(['--resume', runDir, '--config', file])).rejects.toThrow(/data\.numDigits.*safe to change on resume/);
+    await expect(vid(['--resume', runDir, '--batch-size', '4'])).rejects.toThrow(/train\.batchSize.*safe to change on resume/);
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await vid(['--resume', runDir, '--steps', '4', '--set', 'checkpoint.everySteps=1']);
+    } finally {
+      process.stderr.write = stderr;
+    }
+    const checkpoint = await loadCheckpoint(await resolveCheckpointDir(runDir));
+    expect(checkpoint.step).toBe(4);
+    expect((checkpoint.state.config as { checkpoint: { everySteps: number } }).checkpoint.everySteps).toBe(1);
+  });
 });

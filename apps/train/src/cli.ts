@@ -4,8 +4,9 @@
  */
 import { type Command, Option } from 'commander';
 
-import { type TrainConfig, configDocumentation, describePresets, setPath } from '@vid/training';
-import { ProgressReporter, progressCallback, resolveConfig, train } from '@vid/training/node';
+import { ConfigError } from '@vid/core';
+import { type TrainConfig, configDocumentation, deepMerge, describePresets, setPath } from '@vid/training';
+import { ProgressReporter, type ProgressMode, progressCallback, readConfigFile, resolveConfig, train } from '@vid/training/node';
 
 /** Options parsed from the command line. */
 interface TrainFlags {
@@ -98,6 +99,26 @@ export function configureTrainCommand(command: Command): Command {
         console.log(configDocumentation());
         return;
       }
+      if (flags.resume) {
+        // A resumed run continues its own configuration: flags and --config may only change the
+        // keys that are safe to change (train() refuses the rest, naming them).
+        if (flags.preset) throw new ConfigError('--preset', 'no preset with --resume (the run continues its own configuration)', flags.preset, 'vid train');
+        const resumeOverrides = deepMerge(flags.config ? readConfigFile(flags.config) : {}, flagsToOverrides(flags)) as Record<string, unknown>;
+        await runWithSigint(async (signal) => {
+          const reporter = new ProgressReporter({ ...(flags.progress ? { mode: flags.progress as ProgressMode } : {}) });
+          const result = await train({
+            resume: flags.resume as string,
+            resumeOverrides,
+            ...(flags.runDir ? { runDir: flags.runDir } : {}),
+            signal,
+            log: (line) => (reporter.mode === 'none' ? process.stderr.write(`${line}\n`) : reporter.log(line)),
+            callbacks: [progressCallback(reporter)],
+            command: `vid train ${process.argv.slice(2).join(' ')}`,
+          });
+          if (result.interrupted) process.exitCode = 130;
+        });
+        return;
+      }
       const config = configFromFlags(flags);
       if (flags.printConfig) {
         console.log(JSON.stringify(config, null, 2));
@@ -108,7 +129,6 @@ export function configureTrainCommand(command: Command): Command {
         const reporter = new ProgressReporter({ mode: config.output.progress, logEvery: config.output.logEverySteps });
         const result = await train({
           config,
-          ...(flags.resume ? { resume: flags.resume } : {}),
           ...(flags.runDir ? { runDir: flags.runDir } : {}),
           signal,
           log: (line) => (reporter.mode === 'none' ? process.stderr.write(`${line}\n`) : reporter.log(line)),

@@ -94,6 +94,8 @@ export interface FrameMetricsOptions {
   readonly mae?: PixelErrorOptions;
   /** @default the protocol's */
   readonly psnr?: PsnrOptions;
+  /** A cap in dB of each frame's PSNR, over the `psnr` options (see `PsnrOptions.maxDb`). @default none */
+  readonly psnrMaxDb?: number;
   /** @default the protocol's */
   readonly ssim?: SsimPreset | SsimOptions;
   /**
@@ -175,7 +177,7 @@ export class FrameMetrics {
   constructor(options: FrameMetricsOptions = {}) {
     const context = 'FrameMetrics';
     if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an options object', options, context);
-    assertKnownKeys(options, ['protocol', 'metrics', 'mse', 'mae', 'psnr', 'ssim', 'lpips', 'valueRange', 'outOfRange'], context);
+    assertKnownKeys(options, ['protocol', 'metrics', 'mse', 'mae', 'psnr', 'psnrMaxDb', 'ssim', 'lpips', 'valueRange', 'outOfRange'], context);
     this.protocol = oneOf(options.protocol ?? 'standard', Object.keys(EVALUATION_PROTOCOLS) as EvaluationProtocol[], 'protocol', context);
     const protocol = EVALUATION_PROTOCOLS[this.protocol];
     this.source = protocol.source;
@@ -198,7 +200,8 @@ export class FrameMetrics {
 
     const mseReduction = oneOf(options.mse?.reduction ?? protocol.mse, ['mean', 'sum'] as const, 'mse.reduction', context);
     const maeReduction = oneOf(options.mae?.reduction ?? protocol.mae, ['mean', 'sum'] as const, 'mae.reduction', context);
-    const psnrOptions = resolvePsnrOptions(options.psnr ?? (this.protocol === 'standard' ? { dataRange: width } : protocol.psnr));
+    const psnrBase = options.psnr ?? (this.protocol === 'standard' ? { dataRange: width } : protocol.psnr);
+    const psnrOptions = resolvePsnrOptions(options.psnrMaxDb !== undefined ? { ...psnrBase, maxDb: options.psnrMaxDb } : psnrBase);
     const ssimConfig = resolveSsimConfig(options.ssim ?? (this.protocol === 'standard' && !unit ? { preset: protocol.ssim, dataRange: width } : protocol.ssim));
     this.ssimConfig = this.metrics.includes('ssim') ? ssimConfig : null;
     const lpips = options.lpips;
@@ -238,7 +241,7 @@ export class FrameMetrics {
       psnr: () => ({
         name: 'psnr',
         label: 'PSNR (dB)',
-        convention: `10·log10(R²/MSE) per frame, R = ${psnrRange}${psnrOptions.quantize === 'uint8' ? ', on uint8(x·255) frames' : ''}, averaged over samples`,
+        convention: `10·log10(R²/MSE) per frame, R = ${psnrRange}${psnrOptions.quantize === 'uint8' ? ', on uint8(x·255) frames' : ''}${psnrOptions.maxDb !== Infinity ? `, capped at ${psnrOptions.maxDb} dB` : ''}, averaged over samples`,
         higherIsBetter: true,
         compute: (p, t) => psnr(p, t, psnrOptions),
       }),

@@ -209,15 +209,30 @@ export function checkConfig(config: TrainConfig, context = 'config'): void {
   }
 }
 
-/** Steps per epoch: the explicit value, or trainSamples / batchSize rounded down (at least 1). */
-export function stepsPerEpoch(config: TrainConfig): number {
-  return config.train.stepsPerEpoch ?? Math.max(1, Math.floor(config.data.trainSamples / config.train.batchSize));
+/**
+ * Steps per epoch: the explicit value, or the epoch's sequences / batchSize rounded down (at
+ * least 1), where an epoch is min(trainLength, trainSamples) sequences: the length of a file or
+ * KTH split, capped by `data.trainSamples` (as the official `MNIST_Dataset`, and a generator's
+ * `trainSamples`).
+ */
+export function stepsPerEpoch(config: TrainConfig, trainLength = Infinity): number {
+  return config.train.stepsPerEpoch ?? Math.max(1, Math.floor(Math.min(trainLength, config.data.trainSamples) / config.train.batchSize));
 }
 
-/** Total training steps of a configuration. */
-export function totalSteps(config: TrainConfig): number {
-  const all = config.train.epochs * stepsPerEpoch(config);
+/** Total training steps of a configuration (`trainLength`: see {@link stepsPerEpoch}). */
+export function totalSteps(config: TrainConfig, trainLength = Infinity): number {
+  const all = config.train.epochs * stepsPerEpoch(config, trainLength);
   return config.train.maxSteps === null ? all : Math.min(all, config.train.maxSteps);
+}
+
+/** The plan of a run in words, e.g. `160 steps (8 epochs × 20 steps, batch 8)`, or with a maxSteps cap `20 steps (train.maxSteps; an epoch is 20 steps, 8 epochs would be 160), batch 8`. */
+export function describePlan(config: TrainConfig, trainLength = Infinity): string {
+  const spe = stepsPerEpoch(config, trainLength);
+  const total = totalSteps(config, trainLength);
+  const all = config.train.epochs * spe;
+  const epochs = `${config.train.epochs} epoch${config.train.epochs === 1 ? '' : 's'}`;
+  if (total === all) return `${total} steps (${epochs} × ${spe} steps), batch ${config.train.batchSize}`;
+  return `${total} steps (train.maxSteps ${config.train.maxSteps}; an epoch is ${spe} steps, ${epochs} would be ${all}), batch ${config.train.batchSize}`;
 }
 
 /** One-step outputs the loss compares. */

@@ -10,16 +10,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, type BackendReport, VidError, initBackend } from '@vid/core';
+import { Adam, type BackendReport, ConfigError, VidError, initBackend } from '@vid/core';
 import { type FrameMetricsResult, formatMetricsTable } from '@vid/metrics';
 import { type PredictorSpec, type VideoPredictor, createPredictor, loadPredictorWeights, predictorWeights } from '@vid/models';
 
-import { type TrainConfig, lossOutputFrames, stepsPerEpoch, totalSteps } from '../config/config.js';
+import { type TrainConfig, describePlan, lossOutputFrames, resolveConfigValues, stepsPerEpoch, totalSteps } from '../config/config.js';
 import { type FitCallbacks, type FitHistory, type FitState, fit } from '../loop/fit.js';
 import type { ScheduleState } from '../loop/schedule.js';
 import { plotPanels } from '../render/plot.js';
 import { samplesGif, samplesGrid } from '../render/samples.js';
-import { CheckpointManager, type FileWriter, loadCheckpoint, resolveCheckpointDir } from './checkpoints.js';
+import { CheckpointManager, type FileWriter, type LoadedCheckpoint, loadResumeCheckpoint, writeAtomic } from './checkpoints.js';
 import { openRunData } from './data.js';
 import { evaluatePredictor } from '../loop/evaluate.js';
 import { MetricsLog, type MetricsRecord } from './metrics-log.js';
@@ -28,7 +28,10 @@ import { defaultRunName, prepareRunDir, resolveRunsDir } from './run-dir.js';
 
 /** Options of {@link train}. */
 export interface TrainOptions {
-  readonly config: TrainConfig;
+  /** The configuration (required unless `resume`; a resumed run continues its own, see `resumeOverrides`). */
+  readonly config?: TrainConfig;
+  /** Changes to a resumed run's configuration: only {@link RESUME_OVERRIDABLE_KEYS}; anything else is refused. */
+  readonly resumeOverrides?: Record<string, unknown>;
   /** Run directory; default `<runsDir>/<name>`. */
   readonly runDir?: string;
   /** Resume from a run or checkpoint folder (the run continues in the checkpoint's run folder unless `runDir` is given). */
@@ -152,33 +155,113 @@ export function formatSummary(model: FrameMetricsResult, baseline: FrameMetricsR
 
 const now = (): number => performance.now();
 
+/**
+ * The configuration keys that may change when a run resumes: its length, the learning-rate
+ * decay, checkpoint cadence and output. Anything else (model, data, seed, batch size, loss, the
+ * scheduled-sampling schedule) would make the resumed run a different run.
+ */
+export const RESUME_OVERRIDABLE_KEYS: readonly string[] = [
+  'train.epochs',
+  'train.maxSteps',
+  'train.stepsPerEpoch',
+  'train.lrDecayEpochs',
+  'train.lrDecayRate',
+  'checkpoint.everySteps',
+  'checkpoint.keepLast',
+  'checkpoint.keepBest',
+  'output.progress',
+  'output.logEverySteps',
+  'backend',
+];
+
+/** The dotted leaf paths of an override object (`{ train: { epochs: 3 } }` → `['train.epochs']`). */
+function leafPaths(value: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([key, child]) =>
+    child !== null && typeof child === 'object' && !Array.isArray(child) ? leafPaths(child as Record<string, unknown>, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}
+
+/** The stored configuration of a resumed run with the allowed overrides applied; anything else is refused. */
+export function resumeConfig(stored: TrainConfig, overrides: Record<string, unknown> = {}, source = 'resume'): TrainConfig {
+  const refused = leafPaths(overrides).filter((path) => !RESUME_OVERRIDABLE_KEYS.includes(path));
+  if (refused.length > 0) {
+    throw new ConfigError(
+      refused.join(', '),
+      `only keys that are safe to change on resume (${RESUME_OVERRIDABLE_KEYS.join(', ')}); the run continues its own configuration`,
+      refused.map((path) => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], overrides)),
+      `${source} (start a new run to change them)`,
+    );
+  }
+  return resolveConfigValues({ values: stored as unknown as Record<string, unknown>, overrides, source });
+}
+
+/** Marks run.json as failed with the reason (creating it when the run failed before writing it). */
+async function markFailed(runDir: string, error: unknown, step: number | null): Promise<void> {
+  const file = join(runDir, 'run.json');
+  let previous: Record<string, unknown> = {};
+  try {
+    previous = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // none yet
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  const record = { ...previous, status: 'failed', error: reason, ...(step !== null ? { step } : {}), finished: new Date().toISOString() };
+  await writeAtomic(file, new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`)).catch(() => undefined);
+}
+
 /** Trains a model as configured; see the module comment. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const started = now();
-  let config = options.config;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const createModel = options.createModel ?? ((spec: PredictorSpec, seed: number) => createPredictor(spec, { seed }));
 
-  // Resume: the checkpoint's configuration and run folder, unless overridden.
-  let resumeDir: string | null = null;
+  // Resume: the checkpoint's own configuration (with only the safe overrides) and run folder.
+  let resumed: LoadedCheckpoint | null = null;
+  let config: TrainConfig;
   let runDir: string;
   if (options.resume) {
-    resumeDir = await resolveCheckpointDir(resolve(options.resume));
-    const stored = (await loadCheckpoint(resumeDir)).state.config as TrainConfig | undefined;
-    if (!stored) throw new VidError(`${resumeDir}: the checkpoint has no configuration`);
-    config = { ...stored, train: { ...stored.train, epochs: options.config.train.epochs, maxSteps: options.config.train.maxSteps } } as TrainConfig;
-    runDir = options.runDir ?? resolve(resumeDir, '..', '..');
+    resumed = await loadResumeCheckpoint(resolve(options.resume), log);
+    const stored = resumed.state.config as TrainConfig | undefined;
+    if (!stored) throw new VidError(`${resumed.dir}: the checkpoint has no configuration`);
+    config = resumeConfig(stored, options.resumeOverrides ?? {}, `--resume ${options.resume}`);
+    runDir = options.runDir ?? resolve(resumed.dir, '..', '..');
   } else {
+    if (!options.config) throw new ConfigError('config', 'a training configuration (or resume)', undefined, 'train');
+    config = options.config;
     runDir = options.runDir ?? join(resolveRunsDir(config.output.runsDir), config.name ?? defaultRunName(config.preset ?? 'run'));
   }
   // Fail before any work when the run directory cannot be written.
   await prepareRunDir(runDir);
+  let step: number | null = resumed?.step ?? null;
+  try {
+    return await trainIn(runDir, config, resumed, options, { started, log, createModel, onStep: (s) => void (step = s) });
+  } catch (error) {
+    // Every failure leaves run.json saying so, with the reason.
+    await markFailed(runDir, error, step);
+    throw error;
+  }
+}
+
+async function trainIn(
+  runDir: string,
+  config: TrainConfig,
+  resumed: LoadedCheckpoint | null,
+  options: TrainOptions,
+  context: { started: number; log: (line: string) => void; createModel: (spec: PredictorSpec, seed: number) => VideoPredictor; onStep: (step: number) => void },
+): Promise<TrainResult> {
+  const { started, log, createModel } = context;
   let backend: BackendReport | undefined;
   if (options.initBackend ?? true) backend = await initBackend({ ...(config.backend !== 'auto' ? { backend: config.backend } : {}), log: (line) => log(line) });
 
   const data = await openRunData(config);
-  const spec = predictorSpec(config);
-  const predictor = createModel(spec, config.seed);
+  let predictor: VideoPredictor;
+  try {
+    predictor = createModel(predictorSpec(config), config.seed);
+  } catch (error) {
+    await data.close();
+    throw error;
+  }
+  const spec = predictor.spec;
   const module = predictor.module;
   if (!module) {
     predictor.dispose();
@@ -188,14 +271,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const recipe = config.train;
   const adam = new Adam(module.namedParameters(), { lr: recipe.learningRate, betas: recipe.betas as [number, number], eps: recipe.eps, weightDecay: recipe.weightDecay });
   const checkpoints = new CheckpointManager(runDir, { keepLast: config.checkpoint.keepLast, keepBest: config.checkpoint.keepBest, ...(options.writeFile ? { writeFile: options.writeFile } : {}) });
-  await checkpoints.init();
   const metricsLog = new MetricsLog(join(runDir, 'metrics.jsonl'));
   let lastCheckpoint: string | null = null;
   let resumeState: FitState | undefined;
 
   try {
-    if (resumeDir) {
-      const checkpoint = await loadCheckpoint(resumeDir);
+    await checkpoints.init();
+    if (resumed) {
+      const checkpoint = resumed;
       loadPredictorWeights(predictor, checkpoint.weights, checkpoint.dir);
       adam.loadState(checkpoint.optimizer);
       const state = checkpoint.state as unknown as FitState;
@@ -207,8 +290,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     } else {
       await writeFile(join(runDir, 'metrics.jsonl'), '');
     }
-    const spe = stepsPerEpoch(config);
-    const total = totalSteps(config);
+    const spe = stepsPerEpoch(config, data.trainLength);
+    const total = totalSteps(config, data.trainLength);
     const parameters = module.numParameters();
     await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     await writeFile(
@@ -217,7 +300,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         {
           command: options.command ?? process.argv.join(' '),
           started: new Date().toISOString(),
-          resumedFrom: resumeDir,
+          resumedFrom: resumed?.dir ?? null,
           backend: backend?.line ?? tf.getBackend(),
           node: process.version,
           tfjs: tf.version_core,
@@ -234,13 +317,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(`vid train: ${config.preset} → ${runDir}`);
     log(`  data: ${data.description}`);
     log(`  model: ${predictor.kind} (${parameters.toLocaleString('en-US')} parameters), ${config.data.inputFrames} → ${config.data.futureFrames}, loss ${config.train.loss} on ${lossOutputFrames(config)} outputs`);
-    log(`  ${total} steps (${config.train.epochs} epochs × ${spe} steps, batch ${config.train.batchSize}), Adam lr ${config.train.learningRate}${config.train.gradientClipping ? `, clip ${config.train.clippingThreshold}` : ''}`);
+    log(`  ${describePlan(config, data.trainLength)}, Adam lr ${config.train.learningRate}${config.train.gradientClipping ? `, clip ${config.train.clippingThreshold}` : ''}`);
 
     const losses: number[] = [];
     // The run directory's callbacks: the metrics log and the checkpoints.
     const runCallbacks: FitCallbacks = {
       onStepEnd: async (step) => {
         losses.push(step.loss);
+        context.onStep(step.step);
         if (step.step % config.output.logEverySteps === 0 || step.step === total) {
           await metricsLog.append({ type: 'train', step: step.step, epoch: step.epoch, loss: step.loss, lr: step.lr, ssr: step.ratio, time: new Date().toISOString() });
         }
