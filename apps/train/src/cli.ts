@@ -24,6 +24,8 @@ interface TrainFlags {
   seed?: string;
   backend?: string;
   data?: string;
+  init?: string;
+  replay?: string;
   progress?: string;
   listPresets?: boolean;
   printConfig?: boolean;
@@ -54,6 +56,8 @@ export function flagsToOverrides(flags: TrainFlags): Record<string, unknown> {
   number(flags.seed, 'seed');
   if (flags.backend !== undefined) setPath(overrides, 'backend', flags.backend);
   if (flags.data !== undefined) setPath(overrides, 'data.path', flags.data);
+  if (flags.init !== undefined) setPath(overrides, 'model.init', flags.init);
+  if (flags.replay !== undefined) setPath(overrides, 'train.replay', flags.replay);
   if (flags.progress !== undefined) setPath(overrides, 'output.progress', flags.progress);
   for (const assignment of flags.set ?? []) {
     const eq = assignment.indexOf('=');
@@ -85,6 +89,8 @@ export function configureTrainCommand(command: Command): Command {
     .option('--lr <x>', 'initial learning rate (train.learningRate)')
     .option('--seed <n>', 'seed')
     .option('--data <path>', 'dataset file or folder (data.path)')
+    .option('--init <file>', 'initial weights: an official PyTorch .pt or a vid .safetensors (model.init)')
+    .option('--replay <file>', 'replay a recorded batch order and teacher-forcing masks, JSON (train.replay)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']))
     .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']))
     .option('--list-presets', 'list the presets and exit')

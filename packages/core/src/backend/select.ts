@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { BackendError, ConfigError } from '../errors.js';
 import { ensureGradients } from './gradients.js';
+import { registerAccurateSum } from './bias-grad.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { enableNodeWasmThreads, restoreAfterWasmInit, unrefWasmWorkers } from './wasm-threads.js';
 
@@ -353,6 +354,8 @@ async function select(requested: BackendName | 'auto', threads: number | 'auto',
     );
   }
   await ensureGradients();
+  // Accurate float32 sums for bias gradients (bias-grad.ts), on every backend vid registers kernels for.
+  registerAccurateSum();
   const skipped = attempts.filter((a) => a.outcome === 'skipped' || a.outcome === 'failed');
   const forced = requested !== 'auto';
   const line =

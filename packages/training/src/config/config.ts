@@ -54,6 +54,10 @@ export const TRAIN_CONFIG_SCHEMA = object(
         kernelSize: positiveInt('Odd kernel size of the recurrent convolutions.', 5),
         outputSigmoid: boolean({ doc: 'convttlstm-net: a sigmoid after the output convolution (the released checkpoints have none).', default: false }),
         patchSize: positiveInt('Space-to-depth patch side (1: none; 4 turns 64×64×1 frames into 16×16×16).', 1),
+        init: nullable(string({ doc: '' }), {
+          doc: 'Initial weights instead of the seeded ones: an official PyTorch checkpoint (.pt, e.g. NVlabs/conv-tt-lstm ConvLSTMNet) or a vid .safetensors, with the names and shapes of this model (`vid train --init <file>`).',
+          default: null,
+        }),
         forecasterInput: oneOf(['none', 'previous-frame'] as const, { doc: 'encoder-forecaster: what the forecaster reads (none: the paper).', default: 'none' }),
         peephole: oneOf(['spatial', 'channel', 'none'] as const, { doc: 'encoder-forecaster: ConvLSTM peepholes (spatial: Shi et al. eq. 3).', default: 'spatial' }),
       },
@@ -79,6 +83,10 @@ export const TRAIN_CONFIG_SCHEMA = object(
         lrDecayEpochs: positiveInt('Once validation plateaus again, multiply the learning rate every this many epochs (official --lr-decay-epoch).', 5),
         lrDecayRate: number({ doc: 'Learning-rate factor at each decay (official --lr-decay-rate).', min: 0, max: 1, exclusiveMin: true, default: 0.98 }),
         plateauEpochs: positiveInt('Epochs without a new best validation loss that count as a plateau (official --decay-log-epochs).', 20),
+        replay: nullable(string({ doc: '' }), {
+          doc: 'Replay a recorded run (e.g. a PyTorch one): a JSON file {"batches": [[clip indices of step 1], …], "masks": [[batch × (futureFrames − 1) teacher-forcing values of step 1], …] (optional)}. Indices are into the whole data.path file; the run stops when the batches run out.',
+          default: null,
+        }),
       },
       { doc: 'Optimisation and schedules.' },
     ),

@@ -17,6 +17,8 @@ import type { TrainingData } from '../loop/fit.js';
 
 /** The data of a run. */
 export interface RunData extends TrainingData {
+  /** Every clip of the training file, unshuffled (files only: the clips a recorded batch order indexes). */
+  readonly trainClips?: ClipSource;
   /** Describes the data in one line. */
   readonly description: string;
   /** The training batch that starts at stream position `position` (sequences consumed). */
@@ -91,6 +93,7 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
         for (let i = 0; i < batchSize; i++) clips.push(fitClip(await file.get(clipAt(position + i)), trainFrames, size, data.channels, path));
         return toBatch(clips);
       },
+      trainClips: limited(file, file.length, trainFrames, size, data.channels, path),
       validation: limited(validSource, data.validSamples, trainFrames, size, data.channels, validFile?.path ?? path, validOffset),
       evaluation: limited(validSource, evaluation.samples, evalFrames, size, data.channels, validFile?.path ?? path, validOffset),
       close: async () => {

@@ -10,17 +10,18 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, type BackendReport, ConfigError, VidError, initBackend } from '@vid/core';
+import { Adam, type BackendReport, ConfigError, FileFormatError, VidError, initBackend } from '@vid/core';
 import { type FrameMetricsResult, formatMetricsTable } from '@vid/metrics';
-import { type PredictorSpec, type VideoPredictor, createPredictor, loadPredictorWeights, predictorWeights } from '@vid/models';
+import { type PredictorSpec, type VideoPredictor, createPredictor, loadPredictorWeights, predictorWeights, readWeightsFile } from '@vid/models';
 
 import { type TrainConfig, describePlan, lossOutputFrames, resolveConfigValues, stepsPerEpoch, totalSteps } from '../config/config.js';
-import { type FitCallbacks, type FitHistory, type FitState, fit } from '../loop/fit.js';
+import type { ClipSource } from '../loop/clips.js';
+import { type FitCallbacks, type FitHistory, type FitState, fit, recordedBatches } from '../loop/fit.js';
 import type { ScheduleState } from '../loop/schedule.js';
 import { plotPanels } from '../render/plot.js';
 import { samplesGif, samplesGrid } from '../render/samples.js';
 import { CheckpointManager, type FileWriter, type LoadedCheckpoint, loadResumeCheckpoint, writeAtomic } from './checkpoints.js';
-import { openRunData } from './data.js';
+import { type RunData, openRunData } from './data.js';
 import { evaluatePredictor } from '../loop/evaluate.js';
 import { MetricsLog, type MetricsRecord } from './metrics-log.js';
 import { formatDuration, formatLoss } from './progress.js';
@@ -195,6 +196,32 @@ export function resumeConfig(stored: TrainConfig, overrides: Record<string, unkn
   return resolveConfigValues({ values: stored as unknown as Record<string, unknown>, overrides, source });
 }
 
+/** A recorded run: the clip indices of each step's batch and, optionally, each step's teacher-forcing mask. */
+export interface Replay {
+  readonly batches: number[][];
+  readonly masks: number[][] | null;
+}
+
+/** Reads a replay file (see the `train.replay` configuration key). */
+export async function readReplay(path: string): Promise<Replay> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new FileFormatError(path, `expected a JSON replay file {"batches": [[…], …], "masks"?: [[…], …]} (${(error as Error).message})`);
+  }
+  const { batches, masks } = (value ?? {}) as { batches?: unknown; masks?: unknown };
+  const isMatrix = (x: unknown): x is number[][] => Array.isArray(x) && x.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number' && Number.isFinite(v)));
+  if (!isMatrix(batches) || batches.length === 0) throw new FileFormatError(path, '"batches" must be a non-empty list of lists of clip indices');
+  if (masks !== undefined && masks !== null && !isMatrix(masks)) throw new FileFormatError(path, '"masks" must be a list of lists of 0/1 values (one per step)');
+  return { batches, masks: (masks as number[][] | undefined) ?? null };
+}
+
+function replaySource(data: RunData, config: TrainConfig): ClipSource {
+  if (!data.trainClips) throw new ConfigError('train.replay', 'a file dataset (data.dataset "moving-mnist-file") whose clips the batches index', config.data.dataset, 'train');
+  return data.trainClips;
+}
+
 /** Marks run.json as failed with the reason (creating it when the run failed before writing it). */
 async function markFailed(runDir: string, error: unknown, step: number | null): Promise<void> {
   const file = join(runDir, 'run.json');
@@ -263,6 +290,18 @@ async function trainIn(
   }
   const spec = predictor.spec;
   const module = predictor.module;
+  if (config.model.init !== null && module) {
+    try {
+      // Official .pt or vid .safetensors, in the model's PyTorch names and layouts.
+      const { tensors } = await readWeightsFile(config.model.init);
+      loadPredictorWeights(predictor, tensors, config.model.init);
+      log(`  initial weights: ${config.model.init}`);
+    } catch (error) {
+      predictor.dispose();
+      await data.close();
+      throw error;
+    }
+  }
   if (!module) {
     predictor.dispose();
     await data.close();
@@ -290,6 +329,8 @@ async function trainIn(
     } else {
       await writeFile(join(runDir, 'metrics.jsonl'), '');
     }
+    const replay = config.train.replay !== null ? await readReplay(config.train.replay) : null;
+    if (replay) log(`  replaying ${config.train.replay}: ${replay.batches.length} recorded batches${replay.masks ? ' and teacher-forcing masks' : ''}`);
     const spe = stepsPerEpoch(config, data.trainLength);
     const total = totalSteps(config, data.trainLength);
     const parameters = module.numParameters();
@@ -357,7 +398,7 @@ async function trainIn(
     const stopper: FitCallbacks = { onTrainBegin: (control) => void (abortStop = () => control.stop('stopAfterSteps')) };
     let history: FitHistory;
     try {
-      history = await fit(predictor, data, {
+      history = await fit(predictor, replay ? recordedBatches(replaySource(data, config), replay.batches, data.validation) : data, {
         inputFrames: config.data.inputFrames,
         futureFrames: config.data.futureFrames,
         batchSize: recipe.batchSize,
@@ -373,6 +414,7 @@ async function trainIn(
         optimizer: adam,
         ...(resumeState ? { resume: resumeState } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(replay?.masks ? { teacherForcingMasks: (step: number) => replay?.masks?.[step - 1] ?? null } : {}),
         callbacks: [stopper, runCallbacks, ...(options.callbacks ?? [])],
       });
     } catch (error) {
