@@ -15,7 +15,7 @@ import { type SsimConfig, type SsimOptions, type SsimPreset, describeSsim, resol
 export type FrameMetricName = 'mse' | 'mae' | 'psnr' | 'ssim' | 'lpips';
 
 /** Named evaluation protocols: every convention of one published evaluation. */
-export type EvaluationProtocol = 'standard' | 'convttlstm' | 'predrnn';
+export type EvaluationProtocol = 'standard' | 'convttlstm' | 'predrnn' | 'skimage';
 
 /** What to do with predictions outside the value range. */
 export type OutOfRangePolicy = 'error' | 'clamp';
@@ -48,6 +48,10 @@ export interface ProtocolDefinition {
  *   summed over each frame (`np.square(x - gx).sum()`), PSNR and SSIM on `np.uint8(x * 255)`
  *   frames with R = 255 (`metrics.batch_psnr`, `compare_ssim`), LPIPS AlexNet on [0, 1] frames
  *   without rescaling. PredRNN reports no MAE; it is summed per frame here, as OpenSTL does.
+ * - `skimage`: scikit-image's defaults with data range 1: `mean_squared_error`,
+ *   `peak_signal_noise_ratio(data_range=1)`, `structural_similarity(data_range=1)` (SSIM preset
+ *   `skimage`: 7×7 uniform window, sample covariance); LPIPS with [0, 1] frames rescaled to
+ *   [−1, 1]; predictions outside the range are an error.
  */
 export const EVALUATION_PROTOCOLS: Readonly<Record<EvaluationProtocol, ProtocolDefinition>> = {
   standard: {
@@ -76,6 +80,15 @@ export const EVALUATION_PROTOCOLS: Readonly<Record<EvaluationProtocol, ProtocolD
     ssim: 'predrnn',
     lpips: 'predrnn',
     outOfRange: 'clamp',
+  },
+  skimage: {
+    source: 'scikit-image defaults (mean_squared_error, peak_signal_noise_ratio and structural_similarity with data_range=1)',
+    mse: 'mean',
+    mae: 'mean',
+    psnr: { dataRange: 1 },
+    ssim: 'skimage',
+    lpips: 'unit',
+    outOfRange: 'error',
   },
 };
 

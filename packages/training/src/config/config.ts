@@ -101,7 +101,7 @@ export const TRAIN_CONFIG_SCHEMA = object(
       {
         futureFrames: positiveInt('Frames predicted at evaluation (the paper: 30 for Moving MNIST, 20 for KTH).', 10),
         samples: positiveInt('Validation sequences of the final evaluation (MSE/PSNR/SSIM next to the copy-last-frame baseline).', 256),
-        protocol: oneOf(['convttlstm', 'standard', 'predrnn'] as const, { doc: 'Metric conventions (see @vid/metrics): convttlstm reproduces the paper\'s evaluation.', default: 'convttlstm' }),
+        protocol: oneOf(['convttlstm', 'standard', 'predrnn', 'skimage'] as const, { doc: 'Metric conventions (see @vid/metrics): convttlstm reproduces the paper\'s evaluation; skimage is scikit-image\'s default SSIM (7×7 uniform window, sample covariance, data range 1).', default: 'convttlstm' }),
         gifSamples: positiveInt('Validation sequences shown in samples.gif / samples.png.', 4),
       },
       { doc: 'The evaluation at the end of training.' },
