@@ -31,6 +31,6 @@ export { type ResolveConfigOptions, checkDataPaths, readConfigFile, resolveConfi
 // Pictures
 export { COLORS, Canvas, type Color, SERIES_COLORS } from './render/canvas.js';
 export { FONT, glyph, textWidth } from './render/font.js';
-export { type GifFrame, type GifOptions, encodeGif, lzwEncode } from './render/gif.js';
+export { type GifFrame, type GifOptions, encodeGif } from './render/gif.js';
 export { type Panel, type Series, formatTick, niceTicks, plotPanels } from './render/plot.js';
 export { type SampleVideos, displayScale, samplesGif, samplesGrid } from './render/samples.js';

@@ -8,7 +8,7 @@
  * `⌊i / n⌋` at offset `i mod n` of that epoch's seeded permutation. A checkpoint stores it, so a
  * resumed run reads exactly the batches it would have read.
  */
-import { ConfigError, FileFormatError, Rng } from '@vid/core';
+import { ConfigError, FileFormatError } from '@vid/core';
 import { KthDataset, MovingMnist, MovingMnistFile, type VideoBatch, type VideoClip, loadDigits } from '@vid/datasets';
 
 import type { TrainConfig } from '../config/config.js';
