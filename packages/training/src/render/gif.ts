@@ -3,7 +3,10 @@
  * palette (256 grays when every frame is gray, else a 6×6×6 colour cube plus 40 grays), so that
  * frames need no quantization and every gray level is exact.
  */
-import { GIFEncoder } from 'gifenc';
+import gifenc from 'gifenc';
+
+// gifenc is CommonJS for Node: its functions come through the default export.
+const { GIFEncoder } = gifenc;
 
 /** An RGB frame `[height, width, 3]` in bytes. */
 export interface GifFrame {

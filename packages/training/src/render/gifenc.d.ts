@@ -13,4 +13,6 @@ declare module 'gifenc' {
     bytes(): Uint8Array;
   }
   export function GIFEncoder(options?: { readonly auto?: boolean; readonly initialCapacity?: number }): GifEncoderStream;
+  const gifenc: { GIFEncoder: typeof GIFEncoder };
+  export default gifenc;
 }

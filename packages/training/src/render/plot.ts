@@ -1,9 +1,11 @@
 /**
- * Line plots rasterised into PNGs: training curves and per-frame metric curves. Axes with
- * 1-2-5 ticks (linear or log10), a legend, bitmap-font labels.
+ * Line plots as SVG with real fonts (DejaVu Sans, else the system's sans-serif), converted to
+ * PNG by @resvg/resvg-js: training curves and per-frame metric curves. Axes with 1-2-5 ticks
+ * (linear or log10), a legend.
  */
-import { COLORS, Canvas, type Color, SERIES_COLORS } from './canvas.js';
-import { FONT, textWidth } from './font.js';
+import { Resvg } from '@resvg/resvg-js';
+
+import { COLORS, type Color, SERIES_COLORS } from './canvas.js';
 
 /** One line of a panel. */
 export interface Series {
@@ -46,19 +48,31 @@ export function formatTick(value: number): string {
   return Number(value.toPrecision(3)).toString();
 }
 
-const PANEL = { width: 420, height: 300, left: 62, right: 14, top: 30, bottom: 44 };
+const PANEL = { width: 440, height: 310, left: 70, right: 16, top: 34, bottom: 46 };
+const FONT_FAMILY = "DejaVu Sans, Lato, Liberation Sans, sans-serif";
 
-function drawPanel(canvas: Canvas, panel: Panel, originX: number, originY: number): void {
+const rgb = (color: Color): string => `rgb(${color[0]},${color[1]},${color[2]})`;
+const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const n = (value: number): string => value.toFixed(1);
+
+function text(x: number, y: number, content: string, options: { readonly anchor?: 'start' | 'middle' | 'end'; readonly size?: number; readonly weight?: string; readonly color?: Color; readonly rotate?: boolean } = {}): string {
+  const transform = options.rotate ? ` transform="rotate(-90 ${n(x)} ${n(y)})"` : '';
+  return `<text x="${n(x)}" y="${n(y)}" font-size="${options.size ?? 11}" text-anchor="${options.anchor ?? 'start'}"${options.weight ? ` font-weight="${options.weight}"` : ''} fill="${rgb(options.color ?? COLORS.black)}"${transform}>${escape(content)}</text>`;
+}
+
+function panelSvg(panel: Panel, originX: number, originY: number): string {
+  const out: string[] = [];
   const plotLeft = originX + PANEL.left;
   const plotTop = originY + PANEL.top;
   const plotWidth = PANEL.width - PANEL.left - PANEL.right;
   const plotHeight = PANEL.height - PANEL.top - PANEL.bottom;
   const transformY = (y: number): number => (panel.logY ? Math.log10(y) : y);
   const points = panel.series.flatMap((s) => s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!panel.logY || y > 0)));
-  canvas.text(originX + PANEL.width / 2, originY + 8, panel.title, COLORS.black, { align: 'center', scale: 2 });
+  out.push(text(originX + PANEL.width / 2, originY + 20, panel.title, { anchor: 'middle', size: 15, weight: 'bold' }));
+  out.push(`<rect x="${n(plotLeft)}" y="${n(plotTop)}" width="${n(plotWidth)}" height="${n(plotHeight)}" fill="none" stroke="${rgb(COLORS.gray)}"/>`);
   if (points.length === 0) {
-    canvas.text(plotLeft + plotWidth / 2, plotTop + plotHeight / 2, 'NO DATA', COLORS.gray, { align: 'center' });
-    return;
+    out.push(text(plotLeft + plotWidth / 2, plotTop + plotHeight / 2, 'no data', { anchor: 'middle', color: COLORS.gray }));
+    return out.join('\n');
   }
   let xMin = Math.min(...points.map((p) => p[0]));
   let xMax = Math.max(...points.map((p) => p[0]));
@@ -78,73 +92,77 @@ function drawPanel(canvas: Canvas, panel: Panel, originX: number, originY: numbe
   yMax += yPad;
   const px = (x: number): number => plotLeft + ((x - xMin) / (xMax - xMin)) * plotWidth;
   const py = (y: number): number => plotTop + plotHeight - ((transformY(y) - yMin) / (yMax - yMin)) * plotHeight;
-
-  // Grid and ticks.
-  const yTicks = panel.logY ? niceTicks(yMin, yMax, 4).filter((t) => Number.isInteger(t) || yMax - yMin < 2) : niceTicks(yMin, yMax, 5);
+  // Grid and ticks. A log axis ticks at 1-2-5 of each decade when it spans less than two.
+  const yTicks = panel.logY
+    ? (yMax - yMin < 2 ? niceTicks(10 ** yMin, 10 ** yMax, 5).filter((t) => t > 0).map(Math.log10) : niceTicks(yMin, yMax, 4).filter((t) => Number.isInteger(t)))
+    : niceTicks(yMin, yMax, 5);
   for (const tick of yTicks) {
+    if (tick < yMin || tick > yMax) continue;
     const y = plotTop + plotHeight - ((tick - yMin) / (yMax - yMin)) * plotHeight;
-    if (y < plotTop - 0.5 || y > plotTop + plotHeight + 0.5) continue;
-    canvas.line(plotLeft, y, plotLeft + plotWidth, y, COLORS.light);
-    canvas.text(plotLeft - 4, y - 3, formatTick(panel.logY ? 10 ** tick : tick), COLORS.black, { align: 'right' });
+    out.push(`<line x1="${n(plotLeft)}" y1="${n(y)}" x2="${n(plotLeft + plotWidth)}" y2="${n(y)}" stroke="${rgb(COLORS.light)}"/>`);
+    out.push(text(plotLeft - 5, y + 4, formatTick(panel.logY ? 10 ** tick : tick), { anchor: 'end' }));
   }
   for (const tick of niceTicks(xMin, xMax, 6)) {
     const x = px(tick);
-    canvas.line(x, plotTop, x, plotTop + plotHeight, COLORS.light);
-    canvas.text(x, plotTop + plotHeight + 5, formatTick(tick), COLORS.black, { align: 'center' });
+    out.push(`<line x1="${n(x)}" y1="${n(plotTop + plotHeight)}" x2="${n(x)}" y2="${n(plotTop + plotHeight + 4)}" stroke="${rgb(COLORS.gray)}"/>`);
+    out.push(text(x, plotTop + plotHeight + 17, formatTick(tick), { anchor: 'middle' }));
   }
-  canvas.line(plotLeft, plotTop, plotLeft, plotTop + plotHeight, COLORS.black);
-  canvas.line(plotLeft, plotTop + plotHeight, plotLeft + plotWidth, plotTop + plotHeight, COLORS.black);
-  canvas.text(plotLeft + plotWidth / 2, plotTop + plotHeight + 20, panel.xLabel, COLORS.black, { align: 'center' });
-  canvas.verticalText(originX + 4, plotTop + plotHeight / 2, panel.logY ? `${panel.yLabel} (LOG)` : panel.yLabel);
-
-  // Series.
-  panel.series.forEach((series, index) => {
-    const color = series.color ?? (SERIES_COLORS[index % SERIES_COLORS.length] as Color);
-    let previous: [number, number] | null = null;
-    let dashPhase = 0;
+  out.push(text(plotLeft + plotWidth / 2, originY + PANEL.height - 8, panel.xLabel, { anchor: 'middle', size: 12 }));
+  out.push(text(originX + 16, plotTop + plotHeight / 2, panel.logY ? `${panel.yLabel} (log scale)` : panel.yLabel, { anchor: 'middle', size: 12, rotate: true }));
+  // Lines (broken at non-finite values), markers.
+  out.push(`<g clip-path="url(#plot-${originX}-${originY})">`);
+  panel.series.forEach((series, i) => {
+    const color = rgb(series.color ?? (SERIES_COLORS[i % SERIES_COLORS.length] as Color));
+    const runs: string[][] = [[]];
     for (const [x, y] of series.points) {
-      if (!Number.isFinite(x) || !Number.isFinite(y) || (panel.logY && y <= 0)) {
-        previous = null;
-        continue;
+      if (!Number.isFinite(x) || !Number.isFinite(y) || (panel.logY && y <= 0)) runs.push([]);
+      else (runs[runs.length - 1] as string[]).push(`${n(px(x))},${n(py(y))}`);
+    }
+    for (const run of runs) {
+      if (run.length > 1) out.push(`<polyline points="${run.join(' ')}" fill="none" stroke="${color}" stroke-width="1.8"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      if (series.markers) for (const point of run) {
+        const [x, y] = point.split(',');
+        out.push(`<circle cx="${x}" cy="${y}" r="2.6" fill="${color}"/>`);
       }
-      const current: [number, number] = [px(x), py(y)];
-      if (previous) {
-        if (series.dashed) {
-          const length = Math.hypot(current[0] - previous[0], current[1] - previous[1]);
-          const pieces = Math.max(1, Math.floor(length / 4));
-          for (let k = 0; k < pieces; k++, dashPhase++) {
-            if (dashPhase % 2) continue;
-            const a = k / pieces;
-            const b = (k + 1) / pieces;
-            canvas.line(previous[0] + (current[0] - previous[0]) * a, previous[1] + (current[1] - previous[1]) * a, previous[0] + (current[0] - previous[0]) * b, previous[1] + (current[1] - previous[1]) * b, color, 2);
-          }
-        } else {
-          canvas.line(previous[0], previous[1], current[0], current[1], color, 2);
-        }
-      }
-      if (series.markers) canvas.fillRect(current[0] - 2, current[1] - 2, 5, 5, color);
-      previous = current;
     }
   });
-
-  // Legend (top right, inside the plot).
-  const legendWidth = Math.max(...panel.series.map((s) => textWidth(s.label))) + 22;
-  let legendY = plotTop + 6;
-  const legendX = plotLeft + plotWidth - legendWidth - 4;
-  canvas.fillRect(legendX - 4, legendY - 4, legendWidth + 6, panel.series.length * (FONT.height + 5) + 5, COLORS.white);
-  panel.series.forEach((series, index) => {
-    const color = series.color ?? (SERIES_COLORS[index % SERIES_COLORS.length] as Color);
-    canvas.fillRect(legendX, legendY + 2, 14, 3, color);
-    canvas.text(legendX + 18, legendY, series.label, COLORS.black);
-    legendY += FONT.height + 5;
+  out.push('</g>');
+  out.push(`<clipPath id="plot-${originX}-${originY}"><rect x="${n(plotLeft)}" y="${n(plotTop)}" width="${n(plotWidth)}" height="${n(plotHeight)}"/></clipPath>`);
+  // Legend, top right.
+  const legendWidth = Math.max(...panel.series.map((s) => s.label.length * 6.6)) + 30;
+  const legendX = plotLeft + plotWidth - legendWidth - 6;
+  out.push(`<rect x="${n(legendX)}" y="${n(plotTop + 6)}" width="${n(legendWidth)}" height="${panel.series.length * 16 + 6}" fill="white" fill-opacity="0.85" stroke="${rgb(COLORS.light)}"/>`);
+  panel.series.forEach((series, i) => {
+    const color = rgb(series.color ?? (SERIES_COLORS[i % SERIES_COLORS.length] as Color));
+    const y = plotTop + 18 + i * 16;
+    out.push(`<line x1="${n(legendX + 6)}" y1="${n(y - 4)}" x2="${n(legendX + 22)}" y2="${n(y - 4)}" stroke="${color}" stroke-width="2.2"${series.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
+    out.push(text(legendX + 27, y, series.label));
   });
+  return out.join('\n');
 }
 
-/** Renders panels side by side (wrapping after `columns`) into one canvas. */
-export function plotPanels(panels: readonly Panel[], options: { readonly columns?: number } = {}): Canvas {
+/** A figure: its SVG text, and the same as a PNG. */
+export interface Figure {
+  readonly svg: string;
+  readonly width: number;
+  readonly height: number;
+  /** Rendered by @resvg/resvg-js with the system's fonts. */
+  toPng(): Uint8Array;
+}
+
+/** Renders an SVG document to PNG bytes with @resvg/resvg-js (system fonts, DejaVu Sans first). */
+export function svgToPng(svg: string): Uint8Array {
+  const resvg = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' });
+  return new Uint8Array(resvg.render().asPng());
+}
+
+/** Lays panels out in a grid (default: one row) as an SVG figure. */
+export function plotPanels(panels: readonly Panel[], options: { readonly columns?: number } = {}): Figure {
   const columns = Math.max(1, Math.min(options.columns ?? panels.length, panels.length));
   const rows = Math.ceil(panels.length / columns);
-  const canvas = new Canvas(PANEL.width * columns, PANEL.height * rows);
-  panels.forEach((panel, i) => drawPanel(canvas, panel, (i % columns) * PANEL.width, Math.floor(i / columns) * PANEL.height));
-  return canvas;
+  const width = columns * PANEL.width;
+  const height = rows * PANEL.height;
+  const body = panels.map((panel, i) => panelSvg(panel, (i % columns) * PANEL.width, Math.floor(i / columns) * PANEL.height)).join('\n');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+  return { svg, width, height, toPng: () => svgToPng(svg) };
 }

@@ -112,8 +112,11 @@ describe('pictures', () => {
     expect([png.width, png.height]).toEqual([plot.width, plot.height]);
     // The first series is drawn in blue somewhere in the plot.
     let blue = false;
-    for (let i = 0; i < plot.data.length; i += 3) if (plot.data[i] === COLORS.blue[0] && plot.data[i + 1] === COLORS.blue[1] && plot.data[i + 2] === COLORS.blue[2]) blue = true;
+    for (let i = 0; i < png.data.length; i += 3) if (png.data[i] === COLORS.blue[0] && png.data[i + 1] === COLORS.blue[1] && png.data[i + 2] === COLORS.blue[2]) blue = true;
     expect(blue).toBe(true);
+    // An SVG with real text (resvg renders it with the system's fonts).
+    expect(plot.svg).toContain('<text');
+    expect(plot.svg).toContain('>TRAIN</text>');
     const videos = { context: new Float32Array(2 * 3 * 16).fill(1), truth: new Float32Array(2 * 2 * 16).fill(0.5), prediction: new Float32Array(2 * 2 * 16), samples: 2, inputFrames: 3, futureFrames: 2, height: 4, width: 4, channels: 1 };
     const grid = samplesGrid(videos);
     expect(grid.width).toBeGreaterThan(3 * 4 * 24);

@@ -120,28 +120,29 @@ export async function writeCurves(runDir: string, records: readonly MetricsRecor
   const validLoss = records.filter((r) => r.type === 'valid').map((r) => [r.step, r.loss as number] as const);
   const validMse = records.filter((r) => r.type === 'valid').map((r) => [r.step, r.mse as number] as const);
   const baselineMse = records.filter((r) => r.type === 'valid' && typeof r.baselineMse === 'number').map((r) => [r.step, r.baselineMse as number] as const);
-  const canvas = plotPanels([
+  const figure = plotPanels([
     {
-      title: 'LOSS (L1+MSE)',
-      xLabel: 'STEP',
-      yLabel: 'LOSS',
+      title: 'Loss (L1 + MSE)',
+      xLabel: 'step',
+      yLabel: 'loss',
       logY: true,
       series: [
-        { label: 'TRAIN', points: trainPoints },
-        { label: 'VALID', points: validLoss, markers: true },
+        { label: 'train', points: trainPoints },
+        { label: 'validation', points: validLoss, markers: true },
       ],
     },
     {
-      title: 'VALIDATION MSE (FUTURE)',
-      xLabel: 'STEP',
-      yLabel: 'MSE PER PIXEL',
+      title: 'Validation MSE (future frames)',
+      xLabel: 'step',
+      yLabel: 'MSE per pixel',
       series: [
-        { label: 'MODEL', points: validMse, markers: true },
-        ...(baselineMse.length ? [{ label: 'COPY LAST', points: baselineMse, dashed: true }] : []),
+        { label: 'model', points: validMse, markers: true },
+        ...(baselineMse.length ? [{ label: 'copy last frame', points: baselineMse, dashed: true }] : []),
       ],
     },
   ]);
-  await writeFile(join(runDir, 'curves.png'), canvas.toPng());
+  await writeFile(join(runDir, 'curves.svg'), figure.svg);
+  await writeFile(join(runDir, 'curves.png'), figure.toPng());
 }
 
 /** A Markdown/terminal summary of a final evaluation. */
