@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- gifenc ships no types; apps type-check this source and need the declaration with it
+/// <reference path="./gifenc.d.ts" />
 /**
  * Animated GIFs of sample videos, encoded by gifenc (LZW, GIF89a, NETSCAPE2.0 loop): a fixed
  * palette (256 grays when every frame is gray, else a 6×6×6 colour cube plus 40 grays), so that
