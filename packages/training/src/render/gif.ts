@@ -5,10 +5,10 @@
  * palette (256 grays when every frame is gray, else a 6×6×6 colour cube plus 40 grays), so that
  * frames need no quantization and every gray level is exact.
  */
-import gifenc from 'gifenc';
+import * as gifenc from 'gifenc';
 
-// gifenc is CommonJS for Node: its functions come through the default export.
-const { GIFEncoder } = gifenc;
+// gifenc is an ES module for bundlers and CommonJS for Node: named export or default's member.
+const GIFEncoder = gifenc.GIFEncoder ?? gifenc.default.GIFEncoder;
 
 /** An RGB frame `[height, width, 3]` in bytes. */
 export interface GifFrame {

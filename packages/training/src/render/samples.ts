@@ -1,10 +1,12 @@
 /**
- * Pictures of predictions: a PNG grid (per sample, rows input | ground truth | prediction) and
+ * Pictures of predictions: an SVG/PNG grid (per sample, rows input | ground truth | prediction, frame numbers) and
  * an animated GIF (per sample, columns input | ground truth | prediction over time).
  */
 import { COLORS, Canvas } from './canvas.js';
-import { FONT } from './font.js';
+import { encodePng } from '@vid/datasets';
+
 import { type GifFrame, encodeGif } from './gif.js';
+import { type Figure, svgToPng } from './plot.js';
 
 /** Host videos to draw: `[samples, time, height, width, channels]` floats in [0, 1]. */
 export interface SampleVideos {
@@ -23,7 +25,6 @@ export interface SampleVideos {
 }
 
 const GAP = 2;
-const LABEL = 46;
 
 function frameOf(videos: SampleVideos, which: 'context' | 'truth' | 'prediction', sample: number, t: number): Float32Array {
   const frames = which === 'context' ? videos.inputFrames : videos.futureFrames;
@@ -37,38 +38,62 @@ export function displayScale(height: number): number {
   return Math.max(1, Math.floor(96 / height));
 }
 
-/** The PNG grid: for each sample the context row, the ground-truth row and the prediction row. */
-export function samplesGrid(videos: SampleVideos, options: { readonly maxColumns?: number; readonly title?: string } = {}): Canvas {
+/** A frame `[h, w, c]` in [0, 1] as a PNG data URL (gray or RGB bytes). */
+function frameDataUrl(frame: Float32Array, height: number, width: number, channels: number): string {
+  const c = channels === 3 ? 3 : 1;
+  const data = new Uint8Array(height * width * c);
+  for (let p = 0; p < height * width; p++) {
+    for (let k = 0; k < c; k++) data[p * c + k] = Math.round(Math.min(1, Math.max(0, frame[p * channels + k] as number)) * 255);
+  }
+  return `data:image/png;base64,${Buffer.from(encodePng({ data, height, width, channels: c as 1 | 3 })).toString('base64')}`;
+}
+
+/**
+ * The sample grid as an SVG figure (PNG through @resvg/resvg-js): for each sample the input row,
+ * the ground-truth row and the prediction row, each frame labelled with its frame number (1-based,
+ * in the clip: inputs 1…T, the future T+1…).
+ */
+export function samplesGrid(videos: SampleVideos, options: { readonly maxColumns?: number; readonly title?: string } = {}): Figure {
   const scale = displayScale(videos.height);
   const fh = videos.height * scale;
   const fw = videos.width * scale;
   const columns = Math.min(options.maxColumns ?? 30, Math.max(videos.inputFrames, videos.futureFrames));
-  const titleHeight = options.title ? 16 : 0;
-  const rowHeight = fh + GAP;
+  const label = 84;
+  const titleHeight = options.title ? 26 : 4;
+  const numberHeight = 14;
+  const rowHeight = numberHeight + fh + GAP;
   const rowCount = videos.truth ? 3 : 2;
-  const sampleHeight = rowCount * rowHeight + 6;
-  const canvas = new Canvas(LABEL + columns * (fw + GAP) + GAP, titleHeight + videos.samples * sampleHeight + 14, COLORS.white);
-  if (options.title) canvas.text(4, 4, options.title);
+  const sampleHeight = rowCount * rowHeight + 10;
+  const width = label + columns * (fw + GAP) + GAP;
+  const height = titleHeight + videos.samples * sampleHeight + 6;
+  const parts: string[] = [];
+  const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  if (options.title) parts.push(`<text x="6" y="18" font-size="14" font-weight="bold">${escape(options.title)}</text>`);
   for (let s = 0; s < videos.samples; s++) {
     const top = titleHeight + s * sampleHeight;
-    const rows: Array<['context' | 'truth' | 'prediction', string, number]> = [
-      ['context', 'INPUT', videos.inputFrames],
-      ['truth', 'TRUTH', videos.futureFrames],
-      ['prediction', 'PRED', videos.futureFrames],
-    ].filter(([which]) => which !== 'truth' || videos.truth !== null) as Array<['context' | 'truth' | 'prediction', string, number]>;
-    rows.forEach(([which, label, count], r) => {
-      const y = top + r * rowHeight;
-      canvas.text(4, y + fh / 2 - FONT.height / 2, label);
+    const rows: Array<['context' | 'truth' | 'prediction', string, number, number]> = (
+      [
+        ['context', 'input', videos.inputFrames, 1],
+        ['truth', 'truth', videos.futureFrames, videos.inputFrames + 1],
+        ['prediction', 'prediction', videos.futureFrames, videos.inputFrames + 1],
+      ] as Array<['context' | 'truth' | 'prediction', string, number, number]>
+    ).filter(([which]) => which !== 'truth' || videos.truth !== null);
+    rows.forEach(([which, name, count, first], r) => {
+      const y = top + r * rowHeight + numberHeight;
+      parts.push(`<text x="${label - 8}" y="${y + fh / 2 + 4}" font-size="12" text-anchor="end">${name}</text>`);
       const shown = Math.min(count, columns);
       for (let t = 0; t < shown; t++) {
         // Long rows are subsampled evenly so that the first and last frames are shown.
         const index = shown === count ? t : Math.round((t * (count - 1)) / (shown - 1));
-        canvas.paste(frameOf(videos, which, s, index), videos.height, videos.width, videos.channels, LABEL + t * (fw + GAP), y, scale);
+        const x = label + t * (fw + GAP);
+        parts.push(`<text x="${x + fw / 2}" y="${y - 3}" font-size="10" text-anchor="middle" fill="rgb(90,90,90)">${first + index}</text>`);
+        parts.push(`<image x="${x}" y="${y}" width="${fw}" height="${fh}" image-rendering="pixelated" preserveAspectRatio="none" href="${frameDataUrl(frameOf(videos, which, s, index), videos.height, videos.width, videos.channels)}"/>`);
       }
     });
+    if (s + 1 < videos.samples) parts.push(`<line x1="4" y1="${top + sampleHeight - 4}" x2="${width - 4}" y2="${top + sampleHeight - 4}" stroke="rgb(200,200,200)"/>`);
   }
-  canvas.text(4, canvas.height - 11, `FRAMES: INPUT 1-${videos.inputFrames}, TRUTH/PRED ${videos.inputFrames + 1}-${videos.inputFrames + videos.futureFrames}`, COLORS.gray);
-  return canvas;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Lato, sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
+  return { svg, width, height, toPng: () => svgToPng(svg) };
 }
 
 /**
