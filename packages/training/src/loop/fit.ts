@@ -107,6 +107,8 @@ export interface FitControl {
   readonly optimizer: Adam;
   /** Total steps of the run. */
   readonly totalSteps: number;
+  /** The step the run starts from (0, or that of `resume`). */
+  readonly initialStep: number;
   readonly stepsPerEpoch: number;
 }
 
@@ -299,6 +301,7 @@ export async function fit(predictor: VideoPredictor, data: TrainingData, options
     predictor,
     optimizer,
     totalSteps,
+    initialStep: state.step,
     stepsPerEpoch: spe,
   };
   const snapshot = (): FitState => ({ ...state, schedule: { ...state.schedule }, rng: rng.getState() });

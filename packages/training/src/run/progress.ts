@@ -114,11 +114,9 @@ export class ProgressReporter {
  * Messages logged through `reporter.log` while the bar runs appear above it.
  */
 export function progressCallback(reporter: ProgressReporter): FitCallbacks {
-  let started = false;
   return {
+    onTrainBegin: (control) => reporter.start(control.initialStep),
     onStepEnd: (step, control) => {
-      if (!started) reporter.start(step.step - 1);
-      started = true;
       reporter.update({ step: step.step, total: control.totalSteps, epoch: step.epoch - 1, loss: step.loss, extra: `ssr ${step.ratio.toFixed(2)}` });
     },
     onTrainEnd: () => reporter.finish(),
