@@ -5,7 +5,7 @@
 import { type Command, Option } from 'commander';
 
 import { ConfigError } from '@vid/core';
-import { type TrainConfig, configDocumentation, deepMerge, describePresets, setPath } from '@vid/training';
+import { type TrainConfig, configDocumentation, deepMerge, describePresets, setPath, trainConfigJsonSchema } from '@vid/training';
 import { ProgressReporter, type ProgressMode, progressCallback, readConfigFile, resolveConfig, train } from '@vid/training/node';
 
 /** Options parsed from the command line. */
@@ -30,6 +30,7 @@ interface TrainFlags {
   listPresets?: boolean;
   printConfig?: boolean;
   configDoc?: boolean;
+  jsonSchema?: boolean;
 }
 
 /** Parses a `--set key=value` value: JSON when it parses, else the string. */
@@ -96,6 +97,7 @@ export function configureTrainCommand(command: Command): Command {
     .option('--list-presets', 'list the presets and exit')
     .option('--print-config', 'print the resolved configuration as JSON and exit')
     .option('--config-doc', 'print the documentation of every configuration field and exit')
+    .option('--json-schema', 'print the JSON Schema of configuration files (for editors) and exit')
     .action(async (flags: TrainFlags) => {
       if (flags.listPresets) {
         console.log(describePresets());
@@ -103,6 +105,10 @@ export function configureTrainCommand(command: Command): Command {
       }
       if (flags.configDoc) {
         console.log(configDocumentation());
+        return;
+      }
+      if (flags.jsonSchema) {
+        console.log(JSON.stringify(trainConfigJsonSchema(), null, 2));
         return;
       }
       if (flags.resume) {

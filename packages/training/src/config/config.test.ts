@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TRAIN_CONFIG_SCHEMA, configDocumentation, lossOutputFrames, stepsPerEpoch, totalSteps } from './config.js';
+import { TRAIN_CONFIG_SCHEMA, configDocumentation, lossOutputFrames, stepsPerEpoch, totalSteps, trainConfigJsonSchema } from './config.js';
 import { resolveConfig } from './file.js';
 import { PRESETS } from './presets.js';
 
@@ -56,5 +56,14 @@ describe('training configuration', () => {
       expect(doc).toContain(`\`${row.path}\``);
       if (!['preset', 'name'].includes(row.path)) expect(row.doc.length).toBeGreaterThan(10);
     }
+  });
+
+  it('exports a JSON Schema of the same zod schema (descriptions, defaults, enums, no unknown keys)', () => {
+    const schema = trainConfigJsonSchema() as { properties: Record<string, { properties: Record<string, { description?: string; default?: unknown; enum?: unknown[] }>; additionalProperties?: unknown }> };
+    const batchSize = schema.properties.train?.properties.batchSize;
+    expect(batchSize?.description).toMatch(/Sequences per training step/);
+    expect(batchSize?.default).toBe(16);
+    expect(schema.properties.model?.properties.type?.enum).toEqual(['convttlstm-net', 'encoder-forecaster']);
+    expect(schema.properties.train?.additionalProperties).toBe(false);
   });
 });

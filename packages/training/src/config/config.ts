@@ -6,7 +6,7 @@
 import { ConfigError } from '@vid/core';
 
 import { PRESETS, type PresetName } from './presets.js';
-import { type Schema, array, boolean, deepMerge, describeSchema, nullable, number, object, oneOf, string } from './schema.js';
+import { type Schema, array, boolean, deepMerge, describeSchema, jsonSchema, nullable, number, object, oneOf, string } from './schema.js';
 
 const positiveInt = (doc: string, value?: number) => number({ doc, integer: true, min: 1, ...(value !== undefined ? { default: value } : {}) });
 
@@ -135,6 +135,11 @@ export type TrainConfigInput = { readonly [K in keyof TrainConfig]?: TrainConfig
 /** The Markdown table documenting every field. */
 export function configDocumentation(): string {
   return describeSchema(TRAIN_CONFIG_SCHEMA);
+}
+
+/** The JSON Schema of a training configuration file (for editors: `"$schema"`, or `vid train --json-schema`). */
+export function trainConfigJsonSchema(): Record<string, unknown> {
+  return { title: 'vid training configuration', ...jsonSchema(TRAIN_CONFIG_SCHEMA) };
 }
 
 /** Options of {@link resolveConfigValues}. */
