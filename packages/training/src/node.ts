@@ -29,8 +29,7 @@ export { RunDirectoryError, defaultRunName, findWorkspaceRoot, prepareRunDir, re
 export { type ResolveConfigOptions, checkDataPaths, readConfigFile, resolveConfig } from './config/file.js';
 
 // Pictures
-export { COLORS, Canvas, type Color, SERIES_COLORS } from './render/canvas.js';
-export { FONT, glyph, textWidth } from './render/font.js';
+export { COLORS, type Color, SERIES_COLORS } from './render/colors.js';
 export { type GifFrame, type GifOptions, encodeGif } from './render/gif.js';
-export { type Panel, type Series, formatTick, niceTicks, plotPanels } from './render/plot.js';
+export { type Figure, type Panel, type Series, formatTick, niceTicks, plotPanels, svgToPng, svgToRgba } from './render/plot.js';
 export { type SampleVideos, displayScale, samplesGif, samplesGrid } from './render/samples.js';

@@ -5,7 +5,7 @@
  */
 import { Resvg } from '@resvg/resvg-js';
 
-import { COLORS, type Color, SERIES_COLORS } from './canvas.js';
+import { COLORS, type Color, SERIES_COLORS } from './colors.js';
 
 /** One line of a panel. */
 export interface Series {
@@ -154,6 +154,12 @@ export interface Figure {
 export function svgToPng(svg: string): Uint8Array {
   const resvg = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' });
   return new Uint8Array(resvg.render().asPng());
+}
+
+/** Renders an SVG document to RGBA pixels `[height, width, 4]` (its own size). */
+export function svgToRgba(svg: string): Uint8Array {
+  const resvg = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' });
+  return new Uint8Array(resvg.render().pixels);
 }
 
 /** Lays panels out in a grid (default: one row) as an SVG figure. */

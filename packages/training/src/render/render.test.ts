@@ -1,7 +1,7 @@
 import { decodePng } from '@vid/datasets';
 import { describe, expect, it } from 'vitest';
 
-import { Canvas, COLORS } from './canvas.js';
+import { COLORS } from './colors.js';
 import { encodeGif } from './gif.js';
 import { niceTicks, plotPanels } from './plot.js';
 import { samplesGif, samplesGrid } from './samples.js';
@@ -103,9 +103,6 @@ describe('GIF encoder', () => {
 
 describe('pictures', () => {
   it('draws text, plots and sample grids as PNGs', () => {
-    const canvas = new Canvas(40, 12);
-    canvas.text(1, 1, 'A1');
-    expect(canvas.data.some((v) => v === 0)).toBe(true);
     expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     const plot = plotPanels([{ title: 'LOSS', xLabel: 'STEP', yLabel: 'LOSS', logY: true, series: [{ label: 'TRAIN', points: [[1, 1], [2, 0.5], [3, 0.1]] }, { label: 'VALID', points: [[3, 0.2]], markers: true }] }]);
     const png = decodePng(plot.toPng(), 3);

@@ -2,11 +2,10 @@
  * Pictures of predictions: an SVG/PNG grid (per sample, rows input | ground truth | prediction, frame numbers) and
  * an animated GIF (per sample, columns input | ground truth | prediction over time).
  */
-import { COLORS, Canvas } from './canvas.js';
 import { encodePng } from '@vid/datasets';
 
 import { type GifFrame, encodeGif } from './gif.js';
-import { type Figure, svgToPng } from './plot.js';
+import { type Figure, svgToPng, svgToRgba } from './plot.js';
 
 /** Host videos to draw: `[samples, time, height, width, channels]` floats in [0, 1]. */
 export interface SampleVideos {
@@ -113,19 +112,26 @@ export function samplesGif(videos: SampleVideos, options: { readonly delayMs?: n
   const total = videos.inputFrames + videos.futureFrames;
   const blank = new Float32Array(videos.height * videos.width * videos.channels).fill(0.15);
   const frames: GifFrame[] = [];
+  const url = (frame: Float32Array): string => frameDataUrl(frame, videos.height, videos.width, videos.channels);
   for (let t = 0; t < total; t++) {
-    const canvas = new Canvas(width, height, COLORS.white);
-    columns.forEach((label, c) => canvas.text(GAP + c * (fw + GAP) + fw / 2, 3, label, COLORS.black, { align: 'center' }));
+    // One SVG per GIF frame (labels in a real font), rendered by resvg, then palette-indexed by gifenc.
+    const parts: string[] = columns.map((label, c) => `<text x="${GAP + c * (fw + GAP) + fw / 2}" y="11" font-size="10" text-anchor="middle">${label.toLowerCase()}</text>`);
     for (let s = 0; s < videos.samples; s++) {
       const y = header + s * (fh + GAP);
       const future = t - videos.inputFrames;
       const input = frameOf(videos, 'context', s, Math.min(t, videos.inputFrames - 1));
       const truth = future >= 0 && videos.truth ? frameOf(videos, 'truth', s, future) : blank;
       const prediction = future >= 0 ? frameOf(videos, 'prediction', s, future) : blank;
-      (videos.truth ? [input, truth, prediction] : [input, prediction]).forEach((frame, c) => canvas.paste(frame, videos.height, videos.width, videos.channels, GAP + c * (fw + GAP), y, scale));
+      (videos.truth ? [input, truth, prediction] : [input, prediction]).forEach((frame, c) => {
+        parts.push(`<image x="${GAP + c * (fw + GAP)}" y="${y}" width="${fw}" height="${fh}" image-rendering="pixelated" preserveAspectRatio="none" href="${url(frame)}"/>`);
+      });
     }
-    canvas.text(GAP, height - footer + 2, t < videos.inputFrames ? `T=${t + 1} INPUT` : `T=${t + 1} +${t - videos.inputFrames + 1}`, COLORS.black);
-    frames.push({ data: canvas.data });
+    parts.push(`<text x="${GAP}" y="${height - 2}" font-size="10">${t < videos.inputFrames ? `frame ${t + 1} (input)` : `frame ${t + 1} (+${t - videos.inputFrames + 1})`}</text>`);
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, Lato, sans-serif"><rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>`;
+    const rgba = svgToRgba(svg);
+    const rgb = new Uint8Array(width * height * 3);
+    for (let p = 0; p < width * height; p++) rgb.set(rgba.subarray(p * 4, p * 4 + 3), p * 3);
+    frames.push({ data: rgb });
   }
   return encodeGif(frames, width, height, { delayMs: options.delayMs ?? 250 });
 }
