@@ -18,11 +18,9 @@ const root = resolve(import.meta.dirname, '..', '..');
  * Each is printed as a warning; an entry that is no longer needed is an error (remove it).
  */
 const KNOWN_EXCEPTIONS = {
-  '@vid/cli -> @vid/train': 'the vid command dispatches to the apps (until @vid/training holds the training loop)',
+  '@vid/cli -> @vid/train': 'the vid command dispatches to the apps',
   '@vid/cli -> @vid/eval': 'the vid command dispatches to the apps',
   '@vid/cli -> @vid/demo': 'the vid command dispatches to the apps',
-  '@vid/eval -> @vid/train': 'eval reads run directories written by train (moves to @vid/training)',
-  '@vid/demo -> @vid/train': 'demo reads run directories written by train (moves to @vid/training)',
 };
 
 /** Parses the graph block of a README into `group name → set of names it may depend on`. */

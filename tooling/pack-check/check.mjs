@@ -54,12 +54,15 @@ try {
   execFileSync('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'vid-consumer', private: true, type: 'module', dependencies: deps, devDependencies: { typescript: '5.9.3', '@types/node': '20.19.43' } }, null, 2));
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], project);
-  const imports = files.map(({ name }, i) => `import * as p${i} from '${name}';`).join('\n');
+  // Every subpath entry too (e.g. @vid/training/node), from the packages' own export maps.
+  const entries = packages.flatMap((pkg) => Object.keys(pkg.manifest.publishConfig?.exports ?? pkg.manifest.exports ?? {}).filter((key) => key !== '.' && key !== './package.json').map((key) => `${pkg.manifest.name}/${key.slice(2)}`));
+  const imports = [...files.map(({ name }) => name), ...entries].map((name, i) => `import * as p${i} from '${name}';`).join('\n');
+  const entryNames = [...files.map(({ name }) => name), ...entries];
   writeFileSync(
     join(project, 'smoke.mjs'),
     `${imports}
 import * as tf from '@tensorflow/tfjs-core';
-const modules = { ${files.map(({ name }, i) => `'${name}': p${i}`).join(', ')} };
+const modules = { ${entryNames.map((name, i) => `'${name}': p${i}`).join(', ')} };
 for (const [name, m] of Object.entries(modules)) {
   const exports = Object.keys(m);
   if (exports.length === 0) throw new Error(name + ' exports nothing');
@@ -81,7 +84,7 @@ console.log('saveModel/loadModel: a', loaded.constructor.className, 'of', saved.
 `,
   );
   run('node', ['smoke.mjs'], project);
-  writeFileSync(join(project, 'types.ts'), `${imports}\nimport { Rng, type BackendName } from '@vid/core';\nconst backend: BackendName = 'wasm';\nconst rng = new Rng(1);\nconsole.log(backend, rng.uniform(), ${files.map((_, i) => `p${i}`).join(', ')});\n`);
+  writeFileSync(join(project, 'types.ts'), `${imports}\nimport { Rng, type BackendName } from '@vid/core';\nconst backend: BackendName = 'wasm';\nconst rng = new Rng(1);\nconsole.log(backend, rng.uniform(), ${entryNames.map((_, i) => `p${i}`).join(', ')});\n`);
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, lib: ['ES2023', 'DOM'] }, files: ['types.ts'] }, null, 2));
   run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], project);
   console.log('\npack-check: every package packs, passes publint and attw, installs with npm, imports and type-checks.');

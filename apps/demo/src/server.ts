@@ -15,7 +15,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { resolveCheckpointDir, resolveRunsDir } from '@vid/train';
+import { resolveCheckpointDir, resolveRunsDir } from '@vid/training/node';
 
 /** Options of {@link startDemo}. */
 export interface DemoOptions {

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 
 import { ConfigError, FileFormatError, initBackend } from '@vid/core';
 import { EVALUATION_PROTOCOLS, type EvaluationProtocol, type FrameMetricName, LPIPS } from '@vid/metrics';
-import { type TrainConfig, defaultRunName, evaluatePredictor, openRunData, prepareRunDir, resolveConfig, resolveRunsDir, samplesGif, samplesGrid } from '@vid/train';
+import { type TrainConfig, evaluatePredictor } from '@vid/training';
+import { defaultRunName, openRunData, prepareRunDir, resolveConfig, resolveRunsDir, samplesGif, samplesGrid } from '@vid/training/node';
 import { PREDICTION_PROTOCOLS, type PredictionProtocol } from '@vid/models';
 
 import { type LoadedModel, loadModel } from './models.js';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 import { ConfigError, FileFormatError } from '@vid/core';
 import { type PredictorSpec, type VideoPredictor, loadPredictor } from '@vid/models';
-import { type TrainConfig, loadCheckpoint, predictorSpec, readConfigFile, resolveCheckpointDir, resolveConfig } from '@vid/train';
+import type { TrainConfig } from '@vid/training';
+import { loadCheckpoint, predictorSpec, readConfigFile, resolveCheckpointDir, resolveConfig } from '@vid/training/node';
 
 /** A loaded model and where it came from. */
 export interface LoadedModel {

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, initBackend, positiveInteger } from '@vid/core';
 import { writeNpy } from '@vid/datasets';
-import { samplesGif } from '@vid/train';
+import { samplesGif } from '@vid/training/node';
 
 import { readVideoArray } from './arrays.js';
 import { loadModel } from './models.js';

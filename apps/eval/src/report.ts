@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { FileFormatError, writeAll, writeFileAtomic } from '@vid/core';
 
 import type { FrameMetricName, FrameMetricsResult } from '@vid/metrics';
-import { type Panel, type Series, plotPanels } from '@vid/train';
+import { type Panel, type Series, plotPanels } from '@vid/training/node';
 
 import type { PaperTable } from './paper.js';
 

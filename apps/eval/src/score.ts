@@ -17,7 +17,7 @@ export interface ScoreOptions {
   readonly target: string;
   /** @default ['mse', 'psnr', 'ssim'] (+ 'lpips' with weights) */
   readonly metrics?: readonly FrameMetricName[];
-  /** @default ['standard', 'convttlstm', 'predrnn'] */
+  /** @default ['standard', 'convttlstm', 'predrnn', 'skimage'] */
   readonly protocols?: readonly EvaluationProtocol[];
   readonly lpipsWeights?: readonly string[];
   /** Sequences per batch. @default 8 */
@@ -37,7 +37,7 @@ export interface ScoreResult {
   readonly markdown: string;
 }
 
-export const ALL_PROTOCOLS: readonly EvaluationProtocol[] = ['standard', 'convttlstm', 'predrnn'];
+export const ALL_PROTOCOLS: readonly EvaluationProtocol[] = ['standard', 'convttlstm', 'predrnn', 'skimage'];
 
 /** Scores a prediction array against a target array; see the module comment. */
 export async function scorePredictions(options: ScoreOptions): Promise<ScoreResult> {

@@ -4,10 +4,9 @@
  */
 import { type Command, Option } from 'commander';
 
-import { type TrainConfig, configDocumentation, resolveConfig } from './config/config.js';
-import { describePresets } from './config/presets.js';
-import { setPath } from './config/schema.js';
-import { train } from './run/train.js';
+import { ConfigError } from '@vid/core';
+import { type TrainConfig, configDocumentation, deepMerge, describePresets, setPath, trainConfigJsonSchema } from '@vid/training';
+import { ProgressReporter, type ProgressMode, progressCallback, readConfigFile, resolveConfig, train } from '@vid/training/node';
 
 /** Options parsed from the command line. */
 interface TrainFlags {
@@ -25,10 +24,13 @@ interface TrainFlags {
   seed?: string;
   backend?: string;
   data?: string;
+  init?: string;
+  replay?: string;
   progress?: string;
   listPresets?: boolean;
   printConfig?: boolean;
   configDoc?: boolean;
+  jsonSchema?: boolean;
 }
 
 /** Parses a `--set key=value` value: JSON when it parses, else the string. */
@@ -55,6 +57,8 @@ export function flagsToOverrides(flags: TrainFlags): Record<string, unknown> {
   number(flags.seed, 'seed');
   if (flags.backend !== undefined) setPath(overrides, 'backend', flags.backend);
   if (flags.data !== undefined) setPath(overrides, 'data.path', flags.data);
+  if (flags.init !== undefined) setPath(overrides, 'model.init', flags.init);
+  if (flags.replay !== undefined) setPath(overrides, 'train.replay', flags.replay);
   if (flags.progress !== undefined) setPath(overrides, 'output.progress', flags.progress);
   for (const assignment of flags.set ?? []) {
     const eq = assignment.indexOf('=');
@@ -86,11 +90,14 @@ export function configureTrainCommand(command: Command): Command {
     .option('--lr <x>', 'initial learning rate (train.learningRate)')
     .option('--seed <n>', 'seed')
     .option('--data <path>', 'dataset file or folder (data.path)')
+    .option('--init <file>', 'initial weights: an official PyTorch .pt or a vid .safetensors (model.init)')
+    .option('--replay <file>', 'replay a recorded batch order and teacher-forcing masks, JSON (train.replay)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']))
     .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']))
     .option('--list-presets', 'list the presets and exit')
     .option('--print-config', 'print the resolved configuration as JSON and exit')
     .option('--config-doc', 'print the documentation of every configuration field and exit')
+    .option('--json-schema', 'print the JSON Schema of configuration files (for editors) and exit')
     .action(async (flags: TrainFlags) => {
       if (flags.listPresets) {
         console.log(describePresets());
@@ -100,13 +107,46 @@ export function configureTrainCommand(command: Command): Command {
         console.log(configDocumentation());
         return;
       }
+      if (flags.jsonSchema) {
+        console.log(JSON.stringify(trainConfigJsonSchema(), null, 2));
+        return;
+      }
+      if (flags.resume) {
+        // A resumed run continues its own configuration: flags and --config may only change the
+        // keys that are safe to change (train() refuses the rest, naming them).
+        if (flags.preset) throw new ConfigError('--preset', 'no preset with --resume (the run continues its own configuration)', flags.preset, 'vid train');
+        const resumeOverrides = deepMerge(flags.config ? readConfigFile(flags.config) : {}, flagsToOverrides(flags)) as Record<string, unknown>;
+        await runWithSigint(async (signal) => {
+          const reporter = new ProgressReporter({ ...(flags.progress ? { mode: flags.progress as ProgressMode } : {}) });
+          const result = await train({
+            resume: flags.resume as string,
+            resumeOverrides,
+            ...(flags.runDir ? { runDir: flags.runDir } : {}),
+            signal,
+            log: (line) => (reporter.mode === 'none' ? process.stderr.write(`${line}\n`) : reporter.log(line)),
+            callbacks: [progressCallback(reporter)],
+            command: `vid train ${process.argv.slice(2).join(' ')}`,
+          });
+          if (result.interrupted) process.exitCode = 130;
+        });
+        return;
+      }
       const config = configFromFlags(flags);
       if (flags.printConfig) {
         console.log(JSON.stringify(config, null, 2));
         return;
       }
       await runWithSigint(async (signal) => {
-        const result = await train({ config, ...(flags.resume ? { resume: flags.resume } : {}), ...(flags.runDir ? { runDir: flags.runDir } : {}), signal, command: `vid train ${process.argv.slice(2).join(' ')}` });
+        // The progress bar is a callback of the loop; messages print above it.
+        const reporter = new ProgressReporter({ mode: config.output.progress, logEvery: config.output.logEverySteps });
+        const result = await train({
+          config,
+          ...(flags.runDir ? { runDir: flags.runDir } : {}),
+          signal,
+          log: (line) => (reporter.mode === 'none' ? process.stderr.write(`${line}\n`) : reporter.log(line)),
+          callbacks: [progressCallback(reporter)],
+          command: `vid train ${process.argv.slice(2).join(' ')}`,
+        });
         // The summary was printed by train() already.
         if (result.interrupted) process.exitCode = 130;
       });

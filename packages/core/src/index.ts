@@ -21,6 +21,7 @@ export {
   initBackend,
 } from './backend/select.js';
 export { ensureGradients } from './backend/gradients.js';
+export { pairwiseSum, registerAccurateSum, stockSumKernel } from './backend/bias-grad.js';
 export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, replacedWasmKernels } from './backend/wasm-kernels.js';
 export { WASM_VIEW_KERNELS } from './backend/wasm-view-kernels.js';
 

@@ -72,7 +72,7 @@ export {
   digitTrajectory,
   renderDigits,
 } from './mnist/moving-mnist.js';
-export { MOVING_MNIST_FORMATS, MovingMnistFile, type MovingMnistFormat, type WriteMovingMnistOptions, writeMovingMnistFile } from './mnist/files.js';
+export { MOVING_MNIST_FORMATS, MOVING_MNIST_LAYOUTS, MovingMnistFile, type MovingMnistFormat, type MovingMnistLayout, type WriteMovingMnistOptions, writeMovingMnistFile } from './mnist/files.js';
 
 // KTH Action
 export {

@@ -35,6 +35,14 @@ describe.runIf(shared !== null)('per-frame evaluation reproduces scikit-image pe
     tf.dispose([p, t]);
   });
 
+  it('skimage protocol: scikit-image\'s default SSIM (7×7 uniform, sample covariance, data range 1), PSNR R = 1', async () => {
+    const [p, t] = [videos('prediction'), videos('target')];
+    const result = await evaluateFrames(p, t, { protocol: 'skimage' });
+    assertClose(result.metrics.ssim!.perFrame as number[], perFrame('ssim.skimage_default_range1'), { atol: 1e-5, name: 'ssim' });
+    assertClose(result.metrics.psnr!.perFrame as number[], perFrame('psnr_range1'), { atol: 1e-5, name: 'psnr' });
+    tf.dispose([p, t]);
+  });
+
   it('predrnn protocol: per-frame-sum MSE (×4096 at 64×64), uint8 SSIM; standard: wang2004', async () => {
     const [p, t] = [videos('prediction'), videos('target')];
     const predrnn = await evaluateFrames(p, t, { protocol: 'predrnn' });

@@ -15,7 +15,7 @@ import { type SsimConfig, type SsimOptions, type SsimPreset, describeSsim, resol
 export type FrameMetricName = 'mse' | 'mae' | 'psnr' | 'ssim' | 'lpips';
 
 /** Named evaluation protocols: every convention of one published evaluation. */
-export type EvaluationProtocol = 'standard' | 'convttlstm' | 'predrnn';
+export type EvaluationProtocol = 'standard' | 'convttlstm' | 'predrnn' | 'skimage';
 
 /** What to do with predictions outside the value range. */
 export type OutOfRangePolicy = 'error' | 'clamp';
@@ -48,6 +48,10 @@ export interface ProtocolDefinition {
  *   summed over each frame (`np.square(x - gx).sum()`), PSNR and SSIM on `np.uint8(x * 255)`
  *   frames with R = 255 (`metrics.batch_psnr`, `compare_ssim`), LPIPS AlexNet on [0, 1] frames
  *   without rescaling. PredRNN reports no MAE; it is summed per frame here, as OpenSTL does.
+ * - `skimage`: scikit-image's defaults with data range 1: `mean_squared_error`,
+ *   `peak_signal_noise_ratio(data_range=1)`, `structural_similarity(data_range=1)` (SSIM preset
+ *   `skimage`: 7×7 uniform window, sample covariance); LPIPS with [0, 1] frames rescaled to
+ *   [−1, 1]; predictions outside the range are an error.
  */
 export const EVALUATION_PROTOCOLS: Readonly<Record<EvaluationProtocol, ProtocolDefinition>> = {
   standard: {
@@ -77,6 +81,15 @@ export const EVALUATION_PROTOCOLS: Readonly<Record<EvaluationProtocol, ProtocolD
     lpips: 'predrnn',
     outOfRange: 'clamp',
   },
+  skimage: {
+    source: 'scikit-image defaults (mean_squared_error, peak_signal_noise_ratio and structural_similarity with data_range=1)',
+    mse: 'mean',
+    mae: 'mean',
+    psnr: { dataRange: 1 },
+    ssim: 'skimage',
+    lpips: 'unit',
+    outOfRange: 'error',
+  },
 };
 
 /** Options of {@link FrameMetrics}. */
@@ -94,6 +107,8 @@ export interface FrameMetricsOptions {
   readonly mae?: PixelErrorOptions;
   /** @default the protocol's */
   readonly psnr?: PsnrOptions;
+  /** A cap in dB of each frame's PSNR, over the `psnr` options (see `PsnrOptions.maxDb`). @default none */
+  readonly psnrMaxDb?: number;
   /** @default the protocol's */
   readonly ssim?: SsimPreset | SsimOptions;
   /**
@@ -184,7 +199,7 @@ export class FrameMetrics {
   constructor(options: FrameMetricsOptions = {}) {
     const context = 'FrameMetrics';
     if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an options object', options, context);
-    assertKnownKeys(options, ['protocol', 'metrics', 'mse', 'mae', 'psnr', 'ssim', 'lpips', 'valueRange', 'outOfRange'], context);
+    assertKnownKeys(options, ['protocol', 'metrics', 'mse', 'mae', 'psnr', 'psnrMaxDb', 'ssim', 'lpips', 'valueRange', 'outOfRange'], context);
     this.protocol = oneOf(options.protocol ?? 'standard', Object.keys(EVALUATION_PROTOCOLS) as EvaluationProtocol[], 'protocol', context);
     const protocol = EVALUATION_PROTOCOLS[this.protocol];
     this.source = protocol.source;
@@ -207,7 +222,8 @@ export class FrameMetrics {
 
     const mseReduction = oneOf(options.mse?.reduction ?? protocol.mse, ['mean', 'sum'] as const, 'mse.reduction', context);
     const maeReduction = oneOf(options.mae?.reduction ?? protocol.mae, ['mean', 'sum'] as const, 'mae.reduction', context);
-    const psnrOptions = resolvePsnrOptions(options.psnr ?? (this.protocol === 'standard' ? { dataRange: width } : protocol.psnr));
+    const psnrBase = options.psnr ?? (this.protocol === 'standard' ? { dataRange: width } : protocol.psnr);
+    const psnrOptions = resolvePsnrOptions(options.psnrMaxDb !== undefined ? { ...psnrBase, maxDb: options.psnrMaxDb } : psnrBase);
     const ssimConfig = resolveSsimConfig(options.ssim ?? (this.protocol === 'standard' && !unit ? { preset: protocol.ssim, dataRange: width } : protocol.ssim));
     this.ssimConfig = this.metrics.includes('ssim') ? ssimConfig : null;
     const lpips = options.lpips;
@@ -247,7 +263,7 @@ export class FrameMetrics {
       psnr: () => ({
         name: 'psnr',
         label: 'PSNR (dB)',
-        convention: `10·log10(R²/MSE) per frame, R = ${psnrRange}${psnrOptions.quantize === 'uint8' ? ', on uint8(x·255) frames' : ''}, averaged over samples`,
+        convention: `10·log10(R²/MSE) per frame, R = ${psnrRange}${psnrOptions.quantize === 'uint8' ? ', on uint8(x·255) frames' : ''}${psnrOptions.maxDb !== Infinity ? `, capped at ${psnrOptions.maxDb} dB` : ''}, averaged over samples`,
         higherIsBetter: true,
         compute: (p, t) => psnr(p, t, psnrOptions),
       }),

@@ -6,7 +6,7 @@
  */
 
 // Pixel metrics
-export { type PixelErrorOptions, type PixelReduction, type PsnrOptions, type Quantization, mae, mse, psnr, quantizeUint8, resolvePsnrOptions } from './pixel.js';
+export { PSNR_CAP_DB, type PixelErrorOptions, type PixelReduction, type PsnrOptions, type Quantization, mae, mse, psnr, quantizeUint8, resolvePsnrOptions } from './pixel.js';
 
 // SSIM
 export {

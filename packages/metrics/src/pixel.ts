@@ -84,7 +84,18 @@ export interface PsnrOptions {
    * @default 'none'
    */
   readonly quantize?: Quantization;
+  /**
+   * A cap in dB for each frame's PSNR. An exactly matched frame (MSE 0) has an infinite PSNR
+   * (scikit-image, and the papers' code that calls it), which makes any mean over frames
+   * infinite; a cap keeps the mean finite. vid's evaluations use 100 dB (an MSE of 1e-10 at
+   * R = 1, far above any real prediction), see `PSNR_CAP_DB`.
+   * @default Infinity (no cap: scikit-image's number)
+   */
+  readonly maxDb?: number;
 }
+
+/** The PSNR cap of vid's evaluations, in dB (see {@link PsnrOptions.maxDb}). */
+export const PSNR_CAP_DB = 100;
 
 /** Validates {@link PsnrOptions} and fills in the defaults. */
 export function resolvePsnrOptions(options: PsnrOptions): Required<PsnrOptions> {
@@ -92,10 +103,11 @@ export function resolvePsnrOptions(options: PsnrOptions): Required<PsnrOptions> 
   if (options === undefined || options === null || typeof options !== 'object') {
     throw new ConfigError('options.dataRange', 'a data range (1 for frames in [0, 1], 255 for 8-bit frames); PSNR has no default range', options, context);
   }
-  assertKnownKeys(options, ['dataRange', 'quantize'], context);
+  assertKnownKeys(options, ['dataRange', 'quantize', 'maxDb'], context);
   const dataRange = finiteNumber(options.dataRange, 'dataRange', context, { min: Number.MIN_VALUE });
   const quantize = oneOf(options.quantize ?? 'none', ['none', 'uint8'] as const, 'quantize', context);
-  return { dataRange, quantize };
+  const maxDb = options.maxDb === undefined || options.maxDb === Infinity ? Infinity : finiteNumber(options.maxDb, 'maxDb', context);
+  return { dataRange, quantize, maxDb };
 }
 
 /** `np.uint8(x * 255)` of [0, 1] frames (truncation, clipped to [0, 255]), as float32. */
@@ -111,7 +123,7 @@ export function quantizeUint8(x: tf.Tensor): tf.Tensor {
  */
 export function psnr(prediction: tf.Tensor, target: tf.Tensor, options: PsnrOptions): tf.Tensor {
   const context = 'psnr';
-  const { dataRange, quantize } = resolvePsnrOptions(options);
+  const { dataRange, quantize, maxDb } = resolvePsnrOptions(options);
   assertFramePair(prediction, target, context);
   debugCheckValues(prediction, target, context, quantize === 'uint8' ? { interval: [0, 1] } : { dataRange });
   return tf.tidy(() => {
@@ -120,6 +132,6 @@ export function psnr(prediction: tf.Tensor, target: tf.Tensor, options: PsnrOpti
     const meanSquared = imageMean(tf.square(tf.sub(p.frames, t.frames)) as tf.Tensor4D);
     // 10·log10(R²/mse) = (ln R² − ln mse) · 10/ln 10
     const db = tf.mul(tf.sub(tf.scalar(Math.log(dataRange * dataRange)), tf.log(meanSquared)), 10 / Math.LN10) as tf.Tensor1D;
-    return unflatten(db, p.leading);
+    return unflatten(maxDb === Infinity ? db : tf.minimum(db, maxDb), p.leading);
   });
 }

@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { BackendError, ConfigError } from '../errors.js';
 import { ensureGradients } from './gradients.js';
+import { registerAccurateSum } from './bias-grad.js';
 
 /** vid's names for the backends. */
 export type BackendName = 'gpu' | 'node' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -228,6 +229,8 @@ async function select(requested: BackendName | 'auto', forcedBy: 'option' | 'VID
     );
   }
   await ensureGradients();
+  // Accurate float32 sums for bias gradients (bias-grad.ts), on every backend vid registers kernels for.
+  registerAccurateSum();
   const skipped = attempts.filter((a) => a.outcome === 'skipped' || a.outcome === 'failed');
   const line =
     `vid: backend ${chosen.name} (${chosen.result.detail})` +

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Dataset } from '../data/dataset.js';
 import { collateVideos } from '../data/video.js';
-import { NpyArray } from '../io/npy.js';
+import { NpyArray, writeNpy } from '../io/npy.js';
 import { type Expected, expectedArrays, fixture, tempDir } from '../__fixtures__/paths.js';
 import { digitSetFromArray } from './digits.js';
 import { MovingMnistFile, writeMovingMnistFile } from './files.js';
@@ -93,5 +93,47 @@ describe('writing the standard files', () => {
     const bytes = await readFile(fixture('arrays', 'mnist_test_seq_small.npy'));
     await writeFile(cut, bytes.subarray(0, 1000));
     await expect(MovingMnistFile.open(cut)).rejects.toThrow(new RegExp(`${cut}: truncated: shape \\[6, 3, 16, 16\\] of \\|u1 needs 4736 bytes, the file has 1000`));
+  });
+});
+
+describe('issue 12 bug 2: the layout of a Moving MNIST .npy is stated, never guessed', () => {
+  const write = async (name: string, shape: number[]): Promise<string> => {
+    const path = join(temp.dir, name);
+    const size = shape.reduce((a, b) => a * b, 1);
+    // Sequence-major values: element (n, t, …) holds n·10 + t, so a swap of time and sequences shows.
+    const data = new Uint8Array(size);
+    const per = size / ((shape[0] as number) * (shape[1] as number));
+    for (let n = 0; n < (shape[0] as number); n++) for (let t = 0; t < (shape[1] as number); t++) data.fill(n * 10 + t, (n * (shape[1] as number) + t) * per, (n * (shape[1] as number) + t + 1) * per);
+    await writeNpy(path, { dtype: 'U8', shape, data });
+    return path;
+  };
+
+  it('reads a sequence-major [N, T, H, W, 1] file with layout "sequence-major"', async () => {
+    const path = await write('sequence-major.npy', [3, 5, 4, 4, 1]);
+    const file = await MovingMnistFile.open(path, { layout: 'sequence-major' });
+    try {
+      expect(file.length).toBe(3);
+      expect(file.clipShape).toEqual([5, 4, 4, 1]);
+      const clip = await file.get(2);
+      expect(clip.frames[0]).toBe(20);
+      expect(clip.frames[16 * 4]).toBe(24);
+    } finally {
+      await file.close();
+    }
+  });
+
+  it('refuses a 5-D file without a stated layout, and a [T, H, W, 1] clip under any layout, naming the file, the shape and the layouts tried', async () => {
+    const five = await write('five.npy', [3, 5, 4, 4, 1]);
+    await expect(MovingMnistFile.open(five)).rejects.toThrow(/five\.npy.*\[3, 5, 4, 4, 1\].*time-major.*sequence-major/);
+    const clip = await write('clip.npy', [10, 64, 64, 1]);
+    await expect(MovingMnistFile.open(clip)).rejects.toThrow(/clip\.npy.*\[10, 64, 64, 1\].*time-major/);
+    await expect(MovingMnistFile.open(clip, { layout: 'sequence-major' })).rejects.toThrow(/clip\.npy.*\[10, 64, 64, 1\].*sequence-major/);
+  });
+
+  it('keeps time-major the default for mnist_test_seq.npy', async () => {
+    const file = await MovingMnistFile.open(fixture('arrays', 'mnist_test_seq_small.npy'));
+    expect(file.clipShape).toEqual([6, 16, 16, 1]);
+    expect(file.length).toBe(3);
+    await file.close();
   });
 });

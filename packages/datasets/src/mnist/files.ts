@@ -22,6 +22,10 @@ import { NpzFile, writeNpz } from '../io/npz.js';
 /** The on-disk formats of Moving MNIST. */
 export type MovingMnistFormat = 'mnist_test_seq' | 'conv-tt-lstm' | 'predrnn';
 
+/** Axis order of a Moving MNIST `.npy`: time-major `[T, N, H, W]` (mnist_test_seq.npy) or sequence-major `[N, T, H, W(, C)]`. */
+export type MovingMnistLayout = 'time-major' | 'sequence-major';
+export const MOVING_MNIST_LAYOUTS: readonly MovingMnistLayout[] = ['time-major', 'sequence-major'];
+
 export const MOVING_MNIST_FORMATS: readonly MovingMnistFormat[] = ['mnist_test_seq', 'conv-tt-lstm', 'predrnn'];
 
 function toPixels(tensor: HostTensor, file: string): Uint8Array | Float32Array {
@@ -58,23 +62,45 @@ export class MovingMnistFile implements IndexedSource<VideoClip> {
     private readonly closer: () => Promise<void>,
   ) {}
 
-  /** Opens a file, detecting its format from the extension and the `.npz` keys unless given. */
-  static async open(path: string, options: { readonly format?: MovingMnistFormat } = {}): Promise<MovingMnistFile> {
+  /**
+   * Opens a file, detecting its format from the extension and the `.npz` keys unless given. A
+   * `.npy` array's axis order is `layout`: `'time-major'` (the default: `mnist_test_seq.npy`'s
+   * `[time, sequences, height, width]`) or `'sequence-major'` (`[sequences, time, height,
+   * width(, channels)]`). A 5-D `.npy` needs its layout stated, and a shape that cannot be the
+   * layout (such as one clip `[T, H, W, 1]`) is an error naming the file, the shape and the layouts tried.
+   */
+  static async open(path: string, options: { readonly format?: MovingMnistFormat; readonly layout?: MovingMnistLayout } = {}): Promise<MovingMnistFile> {
     const format = options.format ? oneOf(options.format, MOVING_MNIST_FORMATS, 'format', 'MovingMnistFile.open') : undefined;
+    const layout = options.layout !== undefined ? oneOf(options.layout, MOVING_MNIST_LAYOUTS, 'layout', 'MovingMnistFile.open') : undefined;
     if (format === 'mnist_test_seq' || (!format && path.endsWith('.npy'))) {
       const array = await NpyArray.open(path);
       try {
         const shape = array.shape;
-        if (shape.length !== 4 && !(shape.length === 5 && shape[4] === 1)) {
-          throw new FileFormatError(path, `expected a time-major Moving MNIST array [time, sequences, height, width] like mnist_test_seq.npy ([20, 10000, 64, 64]), found shape [${shape.join(', ')}]`);
+        const tried = layout ? [layout] : (['time-major'] as const);
+        const refuse = (why: string): never => {
+          throw new FileFormatError(
+            path,
+            `shape [${shape.join(', ')}] cannot be ${tried.map((l) => `${l} ${l === 'time-major' ? '[time, sequences, height, width] (mnist_test_seq.npy)' : '[sequences, time, height, width(, channels)]'}`).join(' or ')}: ${why}${layout ? '' : "; state the layout: { layout: 'time-major' | 'sequence-major' } (data.layout in a training configuration)"}`,
+          );
+        };
+        // A frame is at least 2×2 pixels: a last axis of 1 is a channel axis, not a width.
+        if (shape.length === 4 && shape[3] === 1) refuse('its last axis of 1 is a channel axis (one clip [time, height, width, 1]?), not a frame width');
+        if (shape.length === 5 && !layout) refuse('a 5-D array is time-major [time, sequences, height, width, 1] or sequence-major [sequences, time, height, width, channels]');
+        if (shape.length !== 4 && shape.length !== 5) {
+          throw new FileFormatError(path, `expected a ${layout ?? 'time-major'} Moving MNIST array ${layout === 'sequence-major' ? '[sequences, time, height, width(, channels)]' : '[time, sequences, height, width] like mnist_test_seq.npy ([20, 10000, 64, 64])'}, found shape [${shape.join(', ')}]`);
         }
-        const [t, n, h, w] = shape as [number, number, number, number];
+        if (shape.length === 5 && layout === 'time-major' && shape[4] !== 1) refuse('a time-major array holds one channel');
+        const sequenceMajor = layout === 'sequence-major';
+        const [a, b, h, w] = shape as [number, number, number, number];
+        const c = shape.length === 5 ? (shape[4] as number) : 1;
+        const [t, n] = sequenceMajor ? [b, a] : [a, b];
         return new MovingMnistFile(
           path,
           'mnist_test_seq',
           n,
-          [t, h, w, 1],
+          [t, h, w, c],
           async (index) => {
+            if (sequenceMajor) return { frames: toPixels(await array.readSlab([index]), path), shape: [t, h, w, c], id: `${index}` };
             // Sequence `index` is the slab [:, index]: T positioned reads of H·W elements.
             const slab = await array.readSlab([[0, t], index]);
             return { frames: toPixels(slab, path), shape: [t, h, w, 1], id: `${index}` };

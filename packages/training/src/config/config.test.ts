@@ -4,8 +4,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { configFromFlags } from '../cli.js';
-import { TRAIN_CONFIG_SCHEMA, configDocumentation, lossOutputFrames, resolveConfig, stepsPerEpoch, totalSteps } from './config.js';
+import { TRAIN_CONFIG_SCHEMA, configDocumentation, lossOutputFrames, stepsPerEpoch, totalSteps, trainConfigJsonSchema } from './config.js';
+import { resolveConfig } from './file.js';
 import { PRESETS } from './presets.js';
 
 let root: string;
@@ -33,20 +33,6 @@ describe('training configuration', () => {
     expect(totalSteps(quick)).toBe(160);
   });
 
-  it('reads YAML and JSON files, and flags override them', async () => {
-    const yaml = join(root, 'run.yaml');
-    await writeFile(yaml, 'preset: mmnist-convlstm\ntrain:\n  batchSize: 4\n  epochs: 2\nmodel:\n  hiddenChannels: [8, 8, 8, 8]\n');
-    const config = configFromFlags({ config: yaml, lr: '0.0005', set: ['train.epochs=3', 'data.numDigits=1'] });
-    expect(config.preset).toBe('mmnist-convlstm');
-    expect(config.model.cell).toBe('convlstm');
-    expect(config.train).toMatchObject({ batchSize: 4, epochs: 3, learningRate: 5e-4 });
-    expect(config.model.hiddenChannels).toEqual([8, 8, 8, 8]);
-    expect(config.data.numDigits).toBe(1);
-    const json = join(root, 'run.json');
-    await writeFile(json, JSON.stringify({ train: { batchSize: 2 } }));
-    expect(resolveConfig({ file: json }).train.batchSize).toBe(2);
-  });
-
   it('gives clear errors before any work: unknown key, wrong type, impossible frames, missing path', async () => {
     expect(() => resolveConfig({ overrides: { train: { batchsize: 8 } } })).toThrow(/train\.batchsize: expected a known key of train \(did you mean "batchSize"\?/);
     expect(() => resolveConfig({ overrides: { train: { batchSize: '8' } } })).toThrow(/train\.batchSize: expected an integer ≥ 1, received "8"/);
@@ -70,5 +56,14 @@ describe('training configuration', () => {
       expect(doc).toContain(`\`${row.path}\``);
       if (!['preset', 'name'].includes(row.path)) expect(row.doc.length).toBeGreaterThan(10);
     }
+  });
+
+  it('exports a JSON Schema of the same zod schema (descriptions, defaults, enums, no unknown keys)', () => {
+    const schema = trainConfigJsonSchema() as { properties: Record<string, { properties: Record<string, { description?: string; default?: unknown; enum?: unknown[] }>; additionalProperties?: unknown }> };
+    const batchSize = schema.properties.train?.properties.batchSize;
+    expect(batchSize?.description).toMatch(/Sequences per training step/);
+    expect(batchSize?.default).toBe(16);
+    expect(schema.properties.model?.properties.type?.enum).toEqual(['convttlstm-net', 'encoder-forecaster']);
+    expect(schema.properties.train?.additionalProperties).toBe(false);
   });
 });

@@ -3,14 +3,10 @@
  * presets, loading from JSON or YAML files, CLI overrides and the cross-field checks that run
  * before any work starts.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
-
-import { ConfigError, FileFormatError } from '@vid/core';
-import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '@vid/core';
 
 import { PRESETS, type PresetName } from './presets.js';
-import { type Schema, array, boolean, deepMerge, describeSchema, nullable, number, object, oneOf, string } from './schema.js';
+import { type Schema, array, boolean, deepMerge, describeSchema, jsonSchema, nullable, number, object, oneOf, string } from './schema.js';
 
 const positiveInt = (doc: string, value?: number) => number({ doc, integer: true, min: 1, ...(value !== undefined ? { default: value } : {}) });
 
@@ -29,6 +25,10 @@ export const TRAIN_CONFIG_SCHEMA = object(
         }),
         path: nullable(string({ doc: '' }), { doc: 'Training data: the Moving MNIST .npy/.npz file, or the KTH folder (required for those datasets).', default: null }),
         validPath: nullable(string({ doc: '' }), { doc: 'Validation file (moving-mnist-file); default: the last `validSamples` sequences of `path`. KTH validates on its test persons.', default: null }),
+        layout: nullable(oneOf(['time-major', 'sequence-major'] as const, { doc: '' }), {
+          doc: 'moving-mnist-file: axis order of an .npy (time-major: [time, sequences, height, width], as mnist_test_seq.npy; sequence-major: [sequences, time, height, width, channels]); null: time-major, and a 5-D .npy must state it.',
+          default: null,
+        }),
         inputFrames: positiveInt('Context frames fed to the model (official --input-frames).', 10),
         futureFrames: positiveInt('Frames predicted during training (official --future-frames).', 10),
         frameSize: array(positiveInt(''), { doc: 'Frame `[height, width]` the model runs at.', length: 2, default: [64, 64] }),
@@ -54,6 +54,10 @@ export const TRAIN_CONFIG_SCHEMA = object(
         kernelSize: positiveInt('Odd kernel size of the recurrent convolutions.', 5),
         outputSigmoid: boolean({ doc: 'convttlstm-net: a sigmoid after the output convolution (the released checkpoints have none).', default: false }),
         patchSize: positiveInt('Space-to-depth patch side (1: none; 4 turns 64×64×1 frames into 16×16×16).', 1),
+        init: nullable(string({ doc: '' }), {
+          doc: 'Initial weights instead of the seeded ones: an official PyTorch checkpoint (.pt, e.g. NVlabs/conv-tt-lstm ConvLSTMNet) or a vid .safetensors, with the names and shapes of this model (`vid train --init <file>`).',
+          default: null,
+        }),
         forecasterInput: oneOf(['none', 'previous-frame'] as const, { doc: 'encoder-forecaster: what the forecaster reads (none: the paper).', default: 'none' }),
         peephole: oneOf(['spatial', 'channel', 'none'] as const, { doc: 'encoder-forecaster: ConvLSTM peepholes (spatial: Shi et al. eq. 3).', default: 'spatial' }),
       },
@@ -79,6 +83,10 @@ export const TRAIN_CONFIG_SCHEMA = object(
         lrDecayEpochs: positiveInt('Once validation plateaus again, multiply the learning rate every this many epochs (official --lr-decay-epoch).', 5),
         lrDecayRate: number({ doc: 'Learning-rate factor at each decay (official --lr-decay-rate).', min: 0, max: 1, exclusiveMin: true, default: 0.98 }),
         plateauEpochs: positiveInt('Epochs without a new best validation loss that count as a plateau (official --decay-log-epochs).', 20),
+        replay: nullable(string({ doc: '' }), {
+          doc: 'Replay a recorded run (e.g. a PyTorch one): a JSON file {"batches": [[clip indices of step 1], …], "masks": [[batch × (futureFrames − 1) teacher-forcing values of step 1], …] (optional)}. Indices are into the whole data.path file; the run stops when the batches run out.',
+          default: null,
+        }),
       },
       { doc: 'Optimisation and schedules.' },
     ),
@@ -93,7 +101,7 @@ export const TRAIN_CONFIG_SCHEMA = object(
       {
         futureFrames: positiveInt('Frames predicted at evaluation (the paper: 30 for Moving MNIST, 20 for KTH).', 10),
         samples: positiveInt('Validation sequences of the final evaluation (MSE/PSNR/SSIM next to the copy-last-frame baseline).', 256),
-        protocol: oneOf(['convttlstm', 'standard', 'predrnn'] as const, { doc: 'Metric conventions (see @vid/metrics): convttlstm reproduces the paper\'s evaluation.', default: 'convttlstm' }),
+        protocol: oneOf(['convttlstm', 'standard', 'predrnn', 'skimage'] as const, { doc: 'Metric conventions (see @vid/metrics): convttlstm reproduces the paper\'s evaluation; skimage is scikit-image\'s default SSIM (7×7 uniform window, sample covariance, data range 1).', default: 'convttlstm' }),
         gifSamples: positiveInt('Validation sequences shown in samples.gif / samples.png.', 4),
       },
       { doc: 'The evaluation at the end of training.' },
@@ -129,43 +137,32 @@ export function configDocumentation(): string {
   return describeSchema(TRAIN_CONFIG_SCHEMA);
 }
 
-/** Reads a JSON or YAML configuration file. */
-export function readConfigFile(path: string): Record<string, unknown> {
-  const file = resolve(path);
-  if (!existsSync(file)) throw new FileFormatError(path, 'no such configuration file');
-  if (statSync(file).isDirectory()) throw new FileFormatError(path, 'is a directory (expected a .json, .yaml or .yml file)');
-  const text = readFileSync(file, 'utf8');
-  const ext = extname(file).toLowerCase();
-  let value: unknown;
-  try {
-    value = ext === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new FileFormatError(path, `not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FileFormatError(path, `expected a configuration object, found ${Array.isArray(value) ? 'an array' : String(value)}`);
-  return value as Record<string, unknown>;
+/** The JSON Schema of a training configuration file (for editors: `"$schema"`, or `vid train --json-schema`). */
+export function trainConfigJsonSchema(): Record<string, unknown> {
+  return { title: 'vid training configuration', ...jsonSchema(TRAIN_CONFIG_SCHEMA) };
 }
 
-/** Options of {@link resolveConfig}. */
-export interface ResolveConfigOptions {
-  /** A preset name (overridden by the file and the overrides). */
+/** Options of {@link resolveConfigValues}. */
+export interface ResolveConfigValuesOptions {
+  /** A preset name (overridden by the values and the overrides). */
   readonly preset?: string;
-  /** A configuration file (JSON or YAML). */
-  readonly file?: string;
+  /** Configuration values, as a file holds them. */
+  readonly values?: Record<string, unknown>;
+  /** Where the values come from, for error messages. @default 'config' */
+  readonly source?: string;
   /** Overrides, e.g. from CLI flags (applied last). */
   readonly overrides?: Record<string, unknown>;
-  /** Check that data paths exist. @default true */
-  readonly checkPaths?: boolean;
 }
 
 /**
- * Builds the configuration: preset (from the option, else the file's `preset`, else `quick`),
- * then the file, then the overrides; validates the result against the schema and the
- * cross-field rules. Throws a `ConfigError` naming the field before any work starts.
+ * Builds the configuration: preset (from the option, else the overrides' or the values'
+ * `preset`, else `quick`), then the values, then the overrides; validates the result against
+ * the schema and the cross-field rules. Throws a `ConfigError` naming the field before any work
+ * starts. Browser-safe; `@vid/training/node`'s `resolveConfig` also reads files and checks paths.
  */
-export function resolveConfig(options: ResolveConfigOptions = {}): TrainConfig {
-  const fromFile = options.file ? readConfigFile(options.file) : {};
-  const context = options.file ? `config ${options.file}` : 'config';
+export function resolveConfigValues(options: ResolveConfigValuesOptions = {}): TrainConfig {
+  const fromFile = options.values ?? {};
+  const context = options.source ?? 'config';
   const presetName = options.preset ?? (options.overrides?.preset as string | undefined) ?? (fromFile.preset as string | undefined) ?? 'quick';
   if (typeof presetName !== 'string' || !(presetName in PRESETS)) {
     throw new ConfigError('preset', `one of ${Object.keys(PRESETS).join(', ')}`, presetName, context);
@@ -174,12 +171,12 @@ export function resolveConfig(options: ResolveConfigOptions = {}): TrainConfig {
   const merged = deepMerge(deepMerge(preset.config, fromFile), options.overrides ?? {}) as Record<string, unknown>;
   merged.preset = presetName;
   const config = TRAIN_CONFIG_SCHEMA.parse(merged, '', context) as TrainConfig;
-  checkConfig(config, context, options.checkPaths ?? true);
+  checkConfig(config, context);
   return config;
 }
 
-/** Cross-field rules: frame counts, sizes, data paths. */
-export function checkConfig(config: TrainConfig, context = 'config', checkPaths = true): void {
+/** Cross-field rules: frame counts, sizes (the data paths are checked by the Node entry's `resolveConfig`). */
+export function checkConfig(config: TrainConfig, context = 'config'): void {
   const { data, model, train, evaluation } = config;
   const total = data.inputFrames + data.futureFrames;
   if (train.outputFrames !== null && train.outputFrames > total - 1) {
@@ -222,23 +219,33 @@ export function checkConfig(config: TrainConfig, context = 'config', checkPaths 
   }
   if (data.dataset !== 'moving-mnist') {
     if (data.path === null) throw new ConfigError('data.path', `a ${data.dataset === 'kth' ? 'KTH folder' : '.npy/.npz file'} for dataset "${data.dataset}"`, null, context);
-    if (checkPaths) {
-      for (const [field, path] of [['data.path', data.path], ['data.validPath', data.validPath]] as const) {
-        if (path !== null && !existsSync(path)) throw new ConfigError(field, 'an existing path', path, `${context} (no such file or directory)`);
-      }
-    }
   }
 }
 
-/** Steps per epoch: the explicit value, or trainSamples / batchSize rounded down (at least 1). */
-export function stepsPerEpoch(config: TrainConfig): number {
-  return config.train.stepsPerEpoch ?? Math.max(1, Math.floor(config.data.trainSamples / config.train.batchSize));
+/**
+ * Steps per epoch: the explicit value, or the epoch's sequences / batchSize rounded down (at
+ * least 1), where an epoch is min(trainLength, trainSamples) sequences: the length of a file or
+ * KTH split, capped by `data.trainSamples` (as the official `MNIST_Dataset`, and a generator's
+ * `trainSamples`).
+ */
+export function stepsPerEpoch(config: TrainConfig, trainLength = Infinity): number {
+  return config.train.stepsPerEpoch ?? Math.max(1, Math.floor(Math.min(trainLength, config.data.trainSamples) / config.train.batchSize));
 }
 
-/** Total training steps of a configuration. */
-export function totalSteps(config: TrainConfig): number {
-  const all = config.train.epochs * stepsPerEpoch(config);
+/** Total training steps of a configuration (`trainLength`: see {@link stepsPerEpoch}). */
+export function totalSteps(config: TrainConfig, trainLength = Infinity): number {
+  const all = config.train.epochs * stepsPerEpoch(config, trainLength);
   return config.train.maxSteps === null ? all : Math.min(all, config.train.maxSteps);
+}
+
+/** The plan of a run in words, e.g. `160 steps (8 epochs × 20 steps, batch 8)`, or with a maxSteps cap `20 steps (train.maxSteps; an epoch is 20 steps, 8 epochs would be 160), batch 8`. */
+export function describePlan(config: TrainConfig, trainLength = Infinity): string {
+  const spe = stepsPerEpoch(config, trainLength);
+  const total = totalSteps(config, trainLength);
+  const all = config.train.epochs * spe;
+  const epochs = `${config.train.epochs} epoch${config.train.epochs === 1 ? '' : 's'}`;
+  if (total === all) return `${total} steps (${epochs} × ${spe} steps), batch ${config.train.batchSize}`;
+  return `${total} steps (train.maxSteps ${config.train.maxSteps}; an epoch is ${spe} steps, ${epochs} would be ${all}), batch ${config.train.batchSize}`;
 }
 
 /** One-step outputs the loss compares. */

@@ -7,30 +7,12 @@ import { initBackend } from '@vid/core';
 import { MovingMnist, digitSetFromArray, writeMovingMnistFile } from '@vid/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type TrainConfig, resolveConfig } from '../config/config.js';
-import { runWithSigint } from '../cli.js';
 import { CheckpointWriteError, loadCheckpoint, resolveCheckpointDir } from './checkpoints.js';
 import { MetricsLog } from './metrics-log.js';
 import { train } from './train.js';
+import { tinyConfig } from './testing.js';
 
-/** A tiny run: 16×16 Moving MNIST, 3 → 3, an encoder-forecaster with 4 hidden channels, 6 steps. */
-export function tinyConfig(overrides: Record<string, unknown> = {}): TrainConfig {
-  return resolveConfig({
-    overrides: {
-      seed: 3,
-      data: { inputFrames: 3, futureFrames: 3, frameSize: [16, 16], digitSize: 8, trainSamples: 4, validSamples: 2 },
-      model: { type: 'encoder-forecaster', hiddenChannels: [4], kernelSize: 3, patchSize: 4, forecasterInput: 'previous-frame', peephole: 'none' },
-      train: { batchSize: 2, epochs: 3, learningRate: 1e-2, scheduledSamplingRatio: 0.5, plateauEpochs: 1, ssrDecayRatio: 0.2, loss: 'l1+mse' },
-      validation: { batchSize: 2 },
-      evaluation: { futureFrames: 4, samples: 2, gifSamples: 1, protocol: 'standard' },
-      checkpoint: { everySteps: 2, keepLast: 2 },
-      output: { progress: 'none', logEverySteps: 1 },
-      ...overrides,
-    },
-  });
-}
-
-const quiet = { log: () => undefined, progress: 'none' as const, initBackend: false };
+const quiet = { log: () => undefined, initBackend: false };
 
 let root: string;
 beforeAll(async () => {
@@ -110,36 +92,6 @@ describe('train', () => {
     expect(checkpoint.step).toBe(result.step);
     for (const file of ['config.json', 'run.json', 'metrics.jsonl', 'curves.png']) expect(existsSync(join(root, 'aborted', file))).toBe(true);
     expect(JSON.parse(await readFile(join(root, 'aborted', 'run.json'), 'utf8')).status).toBe('interrupted');
-  });
-
-  it('saves a checkpoint on SIGINT (the CLI handler) and resumes from it', async () => {
-    const runDir = join(root, 'sigint');
-    const stderr = process.stderr.write;
-    process.stderr.write = (() => true) as typeof process.stderr.write;
-    let result: Awaited<ReturnType<typeof train>> | undefined;
-    try {
-      await runWithSigint(async (signal) => {
-        let lines = 0;
-        result = await train({
-          ...quiet,
-          config: tinyConfig(),
-          runDir,
-          signal,
-          finalEvaluation: false,
-          log: () => {
-            if (++lines === 6) process.emit('SIGINT', 'SIGINT');
-          },
-        });
-      });
-    } finally {
-      process.stderr.write = stderr;
-    }
-    expect(result?.interrupted).toBe(true);
-    expect(process.listenerCount('SIGINT')).toBe(0);
-    const checkpoint = await loadCheckpoint(await resolveCheckpointDir(runDir));
-    expect(checkpoint.step).toBe(result?.step);
-    const resumed = await train({ ...quiet, config: tinyConfig(), resume: runDir, finalEvaluation: false });
-    expect(resumed.step).toBe(6);
   });
 
   it('finishes with the final evaluation, pictures and summary', async () => {

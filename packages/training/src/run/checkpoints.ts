@@ -23,7 +23,7 @@
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import { type AdamState, FileFormatError, type HostTensor, VidError, parseSafetensors, serializeSafetensors } from '@vid/core';
 
@@ -249,7 +249,48 @@ export async function resolveCheckpointDir(path: string, which: 'latest' | 'best
   throw new FileFormatError(path, 'not a checkpoint: expected a run folder (with checkpoints/latest.json) or a checkpoint folder (with state.json)');
 }
 
-/** Reads a checkpoint folder. */
+/** Throws a FileFormatError naming the file, the tensor and the first index of a NaN or infinite value. */
+function assertFiniteTensors(tensors: ReadonlyMap<string, HostTensor>, file: string): void {
+  for (const [name, tensor] of tensors) {
+    const data = tensor.data;
+    if (!(data instanceof Float32Array || data instanceof Float64Array)) continue;
+    for (let i = 0; i < data.length; i++) {
+      const value = data[i] as number;
+      if (!Number.isFinite(value)) throw new FileFormatError(file, `tensor ${name} holds ${value} at index ${i}: the weights are not finite (a diverged run?)`);
+    }
+  }
+}
+
+/**
+ * The checkpoint to resume `path` from: a checkpoint folder as it is, or a run's newest
+ * checkpoint; when that one is unreadable or not finite, the previous good one, with a message
+ * naming both (as a resumed run must not start from a corrupted state).
+ */
+export async function loadResumeCheckpoint(path: string, log: (line: string) => void = () => undefined): Promise<LoadedCheckpoint> {
+  const dir = await resolveCheckpointDir(path);
+  try {
+    return await loadCheckpoint(dir);
+  } catch (error) {
+    // A checkpoint folder named directly: that one or nothing.
+    if (resolve(dir) === resolve(path)) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    const parent = dirname(dir);
+    const newest = basename(dir);
+    const earlier = (await readdir(parent)).filter((name) => /^step-\d+$/.test(name) && name < newest).sort().reverse();
+    for (const name of earlier) {
+      try {
+        const checkpoint = await loadCheckpoint(join(parent, name));
+        log(`vid train: the newest checkpoint ${dir} is unusable (${reason}); falls back to the previous good one, ${checkpoint.dir}`);
+        return checkpoint;
+      } catch {
+        // try the one before
+      }
+    }
+    throw new FileFormatError(dir, `${reason}; no earlier checkpoint of ${parent} is usable either`);
+  }
+}
+
+/** Reads a checkpoint folder (weights and optimizer moments must be finite). */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const read = async (file: string): Promise<Uint8Array> => {
     try {
@@ -260,6 +301,9 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   };
   const model = parseSafetensors(await read('model.safetensors'), join(dir, 'model.safetensors'));
   const optimizer = parseSafetensors(await read('optimizer.safetensors'), join(dir, 'optimizer.safetensors'));
+  // A checkpoint of a diverged run is no checkpoint: refuse non-finite weights or moments.
+  assertFiniteTensors(model.tensors, join(dir, 'model.safetensors'));
+  assertFiniteTensors(optimizer.tensors, join(dir, 'optimizer.safetensors'));
   let state: Record<string, unknown>;
   try {
     state = JSON.parse(new TextDecoder().decode(await read('state.json'))) as Record<string, unknown>;

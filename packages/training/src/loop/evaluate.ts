@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { sliceFrames } from '@vid/core';
-import { FrameMetrics, type FrameMetricName, type FrameMetricsResult, type EvaluationProtocol, type LPIPS } from '@vid/metrics';
+import { FrameMetrics, type FrameMetricName, type FrameMetricsResult, type EvaluationProtocol, type LPIPS, PSNR_CAP_DB } from '@vid/metrics';
 import { CopyLastFramePredictor, type VideoPredictor } from '@vid/models';
 import { batchToTensor } from '@vid/datasets';
 
-import { type ClipSource, readClips } from './data.js';
+import { type ClipSource, readClips } from './clips.js';
 import type { SampleVideos } from '../render/samples.js';
 
 /** Options of {@link evaluatePredictor}. */
@@ -43,7 +43,9 @@ export async function evaluatePredictor(predictor: VideoPredictor, source: ClipS
   const batchSize = options.batchSize ?? 16;
   const metrics = options.metrics ?? (['mse', 'psnr', 'ssim', ...(options.lpips ? (['lpips'] as const) : [])] as FrameMetricName[]);
   // Predictions are clamped to [0, 1] before the metrics, as NVlabs/conv-tt-lstm `code/model_test.py` does.
-  const common = { protocol: options.protocol, metrics, outOfRange: 'clamp' as const, ...(options.lpips ? { lpips: options.lpips } : {}) };
+  // PSNR per frame is capped at PSNR_CAP_DB (100 dB): an exact match (the copy-last-frame
+  // baseline on a still frame) would otherwise make the mean infinite.
+  const common = { protocol: options.protocol, metrics, outOfRange: 'clamp' as const, psnrMaxDb: PSNR_CAP_DB, ...(options.lpips ? { lpips: options.lpips } : {}) };
   const model = new FrameMetrics(common);
   const withBaseline = options.baseline ?? true;
   const baselineMetrics = withBaseline ? new FrameMetrics(common) : null;

@@ -8,20 +8,17 @@
  * `⌊i / n⌋` at offset `i mod n` of that epoch's seeded permutation. A checkpoint stores it, so a
  * resumed run reads exactly the batches it would have read.
  */
-import { ConfigError, FileFormatError, Rng } from '@vid/core';
-import { KthDataset, MovingMnist, MovingMnistFile, type VideoBatch, type VideoClip, loadDigits, resizeFrames, stackClips } from '@vid/datasets';
+import { ConfigError, FileFormatError } from '@vid/core';
+import { KthDataset, MovingMnist, MovingMnistFile, type VideoBatch, type VideoClip, loadDigits } from '@vid/datasets';
 
 import type { TrainConfig } from '../config/config.js';
-
-/** Random access to clips. */
-export interface ClipSource {
-  readonly length: number;
-  get(index: number): Promise<VideoClip> | VideoClip;
-  close?(): Promise<void>;
-}
+import { type ClipSource, epochShuffled, fitClip, toBatch } from '../loop/clips.js';
+import type { TrainingData } from '../loop/fit.js';
 
 /** The data of a run. */
-export interface RunData {
+export interface RunData extends TrainingData {
+  /** Every clip of the training file, unshuffled (files only: the clips a recorded batch order indexes). */
+  readonly trainClips?: ClipSource;
   /** Describes the data in one line. */
   readonly description: string;
   /** The training batch that starts at stream position `position` (sequences consumed). */
@@ -33,23 +30,6 @@ export interface RunData {
   /** Sequences of one training epoch of a finite set (Infinity for the generator). */
   readonly trainLength: number;
   close(): Promise<void>;
-}
-
-/** A clip cut to its first `frames` frames and checked against the configured size. */
-export function fitClip(clip: VideoClip, frames: number, size: readonly [number, number], channels: number, source: string): VideoClip {
-  const [t, h, w, c] = clip.shape;
-  if (t < frames) throw new FileFormatError(source, `clip ${clip.id ?? ''} has ${t} frames, the configuration needs ${frames} (inputFrames + futureFrames)`);
-  if (c !== channels) throw new FileFormatError(source, `clips have ${c} channels, the configuration has data.channels = ${channels}`);
-  let out: VideoClip = t === frames ? clip : { ...clip, frames: clip.frames.subarray(0, frames * h * w * c), shape: [frames, h, w, c] };
-  if (h !== size[0] || w !== size[1]) {
-    out = { ...out, frames: resizeFrames(out.frames, out.shape, size[0], size[1]), shape: [frames, size[0], size[1], c] };
-  }
-  return out;
-}
-
-/** Stacks clips into a float32 batch. */
-export function toBatch(clips: readonly VideoClip[]): VideoBatch {
-  return stackClips(clips, 'float32');
 }
 
 function limited(source: ClipSource, count: number, frames: number, size: readonly [number, number], channels: number, name: string, offset = 0): ClipSource {
@@ -86,8 +66,12 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
   }
   if (data.dataset === 'moving-mnist-file') {
     const path = data.path as string;
-    const file = await MovingMnistFile.open(path);
-    const validFile = data.validPath ? await MovingMnistFile.open(data.validPath) : null;
+    const layout = data.layout !== null ? { layout: data.layout } : {};
+    const file = await MovingMnistFile.open(path, layout);
+    const validFile = data.validPath ? await MovingMnistFile.open(data.validPath, layout).catch(async (error: unknown) => {
+      await file.close();
+      throw error;
+    }) : null;
     const needed = Math.max(trainFrames, evalFrames);
     for (const f of [file, validFile]) {
       if (f && f.clipShape[0] < needed) {
@@ -109,6 +93,7 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
         for (let i = 0; i < batchSize; i++) clips.push(fitClip(await file.get(clipAt(position + i)), trainFrames, size, data.channels, path));
         return toBatch(clips);
       },
+      trainClips: limited(file, file.length, trainFrames, size, data.channels, path),
       validation: limited(validSource, data.validSamples, trainFrames, size, data.channels, validFile?.path ?? path, validOffset),
       evaluation: limited(validSource, evaluation.samples, evalFrames, size, data.channels, validFile?.path ?? path, validOffset),
       close: async () => {
@@ -140,23 +125,4 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
   };
 }
 
-/**
- * The training order: position p of the data stream reads clip `order(epoch)[p mod length]`, where
- * each epoch has its own permutation seeded by (seed, epoch). A pure function of the position, so
- * a resumed run reads exactly the clips the uninterrupted run would have (one epoch's order cached).
- */
-function epochShuffled(seed: number | string, length: number): (position: number) => number {
-  let cached: { epoch: number; order: ArrayLike<number> } | undefined;
-  return (position) => {
-    const epoch = Math.floor(position / length);
-    if (cached?.epoch !== epoch) cached = { epoch, order: new Rng(`${seed}:order:${epoch}`).permutation(length) };
-    return cached.order[position % length] as number;
-  };
-}
 
-/** Reads clips `[start, start + count)` of a source as one float32 batch. */
-export async function readClips(source: ClipSource, start: number, count: number): Promise<VideoBatch> {
-  const clips: VideoClip[] = [];
-  for (let i = start; i < Math.min(source.length, start + count); i++) clips.push(await source.get(i));
-  return toBatch(clips);
-}

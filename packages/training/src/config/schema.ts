@@ -1,10 +1,12 @@
 /**
- * A small declarative schema for configuration files: every field has a type, a documentation
- * line and a default, and parsing gives errors that name the field path, the expected and the
- * received value (`ConfigError`). The same schema prints the documentation table of the
- * configuration (`describeSchema`), so the docs cannot drift from what is validated.
+ * The configuration schema, built on zod 4: every field has a type, a documentation line and a
+ * default. Parsing is zod's (`z.strictObject`, defaults, checks); its issues become `ConfigError`s
+ * that name the field path, the expected and the received value, with a "did you mean" for
+ * unknown keys. The same schema prints the documentation table (`describeSchema`, behind
+ * `--config-doc`) and exports a JSON Schema for editors (`jsonSchema`).
  */
 import { ConfigError } from '@vid/core';
+import { z } from 'zod';
 
 /** One row of the generated documentation. */
 export interface FieldDoc {
@@ -14,7 +16,7 @@ export interface FieldDoc {
   readonly doc: string;
 }
 
-/** A schema node: parses an unknown value into a `T` (applying defaults) or throws. */
+/** A schema node: a zod schema with its documentation; `parse` gives a `T` (defaults applied) or throws a ConfigError. */
 export interface Schema<T> {
   readonly type: string;
   readonly doc: string;
@@ -22,6 +24,8 @@ export interface Schema<T> {
   readonly defaultValue: T | undefined;
   /** Whether an omitted field is allowed and stays `undefined`. */
   readonly optional: boolean;
+  /** The zod schema that validates the node. */
+  readonly zod: z.ZodType;
   parse(value: unknown, path: string, context: string): T;
   /** Documentation rows of this node and its children. */
   describe(path: string): FieldDoc[];
@@ -41,13 +45,48 @@ function formatDefault(value: unknown, optional: boolean): string {
   return JSON.stringify(value);
 }
 
-function leaf<T>(type: string, common: Common<T>, parse: (value: unknown, path: string, context: string) => T): Schema<T> {
+/** Dotted path of a zod issue path under `base` (`train.betas[1]`). */
+function joinPath(base: string, parts: readonly PropertyKey[]): string {
+  let out = base;
+  for (const part of parts) out = typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part);
+  return out;
+}
+
+function valueAt(root: unknown, parts: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const part of parts) node = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[part] : undefined;
+  return node;
+}
+
+/** Parses with zod; the first issue becomes a ConfigError (its message is the expected phrase). */
+function parseWith<T>(schema: z.ZodType, value: unknown, path: string, context: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data as T;
+  const issue = result.error.issues[0] as z.core.$ZodIssue;
+  if (issue.code === 'unrecognized_keys') {
+    const parent = joinPath(path, issue.path);
+    const key = issue.keys[0] as string;
+    return fail(parent ? `${parent}.${key}` : key, issue.message.replace('{path}', parent ? ` of ${parent}` : '').replace('{key}', key), 'an unknown key', context);
+  }
+  const received = valueAt(value, issue.path);
+  return fail(joinPath(path, issue.path) || '(root)', issue.message, received, context);
+}
+
+function fail(path: string, expected: string, received: unknown, context: string): never {
+  throw new ConfigError(path, expected, received, context);
+}
+
+function leaf<T>(type: string, common: Common<T>, schema: z.ZodType): Schema<T> {
+  let zod: z.ZodType = common.doc ? schema.describe(common.doc) : schema;
+  if (common.default !== undefined) zod = zod.default(structuredClone(common.default) as never);
+  else if (common.optional) zod = zod.optional();
   return {
     type,
     doc: common.doc,
     defaultValue: common.default,
     optional: common.optional ?? false,
-    parse,
+    zod,
+    parse: (value, path, context) => parseWith<T>(zod, value, path, context),
     describe: (path) => [{ path, type, default: formatDefault(common.default, common.optional ?? false), doc: common.doc }],
   };
 }
@@ -59,70 +98,48 @@ export function number(options: Common<number> & { readonly min?: number; readon
   if (min !== undefined) parts.push(`${exclusiveMin ? '>' : '≥'} ${min}`);
   if (max !== undefined) parts.push(`≤ ${max}`);
   const type = parts.join(' ');
-  return leaf(type, options, (value, path, context) => {
-    const ok =
-      typeof value === 'number' &&
-      Number.isFinite(value) &&
-      (!integer || Number.isInteger(value)) &&
-      (min === undefined || (exclusiveMin ? value > min : value >= min)) &&
-      (max === undefined || value <= max);
-    if (!ok) throw new ConfigError(path, `${integer ? 'an' : 'a'} ${type}`, value, context);
-    return value as number;
-  });
+  const error = `${integer ? 'an' : 'a'} ${type}`;
+  let schema = z.number({ error });
+  if (integer) schema = schema.int({ error });
+  if (min !== undefined) schema = exclusiveMin ? schema.gt(min, { error }) : schema.gte(min, { error });
+  if (max !== undefined) schema = schema.lte(max, { error });
+  return leaf(type, options, schema);
 }
 
 /** `true` or `false`. */
 export function boolean(options: Common<boolean>): Schema<boolean> {
-  return leaf('boolean', options, (value, path, context) => {
-    if (typeof value !== 'boolean') throw new ConfigError(path, 'true or false', value, context);
-    return value;
-  });
+  return leaf('boolean', options, z.boolean({ error: 'true or false' }));
 }
 
 /** A string (non-empty unless `allowEmpty`). */
 export function string(options: Common<string> & { readonly allowEmpty?: boolean }): Schema<string> {
-  return leaf('string', options, (value, path, context) => {
-    if (typeof value !== 'string' || (!options.allowEmpty && value.length === 0)) throw new ConfigError(path, 'a non-empty string', value, context);
-    return value;
-  });
+  const error = 'a non-empty string';
+  return leaf('string', options, options.allowEmpty ? z.string({ error }) : z.string({ error }).min(1, { error }));
 }
 
 /** One of a fixed set of strings. */
 export function oneOf<const T extends string>(values: readonly T[], options: Common<T>): Schema<T> {
   const type = values.map((v) => `"${v}"`).join(' | ');
-  return leaf(type, options, (value, path, context) => {
-    if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {
-      throw new ConfigError(path, `one of ${values.map((v) => `"${v}"`).join(', ')}`, value, context);
-    }
-    return value as T;
-  });
+  return leaf(type, options, z.enum(values as unknown as [T, ...T[]], { error: `one of ${values.map((v) => `"${v}"`).join(', ')}` }));
 }
 
 /** An array of items, optionally of a fixed length. */
 export function array<T>(item: Schema<T>, options: Common<T[]> & { readonly length?: number; readonly minLength?: number }): Schema<T[]> {
   const type = `${item.type}[]${options.length !== undefined ? ` (${options.length})` : ''}`;
-  const base = leaf<T[]>(type, options, (value, path, context) => {
-    if (!Array.isArray(value)) throw new ConfigError(path, `an array of ${item.type}`, value, context);
-    if (options.length !== undefined && value.length !== options.length) throw new ConfigError(path, `an array of ${options.length} values`, value, context);
-    if (options.minLength !== undefined && value.length < options.minLength) throw new ConfigError(path, `an array of at least ${options.minLength} values`, value, context);
-    return value.map((v, i) => item.parse(v, `${path}[${i}]`, context));
-  });
-  return base;
+  let schema = z.array(item.zod, { error: `an array of ${item.type}` });
+  if (options.length !== undefined) schema = schema.length(options.length, { error: `an array of ${options.length} values` });
+  if (options.minLength !== undefined) schema = schema.min(options.minLength, { error: `an array of at least ${options.minLength} values` });
+  return leaf(type, options, schema);
 }
 
 /** Allows `null` beside the inner schema. */
 export function nullable<T>(inner: Schema<T>, options: Common<T | null>): Schema<T | null> {
-  return {
-    ...leaf<T | null>(`${inner.type} | null`, options, (value, path, context) => (value === null ? null : inner.parse(value, path, context))),
-  };
+  return leaf<T | null>(`${inner.type} | null`, options, inner.zod.nullable());
 }
 
 /** Any JSON object, kept as is (for pass-through sections validated elsewhere). */
 export function record(options: Common<Record<string, unknown>>): Schema<Record<string, unknown>> {
-  return leaf('object', options, (value, path, context) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(path, 'an object', value, context);
-    return value as Record<string, unknown>;
-  });
+  return leaf('object', options, z.record(z.string(), z.unknown(), { error: 'an object' }));
 }
 
 type Shape = Record<string, Schema<unknown>>;
@@ -160,43 +177,35 @@ export function suggest(key: string, known: readonly string[]): string | undefin
 /** An object with known fields: unknown keys are errors (with a "did you mean"), defaults fill omitted fields. */
 export function object<S extends Shape>(shape: S, options: { readonly doc: string; readonly optional?: boolean }): Schema<Parsed<S>> {
   const keys = Object.keys(shape);
-  const parse = (value: unknown, path: string, context: string): Parsed<S> => {
-    const input = value === undefined ? {} : value;
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(path || '(root)', 'an object', value, context);
-    for (const key of Object.keys(input)) {
-      if (!keys.includes(key)) {
-        const hint = suggest(key, keys);
-        throw new ConfigError(
-          path ? `${path}.${key}` : key,
-          `a known key${path ? ` of ${path}` : ''} (${hint ? `did you mean "${hint}"? ` : ''}known: ${keys.join(', ')})`,
-          'an unknown key',
-          context,
-        );
-      }
-    }
-    const out: Record<string, unknown> = {};
-    for (const key of keys) {
-      const field = shape[key] as Schema<unknown>;
-      const child = path ? `${path}.${key}` : key;
-      const raw = (input as Record<string, unknown>)[key];
-      if (raw === undefined) {
-        if (field.defaultValue !== undefined) out[key] = field.parse(structuredClone(field.defaultValue), child, context);
-        else if (field.optional || field.type === 'object-section') out[key] = field.type === 'object-section' ? field.parse(undefined, child, context) : undefined;
-        else throw new ConfigError(child, `a value (${field.type}: ${field.doc})`, undefined, context);
-      } else {
-        out[key] = field.parse(raw, child, context);
-      }
-    }
-    return out as Parsed<S>;
-  };
+  const fields = Object.fromEntries(keys.map((key) => [key, (shape[key] as Schema<unknown>).zod]));
+  let zod: z.ZodType = z
+    .strictObject(fields, {
+      error: (issue) => {
+        if (issue.code === 'unrecognized_keys') {
+          const key = (issue.keys as string[])[0] as string;
+          const hint = suggest(key, keys);
+          return `a known key{path} (${hint ? `did you mean "${hint}"? ` : ''}known: ${keys.join(', ')})`;
+        }
+        return 'an object';
+      },
+    })
+    .describe(options.doc);
+  // An omitted section is parsed from {} (its fields' defaults).
+  if (options.optional ?? true) zod = zod.prefault({});
   return {
     type: 'object-section',
     doc: options.doc,
     defaultValue: undefined,
     optional: options.optional ?? true,
-    parse,
+    zod,
+    parse: (value, path, context) => parseWith<Parsed<S>>(zod, value, path, context),
     describe: (path) => keys.flatMap((key) => (shape[key] as Schema<unknown>).describe(path ? `${path}.${key}` : key)),
   };
+}
+
+/** A JSON Schema (draft 2020-12) of a configuration schema, for editors (`"$schema"` in config files). */
+export function jsonSchema(schema: Schema<unknown>): Record<string, unknown> {
+  return z.toJSONSchema(schema.zod, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
 /** The documentation of a schema as a Markdown table. */

@@ -3,6 +3,8 @@
  * a TTY, plain lines (every `logEvery` steps) when it is not or when `CI=true`.
  */
 
+import type { FitCallbacks } from '../loop/fit.js';
+
 /** How progress is shown. */
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
@@ -105,4 +107,18 @@ export class ProgressReporter {
     if (this.mode === 'bar' && this.#lastBar) this.#write('\n');
     this.#lastBar = '';
   }
+}
+
+/**
+ * The progress bar as a callback of the loop (the CLI adds it; the loop prints nothing itself).
+ * Messages logged through `reporter.log` while the bar runs appear above it.
+ */
+export function progressCallback(reporter: ProgressReporter): FitCallbacks {
+  return {
+    onTrainBegin: (control) => reporter.start(control.initialStep),
+    onStepEnd: (step, control) => {
+      reporter.update({ step: step.step, total: control.totalSteps, epoch: step.epoch - 1, loss: step.loss, extra: `ssr ${step.ratio.toFixed(2)}` });
+    },
+    onTrainEnd: () => reporter.finish(),
+  };
 }
