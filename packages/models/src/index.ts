@@ -96,11 +96,12 @@ export { CopyLastFramePredictor } from './prediction/baseline.js';
 export {
   type CreatePredictorOptions,
   type LoadPredictorOptions,
+  PREDICTOR_METADATA_KEY,
+  type PredictorMetadata,
+  type SavePredictorOptions,
   createPredictor,
   loadPredictor,
-  loadPredictorWeights,
-  predictorWeights,
-  readWeightsFile,
+  savePredictor,
   validatePredictorSpec,
 } from './prediction/registry.js';
 // The preset registries: model presets and dataset protocols
