@@ -100,6 +100,7 @@ export {
   type PredictorMetadata,
   type SavePredictorOptions,
   createPredictor,
+  isSavedModel,
   loadPredictor,
   savePredictor,
   validatePredictorSpec,

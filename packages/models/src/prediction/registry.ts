@@ -223,11 +223,23 @@ export async function loadPredictor(source: ModelSource, options: LoadPredictorO
   const location = options.name ?? handler.location;
   const bytes = await handler.load();
   if (bytes.byteLength === 0) throw new FileFormatError(location, 'the file is empty (expected a vid model, a safetensors file or a PyTorch checkpoint)');
-  if (!isTorchCheckpoint(bytes)) {
-    const { metadata } = parseSafetensors(bytes, location);
-    if (metadata.format === MODEL_FORMAT) return loadSavedPredictor(bytes, metadata, location, options);
-  }
+  if (isSavedModel(bytes)) return loadSavedPredictor(bytes, parseSafetensors(bytes, location).metadata, location, options);
   return importPredictor(bytes, location, options);
+}
+
+/**
+ * Whether bytes are a vid model file (safetensors with `__metadata__.format` `vid.model`, as
+ * `saveModel` and {@link savePredictor} write): it carries its architecture, and
+ * {@link loadPredictor} takes no `config` for it. False for `torch.save` files, other safetensors
+ * and anything unreadable (which {@link loadPredictor} then reports).
+ */
+export function isSavedModel(bytes: Uint8Array): boolean {
+  if (bytes.byteLength === 0 || isTorchCheckpoint(bytes)) return false;
+  try {
+    return parseSafetensors(bytes, '<bytes>').metadata.format === MODEL_FORMAT;
+  } catch {
+    return false;
+  }
 }
 
 /** A vid model file: the module from `readModel`, wrapped as `vid_predictor` says. */

@@ -22,7 +22,7 @@ import { EncoderForecasterPredictor } from './encoder-forecaster-predictor.js';
 import { ConvRecurrentNet } from './network.js';
 import { ConvRecurrentPredictor } from './network-predictor.js';
 import type { VideoPredictor } from './predictor.js';
-import { createPredictor, loadPredictor, savePredictor } from './registry.js';
+import { createPredictor, isSavedModel, loadPredictor, savePredictor } from './registry.js';
 import type { PredictorSpec } from './spec.js';
 
 let root: string;
@@ -226,6 +226,8 @@ describe('files of the removed predictorWeights (PyTorch layouts, the whole spec
       const predictor = createPredictor(spec, { seed: 8 });
       // What predictorWeights wrote: the torch-layout state dict and the spec as JSON.
       const legacy = serializeSafetensors(await predictor.module!.exportStateDict({ layout: 'torch' }), { format: 'pt', vid_predictor: JSON.stringify(predictor.spec) });
+      expect(isSavedModel(legacy)).toBe(false);
+      expect(isSavedModel((await savePredictor(predictor)).bytes)).toBe(true);
       const loaded = await loadPredictor(legacy, { name: 'legacy.safetensors' });
       const context = randomVideo(frames, 9);
       expect(Array.from(await predictionsOf(loaded, context, 2))).toEqual(Array.from(await predictionsOf(predictor, context, 2)));
