@@ -7,7 +7,7 @@ import { initBackend, writeSafetensors } from '@vid/core';
 import { fixtureMetadata, loadReferenceFixture, referenceFixturePath } from '@vid/core/testing';
 import { MovingMnist, loadDigits, readNpy, writeNpy } from '@vid/datasets';
 import { LPIPS, evaluateFrames, PSNR_CAP_DB } from '@vid/metrics';
-import { createPredictor, predictorWeights } from '@vid/models';
+import { createPredictor, savePredictor } from '@vid/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { evaluateCheckpoint } from './evaluate.js';
@@ -26,9 +26,8 @@ beforeAll(async () => {
   await initBackend({ backend: 'cpu', log: false });
   root = await mkdtemp(join(tmpdir(), 'vid-eval-'));
   const predictor = createPredictor(TINY_SPEC, { seed: 5 });
-  const { tensors, metadata } = await predictorWeights(predictor);
   weights = join(root, 'tiny.safetensors');
-  await writeSafetensors(weights, tensors, metadata);
+  await savePredictor(predictor, weights);
   predictor.dispose();
 });
 afterAll(async () => {
@@ -45,9 +44,8 @@ describe('vid eval', () => {
     const set = generator.fixedSet(3);
     const sequences = await Promise.all([0, 1, 2].map(async (i) => [...(await set.get(i)).frames]));
     const clips = Float32Array.from(sequences.flat(), (v) => v / 255);
-    const predictor = createPredictor(TINY_SPEC);
-    const { tensors } = await predictorWeights(createPredictor(TINY_SPEC, { seed: 5 }));
-    predictor.module?.loadStateDict(tensors, { layout: 'torch' });
+    // The same seeded weights as the saved file, built directly (not through the file).
+    const predictor = createPredictor(TINY_SPEC, { seed: 5 });
     const video = tf.tensor5d(clips, [3, 5, 16, 16, 1]);
     const context = tf.slice(video, [0, 0, 0, 0, 0], [3, 3, 16, 16, 1]) as tf.Tensor5D;
     const truth = tf.slice(video, [0, 3, 0, 0, 0], [3, 2, 16, 16, 1]);

@@ -1,14 +1,17 @@
 /**
- * Loading the model to evaluate or run: a vid run or checkpoint folder, or a weights file
- * (`.safetensors` or an official PyTorch `.pt`) with a configuration — a vid training config
- * (JSON/YAML file), the official `ConvLSTMNet` constructor arguments (JSON file or inline JSON,
- * e.g. the `config` object of the reference fixtures' metadata), or a predictor spec.
+ * Loading the model to evaluate or run: a vid run or checkpoint folder, a vid model file
+ * (`savePredictor`; it carries its architecture), or an official PyTorch checkpoint (`.pt`, or
+ * safetensors without vid's metadata) with a configuration — a vid training config (JSON/YAML
+ * file), the official `ConvLSTMNet` constructor arguments (JSON file or inline JSON, e.g. the
+ * `config` object of the reference fixtures' metadata), or a predictor spec. With a vid model
+ * file, a training config sets only the data; network arguments or a spec are refused
+ * (`loadPredictor` says the file holds its architecture).
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ConfigError, FileFormatError } from '@vid/core';
-import { type PredictorSpec, type VideoPredictor, loadPredictor } from '@vid/models';
+import { ConfigError, FileFormatError, readFileBytes } from '@vid/core';
+import { type PredictorSpec, type VideoPredictor, isSavedModel, loadPredictor } from '@vid/models';
 import type { TrainConfig } from '@vid/training';
 import { loadCheckpoint, predictorSpec, readConfigFile, resolveCheckpointDir, resolveConfig } from '@vid/training/node';
 
@@ -52,6 +55,16 @@ export function modelConfig(value: Record<string, unknown>, source: string): { c
   return { config: value, trainConfig: null };
 }
 
+/**
+ * Loads a weights file, with `--config` when given: for a vid model file (it carries its
+ * architecture) a training config sets only the data and is not passed on.
+ */
+async function loadWeights(file: string, parsed?: { config: PredictorSpec | Record<string, unknown>; trainConfig: TrainConfig | null }): Promise<VideoPredictor> {
+  const bytes = await readFileBytes(file);
+  const useConfig = parsed !== undefined && !(parsed.trainConfig !== null && isSavedModel(bytes));
+  return loadPredictor(bytes, { name: file, ...(useConfig ? { config: parsed.config } : {}) });
+}
+
 /** Loads a model from a checkpoint folder, or from a weights file and an optional configuration. */
 export async function loadModel(checkpoint: string, config?: string): Promise<LoadedModel> {
   if (!existsSync(checkpoint)) throw new FileFormatError(checkpoint, 'no such checkpoint, run folder or weights file');
@@ -59,16 +72,16 @@ export async function loadModel(checkpoint: string, config?: string): Promise<Lo
     const dir = await resolveCheckpointDir(checkpoint);
     const loaded = await loadCheckpoint(dir);
     const trainConfig = (loaded.state.config as TrainConfig | undefined) ?? null;
-    const options = config ? { config: modelConfig(readModelConfig(config), config).config } : {};
-    const predictor = await loadPredictor(join(dir, 'model.safetensors'), options);
+    const predictor = await loadWeights(join(dir, 'model.safetensors'), config ? modelConfig(readModelConfig(config), config) : undefined);
     return { predictor, trainConfig, description: `vid checkpoint ${dir} (step ${loaded.step})`, runDir: join(dir, '..', '..') };
   }
   if (config === undefined) {
-    // A vid or converted safetensors file carries its own configuration in its metadata.
-    const predictor = await loadPredictor(checkpoint);
+    // A vid model file carries its architecture; an official safetensors its config metadata.
+    const predictor = await loadWeights(checkpoint);
     return { predictor, trainConfig: null, description: `weights ${checkpoint}`, runDir: null };
   }
-  const { config: parsed, trainConfig } = modelConfig(readModelConfig(config), config);
-  const predictor = await loadPredictor(checkpoint, { config: parsed });
+  const parsed = modelConfig(readModelConfig(config), config);
+  const { trainConfig } = parsed;
+  const predictor = await loadWeights(checkpoint, parsed);
   return { predictor, trainConfig, description: `weights ${checkpoint} with config ${config.trim().startsWith('{') ? '(inline JSON)' : config}`, runDir: null };
 }

@@ -96,11 +96,13 @@ export { CopyLastFramePredictor } from './prediction/baseline.js';
 export {
   type CreatePredictorOptions,
   type LoadPredictorOptions,
+  PREDICTOR_METADATA_KEY,
+  type PredictorMetadata,
+  type SavePredictorOptions,
   createPredictor,
+  isSavedModel,
   loadPredictor,
-  loadPredictorWeights,
-  predictorWeights,
-  readWeightsFile,
+  savePredictor,
   validatePredictorSpec,
 } from './prediction/registry.js';
 // The preset registries: model presets and dataset protocols

@@ -66,9 +66,7 @@ export async function scenario({ tf, core, datasets, models, metrics }, fetchByt
   const reference = core.parseSafetensors(await fetchBytes('convttlstm-net.safetensors'), 'convttlstm-net.safetensors');
   const config = JSON.parse(reference.metadata.config);
   const protocol = JSON.parse(reference.metadata.protocol);
-  const state = core.extractStateDict(await core.readTorchCheckpoint(await fetchBytes('convttlstm-net.pt'), 'convttlstm-net.pt'));
-  const official = models.createPredictor({ type: 'conv-recurrent-net', network: config, patchSize: 1 });
-  models.loadPredictorWeights(official, state, 'convttlstm-net.pt');
+  const official = await models.loadPredictor(await fetchBytes('convttlstm-net.pt'), { config, name: 'convttlstm-net.pt' });
   const toVid = (host) => tf.tidy(() => tf.transpose(core.hostToTensor(host), [0, 1, 3, 4, 2]));
   const frames = toVid(reference.tensors.get('frames'));
   const expected = toVid(reference.tensors.get('output.test'));

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { FileFormatError, type HostTensor, StateDictError, initBackend, readSafetensors, writeSafetensors } from '@vid/core';
+import { FileFormatError, type HostTensor, StateDictError, initBackend, readSafetensors, serializeSafetensors, writeSafetensors } from '@vid/core';
 import { assertClose, fixtureTensor, loadReferenceFixture, referenceFixturePath } from '@vid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fixtureConfig, fixtureStateDict, videoFromTorch } from './__fixtures__/reference.js';
-import { inferOfficialConfig, readOfficialCheckpoint } from './checkpoint.js';
+import { inferOfficialConfig, isTorchCheckpoint, readOfficialCheckpoint } from './checkpoint.js';
 import { ConvRecurrentNet } from './network.js';
 
 const local = (name: string): string => fileURLToPath(new URL(`./__fixtures__/${name}`, import.meta.url));
@@ -58,6 +58,18 @@ describe.runIf(net !== null && netPt !== null)('the official .pt checkpoint (con
 });
 
 describe('checkpoint formats of the official code (convttlstm-scheduled fixtures)', () => {
+  it('tells torch.save files from safetensors by their first bytes, also when a header length ends in 0x80', () => {
+    expect(isTorchCheckpoint(Uint8Array.of(0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0))).toBe(true); // zip (PyTorch ≥ 1.6)
+    expect(isTorchCheckpoint(Uint8Array.of(0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9))).toBe(true); // legacy pickle, torch's magic number
+    // A safetensors header padded to 128 bytes: its length's low byte is 0x80, as a pickle's first byte.
+    let metadata = { pad: '' };
+    let bytes = serializeSafetensors(new Map(), metadata);
+    metadata = { pad: 'x'.repeat(128 - (bytes.byteLength - 8)) };
+    bytes = serializeSafetensors(new Map(), metadata);
+    expect(bytes[0]).toBe(0x80);
+    expect(isTorchCheckpoint(bytes)).toBe(false);
+  });
+
   it('reads the DistributedDataParallel layout ("module." names) and a bare legacy-format state dict', async () => {
     const reference = fixtureStateDict(await readSafetensors(local('convttlstm-scheduled.safetensors')));
     const ddp = await readOfficialCheckpoint(local('convttlstm-scheduled-ddp.pt'));

@@ -49,6 +49,19 @@ export interface OfficialCheckpoint {
   readonly epoch?: number;
 }
 
+/**
+ * Whether bytes are a `torch.save` file, by their first bytes: a zip archive (`PK\x03\x04`, the
+ * format since PyTorch 1.6) or a bare pickle stream (`\x80` and a protocol byte, the legacy
+ * format). A safetensors file starts with its header's length (u64, little-endian) and then the
+ * header's `{` at byte 8, so a header length whose low byte is 0x80 (128, 384, 640, …) is not
+ * taken for a pickle. Anything else is read as safetensors.
+ */
+export function isTorchCheckpoint(bytes: Uint8Array): boolean {
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return true;
+  if (bytes[8] === 0x7b) return false;
+  return bytes[0] === 0x80;
+}
+
 /** Reads the parameters of an official checkpoint (safetensors or `.pt`) from a path or bytes. */
 export async function readOfficialCheckpoint(source: string | Uint8Array, options: ReadCheckpointOptions = {}): Promise<OfficialCheckpoint> {
   const file = options.name ?? (typeof source === 'string' ? source : '<checkpoint bytes>');
@@ -56,8 +69,7 @@ export async function readOfficialCheckpoint(source: string | Uint8Array, option
   // Node Buffer (`fs.readFileSync`) is a view of the whole pool, not a copy.
   const bytes = typeof source === 'string' ? await readFileBytes(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   if (bytes.byteLength === 0) throw new FileFormatError(file, 'the file is empty (expected a safetensors or PyTorch checkpoint)');
-  const looksTorch = (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) || bytes[0] === 0x80;
-  const format = options.format ?? (looksTorch ? 'pt' : 'safetensors');
+  const format = options.format ?? (isTorchCheckpoint(bytes) ? 'pt' : 'safetensors');
   let stateDict: Map<string, HostTensor>;
   let metadata: Readonly<Record<string, string>> = {};
   let epoch: number | undefined;

@@ -26,10 +26,12 @@ export class EncoderForecasterPredictor implements VideoPredictor {
     const m = this.module;
     this.channels = m.frameChannels;
     this.sizeMultiple = m.patchSize;
-    this.spec = {
-      type: 'encoder-forecaster',
-      options: { frameSize: [...m.frameSize], frameChannels: m.frameChannels, patchSize: m.patchSize, hiddenChannels: [...m.hiddenChannels], forecasterInput: m.forecasterInput, ...(model instanceof EncoderForecaster ? {} : specOptions(model)) },
-    };
+    // A wrapped model (a loaded one) says its options itself: `getConfig`, as its file holds them.
+    const options =
+      model instanceof EncoderForecaster
+        ? m.getConfig()
+        : { frameSize: [...m.frameSize], frameChannels: m.frameChannels, patchSize: m.patchSize, hiddenChannels: [...m.hiddenChannels], forecasterInput: m.forecasterInput, ...specOptions(model) };
+    this.spec = { type: 'encoder-forecaster', options };
   }
 
   rollout(frames: tf.Tensor5D, options: PredictorRolloutOptions): PredictorRolloutResult {

@@ -242,6 +242,17 @@ export class EncoderForecaster extends Module {
     });
   }
 
+  /**
+   * Test-mode prediction, as `ConvRecurrentNet.predict`: the whole `context` is encoded, then
+   * `futureFrames` frames are forecast (the forecaster reads its own previous prediction when
+   * `forecasterInput` is `'previous-frame'`). What `EncoderForecasterPredictor.predict` returns.
+   *
+   * context: `[batch, time, height, width, channels]` → `[batch, futureFrames, height, width, channels]`.
+   */
+  predict(context: tf.Tensor5D, futureFrames: number): tf.Tensor5D {
+    return tf.tidy(() => this.apply(context, { horizon: futureFrames }).predictions);
+  }
+
   /** The constructor options ({@link Module.getConfig}), without the seed (a saved model carries its weights). */
   override getConfig(): ModuleConfig {
     const cell = this.encoder.cells.at(0);
