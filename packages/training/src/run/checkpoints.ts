@@ -4,9 +4,9 @@
  * ```
  * <run>/checkpoints/
  *   step-000120/
- *     model.safetensors       the weights (official PyTorch names and layouts for ConvTTLSTMNet;
- *                             __metadata__: the predictor spec and, for ConvTTLSTMNet, the
- *                             official constructor arguments)
+ *     model.safetensors       a vid model file (savePredictor → saveModel): the weights under
+ *                             their state-dict names, with class, config and patch size in
+ *                             __metadata__; loadModel gives the network, loadPredictor the predictor
  *     optimizer.safetensors   Adam's moments (exp_avg.<param>, exp_avg_sq.<param>)
  *     state.json              step, epoch, data-stream position, RNG state, schedules,
  *                             validation history, Adam's step and lr, the resolved config
@@ -30,9 +30,11 @@ import { type AdamState, FileFormatError, type HostTensor, VidError, parseSafete
 /** Everything a checkpoint holds. */
 export interface CheckpointData {
   readonly step: number;
-  /** The model's parameters (host tensors) and the weights file's metadata. */
-  readonly weights: ReadonlyMap<string, HostTensor>;
-  readonly weightsMetadata: Readonly<Record<string, string>>;
+  /**
+   * The model file: `savePredictor`'s bytes (a vid model file, so `loadModel` gives the network
+   * and `loadPredictor` the predictor).
+   */
+  readonly model: Uint8Array;
   readonly optimizer: AdamState;
   /** JSON-serialisable training state (see the training loop). */
   readonly state: Record<string, unknown>;
@@ -41,6 +43,8 @@ export interface CheckpointData {
 /** A checkpoint read back. */
 export interface LoadedCheckpoint extends CheckpointData {
   readonly dir: string;
+  /** The model's parameters from the model file, by state-dict name (vid layout). */
+  readonly weights: ReadonlyMap<string, HostTensor>;
 }
 
 /** Writes bytes to a new file and flushes it; replaceable in tests to simulate a full disk. */
@@ -150,7 +154,7 @@ export class CheckpointManager {
       if (!(await exists(finalDir))) {
         await rm(temp, { recursive: true, force: true });
         await mkdir(temp, { recursive: true });
-        await this.#writeFile(join(temp, 'model.safetensors'), serializeSafetensors(data.weights, { ...data.weightsMetadata }));
+        await this.#writeFile(join(temp, 'model.safetensors'), data.model);
         await this.#writeFile(
           join(temp, 'optimizer.safetensors'),
           serializeSafetensors(data.optimizer.tensors, { format: 'vid-adam', step: String(data.optimizer.step), lr: String(data.optimizer.lr) }),
@@ -299,7 +303,8 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       throw new FileFormatError(join(dir, file), describeFsError(error));
     }
   };
-  const model = parseSafetensors(await read('model.safetensors'), join(dir, 'model.safetensors'));
+  const modelBytes = await read('model.safetensors');
+  const model = parseSafetensors(modelBytes, join(dir, 'model.safetensors'));
   const optimizer = parseSafetensors(await read('optimizer.safetensors'), join(dir, 'optimizer.safetensors'));
   // A checkpoint of a diverged run is no checkpoint: refuse non-finite weights or moments.
   assertFiniteTensors(model.tensors, join(dir, 'model.safetensors'));
@@ -316,8 +321,8 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   return {
     dir,
     step: state.step,
+    model: modelBytes,
     weights: model.tensors,
-    weightsMetadata: model.metadata,
     optimizer: { step: opt.step, lr: opt.lr, tensors: optimizer.tensors },
     state,
   };

@@ -10,9 +10,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, type BackendReport, ConfigError, FileFormatError, VidError, initBackend } from '@vid/core';
+import { Adam, type BackendReport, ConfigError, FileFormatError, VidError, initBackend, readFileBytes } from '@vid/core';
 import { type FrameMetricsResult, formatMetricsTable } from '@vid/metrics';
-import { type PredictorSpec, type VideoPredictor, createPredictor, loadPredictorWeights, predictorWeights, readWeightsFile } from '@vid/models';
+import { type PredictorSpec, type VideoPredictor, createPredictor, isSavedModel, loadPredictor, savePredictor } from '@vid/models';
 
 import { type TrainConfig, describePlan, lossOutputFrames, resolveConfigValues, stepsPerEpoch, totalSteps } from '../config/config.js';
 import type { ClipSource } from '../loop/clips.js';
@@ -293,9 +293,15 @@ async function trainIn(
   const module = predictor.module;
   if (config.model.init !== null && module) {
     try {
-      // Official .pt or vid .safetensors, in the model's PyTorch names and layouts.
-      const { tensors } = await readWeightsFile(config.model.init);
-      loadPredictorWeights(predictor, tensors, config.model.init);
+      // A vid model file (its own architecture, which must match this run's), or an official
+      // PyTorch checkpoint imported with this run's architecture.
+      const bytes = await readFileBytes(config.model.init);
+      const initial = await loadPredictor(bytes, { name: config.model.init, ...(isSavedModel(bytes) ? {} : { config: spec }) });
+      try {
+        module.loadStateDict(initial.module?.stateDict() ?? new Map(), { source: config.model.init });
+      } finally {
+        initial.dispose();
+      }
       log(`  initial weights: ${config.model.init}`);
     } catch (error) {
       predictor.dispose();
@@ -319,7 +325,7 @@ async function trainIn(
     await checkpoints.init();
     if (resumed) {
       const checkpoint = resumed;
-      loadPredictorWeights(predictor, checkpoint.weights, checkpoint.dir);
+      module.loadStateDict(checkpoint.weights, { source: checkpoint.dir });
       adam.loadState(checkpoint.optimizer);
       const state = checkpoint.state as unknown as FitState;
       resumeState = { step: checkpoint.step, position: state.position, schedule: { ...state.schedule }, rng: state.rng, baselineMse: state.baselineMse ?? null, validationsSinceBest: state.validationsSinceBest ?? 0 };
@@ -385,10 +391,10 @@ async function trainIn(
         }
       },
       onCheckpoint: async (event) => {
-        const weights = await predictorWeights(event.predictor);
+        const { bytes: model } = await savePredictor(event.predictor);
         const state = { ...event.state, epoch: Math.floor(event.step / spe), config };
         const dir = await checkpoints.save(
-          { step: event.step, weights: weights.tensors, weightsMetadata: weights.metadata, optimizer: await event.optimizer.exportState(), state: state as unknown as Record<string, unknown> },
+          { step: event.step, model, optimizer: await event.optimizer.exportState(), state: state as unknown as Record<string, unknown> },
           event.best ? { isBest: true, ...(event.validLoss !== undefined ? { validLoss: event.validLoss } : {}) } : {},
         );
         await metricsLog.append({ type: 'checkpoint', step: event.step, dir, best: event.best });
