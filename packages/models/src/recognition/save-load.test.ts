@@ -13,6 +13,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initTestBackend } from '../__fixtures__/helpers.js';
 import { EarlyRecognizer } from './early.js';
 import { ConvStack, SmallCnn } from './encoder.js';
+import { ConvRecurrentNet } from '../prediction/network.js';
+import { EncoderForecaster } from '../prediction/encoder-forecaster.js';
 import { DeepLSTMNet, LRCN } from './lrcn.js';
 import { FeaturePoolingNet, TemporalConv } from './pooling.js';
 import { TwoStreamNet } from './two-stream.js';
@@ -82,7 +84,7 @@ describe('saveModel / loadModel: every @vid/models recognition module', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('a user script: ConvLSTM (cells), ConvLSTMCell, LRCN and EarlyRecognizer saved to files load in a fresh process without any config', async () => {
+  it('a user script: a ConvLSTM stack (cells), ConvLSTMCell, a Conv-TT-LSTM network, an encoder-forecaster, LRCN and EarlyRecognizer saved to files load in a fresh process without any config, from the file, its bytes and a URL on 127.0.0.1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vid-models-fresh-'));
     try {
       const models: Array<[string, Module, number[]]> = [
@@ -90,6 +92,8 @@ describe('saveModel / loadModel: every @vid/models recognition module', () => {
         ['cell', new ConvLSTMCell({ inputChannels: 1, hiddenChannels: 3, kernelSize: 3, peephole: 'channel', seed: 2 }), [1, 8, 8, 1]],
         ['lrcn', new LRCN({ frameSize: 8, numClasses: 3, hiddenSize: 4, seed: 3 }), [1, 3, 8, 8, 1]],
         ['early', new EarlyRecognizer({ frameSize: 8, numClasses: 2, patchSize: 2, hiddenChannels: 3, seed: 4 }), [1, 3, 8, 8, 1]],
+        ['convttlstm', new ConvRecurrentNet({ cell: 'convttlstm', inputChannels: 1, layersPerBlock: [1, 1], hiddenChannels: [4, 4], order: 2, steps: 2, ranks: 2, kernelSize: 3, seed: 6 }), [1, 3, 8, 8, 1]],
+        ['forecaster', new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: [4], kernelSize: 3, seed: 7 }), [1, 3, 8, 8, 1]],
       ];
       const expected: Record<string, number[]> = {};
       for (const [name, model, shape] of models) {
@@ -108,19 +112,41 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, loadModel } from '@vid/core';
 import '@vid/models';
 ${outputOf.toString().replace(/^function outputOf/, 'function outputOf')}
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 const [dir, backend, list] = process.argv.slice(2);
 await initBackend({ backend, log: false });
+// The same files over HTTP, from a server on 127.0.0.1.
+const server = createServer(async (request, response) => response.end(await readFile(dir + request.url)));
+await new Promise((done) => server.listen(0, '127.0.0.1', done));
+const url = 'http://127.0.0.1:' + server.address().port + '/';
 const out = {};
 for (const [name, shape] of JSON.parse(list)) {
-  const model = await loadModel(dir + '/' + name + '.safetensors');
-  out[name] = { className: model.constructor.className, y: Array.from(outputOf(model, tf.randomUniform(shape, 0, 1, 'float32', 5)).dataSync()) };
+  const file = dir + '/' + name + '.safetensors';
+  const run = (model) => Array.from(outputOf(model, tf.randomUniform(shape, 0, 1, 'float32', 5)).dataSync());
+  const fromFile = await loadModel(file);
+  const fromBytes = await loadModel(new Uint8Array(await readFile(file)));
+  const fromUrl = await loadModel(url + name + '.safetensors');
+  out[name] = { className: fromFile.constructor.className, y: run(fromFile), bytes: run(fromBytes), url: run(fromUrl) };
 }
+server.close();
 process.stdout.write(JSON.stringify(out));
 `,
       });
-      const loaded = JSON.parse(stdout) as Record<string, { className: string; y: number[] }>;
-      expect(Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, v.className]))).toEqual({ convlstm: 'ConvLSTM', cell: 'ConvLSTMCell', lrcn: 'LRCN', early: 'EarlyRecognizer' });
-      for (const [name] of models) expect(loaded[name]?.y, name).toEqual(expected[name]);
+      const loaded = JSON.parse(stdout) as Record<string, { className: string; y: number[]; bytes: number[]; url: number[] }>;
+      expect(Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, v.className]))).toEqual({
+        convlstm: 'ConvLSTM',
+        cell: 'ConvLSTMCell',
+        lrcn: 'LRCN',
+        early: 'EarlyRecognizer',
+        convttlstm: 'ConvRecurrentNet',
+        forecaster: 'EncoderForecaster',
+      });
+      for (const [name] of models) {
+        expect(loaded[name]?.y, name).toEqual(expected[name]);
+        expect(loaded[name]?.bytes, `${name} from bytes`).toEqual(expected[name]);
+        expect(loaded[name]?.url, `${name} from a URL`).toEqual(expected[name]);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -129,7 +155,15 @@ process.stdout.write(JSON.stringify(out));
 
 /** One output tensor of any of the script's models (kept free of imports: it is sent to the fresh process as source). */
 function outputOf(model: Module, x: tf.Tensor): tf.Tensor {
-  const m = model as unknown as { apply?: (x: tf.Tensor) => { output?: tf.Tensor; probabilities?: tf.Tensor }; step?: (x: tf.Tensor, s: unknown) => { output: tf.Tensor }; zeroState?: (x: tf.Tensor) => unknown };
+  const m = model as unknown as {
+    apply?: (x: tf.Tensor) => { output?: tf.Tensor; probabilities?: tf.Tensor };
+    step?: (x: tf.Tensor, s: unknown) => { output: tf.Tensor };
+    zeroState?: (x: tf.Tensor) => unknown;
+    predict?: (context: tf.Tensor, futureFrames: number) => tf.Tensor;
+  };
+  const className = (model.constructor as { className?: string }).className;
+  // Video predictors: 3 context frames → 2 predicted frames.
+  if ((className === 'ConvRecurrentNet' || className === 'EncoderForecaster') && m.predict) return m.predict(x, 2);
   if (m.step && m.zeroState) return m.step(x, m.zeroState(x)).output;
   const result = m.apply!(x);
   return (result.output ?? result.probabilities) as tf.Tensor;
