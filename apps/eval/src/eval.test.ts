@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, writeSafetensors } from '@vid/core';
+import { initBackend, loadModel as loadSavedModel, writeSafetensors } from '@vid/core';
 import { fixtureMetadata, loadReferenceFixture, referenceFixturePath } from '@vid/core/testing';
 import { MovingMnist, loadDigits, readNpy, writeNpy } from '@vid/datasets';
 import { LPIPS, evaluateFrames, PSNR_CAP_DB } from '@vid/metrics';
 import { createPredictor, savePredictor } from '@vid/models';
+import { resolveCheckpointDir, resolveConfig, train } from '@vid/training/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { evaluateCheckpoint } from './evaluate.js';
@@ -145,6 +146,41 @@ describe('vid predict', () => {
     const out = await readNpy(join(root, 'out.npy'));
     expect(out.shape).toEqual([3, 16, 16, 1]);
     expect((await readFile(join(root, 'out.gif'))).subarray(0, 6).toString('latin1')).toBe('GIF89a');
+  });
+
+  it('a run trained by vid train (the ConvLSTM preset, shrunk) loads with loadModel and predicts the frames vid predict writes', async () => {
+    const config = resolveConfig({
+      preset: 'mmnist-convlstm',
+      checkPaths: false,
+      overrides: {
+        seed: 3,
+        data: { inputFrames: 3, futureFrames: 3, frameSize: [16, 16], digitSize: 8, trainSamples: 4, validSamples: 2 },
+        model: { layersPerBlock: [1, 1], hiddenChannels: [4, 4], skipStride: null, kernelSize: 3 },
+        train: { batchSize: 2, epochs: 1 },
+        validation: { batchSize: 2 },
+        evaluation: { futureFrames: 3, samples: 2, gifSamples: 1, protocol: 'standard' },
+        checkpoint: { everySteps: 2 },
+        output: { progress: 'none' },
+      },
+    });
+    const runDir = join(root, 'convlstm-run');
+    await train({ log: () => undefined, initBackend: false, config, runDir, finalEvaluation: false });
+    const clip = Float32Array.from({ length: 3 * 16 * 16 }, (_, i) => ((i * 7) % 23) / 23);
+    await writeNpy(join(root, 'run-clip.npy'), { dtype: 'F32', shape: [3, 16, 16, 1], data: clip });
+    await predictClip({ ...quiet, weights: runDir, input: join(root, 'run-clip.npy'), future: 3, output: join(root, 'run-out.npy') });
+    const predicted = await readNpy(join(root, 'run-out.npy'));
+    // The same file through @vid/core's loadModel, with no config: the network itself.
+    const network = (await loadSavedModel(join(await resolveCheckpointDir(runDir), 'model.safetensors'))) as unknown as {
+      constructor: { className: string };
+      predict(context: tf.Tensor5D, futureFrames: number): tf.Tensor5D;
+      dispose(): void;
+    };
+    expect(network.constructor.className).toBe('ConvRecurrentNet');
+    const context = tf.tensor5d(clip, [1, 3, 16, 16, 1]);
+    const output = network.predict(context, 3);
+    expect(Array.from(output.dataSync())).toEqual(Array.from(predicted.data as Float32Array));
+    tf.dispose([context, output]);
+    network.dispose();
   });
 
   it('refuses frames the model cannot take', async () => {
