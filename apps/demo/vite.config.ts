@@ -26,7 +26,10 @@ function mnistDigits(): Plugin {
   const files = (): Record<string, Uint8Array> => {
     const dir = mnistDataDirectory();
     const names = idxFileNames('test');
-    return { 'mnist-digits.idx': idxPrefix(join(dir, names.images), DIGITS), 'mnist-labels.idx': idxPrefix(join(dir, names.labels), DIGITS) };
+    return {
+      'mnist-digits.idx': idxPrefix(join(dir, names.images), DIGITS),
+      'mnist-labels.idx': idxPrefix(join(dir, names.labels), DIGITS),
+    };
   };
   return {
     name: 'vid-mnist-digits',

@@ -5,7 +5,10 @@ import { library, tfjsCoreEntryOnly } from '@vid/tsup-config';
 const source = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
 /** The tfjs backends and fflate stay external in both builds (dependencies of `@vid/core`). */
-const external = [/^@tensorflow\/tfjs-(backend-cpu|backend-wasm|backend-webgl|backend-webgpu|node|node-gpu)$/, /^fflate$/];
+const external = [
+  /^@tensorflow\/tfjs-(backend-cpu|backend-wasm|backend-webgl|backend-webgpu|node|node-gpu)$/,
+  /^fflate$/,
+];
 
 export default library([
   /**
@@ -51,7 +54,9 @@ export default library([
         setup(build) {
           build.onResolve({ filter: /^node:zlib$/ }, () => ({ path: source('src/platform/zlib.browser.ts') }));
           build.onResolve({ filter: /^node:/ }, () => ({ path: source('src/platform/node-only.browser.ts') }));
-          build.onResolve({ filter: /\/node-backends\.js$/ }, () => ({ path: source('src/backend/node-backends.browser.ts') }));
+          build.onResolve({ filter: /\/node-backends\.js$/ }, () => ({
+            path: source('src/backend/node-backends.browser.ts'),
+          }));
         },
       },
     ],

@@ -1,7 +1,5 @@
 // tsup.config.ts
-import { library } from "@vid/tsup-config";
-var tsup_config_default = library({ platform: "node" });
-export {
-  tsup_config_default as default
-};
+import { library } from '@vid/tsup-config';
+var tsup_config_default = library({ platform: 'node' });
+export { tsup_config_default as default };
 //# sourceMappingURL=data:application/json;base64,ewogICJ2ZXJzaW9uIjogMywKICAic291cmNlcyI6IFsidHN1cC5jb25maWcudHMiXSwKICAic291cmNlc0NvbnRlbnQiOiBbImNvbnN0IF9faW5qZWN0ZWRfZmlsZW5hbWVfXyA9IFwiL3dvcmsvd3QtaW50L3BhY2thZ2VzL2RhdGFzZXRzL3RzdXAuY29uZmlnLnRzXCI7Y29uc3QgX19pbmplY3RlZF9kaXJuYW1lX18gPSBcIi93b3JrL3d0LWludC9wYWNrYWdlcy9kYXRhc2V0c1wiO2NvbnN0IF9faW5qZWN0ZWRfaW1wb3J0X21ldGFfdXJsX18gPSBcImZpbGU6Ly8vd29yay93dC1pbnQvcGFja2FnZXMvZGF0YXNldHMvdHN1cC5jb25maWcudHNcIjtpbXBvcnQgeyBsaWJyYXJ5IH0gZnJvbSAnQHZpZC90c3VwLWNvbmZpZyc7XG5cbmV4cG9ydCBkZWZhdWx0IGxpYnJhcnkoeyBwbGF0Zm9ybTogJ25vZGUnIH0pO1xuIl0sCiAgIm1hcHBpbmdzIjogIjtBQUF3TyxTQUFTLGVBQWU7QUFFaFEsSUFBTyxzQkFBUSxRQUFRLEVBQUUsVUFBVSxPQUFPLENBQUM7IiwKICAibmFtZXMiOiBbXQp9Cg==

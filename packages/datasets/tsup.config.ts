@@ -20,7 +20,9 @@ export default library([
         setup(build) {
           const fsBrowser = fileURLToPath(new URL('src/io/fs.browser.ts', import.meta.url));
           build.onResolve({ filter: /\/fs\.js$/ }, () => ({ path: fsBrowser }));
-          build.onResolve({ filter: /^node:/ }, (args) => ({ errors: [{ text: `${args.path} reached the browser entry (from ${args.importer})` }] }));
+          build.onResolve({ filter: /^node:/ }, (args) => ({
+            errors: [{ text: `${args.path} reached the browser entry (from ${args.importer})` }],
+          }));
         },
       },
     ],

@@ -24,7 +24,12 @@ export async function launchChromium() {
   const executablePath = await chromium.executablePath();
   // Chromium takes its default locale from the environment; a POSIX one ("en-US@posix") is not a
   // valid language tag, and Intl (uPlot's date formats) throws on it. Pages get en-US.
-  return playwright.launch({ executablePath, headless: true, args: CHROMIUM_FLAGS, env: { ...process.env, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' } });
+  return playwright.launch({
+    executablePath,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    env: { ...process.env, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' },
+  });
 }
 
 const TYPES = {
@@ -63,7 +68,10 @@ export async function serveStatic(dir, mounts = {}) {
     } catch {
       return response.writeHead(404).end('not found');
     }
-    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': size });
+    response.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': size,
+    });
     if (request.method === 'HEAD') return response.end();
     createReadStream(file).pipe(response);
   });

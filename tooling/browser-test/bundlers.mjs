@@ -85,5 +85,8 @@ export function sizeOf(files) {
 
 /** An index.html that loads a bundle's entry as a module. */
 export function writeHtml(outDir, script) {
-  writeFileSync(join(outDir, 'index.html'), `<!doctype html><html><head><meta charset="utf-8"></head><body><pre id="log"></pre><script type="module" src="./${script}"></script></body></html>\n`);
+  writeFileSync(
+    join(outDir, 'index.html'),
+    `<!doctype html><html><head><meta charset="utf-8"></head><body><pre id="log"></pre><script type="module" src="./${script}"></script></body></html>\n`,
+  );
 }

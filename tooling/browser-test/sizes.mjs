@@ -26,7 +26,10 @@ for (const name of names) {
   for (const bundler of ['vite8', 'esbuild']) {
     const outDir = join(project, `sizes-${bundler}`, name.slice(5));
     mkdirSync(outDir, { recursive: true });
-    const external = bundler === 'esbuild' ? ['@tensorflow/*', ...others] : (id) => id.startsWith('@tensorflow/') || others.includes(id);
+    const external =
+      bundler === 'esbuild'
+        ? ['@tensorflow/*', ...others]
+        : (id) => id.startsWith('@tensorflow/') || others.includes(id);
     const { minified, gzip } = sizeOf(await bundle(bundler, { root: project, entry, outDir, external }));
     row.push(kB(minified), kB(gzip));
   }

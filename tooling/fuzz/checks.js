@@ -4,11 +4,18 @@
 const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).length;
 
 function isTensor(v) {
-  return typeof v === 'object' && v !== null && typeof v.dtype === 'string' && Array.isArray(v.shape) && ArrayBuffer.isView(v.data);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.dtype === 'string' &&
+    Array.isArray(v.shape) &&
+    ArrayBuffer.isView(v.data)
+  );
 }
 
 function unpolluted() {
-  if (Object.getOwnPropertyNames(Object.prototype).length !== prototypeKeys) return 'Object.prototype gained properties';
+  if (Object.getOwnPropertyNames(Object.prototype).length !== prototypeKeys)
+    return 'Object.prototype gained properties';
   if ({}.polluted !== undefined) return 'Object.prototype.polluted is set';
   return true;
 }
@@ -69,7 +76,8 @@ export const checks = {
       const t = map.get(name);
       if (!isTensor(t) || !isSix(t)) return `tensor "${name}" is lost or wrong`;
     }
-    if (value.metadata && !Object.prototype.hasOwnProperty.call(value.metadata, '__proto__')) return 'metadata "__proto__" is lost';
+    if (value.metadata && !Object.prototype.hasOwnProperty.call(value.metadata, '__proto__'))
+      return 'metadata "__proto__" is lost';
     return unpolluted();
   },
   dag(value) {

@@ -12,7 +12,11 @@ const write = (line) => new Promise((resolve) => process.stdout.write(`${line}\n
 
 /** A typed vid error: a VidError subclass (by name, so that two module copies still agree) that names the file. */
 function typed(error, path) {
-  return error instanceof Error && /^(VidError|FileFormatError|ConfigError|ShapeError|StateDictError|BackendError)$/.test(error.name) && error.message.includes(path);
+  return (
+    error instanceof Error &&
+    /^(VidError|FileFormatError|ConfigError|ShapeError|StateDictError|BackendError)$/.test(error.name) &&
+    error.message.includes(path)
+  );
 }
 
 for (let i = Number(startText); i < Number(countText); i++) {

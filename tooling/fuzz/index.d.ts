@@ -1,5 +1,8 @@
 /** What a case must end in: a typed vid error (whose message matches `pattern`, if given), or data that `check` accepts. */
-export type FuzzExpectation = { readonly kind: 'error'; readonly pattern?: string } | { readonly kind: 'data'; readonly check?: string } | { readonly kind: 'either' };
+export type FuzzExpectation =
+  | { readonly kind: 'error'; readonly pattern?: string }
+  | { readonly kind: 'data'; readonly check?: string }
+  | { readonly kind: 'either' };
 
 /** One file to read. */
 export interface FuzzCase {
@@ -43,7 +46,11 @@ export interface FuzzOptions {
 export function runFuzz(options: FuzzOptions): Promise<FuzzResult[]>;
 
 /** Seeded truncations and byte flips of `bytes` (mulberry32). */
-export function mutate(bytes: Uint8Array, seed: number, count: number): Array<{ readonly name: string; readonly bytes: Uint8Array }>;
+export function mutate(
+  bytes: Uint8Array,
+  seed: number,
+  count: number,
+): Array<{ readonly name: string; readonly bytes: Uint8Array }>;
 
 /** The table reader × (cases, typed error, correct data, hang, over budget, untyped, wrong), as Markdown. */
 export function fuzzTable(results: readonly FuzzResult[]): string;

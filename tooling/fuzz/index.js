@@ -17,7 +17,6 @@ import { fileURLToPath } from 'node:url';
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
-
 async function rssMiB(pid) {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -31,9 +30,13 @@ async function rssMiB(pid) {
 /** Runs `cases[start..]` in one child until it ends or the watchdog kills it; returns results. */
 function runChild(job, cases, start, options, onResult) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=@vid/source', '--import', TSX, CHILD, job, String(start), String(cases.length)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@vid/source', '--import', TSX, CHILD, job, String(start), String(cases.length)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let current = -1;
     let startedAt = 0;
     let killedAs;
@@ -49,7 +52,8 @@ function runChild(job, cases, start, options, onResult) {
       if (current < 0 || killedAs) return;
       if (Date.now() - startedAt > options.timeoutMs) kill('hang', `no result after ${options.timeoutMs} ms`);
       const rss = await rssMiB(child.pid);
-      if (rss !== undefined && rss > budgetOf(current)) kill('over-budget', `RSS ${rss.toFixed(0)} MiB > ${budgetOf(current)} MiB`);
+      if (rss !== undefined && rss > budgetOf(current))
+        kill('over-budget', `RSS ${rss.toFixed(0)} MiB > ${budgetOf(current)} MiB`);
     }, 20);
     child.stderr.on('data', (chunk) => {
       stderr = (stderr + chunk.toString()).slice(-2000);
@@ -68,7 +72,11 @@ function runChild(job, cases, start, options, onResult) {
           const index = current;
           current = -1;
           if (result.peakRssMiB > budgetOf(index)) {
-            onResult(index, { ...result, outcome: 'over-budget', detail: `peak RSS ${result.peakRssMiB.toFixed(0)} MiB > ${budgetOf(index)} MiB; ${result.detail}` });
+            onResult(index, {
+              ...result,
+              outcome: 'over-budget',
+              detail: `peak RSS ${result.peakRssMiB.toFixed(0)} MiB > ${budgetOf(index)} MiB; ${result.detail}`,
+            });
             kill('restart', 'peak RSS is per process: start afresh');
           } else {
             onResult(index, result);
@@ -81,7 +89,10 @@ function runChild(job, cases, start, options, onResult) {
       if (current >= 0) {
         const c = cases[current];
         const outcome = killedAs && killedAs.outcome !== 'restart' ? killedAs.outcome : 'untyped';
-        const detail = killedAs && killedAs.outcome !== 'restart' ? killedAs.detail : `the child died (code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+        const detail =
+          killedAs && killedAs.outcome !== 'restart'
+            ? killedAs.detail
+            : `the child died (code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
         onResult(current, { name: c.name, reader: c.reader, outcome, detail });
         resolve(current + 1);
       } else {
@@ -104,7 +115,10 @@ export async function runFuzz(options) {
     }
     const run = async (indices) => {
       const job = join(dir, `job-${indices[0]}.json`);
-      await writeFile(job, JSON.stringify({ module: options.module, cases: indices.map((i) => ({ ...specs[i], index: i })) }));
+      await writeFile(
+        job,
+        JSON.stringify({ module: options.module, cases: indices.map((i) => ({ ...specs[i], index: i })) }),
+      );
       const subset = indices.map((i) => options.cases[i]);
       let start = 0;
       while (start >= 0 && start < indices.length) {
@@ -124,7 +138,10 @@ export async function runFuzz(options) {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return results.map((r, i) => r ?? { name: options.cases[i].name, reader: options.cases[i].reader, outcome: 'untyped', detail: 'no result' });
+  return results.map(
+    (r, i) =>
+      r ?? { name: options.cases[i].name, reader: options.cases[i].reader, outcome: 'untyped', detail: 'no result' },
+  );
 }
 
 /** mulberry32: a small seeded generator, so that every run mutates the same way. */
@@ -172,10 +189,13 @@ export function fuzzTable(results) {
     row[r.outcome]++;
     rows.set(r.reader, row);
   }
-  const lines = ['| reader | cases | typed error | correct data | hang | over budget | untyped | wrong |', '|---|--:|--:|--:|--:|--:|--:|--:|'];
-  for (const [reader, row] of rows) lines.push(`| ${reader} | ${row.cases} | ${columns.map((c) => row[c]).join(' | ')} |`);
+  const lines = [
+    '| reader | cases | typed error | correct data | hang | over budget | untyped | wrong |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const [reader, row] of rows)
+    lines.push(`| ${reader} | ${row.cases} | ${columns.map((c) => row[c]).join(' | ')} |`);
   return lines.join('\n');
 }
-
 
 export { hostileCases } from './hostile.js';

@@ -32,9 +32,20 @@ export function parseGraph(readme) {
     if (!direct.has(from)) direct.set(from, new Set());
     direct.get(from).add(to);
   };
-  for (const line of match[1].split('\n').map((l) => l.trim()).filter(Boolean)) {
-    const groups = line.split('←').map((g) => g.trim().replace(/^\{|\}$/g, '').split(',').map((n) => n.trim()).filter(Boolean));
-    if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new Error(`README.md: cannot read the graph line "${line}"`);
+  for (const line of match[1]
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
+    const groups = line.split('←').map((g) =>
+      g
+        .trim()
+        .replace(/^\{|\}$/g, '')
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    );
+    if (groups.length < 2 || groups.some((g) => g.length === 0))
+      throw new Error(`README.md: cannot read the graph line "${line}"`);
     for (let i = 1; i < groups.length; i++) for (const from of groups[i]) for (const to of groups[i - 1]) add(from, to);
     for (const group of groups) for (const name of group) if (!direct.has(name)) direct.set(name, new Set());
   }
@@ -60,7 +71,11 @@ function workspaces() {
       const file = join(root, dir, entry, 'package.json');
       if (!existsSync(file)) continue;
       const manifest = JSON.parse(readFileSync(file, 'utf8'));
-      out.push({ group: dir === 'apps' ? 'apps' : manifest.name.replace(/^@vid\//, ''), manifest, file: `${dir}/${entry}/package.json` });
+      out.push({
+        group: dir === 'apps' ? 'apps' : manifest.name.replace(/^@vid\//, ''),
+        manifest,
+        file: `${dir}/${entry}/package.json`,
+      });
     }
   }
   return out;
@@ -77,7 +92,12 @@ export function checkGraph(readme, list) {
       errors.push(`${file}: ${manifest.name} is not in the README's dependency graph (add it)`);
       continue;
     }
-    const deps = { ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies, ...manifest.devDependencies };
+    const deps = {
+      ...manifest.dependencies,
+      ...manifest.peerDependencies,
+      ...manifest.optionalDependencies,
+      ...manifest.devDependencies,
+    };
     for (const dep of Object.keys(deps)) {
       if (!names.has(dep)) continue; // external, or tooling (@vid/tsconfig, @vid/*-config)
       const target = names.get(dep);
@@ -87,12 +107,15 @@ export function checkGraph(readme, list) {
         used.add(key);
         warnings.push(`${file}: ${key} breaks the graph; allowed for now: ${KNOWN_EXCEPTIONS[key]}`);
       } else {
-        errors.push(`${file}: ${manifest.name} depends on ${dep}, but the README graph does not let ${group} depend on ${target} (allowed: ${[...allowed.get(group)].sort().join(', ') || 'nothing'})`);
+        errors.push(
+          `${file}: ${manifest.name} depends on ${dep}, but the README graph does not let ${group} depend on ${target} (allowed: ${[...allowed.get(group)].sort().join(', ') || 'nothing'})`,
+        );
       }
     }
   }
   for (const key of Object.keys(KNOWN_EXCEPTIONS)) {
-    if (!used.has(key)) errors.push(`tooling/pack-check/check-graph.mjs: the exception "${key}" is no longer needed; remove it`);
+    if (!used.has(key))
+      errors.push(`tooling/pack-check/check-graph.mjs: the exception "${key}" is no longer needed; remove it`);
   }
   return { errors, warnings };
 }

@@ -16,13 +16,21 @@ const project = join(work, 'project');
 const bin = (name) => join(import.meta.dirname, 'node_modules', '.bin', name);
 const run = (command, args, cwd, options = {}) => {
   console.log(`$ ${[command, ...args].join(' ')}${cwd ? `   (in ${cwd})` : ''}`);
-  return execFileSync(command, args, { cwd, stdio: options.capture ? 'pipe' : 'inherit', encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+  return execFileSync(command, args, {
+    cwd,
+    stdio: options.capture ? 'pipe' : 'inherit',
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
 };
 
 let failed = false;
 try {
   const names = readdirSync(packagesDir).filter((d) => !d.startsWith('.'));
-  const packages = names.map((dir) => ({ dir: join(packagesDir, dir), manifest: JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')) }));
+  const packages = names.map((dir) => ({
+    dir: join(packagesDir, dir),
+    manifest: JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')),
+  }));
   const files = [];
   for (const pkg of packages) {
     const out = run('pnpm', ['pack', '--pack-destination', tarballs], pkg.dir, { capture: true });
@@ -36,12 +44,15 @@ try {
     const manifest = JSON.parse(listing);
     for (const field of ['dependencies', 'peerDependencies']) {
       for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
-        if (/^(workspace|catalog):/.test(range)) throw new Error(`${name}: ${field}.${dep} is still "${range}" in the tarball`);
+        if (/^(workspace|catalog):/.test(range))
+          throw new Error(`${name}: ${field}.${dep} is still "${range}" in the tarball`);
       }
     }
-    if (JSON.stringify(manifest.exports).includes('@vid/source')) throw new Error(`${name}: the tarball's exports still contain the @vid/source condition`);
+    if (JSON.stringify(manifest.exports).includes('@vid/source'))
+      throw new Error(`${name}: the tarball's exports still contain the @vid/source condition`);
     const entries = run('tar', ['-tzf', file], undefined, { capture: true }).split('\n');
-    if (!entries.includes('package/LICENSE')) throw new Error(`${name}: the tarball has no LICENSE (the package's prepack copies the root one)`);
+    if (!entries.includes('package/LICENSE'))
+      throw new Error(`${name}: the tarball has no LICENSE (the package's prepack copies the root one)`);
     run(bin('publint'), ['run', file, '--strict']);
     run(bin('attw'), [file, '--profile', 'esm-only', '--format', 'table-flipped']);
   }
@@ -52,11 +63,30 @@ try {
   deps['@tensorflow/tfjs-core'] = '4.22.0';
   writeFileSync(join(project + '.json'), '');
   execFileSync('mkdir', ['-p', project]);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'vid-consumer', private: true, type: 'module', dependencies: deps, devDependencies: { typescript: '5.9.3', '@types/node': '20.19.43' } }, null, 2));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'vid-consumer',
+        private: true,
+        type: 'module',
+        dependencies: deps,
+        devDependencies: { typescript: '5.9.3', '@types/node': '20.19.43' },
+      },
+      null,
+      2,
+    ),
+  );
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], project);
   // Every subpath entry too (e.g. @vid/training/node), from the packages' own export maps.
-  const entries = packages.flatMap((pkg) => Object.keys(pkg.manifest.publishConfig?.exports ?? pkg.manifest.exports ?? {}).filter((key) => key !== '.' && key !== './package.json').map((key) => `${pkg.manifest.name}/${key.slice(2)}`));
-  const imports = [...files.map(({ name }) => name), ...entries].map((name, i) => `import * as p${i} from '${name}';`).join('\n');
+  const entries = packages.flatMap((pkg) =>
+    Object.keys(pkg.manifest.publishConfig?.exports ?? pkg.manifest.exports ?? {})
+      .filter((key) => key !== '.' && key !== './package.json')
+      .map((key) => `${pkg.manifest.name}/${key.slice(2)}`),
+  );
+  const imports = [...files.map(({ name }) => name), ...entries]
+    .map((name, i) => `import * as p${i} from '${name}';`)
+    .join('\n');
   const entryNames = [...files.map(({ name }) => name), ...entries];
   writeFileSync(
     join(project, 'smoke.mjs'),
@@ -84,10 +114,33 @@ console.log('saveModel/loadModel: a', loaded.constructor.className, 'of', saved.
 `,
   );
   run('node', ['smoke.mjs'], project);
-  writeFileSync(join(project, 'types.ts'), `${imports}\nimport { Rng, type BackendName } from '@vid/core';\nconst backend: BackendName = 'wasm';\nconst rng = new Rng(1);\nconsole.log(backend, rng.uniform(), ${entryNames.map((_, i) => `p${i}`).join(', ')});\n`);
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, lib: ['ES2023', 'DOM'] }, files: ['types.ts'] }, null, 2));
+  writeFileSync(
+    join(project, 'types.ts'),
+    `${imports}\nimport { Rng, type BackendName } from '@vid/core';\nconst backend: BackendName = 'wasm';\nconst rng = new Rng(1);\nconsole.log(backend, rng.uniform(), ${entryNames.map((_, i) => `p${i}`).join(', ')});\n`,
+  );
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          lib: ['ES2023', 'DOM'],
+        },
+        files: ['types.ts'],
+      },
+      null,
+      2,
+    ),
+  );
   run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], project);
-  console.log('\npack-check: every package packs, passes publint and attw, installs with npm, imports and type-checks.');
+  console.log(
+    '\npack-check: every package packs, passes publint and attw, installs with npm, imports and type-checks.',
+  );
 } catch (error) {
   failed = true;
   console.error(`\npack-check failed: ${error.message}`);

@@ -34,7 +34,9 @@ export function library(overrides = {}) {
     clean: true,
     external: [/^@tensorflow\//, /^@vid\//, /^node:/],
   };
-  return defineConfig(Array.isArray(overrides) ? overrides.map((build) => ({ ...base, ...build })) : { ...base, ...overrides });
+  return defineConfig(
+    Array.isArray(overrides) ? overrides.map((build) => ({ ...base, ...build })) : { ...base, ...overrides },
+  );
 }
 
 /**

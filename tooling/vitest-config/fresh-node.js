@@ -39,9 +39,17 @@ export async function runFreshNode({ packageDir, source, args = [], timeoutMs = 
       target: 'node20',
       conditions: ['@vid/source'],
       logLevel: 'error',
-      external: ['@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'node:*'],
+      external: [
+        '@tensorflow/tfjs-backend-cpu',
+        '@tensorflow/tfjs-backend-wasm',
+        '@tensorflow/tfjs-node',
+        '@tensorflow/tfjs-node-gpu',
+        'node:*',
+      ],
       plugins: [tfjsCoreEntryOnly],
-      banner: { js: "import { createRequire as __vidCreateRequire } from 'node:module'; const require = __vidCreateRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __vidCreateRequire } from 'node:module'; const require = __vidCreateRequire(import.meta.url);",
+      },
     });
     const { stdout } = await promisify(execFile)(process.execPath, [outfile, ...args], {
       cwd: packageDir,

@@ -7,7 +7,10 @@ import type { Command } from 'commander';
  * built against.
  */
 export const BACKEND_REQUIREMENTS: ReadonlyArray<readonly [BackendName, string]> = [
-  ['gpu', '@tensorflow/tfjs-node-gpu, Linux x86-64, an NVIDIA driver, CUDA 11.2 and cuDNN 8.1, and network access at install'],
+  [
+    'gpu',
+    '@tensorflow/tfjs-node-gpu, Linux x86-64, an NVIDIA driver, CUDA 11.2 and cuDNN 8.1, and network access at install',
+  ],
   ['node', '@tensorflow/tfjs-node, Linux/macOS/Windows x86-64 (or macOS arm64), network access at install'],
   ['webgpu', 'browsers only: @tensorflow/tfjs-backend-webgpu (installed with @vid/core) and navigator.gpu'],
   ['webgl', 'browsers only: @tensorflow/tfjs-backend-webgl (installed with @vid/core) and WebGL2'],

@@ -7,7 +7,9 @@ async function run(args: string[]): Promise<string> {
   const log = console.log;
   console.log = (text: string) => lines.push(text);
   try {
-    await createProgram().exitOverride().parseAsync(['node', 'vid', ...args]);
+    await createProgram()
+      .exitOverride()
+      .parseAsync(['node', 'vid', ...args]);
   } finally {
     console.log = log;
   }
@@ -29,7 +31,9 @@ describe('vid subcommands', () => {
   });
 
   it('prints the resolved training configuration and the presets', async () => {
-    const config = JSON.parse(await run(['train', '--print-config', '--preset', 'mmnist-convlstm', '--batch-size', '4']));
+    const config = JSON.parse(
+      await run(['train', '--print-config', '--preset', 'mmnist-convlstm', '--batch-size', '4']),
+    );
     expect(config.model.cell).toBe('convlstm');
     expect(config.train.batchSize).toBe(4);
     expect(await run(['train', '--list-presets'])).toContain('mmnist-convttlstm');
@@ -37,7 +41,9 @@ describe('vid subcommands', () => {
   });
 
   it('rejects a bad flag value with a clear error before any work', async () => {
-    await expect(run(['train', '--print-config', '--set', 'train.batchSize=-1'])).rejects.toThrow(/train\.batchSize: expected an integer ≥ 1, received -1/);
+    await expect(run(['train', '--print-config', '--set', 'train.batchSize=-1'])).rejects.toThrow(
+      /train\.batchSize: expected an integer ≥ 1, received -1/,
+    );
     await expect(run(['train', '--print-config', '--set', 'train.epoch=3'])).rejects.toThrow(/did you mean "epochs"/);
   });
 });

@@ -102,7 +102,16 @@ describe('vid demo server', () => {
   });
 
   it('refuses paths that climb out, other file types and unknown paths (404)', async () => {
-    for (const path of ['/runs/..%2Foutside%2Fsecret.json', '/runs/tiny-run/../../outside/secret.json', '/runs/%2Fetc%2Fpasswd', '/runs/tiny-run/config.yaml', '/runs/nope/config.json', '/..%2Foutside%2Fsecret.json', '/elsewhere', '/predict?run=tiny-run']) {
+    for (const path of [
+      '/runs/..%2Foutside%2Fsecret.json',
+      '/runs/tiny-run/../../outside/secret.json',
+      '/runs/%2Fetc%2Fpasswd',
+      '/runs/tiny-run/config.yaml',
+      '/runs/nope/config.json',
+      '/..%2Foutside%2Fsecret.json',
+      '/elsewhere',
+      '/predict?run=tiny-run',
+    ]) {
       expect(await status(path), path).toBe(404);
     }
   });

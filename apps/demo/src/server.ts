@@ -39,7 +39,16 @@ export interface RunListing {
 
 /** The files of a run that the server serves (by extension) and lists. */
 const SERVED = /\.(png|gif|md|json|jsonl|safetensors)$/;
-const RUN_FILES = ['config.json', 'run.json', 'metrics.jsonl', 'summary.json', 'summary.md', 'curves.png', 'samples.png', 'samples.gif'];
+const RUN_FILES = [
+  'config.json',
+  'run.json',
+  'metrics.jsonl',
+  'summary.json',
+  'summary.md',
+  'curves.png',
+  'samples.png',
+  'samples.gif',
+];
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -138,7 +147,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Server> {
       let file: string | null;
       if (path === '/api/runs') {
         const body = JSON.stringify({ runsDir, runs: runsRoot ? await listRuns(runsRoot) : [] });
-        response.writeHead(200, { 'content-type': TYPES['.json']!, 'cache-control': 'no-store' }).end(request.method === 'HEAD' ? undefined : body);
+        response
+          .writeHead(200, { 'content-type': TYPES['.json']!, 'cache-control': 'no-store' })
+          .end(request.method === 'HEAD' ? undefined : body);
         return;
       }
       if (path.startsWith('/runs/')) {
@@ -150,7 +161,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Server> {
       if (!file) throw new HttpError(404, 'not found');
       const type = TYPES[extname(file)] ?? 'application/octet-stream';
       const body = await readFile(file);
-      response.writeHead(200, { 'content-type': type, 'content-length': body.byteLength }).end(request.method === 'HEAD' ? undefined : body);
+      response
+        .writeHead(200, { 'content-type': type, 'content-length': body.byteLength })
+        .end(request.method === 'HEAD' ? undefined : body);
     };
     handle().catch((error: unknown) => {
       const status = error instanceof HttpError ? error.status : 500;
@@ -165,6 +178,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Server> {
     server.listen(port, '127.0.0.1', () => done());
   });
   const address = server.address();
-  log(`vid demo: http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}/ (runs in ${runsDir}; the page predicts in the browser; Ctrl-C to stop)`);
+  log(
+    `vid demo: http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}/ (runs in ${runsDir}; the page predicts in the browser; Ctrl-C to stop)`,
+  );
   return server;
 }

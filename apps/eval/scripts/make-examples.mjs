@@ -5,10 +5,22 @@
 // 10 frames (the ground truth for `vid score`).
 import { MovingMnist, loadDigits, writeNpy } from '@vid/datasets';
 
-const generator = new MovingMnist({ digits: await loadDigits({ split: 'test', labels: false }), sequenceLength: 20, seed: 'examples' });
+const generator = new MovingMnist({
+  digits: await loadDigits({ split: 'test', labels: false }),
+  sequenceLength: 20,
+  seed: 'examples',
+});
 const clip = generator.sequence(0);
 const frames = Float32Array.from(clip.frames, (v) => v / 255);
 const size = 64 * 64;
-await writeNpy('examples/moving-mnist-clip.npy', { dtype: 'F32', shape: [10, 64, 64, 1], data: frames.slice(0, 10 * size) });
-await writeNpy('examples/moving-mnist-future.npy', { dtype: 'F32', shape: [10, 64, 64, 1], data: frames.slice(10 * size) });
+await writeNpy('examples/moving-mnist-clip.npy', {
+  dtype: 'F32',
+  shape: [10, 64, 64, 1],
+  data: frames.slice(0, 10 * size),
+});
+await writeNpy('examples/moving-mnist-future.npy', {
+  dtype: 'F32',
+  shape: [10, 64, 64, 1],
+  data: frames.slice(10 * size),
+});
 console.log('wrote examples/moving-mnist-clip.npy and examples/moving-mnist-future.npy');

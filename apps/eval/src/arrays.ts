@@ -21,7 +21,10 @@ const VIDEO_EXTENSIONS = ['.avi', '.mp4', '.webm', '.mkv', '.mov', '.gif', '.mpg
 export function toVideoArray(tensor: HostTensor, file: string, checkRange = true): VideoArray {
   const shape = tensor.shape;
   if (shape.length !== 4 && shape.length !== 5) {
-    throw new FileFormatError(file, `expected a video array [T, H, W, C] or [B, T, H, W, C], found shape [${shape.join(', ')}]`);
+    throw new FileFormatError(
+      file,
+      `expected a video array [T, H, W, C] or [B, T, H, W, C], found shape [${shape.join(', ')}]`,
+    );
   }
   // uint8 frames → [0, 1] in one pass (@vid/datasets' conversion, as every loader does it).
   const data = tensor.dtype === 'U8' ? unitPixels(tensor.data as Uint8Array) : toFloat32Array(tensor);
@@ -33,14 +36,22 @@ export function toVideoArray(tensor: HostTensor, file: string, checkRange = true
       if (v < min) min = v;
       if (v > max) max = v;
     }
-    if (min < -1e-6 || max > 1 + 1e-6) throw new FileFormatError(file, `expected values in [0, 1] (float) or 0–255 (uint8), found [${min}, ${max}]`);
+    if (min < -1e-6 || max > 1 + 1e-6)
+      throw new FileFormatError(file, `expected values in [0, 1] (float) or 0–255 (uint8), found [${min}, ${max}]`);
   }
   const full = (shape.length === 4 ? [1, ...shape] : [...shape]) as [number, number, number, number, number];
   return { data, shape: full, unbatched: shape.length === 4 };
 }
 
 /** Reads an `.npy` array, or decodes a video file (gray or RGB by `channels`, optionally resized). */
-export async function readVideoArray(path: string, options: { readonly channels?: number; readonly size?: readonly [number, number]; readonly checkRange?: boolean } = {}): Promise<VideoArray> {
+export async function readVideoArray(
+  path: string,
+  options: {
+    readonly channels?: number;
+    readonly size?: readonly [number, number];
+    readonly checkRange?: boolean;
+  } = {},
+): Promise<VideoArray> {
   const ext = extname(path).toLowerCase();
   if (ext === '.npy') {
     const array = toVideoArray(await readNpy(path), path, options.checkRange ?? true);
@@ -50,11 +61,15 @@ export async function readVideoArray(path: string, options: { readonly channels?
     const out = new Float32Array(b * t * options.size[0] * options.size[1] * c);
     for (let i = 0; i < b; i++) {
       const clip = array.data.subarray(i * t * h * w * c, (i + 1) * t * h * w * c);
-      out.set(resizeFrames(clip, [t, h, w, c], options.size[0], options.size[1]), i * t * options.size[0] * options.size[1] * c);
+      out.set(
+        resizeFrames(clip, [t, h, w, c], options.size[0], options.size[1]),
+        i * t * options.size[0] * options.size[1] * c,
+      );
     }
     return { data: out, shape: [b, t, options.size[0], options.size[1], c], unbatched: array.unbatched };
   }
-  if (!VIDEO_EXTENSIONS.includes(ext)) throw new FileFormatError(path, `expected an .npy array or a video file (${VIDEO_EXTENSIONS.join(', ')})`);
+  if (!VIDEO_EXTENSIONS.includes(ext))
+    throw new FileFormatError(path, `expected an .npy array or a video file (${VIDEO_EXTENSIONS.join(', ')})`);
   const video = await readVideo(path, { pixelFormat: (options.channels ?? 1) === 3 ? 'rgb' : 'gray' });
   const [t, sourceHeight, sourceWidth, c] = video.shape;
   let [h, w] = [sourceHeight, sourceWidth];

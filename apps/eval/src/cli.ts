@@ -11,9 +11,14 @@ const METRICS: readonly FrameMetricName[] = ['mse', 'mae', 'psnr', 'ssim', 'lpip
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] | undefined {
   if (value === undefined) return undefined;
-  const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   const expanded = items.length === 1 && items[0] === 'all' ? [...allowed] : items;
-  for (const item of expanded) if (!(allowed as readonly string[]).includes(item)) throw new ConfigError(flag, `a comma-separated list of ${allowed.join(', ')}`, item);
+  for (const item of expanded)
+    if (!(allowed as readonly string[]).includes(item))
+      throw new ConfigError(flag, `a comma-separated list of ${allowed.join(', ')}`, item);
   return expanded as T[];
 }
 
@@ -36,7 +41,13 @@ interface ScoreFlags {
 }
 
 async function runScore(flags: ScoreFlags): Promise<void> {
-  if (!flags.prediction || !flags.target) throw new ConfigError('--prediction/--target', 'both arrays ([B, T, H, W, C] .npy files)', flags.prediction ?? flags.target, 'vid score');
+  if (!flags.prediction || !flags.target)
+    throw new ConfigError(
+      '--prediction/--target',
+      'both arrays ([B, T, H, W, C] .npy files)',
+      flags.prediction ?? flags.target,
+      'vid score',
+    );
   const metrics = list(flags.metrics, METRICS, '--metrics');
   const protocols = list(flags.protocol, ALL_PROTOCOLS, '--protocol');
   const result = await scorePredictions({
@@ -53,11 +64,23 @@ async function runScore(flags: ScoreFlags): Promise<void> {
 
 function scoreOptions(command: Command): Command {
   return command
-    .option('--prediction <file>', 'predicted frames, .npy [B, T, H, W, C] (or [T, H, W, C]), float32 in [0, 1] or uint8')
+    .option(
+      '--prediction <file>',
+      'predicted frames, .npy [B, T, H, W, C] (or [T, H, W, C]), float32 in [0, 1] or uint8',
+    )
     .option('--target <file>', 'ground-truth frames, same shape')
-    .option('--metrics <list>', `comma-separated: ${METRICS.join(', ')} (default mse,psnr,ssim; lpips with --lpips-weights)`)
-    .option('--protocol <list>', `metric conventions, comma-separated or all: ${ALL_PROTOCOLS.join(', ')} (default all for scoring)`)
-    .option('--lpips-weights <files...>', 'LPIPS AlexNet weights: torchvision alexnet-owt-7be5be79.pth and lpips v0.1 alex.pth, or one combined file')
+    .option(
+      '--metrics <list>',
+      `comma-separated: ${METRICS.join(', ')} (default mse,psnr,ssim; lpips with --lpips-weights)`,
+    )
+    .option(
+      '--protocol <list>',
+      `metric conventions, comma-separated or all: ${ALL_PROTOCOLS.join(', ')} (default all for scoring)`,
+    )
+    .option(
+      '--lpips-weights <files...>',
+      'LPIPS AlexNet weights: torchvision alexnet-owt-7be5be79.pth and lpips v0.1 alex.pth, or one combined file',
+    )
     .option('--json', 'print machine-readable results (per protocol, metric, frame and mean)')
     .option('--out <dir>', 'also write results.md, results.csv, results.json and curves.png there');
 }
@@ -81,23 +104,41 @@ interface EvalFlags extends ScoreFlags {
 export function configureEvalCommand(command: Command): Command {
   return scoreOptions(
     command
-      .description('evaluate a model (vid run/checkpoint or official .pt) under a dataset protocol, or score prediction arrays (--prediction/--target)')
-      .option('--checkpoint <path>', 'a vid run or checkpoint folder, a model .safetensors, or an official PyTorch .pt (default: the latest run in runs/)')
-      .option('--config <file|json>', 'model configuration for a weights file: a vid config, or the official ConvLSTMNet arguments (JSON file or inline JSON)')
-      .option('--preset <name>', `dataset protocol: run (the run's own settings), ${Object.keys(EVAL_PRESETS).join(', ')}`)
-      .option('--data <path>', 'dataset: Moving MNIST .npy/.npz (default: a generated, seeded test set) or the KTH folder')
+      .description(
+        'evaluate a model (vid run/checkpoint or official .pt) under a dataset protocol, or score prediction arrays (--prediction/--target)',
+      )
+      .option(
+        '--checkpoint <path>',
+        'a vid run or checkpoint folder, a model .safetensors, or an official PyTorch .pt (default: the latest run in runs/)',
+      )
+      .option(
+        '--config <file|json>',
+        'model configuration for a weights file: a vid config, or the official ConvLSTMNet arguments (JSON file or inline JSON)',
+      )
+      .option(
+        '--preset <name>',
+        `dataset protocol: run (the run's own settings), ${Object.keys(EVAL_PRESETS).join(', ')}`,
+      )
+      .option(
+        '--data <path>',
+        'dataset: Moving MNIST .npy/.npz (default: a generated, seeded test set) or the KTH folder',
+      )
       .option('--samples <n>', 'sequences to evaluate (default 256 generated, else the whole set)')
-      .option('--input-frames <n>', 'context frames (default: the preset\'s)')
-      .option('--future-frames <n>', 'predicted frames (default: the preset\'s)')
-      .option('--frame-size <n>', 'square frame side (default: the preset\'s)')
-      .option('--compare-paper', 'put the paper\'s numbers beside ours, with the conventions of each')
+      .option('--input-frames <n>', "context frames (default: the preset's)")
+      .option('--future-frames <n>', "predicted frames (default: the preset's)")
+      .option('--frame-size <n>', "square frame side (default: the preset's)")
+      .option('--compare-paper', "put the paper's numbers beside ours, with the conventions of each")
       .option('--gif-samples <n>', 'sequences in samples.gif (default 4)')
       .option('--batch-size <n>', 'sequences per batch (default 8)')
       .option('--seed <n>', 'seed of the generated test set (default 0)')
       .option('--list-presets', 'list the dataset protocols and exit'),
   ).action(async (flags: EvalFlags) => {
     if (flags.listPresets) {
-      console.log(Object.entries(EVAL_PRESETS).map(([name, p]) => `${name.padEnd(14)} ${p.description}`).join('\n'));
+      console.log(
+        Object.entries(EVAL_PRESETS)
+          .map(([name, p]) => `${name.padEnd(14)} ${p.description}`)
+          .join('\n'),
+      );
       return;
     }
     if (flags.prediction || flags.target) {
@@ -105,7 +146,8 @@ export function configureEvalCommand(command: Command): Command {
       return;
     }
     const protocols = list(flags.protocol, ALL_PROTOCOLS, '--protocol');
-    if (protocols && protocols.length > 1) throw new ConfigError('--protocol', 'one protocol when evaluating a model', flags.protocol, 'vid eval');
+    if (protocols && protocols.length > 1)
+      throw new ConfigError('--protocol', 'one protocol when evaluating a model', flags.protocol, 'vid eval');
     const metrics = list(flags.metrics, METRICS, '--metrics');
     const result = await evaluateCheckpoint({
       ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
@@ -136,7 +178,11 @@ export function registerEvalCommand(program: Command): Command {
 
 /** Registers `score` (scoring of prediction arrays) on a program. */
 export function registerScoreCommand(program: Command): Command {
-  return scoreOptions(program.command('score').description('score predictions made elsewhere against ground truth, per future frame (arrays [B, T, H, W, C])'))
+  return scoreOptions(
+    program
+      .command('score')
+      .description('score predictions made elsewhere against ground truth, per future frame (arrays [B, T, H, W, C])'),
+  )
     .option('--batch-size <n>', 'sequences per batch (default 8)')
     .action(runScore);
 }
@@ -155,9 +201,14 @@ interface PredictFlags {
 export function registerPredictCommand(program: Command): Command {
   return program
     .command('predict')
-    .description('predict the future of your own clips (.npy [T, H, W, C] or [B, T, H, W, C] in [0, 1], or a video file)')
+    .description(
+      'predict the future of your own clips (.npy [T, H, W, C] or [B, T, H, W, C] in [0, 1], or a video file)',
+    )
     .requiredOption('--weights <file>', 'model weights: .safetensors, an official .pt, or a vid run/checkpoint folder')
-    .option('--config <file|json>', 'a vid config, or the official ConvLSTMNet arguments as JSON (file or inline); optional for vid files')
+    .option(
+      '--config <file|json>',
+      'a vid config, or the official ConvLSTMNet arguments as JSON (file or inline); optional for vid files',
+    )
     .requiredOption('--input <file>', 'input clip(s): .npy, or a video file decoded by ffmpeg')
     .requiredOption('--future <n>', 'frames to predict')
     .requiredOption('--output <file>', 'output .npy: the predicted frames, in the input layout')

@@ -18,13 +18,21 @@ afterAll(async () => {
 
 describe('command-line errors', () => {
   it('prefixes "vid" once, never "vid: vid"', () => {
-    expect(cliErrorMessage(new ConfigError('--future', 'a positive integer', 'x'), 'vid')).toBe('vid: --future: expected a positive integer, received "x"');
-    expect(cliErrorMessage(new ConfigError('--size', 'HEIGHTxWIDTH', '3', 'vid predict'), 'vid')).toBe('vid predict: --size: expected HEIGHTxWIDTH, received "3"');
+    expect(cliErrorMessage(new ConfigError('--future', 'a positive integer', 'x'), 'vid')).toBe(
+      'vid: --future: expected a positive integer, received "x"',
+    );
+    expect(cliErrorMessage(new ConfigError('--size', 'HEIGHTxWIDTH', '3', 'vid predict'), 'vid')).toBe(
+      'vid predict: --size: expected HEIGHTxWIDTH, received "3"',
+    );
     expect(cliErrorMessage(new FileFormatError('w.pt', 'truncated'), 'vid eval')).toBe('vid eval: w.pt: truncated');
   });
 
   it('turns file-system errors into one line naming the path, and leaves bugs alone', () => {
-    const enotdir = Object.assign(new Error("ENOTDIR: not a directory, open 'a/b'"), { code: 'ENOTDIR', path: 'a/b', syscall: 'open' });
+    const enotdir = Object.assign(new Error("ENOTDIR: not a directory, open 'a/b'"), {
+      code: 'ENOTDIR',
+      path: 'a/b',
+      syscall: 'open',
+    });
     expect(cliErrorMessage(enotdir, 'vid')).toBe('vid: a/b: a part of the path is not a directory');
     expect(cliErrorMessage(new TypeError('x is undefined'), 'vid')).toBeUndefined();
   });
@@ -32,9 +40,15 @@ describe('command-line errors', () => {
   it('says that --out is a file, not a folder, and that an output folder is missing', async () => {
     const file = join(dir, 'results.md');
     await writeFile(file, 'x');
-    await expect(ensureFolder(file, '--out')).rejects.toThrow(new FileFormatError(file, '--out: is a file, expected a folder'));
-    await expect(ensureFolder(join(file, 'deeper'), '--out')).rejects.toThrow(/--out: .*results\.md is a file, expected a folder/);
-    await expect(writeOutput(join(dir, 'missing', 'out.gif'), 'x')).rejects.toThrow(/the folder .*missing does not exist/);
+    await expect(ensureFolder(file, '--out')).rejects.toThrow(
+      new FileFormatError(file, '--out: is a file, expected a folder'),
+    );
+    await expect(ensureFolder(join(file, 'deeper'), '--out')).rejects.toThrow(
+      /--out: .*results\.md is a file, expected a folder/,
+    );
+    await expect(writeOutput(join(dir, 'missing', 'out.gif'), 'x')).rejects.toThrow(
+      /the folder .*missing does not exist/,
+    );
     await expect(writeOutput(join(file, 'out.gif'), 'x')).rejects.toThrow(/results\.md is a file, not a folder/);
   });
 });

@@ -9,7 +9,15 @@ import { join, resolve } from 'node:path';
 import { ConfigError, FileFormatError, initBackend } from '@vid/core';
 import { EVALUATION_PROTOCOLS, type EvaluationProtocol, type FrameMetricName, LPIPS } from '@vid/metrics';
 import { type TrainConfig, evaluatePredictor } from '@vid/training';
-import { defaultRunName, openRunData, prepareRunDir, resolveConfig, resolveRunsDir, samplesGif, samplesGrid } from '@vid/training/node';
+import {
+  defaultRunName,
+  openRunData,
+  prepareRunDir,
+  resolveConfig,
+  resolveRunsDir,
+  samplesGif,
+  samplesGrid,
+} from '@vid/training/node';
 import { PREDICTION_PROTOCOLS, type PredictionProtocol } from '@vid/models';
 
 import { type LoadedModel, loadModel } from './models.js';
@@ -78,25 +86,56 @@ export async function latestRun(runsDir = resolveRunsDir('runs')): Promise<strin
 }
 
 /** The evaluation data configuration, as a training config whose `evaluation` set is evaluated. */
-function dataConfig(options: EvaluateCheckpointOptions, model: LoadedModel, presetName: string): { config: TrainConfig; protocol: EvaluationProtocol; description: string } {
+function dataConfig(
+  options: EvaluateCheckpointOptions,
+  model: LoadedModel,
+  presetName: string,
+): { config: TrainConfig; protocol: EvaluationProtocol; description: string } {
   const context = 'vid eval';
   const run = model.trainConfig;
   if (presetName === 'run') {
-    if (!run) throw new ConfigError('--preset', `one of ${Object.keys(EVAL_PRESETS).join(', ')} (the model is not a vid run, so it has no run settings)`, 'run', context);
+    if (!run)
+      throw new ConfigError(
+        '--preset',
+        `one of ${Object.keys(EVAL_PRESETS).join(', ')} (the model is not a vid run, so it has no run settings)`,
+        'run',
+        context,
+      );
     const config = resolveConfig({
       overrides: {
         ...run,
-        data: { ...run.data, ...(options.data ? { path: options.data, validPath: options.data } : {}), ...(options.inputFrames ? { inputFrames: options.inputFrames } : {}), ...(options.frameSize ? { frameSize: [options.frameSize, options.frameSize] } : {}) },
-        evaluation: { ...run.evaluation, ...(options.samples ? { samples: options.samples } : {}), ...(options.futureFrames ? { futureFrames: options.futureFrames } : {}), gifSamples: Math.min(options.gifSamples ?? 4, options.samples ?? run.evaluation.samples) },
+        data: {
+          ...run.data,
+          ...(options.data ? { path: options.data, validPath: options.data } : {}),
+          ...(options.inputFrames ? { inputFrames: options.inputFrames } : {}),
+          ...(options.frameSize ? { frameSize: [options.frameSize, options.frameSize] } : {}),
+        },
+        evaluation: {
+          ...run.evaluation,
+          ...(options.samples ? { samples: options.samples } : {}),
+          ...(options.futureFrames ? { futureFrames: options.futureFrames } : {}),
+          gifSamples: Math.min(options.gifSamples ?? 4, options.samples ?? run.evaluation.samples),
+        },
       },
     });
-    return { config, protocol: options.protocol ?? run.evaluation.protocol, description: `the run's evaluation settings (${run.data.dataset}, ${config.data.inputFrames} → ${config.evaluation.futureFrames})` };
+    return {
+      config,
+      protocol: options.protocol ?? run.evaluation.protocol,
+      description: `the run's evaluation settings (${run.data.dataset}, ${config.data.inputFrames} → ${config.evaluation.futureFrames})`,
+    };
   }
   const preset = EVAL_PRESETS[presetName];
-  if (!preset) throw new ConfigError('--preset', `one of ${['run', ...Object.keys(EVAL_PRESETS)].join(', ')}`, presetName, context);
+  if (!preset)
+    throw new ConfigError(
+      '--preset',
+      `one of ${['run', ...Object.keys(EVAL_PRESETS)].join(', ')}`,
+      presetName,
+      context,
+    );
   const size = options.frameSize ?? preset.frameSize;
   const dataset = preset.dataset === 'kth' ? 'kth' : options.data ? 'moving-mnist-file' : 'moving-mnist';
-  if (dataset === 'kth' && !options.data) throw new ConfigError('--data', 'the KTH folder for a kth preset', undefined, context);
+  if (dataset === 'kth' && !options.data)
+    throw new ConfigError('--data', 'the KTH folder for a kth preset', undefined, context);
   const samples = options.samples ?? (dataset === 'moving-mnist' ? 256 : 1_000_000);
   const inputFrames = options.inputFrames ?? preset.inputFrames;
   const futureFrames = options.futureFrames ?? preset.futureFrames;
@@ -116,10 +155,18 @@ function dataConfig(options: EvaluateCheckpointOptions, model: LoadedModel, pres
       },
       model: { patchSize: 1 },
       validation: { batchSize: 1 },
-      evaluation: { futureFrames, samples, protocol: options.protocol ?? preset.metrics, gifSamples: Math.min(options.gifSamples ?? 4, samples) },
+      evaluation: {
+        futureFrames,
+        samples,
+        protocol: options.protocol ?? preset.metrics,
+        gifSamples: Math.min(options.gifSamples ?? 4, samples),
+      },
     },
   });
-  const data = dataset === 'moving-mnist' ? `generated Moving MNIST test set (${samples} sequences, seed ${options.seed ?? 0}, MNIST test digits — not the paper's test file)` : `${options.data}`;
+  const data =
+    dataset === 'moving-mnist'
+      ? `generated Moving MNIST test set (${samples} sequences, seed ${options.seed ?? 0}, MNIST test digits — not the paper's test file)`
+      : `${options.data}`;
   return { config, protocol: options.protocol ?? preset.metrics, description: `${preset.description}; data: ${data}` };
 }
 
@@ -128,7 +175,10 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const checkpoint = options.checkpoint ?? (await latestRun());
   if (!checkpoint) {
-    throw new FileFormatError(resolveRunsDir('runs'), 'no run to evaluate: train one first (`npx -y pnpm@10.34.9 turbo train`), or pass --checkpoint <run folder | model.safetensors | official .pt> (with --config for a .pt)');
+    throw new FileFormatError(
+      resolveRunsDir('runs'),
+      'no run to evaluate: train one first (`npx -y pnpm@10.34.9 turbo train`), or pass --checkpoint <run folder | model.safetensors | official .pt> (with --config for a .pt)',
+    );
   }
   if (options.initBackend ?? true) await initBackend({ log });
   const model = await loadModel(checkpoint, options.config);
@@ -137,9 +187,19 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
     const { config, protocol, description } = dataConfig(options, model, presetName);
     const [height, width] = config.data.frameSize as [number, number];
     if (height % model.predictor.sizeMultiple !== 0 || width % model.predictor.sizeMultiple !== 0) {
-      throw new ConfigError('--frame-size', `a multiple of the model's patch size ${model.predictor.sizeMultiple}`, `${height}×${width}`, 'vid eval');
+      throw new ConfigError(
+        '--frame-size',
+        `a multiple of the model's patch size ${model.predictor.sizeMultiple}`,
+        `${height}×${width}`,
+        'vid eval',
+      );
     }
-    const outDir = resolve(options.out ?? (model.runDir ? join(model.runDir, `eval-${presetName}`) : join(resolveRunsDir('runs'), `eval-${defaultRunName(presetName)}`)));
+    const outDir = resolve(
+      options.out ??
+        (model.runDir
+          ? join(model.runDir, `eval-${presetName}`)
+          : join(resolveRunsDir('runs'), `eval-${defaultRunName(presetName)}`)),
+    );
     if (options.out) await ensureFolder(outDir, '--out');
     await prepareRunDir(outDir);
     // The data first: a bad dataset path fails before the LPIPS weights are read (and nothing leaks).
@@ -147,7 +207,11 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
     let lpips: LPIPS | undefined;
     if (options.lpipsWeights && options.lpipsWeights.length > 0) {
       try {
-        lpips = await LPIPS.load({ net: 'alex', preset: EVALUATION_PROTOCOLS[protocol].lpips, weights: [...options.lpipsWeights] });
+        lpips = await LPIPS.load({
+          net: 'alex',
+          preset: EVALUATION_PROTOCOLS[protocol].lpips,
+          weights: [...options.lpipsWeights],
+        });
       } catch (error) {
         await data.close();
         throw error;
@@ -169,19 +233,40 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
       const entries: ReportEntry[] = [{ label: 'model', result: result.model }];
       if (result.baseline) entries.push({ label: 'copy last frame', result: result.baseline });
       const frames = `${config.data.inputFrames}-${config.evaluation.futureFrames}`;
-      const paperKey = presetName === 'run' ? `${config.data.dataset.startsWith('moving-mnist') ? 'mmnist' : config.data.dataset}-${frames}` : presetName;
+      const paperKey =
+        presetName === 'run'
+          ? `${config.data.dataset.startsWith('moving-mnist') ? 'mmnist' : config.data.dataset}-${frames}`
+          : presetName;
       const paper = options.comparePaper ? PAPER_NUMBERS[paperKey] : undefined;
       const notes: string[] = [`Model: ${model.description}.`, `Data: ${description}.`];
-      if (options.comparePaper && !paper) notes.push(`--compare-paper: the paper's table has no ${paperKey} row (it reports Moving-MNIST-2 10 → 10 and 10 → 30).`);
+      if (options.comparePaper && !paper)
+        notes.push(
+          `--compare-paper: the paper's table has no ${paperKey} row (it reports Moving-MNIST-2 10 → 10 and 10 → 30).`,
+        );
       const preset = EVAL_PRESETS[presetName];
-      if (paper && preset && (config.data.inputFrames !== preset.inputFrames || config.evaluation.futureFrames !== preset.futureFrames || config.data.frameSize[0] !== preset.frameSize)) {
-        notes.push(`Ours ran ${config.data.inputFrames} → ${config.evaluation.futureFrames} at ${config.data.frameSize[0]}×${config.data.frameSize[1]}, not the paper's ${preset.inputFrames} → ${preset.futureFrames} at ${preset.frameSize}×${preset.frameSize}: the rows are not comparable.`);
+      if (
+        paper &&
+        preset &&
+        (config.data.inputFrames !== preset.inputFrames ||
+          config.evaluation.futureFrames !== preset.futureFrames ||
+          config.data.frameSize[0] !== preset.frameSize)
+      ) {
+        notes.push(
+          `Ours ran ${config.data.inputFrames} → ${config.evaluation.futureFrames} at ${config.data.frameSize[0]}×${config.data.frameSize[1]}, not the paper's ${preset.inputFrames} → ${preset.futureFrames} at ${preset.frameSize}×${preset.frameSize}: the rows are not comparable.`,
+        );
       }
       if (paper && !lpips) notes.push('LPIPS of the paper rows is shown for reference; ours needs --lpips-weights.');
-      const { markdown, json } = await writeReports(outDir, `vid eval — ${presetName}`, entries, { ...(paper ? { paper } : {}), notes, extra: { model: model.description, data: description } });
+      const { markdown, json } = await writeReports(outDir, `vid eval — ${presetName}`, entries, {
+        ...(paper ? { paper } : {}),
+        notes,
+        extra: { model: model.description, data: description },
+      });
       if (result.samples) {
         await writeOutput(join(outDir, 'samples.gif'), samplesGif(result.samples));
-        await writeOutput(join(outDir, 'samples.png'), samplesGrid(result.samples, { title: presetName.toUpperCase() }).toPng());
+        await writeOutput(
+          join(outDir, 'samples.png'),
+          samplesGrid(result.samples, { title: presetName.toUpperCase() }).toPng(),
+        );
       }
       log(`vid eval: wrote ${outDir}/{results.md,results.csv,results.json,curves.png,samples.gif,samples.png}`);
       return { outDir, markdown, json, entries };
@@ -193,5 +278,3 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
     model.predictor.dispose();
   }
 }
-
-

@@ -33,7 +33,11 @@ export function readModelConfig(config: string): Record<string, unknown> {
     try {
       return JSON.parse(trimmed) as Record<string, unknown>;
     } catch (error) {
-      throw new ConfigError('--config', 'valid inline JSON or a file path', `${trimmed.slice(0, 60)}… (${(error as Error).message})`);
+      throw new ConfigError(
+        '--config',
+        'valid inline JSON or a file path',
+        `${trimmed.slice(0, 60)}… (${(error as Error).message})`,
+      );
     }
   }
   return readConfigFile(config);
@@ -45,13 +49,22 @@ function isTrainConfig(value: Record<string, unknown>): boolean {
 }
 
 /** Turns a parsed `--config` into what `loadPredictor` accepts, and the training config if any. */
-export function modelConfig(value: Record<string, unknown>, source: string): { config: PredictorSpec | Record<string, unknown>; trainConfig: TrainConfig | null } {
+export function modelConfig(
+  value: Record<string, unknown>,
+  source: string,
+): { config: PredictorSpec | Record<string, unknown>; trainConfig: TrainConfig | null } {
   if (isTrainConfig(value)) {
     const trainConfig = resolveConfig({ overrides: value, checkPaths: false });
     return { config: predictorSpec(trainConfig), trainConfig };
   }
-  if (value.vid_predictor && typeof value.vid_predictor === 'string') return { config: JSON.parse(value.vid_predictor) as PredictorSpec, trainConfig: null };
-  if (Object.keys(value).length === 0) throw new ConfigError('--config', 'a vid config, the official ConvLSTMNet arguments or a predictor spec', `an empty object (${source})`);
+  if (value.vid_predictor && typeof value.vid_predictor === 'string')
+    return { config: JSON.parse(value.vid_predictor) as PredictorSpec, trainConfig: null };
+  if (Object.keys(value).length === 0)
+    throw new ConfigError(
+      '--config',
+      'a vid config, the official ConvLSTMNet arguments or a predictor spec',
+      `an empty object (${source})`,
+    );
   return { config: value, trainConfig: null };
 }
 
@@ -59,7 +72,10 @@ export function modelConfig(value: Record<string, unknown>, source: string): { c
  * Loads a weights file, with `--config` when given: for a vid model file (it carries its
  * architecture) a training config sets only the data and is not passed on.
  */
-async function loadWeights(file: string, parsed?: { config: PredictorSpec | Record<string, unknown>; trainConfig: TrainConfig | null }): Promise<VideoPredictor> {
+async function loadWeights(
+  file: string,
+  parsed?: { config: PredictorSpec | Record<string, unknown>; trainConfig: TrainConfig | null },
+): Promise<VideoPredictor> {
   const bytes = await readFileBytes(file);
   const useConfig = parsed !== undefined && !(parsed.trainConfig !== null && isSavedModel(bytes));
   return loadPredictor(bytes, { name: file, ...(useConfig ? { config: parsed.config } : {}) });
@@ -72,8 +88,16 @@ export async function loadModel(checkpoint: string, config?: string): Promise<Lo
     const dir = await resolveCheckpointDir(checkpoint);
     const loaded = await loadCheckpoint(dir);
     const trainConfig = (loaded.state.config as TrainConfig | undefined) ?? null;
-    const predictor = await loadWeights(join(dir, 'model.safetensors'), config ? modelConfig(readModelConfig(config), config) : undefined);
-    return { predictor, trainConfig, description: `vid checkpoint ${dir} (step ${loaded.step})`, runDir: join(dir, '..', '..') };
+    const predictor = await loadWeights(
+      join(dir, 'model.safetensors'),
+      config ? modelConfig(readModelConfig(config), config) : undefined,
+    );
+    return {
+      predictor,
+      trainConfig,
+      description: `vid checkpoint ${dir} (step ${loaded.step})`,
+      runDir: join(dir, '..', '..'),
+    };
   }
   if (config === undefined) {
     // A vid model file carries its architecture; an official safetensors its config metadata.
@@ -83,5 +107,10 @@ export async function loadModel(checkpoint: string, config?: string): Promise<Lo
   const parsed = modelConfig(readModelConfig(config), config);
   const { trainConfig } = parsed;
   const predictor = await loadWeights(checkpoint, parsed);
-  return { predictor, trainConfig, description: `weights ${checkpoint} with config ${config.trim().startsWith('{') ? '(inline JSON)' : config}`, runDir: null };
+  return {
+    predictor,
+    trainConfig,
+    description: `weights ${checkpoint} with config ${config.trim().startsWith('{') ? '(inline JSON)' : config}`,
+    runDir: null,
+  };
 }

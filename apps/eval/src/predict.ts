@@ -42,11 +42,25 @@ export async function predictClip(options: PredictOptions): Promise<{ shape: num
   const model = await loadModel(options.weights, options.config);
   const { predictor } = model;
   try {
-    const input = await readVideoArray(options.input, { channels: predictor.channels, ...(options.size ? { size: options.size } : {}) });
+    const input = await readVideoArray(options.input, {
+      channels: predictor.channels,
+      ...(options.size ? { size: options.size } : {}),
+    });
     const [b, t, h, w, c] = input.shape;
-    if (c !== predictor.channels) throw new ShapeError('--input', `frames with ${predictor.channels} channel(s) (the model's)`, `[${input.shape.join(', ')}] (${c} channels)`, context);
+    if (c !== predictor.channels)
+      throw new ShapeError(
+        '--input',
+        `frames with ${predictor.channels} channel(s) (the model's)`,
+        `[${input.shape.join(', ')}] (${c} channels)`,
+        context,
+      );
     if (h % predictor.sizeMultiple !== 0 || w % predictor.sizeMultiple !== 0) {
-      throw new ConfigError('--input', `frames whose height and width are multiples of ${predictor.sizeMultiple} (the model's patch size); pass --size`, `${h}×${w}`, context);
+      throw new ConfigError(
+        '--input',
+        `frames whose height and width are multiples of ${predictor.sizeMultiple} (the model's patch size); pass --size`,
+        `${h}×${w}`,
+        context,
+      );
     }
     log(`vid predict: ${model.description}; ${b} clip(s) of ${t} frames ${h}×${w}×${c} → ${future} future frames`);
     const clipSize = t * h * w * c;
@@ -69,7 +83,9 @@ export async function predictClip(options: PredictOptions): Promise<{ shape: num
     }
     const shape = input.unbatched ? [future, h, w, c] : [b, future, h, w, c];
     await writeNpy(options.output, { dtype: 'F32', shape, data: out });
-    log(`vid predict: wrote ${options.output} (float32 [${shape.join(', ')}]; values as the model outputs them${predictor.kind === 'conv-recurrent-net' ? ', not clamped' : ''})`);
+    log(
+      `vid predict: wrote ${options.output} (float32 [${shape.join(', ')}]; values as the model outputs them${predictor.kind === 'conv-recurrent-net' ? ', not clamped' : ''})`,
+    );
     if (options.gif) {
       const shown = Math.min(b, 4);
       const gif = samplesGif({

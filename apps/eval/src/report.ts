@@ -39,28 +39,55 @@ export function conventionLines(result: FrameMetricsResult): string[] {
 }
 
 /** A Markdown report: header with conventions, a table of means, then a per-frame table. */
-export function markdownReport(title: string, entries: readonly ReportEntry[], options: { readonly paper?: PaperTable; readonly notes?: readonly string[] } = {}): string {
+export function markdownReport(
+  title: string,
+  entries: readonly ReportEntry[],
+  options: { readonly paper?: PaperTable; readonly notes?: readonly string[] } = {},
+): string {
   const first = entries[0]?.result;
   if (!first) return `# ${title}\n\n(no results)\n`;
   const metrics = metricNames(entries);
-  const lines: string[] = [`# ${title}`, '', `Protocol \`${first.protocol}\` (${first.source}); ${first.samples} sequences × ${first.frames} future frames.`, '', 'Metric conventions:', ...conventionLines(first), ''];
+  const lines: string[] = [
+    `# ${title}`,
+    '',
+    `Protocol \`${first.protocol}\` (${first.source}); ${first.samples} sequences × ${first.frames} future frames.`,
+    '',
+    'Metric conventions:',
+    ...conventionLines(first),
+    '',
+  ];
   for (const note of options.notes ?? []) lines.push(`${note}`, '');
   lines.push('## Mean over future frames', '');
-  lines.push(`| model | ${metrics.map((m) => `${LABELS[m]}${first.metrics[m]?.higherIsBetter ? ' ↑' : ' ↓'}`).join(' | ')} |`);
+  lines.push(
+    `| model | ${metrics.map((m) => `${LABELS[m]}${first.metrics[m]?.higherIsBetter ? ' ↑' : ' ↓'}`).join(' | ')} |`,
+  );
   lines.push(`|---|${metrics.map(() => '---').join('|')}|`);
-  for (const entry of entries) lines.push(`| ${entry.label} | ${metrics.map((m) => format(m, entry.result.metrics[m]?.mean)).join(' | ')} |`);
+  for (const entry of entries)
+    lines.push(`| ${entry.label} | ${metrics.map((m) => format(m, entry.result.metrics[m]?.mean)).join(' | ')} |`);
   if (options.paper) {
     for (const row of options.paper.rows) {
-      const value = (m: FrameMetricName): string => (m === 'mse' ? format(m, row.mse) : m === 'ssim' ? format(m, row.ssim) : m === 'lpips' ? format(m, row.lpips) : '–');
+      const value = (m: FrameMetricName): string =>
+        m === 'mse'
+          ? format(m, row.mse)
+          : m === 'ssim'
+            ? format(m, row.ssim)
+            : m === 'lpips'
+              ? format(m, row.lpips)
+              : '–';
       lines.push(`| ${row.model} | ${metrics.map(value).join(' | ')} |`);
     }
-    lines.push('', `Paper rows: ${options.paper.source}. Computed in the convention of ${options.paper.convention}.${first.protocol === 'convttlstm' ? ' Ours: the same convention (protocol convttlstm).' : ` Ours: protocol ${first.protocol}, NOT the paper's convention — use --protocol convttlstm to compare.`}`);
+    lines.push(
+      '',
+      `Paper rows: ${options.paper.source}. Computed in the convention of ${options.paper.convention}.${first.protocol === 'convttlstm' ? ' Ours: the same convention (protocol convttlstm).' : ` Ours: protocol ${first.protocol}, NOT the paper's convention — use --protocol convttlstm to compare.`}`,
+    );
   }
   lines.push('', '## Per future frame', '');
   const header = entries.flatMap((e) => metrics.map((m) => `${LABELS[m]} (${e.label})`));
   lines.push(`| frame | ${header.join(' | ')} |`, `|---|${header.map(() => '---').join('|')}|`);
   for (let t = 0; t < first.frames; t++) {
-    lines.push(`| ${t + 1} | ${entries.flatMap((e) => metrics.map((m) => format(m, e.result.metrics[m]?.perFrame[t]))).join(' | ')} |`);
+    lines.push(
+      `| ${t + 1} | ${entries.flatMap((e) => metrics.map((m) => format(m, e.result.metrics[m]?.perFrame[t]))).join(' | ')} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -70,15 +97,27 @@ export function csvReport(entries: readonly ReportEntry[]): string {
   const first = entries[0]?.result;
   if (!first) return '';
   const metrics = metricNames(entries);
-  const header = ['frame', ...entries.flatMap((e) => metrics.map((m) => `${e.label.replaceAll(/[^A-Za-z0-9]+/g, '_')}_${m}`))];
+  const header = [
+    'frame',
+    ...entries.flatMap((e) => metrics.map((m) => `${e.label.replaceAll(/[^A-Za-z0-9]+/g, '_')}_${m}`)),
+  ];
   const rows = [header.join(',')];
-  for (let t = 0; t < first.frames; t++) rows.push([String(t + 1), ...entries.flatMap((e) => metrics.map((m) => String(e.result.metrics[m]?.perFrame[t] ?? '')))].join(','));
+  for (let t = 0; t < first.frames; t++)
+    rows.push(
+      [
+        String(t + 1),
+        ...entries.flatMap((e) => metrics.map((m) => String(e.result.metrics[m]?.perFrame[t] ?? ''))),
+      ].join(','),
+    );
   rows.push(['mean', ...entries.flatMap((e) => metrics.map((m) => String(e.result.metrics[m]?.mean ?? '')))].join(','));
   return `${rows.join('\n')}\n`;
 }
 
 /** JSON: per model, per metric, per frame and mean, with conventions. */
-export function jsonReport(entries: readonly ReportEntry[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function jsonReport(
+  entries: readonly ReportEntry[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     ...extra,
     results: Object.fromEntries(
@@ -89,7 +128,18 @@ export function jsonReport(entries: readonly ReportEntry[], extra: Record<string
           source: e.result.source,
           samples: e.result.samples,
           frames: e.result.frames,
-          metrics: Object.fromEntries(Object.entries(e.result.metrics).map(([name, s]) => [name, { label: s.label, convention: s.convention, higherIsBetter: s.higherIsBetter, mean: finite(s.mean), perFrame: s.perFrame.map(finite) }])),
+          metrics: Object.fromEntries(
+            Object.entries(e.result.metrics).map(([name, s]) => [
+              name,
+              {
+                label: s.label,
+                convention: s.convention,
+                higherIsBetter: s.higherIsBetter,
+                mean: finite(s.mean),
+                perFrame: s.perFrame.map(finite),
+              },
+            ]),
+          ),
         },
       ]),
     ),
@@ -108,7 +158,12 @@ export function curvesPlot(entries: readonly ReportEntry[]): Uint8Array {
     title: LABELS[m],
     xLabel: 'FUTURE FRAME',
     yLabel: LABELS[m],
-    series: entries.map((e, i): Series => ({ label: e.label.toUpperCase(), points: (e.result.metrics[m]?.perFrame ?? []).map((v, t) => [t + 1, v] as const), markers: true, dashed: i > 0 })),
+    series: entries.map((e, i): Series => ({
+      label: e.label.toUpperCase(),
+      points: (e.result.metrics[m]?.perFrame ?? []).map((v, t) => [t + 1, v] as const),
+      markers: true,
+      dashed: i > 0,
+    })),
   }));
   return plotPanels(panels, { columns: Math.min(2, panels.length) }).toPng();
 }
@@ -118,10 +173,18 @@ export async function writeReports(
   dir: string,
   title: string,
   entries: readonly ReportEntry[],
-  options: { readonly paper?: PaperTable; readonly notes?: readonly string[]; readonly extra?: Record<string, unknown> } = {},
+  options: {
+    readonly paper?: PaperTable;
+    readonly notes?: readonly string[];
+    readonly extra?: Record<string, unknown>;
+  } = {},
 ): Promise<{ markdown: string; json: Record<string, unknown> }> {
   const markdown = markdownReport(title, entries, options);
-  const json = jsonReport(entries, { title, ...(options.paper ? { paper: options.paper } : {}), ...(options.extra ?? {}) });
+  const json = jsonReport(entries, {
+    title,
+    ...(options.paper ? { paper: options.paper } : {}),
+    ...(options.extra ?? {}),
+  });
   await ensureFolder(dir, '--out');
   await writeOutput(join(dir, 'results.md'), markdown);
   await writeOutput(join(dir, 'results.csv'), csvReport(entries));
@@ -145,7 +208,10 @@ export async function ensureFolder(dir: string, flag: string): Promise<void> {
     if (dirname(p) === p) break;
   }
   if (blocker) {
-    throw new FileFormatError(dir, `${flag}: ${blocker === dir ? 'is a file' : `${blocker} is a file`}, expected a folder`);
+    throw new FileFormatError(
+      dir,
+      `${flag}: ${blocker === dir ? 'is a file' : `${blocker} is a file`}, expected a folder`,
+    );
   }
   await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     throw new FileFormatError(dir, `${flag}: cannot create the folder (${error.code ?? error.message})`);

@@ -6,7 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, FileFormatError, ShapeError, initBackend } from '@vid/core';
-import { EVALUATION_PROTOCOLS, type EvaluationProtocol, FrameMetrics, type FrameMetricName, type FrameMetricsResult, LPIPS, LPIPS_INPUT_PRESETS, type WeightTensor, readWeightSource } from '@vid/metrics';
+import {
+  EVALUATION_PROTOCOLS,
+  type EvaluationProtocol,
+  FrameMetrics,
+  type FrameMetricName,
+  type FrameMetricsResult,
+  LPIPS,
+  LPIPS_INPUT_PRESETS,
+  type WeightTensor,
+  readWeightSource,
+} from '@vid/metrics';
 
 import { readVideoArray } from './arrays.js';
 import { type ReportEntry, jsonReport, markdownReport, writeReports } from './report.js';
@@ -44,23 +54,39 @@ export async function scorePredictions(options: ScoreOptions): Promise<ScoreResu
   const context = 'vid score';
   if (options.initBackend ?? true) await initBackend({ log: false });
   const protocols = options.protocols ?? ALL_PROTOCOLS;
-  for (const p of protocols) if (!(p in EVALUATION_PROTOCOLS)) throw new ConfigError('--protocol', `one of ${ALL_PROTOCOLS.join(', ')}`, p, context);
+  for (const p of protocols)
+    if (!(p in EVALUATION_PROTOCOLS))
+      throw new ConfigError('--protocol', `one of ${ALL_PROTOCOLS.join(', ')}`, p, context);
   const prediction = await readVideoArray(options.prediction, { checkRange: false });
   const target = await readVideoArray(options.target);
   if (prediction.shape.some((d, i) => d !== target.shape[i])) {
-    throw new ShapeError('--prediction', `the shape of --target [${target.shape.join(', ')}]`, `[${prediction.shape.join(', ')}]`, context);
+    throw new ShapeError(
+      '--prediction',
+      `the shape of --target [${target.shape.join(', ')}]`,
+      `[${prediction.shape.join(', ')}]`,
+      context,
+    );
   }
   if (prediction.data.some(Number.isNaN)) throw new FileFormatError(options.prediction, 'contains NaN');
   const [b, t, h, w, c] = target.shape;
   const lpipsModels = new Map<string, LPIPS>();
   const wantLpips = options.metrics ? options.metrics.includes('lpips') : Boolean(options.lpipsWeights?.length);
-  if (wantLpips && !options.lpipsWeights?.length) throw new ConfigError('--lpips-weights', 'the LPIPS weights files when --metrics includes lpips', undefined, context);
-  const metrics = options.metrics ?? (['mse', 'psnr', 'ssim', ...(wantLpips ? (['lpips'] as const) : [])] as FrameMetricName[]);
+  if (wantLpips && !options.lpipsWeights?.length)
+    throw new ConfigError(
+      '--lpips-weights',
+      'the LPIPS weights files when --metrics includes lpips',
+      undefined,
+      context,
+    );
+  const metrics =
+    options.metrics ?? (['mse', 'psnr', 'ssim', ...(wantLpips ? (['lpips'] as const) : [])] as FrameMetricName[]);
   try {
     const accumulators = new Map<EvaluationProtocol, FrameMetrics>();
     // The weight files are read once; protocols with the same LPIPS input convention share a model.
     const weights = new Map<string, WeightTensor>();
-    if (wantLpips) for (const file of options.lpipsWeights ?? []) for (const [name, tensor] of await readWeightSource(file)) weights.set(name, tensor);
+    if (wantLpips)
+      for (const file of options.lpipsWeights ?? [])
+        for (const [name, tensor] of await readWeightSource(file)) weights.set(name, tensor);
     for (const protocol of protocols) {
       let lpips: LPIPS | undefined;
       if (wantLpips) {
@@ -69,7 +95,10 @@ export async function scorePredictions(options: ScoreOptions): Promise<ScoreResu
         lpips = lpipsModels.get(convention) ?? (await LPIPS.load({ net: 'alex', preset, weights }));
         lpipsModels.set(convention, lpips);
       }
-      accumulators.set(protocol, new FrameMetrics({ protocol, metrics, outOfRange: options.outOfRange ?? 'clamp', ...(lpips ? { lpips } : {}) }));
+      accumulators.set(
+        protocol,
+        new FrameMetrics({ protocol, metrics, outOfRange: options.outOfRange ?? 'clamp', ...(lpips ? { lpips } : {}) }),
+      );
     }
     const batchSize = options.batchSize ?? 8;
     const clipSize = t * h * w * c;
@@ -83,12 +112,16 @@ export async function scorePredictions(options: ScoreOptions): Promise<ScoreResu
         tf.dispose([p, q]);
       }
     }
-    const results = Object.fromEntries([...accumulators].map(([protocol, acc]) => [protocol, acc.result()])) as Record<string, FrameMetricsResult>;
+    const results = Object.fromEntries([...accumulators].map(([protocol, acc]) => [protocol, acc.result()])) as Record<
+      string,
+      FrameMetricsResult
+    >;
     const entries: ReportEntry[] = Object.entries(results).map(([protocol, result]) => ({ label: protocol, result }));
     const extra = { prediction: options.prediction, target: options.target, shape: [b, t, h, w, c] };
     const json = jsonReport(entries, extra);
     const markdown = options.out
-      ? (await writeReports(options.out, `vid score — ${options.prediction} vs ${options.target}`, entries, { extra })).markdown
+      ? (await writeReports(options.out, `vid score — ${options.prediction} vs ${options.target}`, entries, { extra }))
+          .markdown
       : entries.map((e) => markdownReport(`protocol ${e.label}`, [e])).join('\n');
     return { results, json, markdown };
   } finally {

@@ -17,8 +17,23 @@ function tinyConfig(): TrainConfig {
     overrides: {
       seed: 3,
       data: { inputFrames: 3, futureFrames: 3, frameSize: [16, 16], digitSize: 8, trainSamples: 4, validSamples: 2 },
-      model: { type: 'encoder-forecaster', hiddenChannels: [4], kernelSize: 3, patchSize: 4, forecasterInput: 'previous-frame', peephole: 'none' },
-      train: { batchSize: 2, epochs: 3, learningRate: 1e-2, scheduledSamplingRatio: 0.5, plateauEpochs: 1, ssrDecayRatio: 0.2, loss: 'l1+mse' },
+      model: {
+        type: 'encoder-forecaster',
+        hiddenChannels: [4],
+        kernelSize: 3,
+        patchSize: 4,
+        forecasterInput: 'previous-frame',
+        peephole: 'none',
+      },
+      train: {
+        batchSize: 2,
+        epochs: 3,
+        learningRate: 1e-2,
+        scheduledSamplingRatio: 0.5,
+        plateauEpochs: 1,
+        ssrDecayRatio: 0.2,
+        loss: 'l1+mse',
+      },
       validation: { batchSize: 2 },
       evaluation: { futureFrames: 4, samples: 2, gifSamples: 1, protocol: 'standard' },
       checkpoint: { everySteps: 2, keepLast: 2 },
@@ -41,7 +56,10 @@ afterAll(async () => {
 describe('vid train (flags)', () => {
   it('reads YAML and JSON files, and flags override them', async () => {
     const yaml = join(root, 'run.yaml');
-    await writeFile(yaml, 'preset: mmnist-convlstm\ntrain:\n  batchSize: 4\n  epochs: 2\nmodel:\n  hiddenChannels: [8, 8, 8, 8]\n');
+    await writeFile(
+      yaml,
+      'preset: mmnist-convlstm\ntrain:\n  batchSize: 4\n  epochs: 2\nmodel:\n  hiddenChannels: [8, 8, 8, 8]\n',
+    );
     const config = configFromFlags({ config: yaml, lr: '0.0005', set: ['train.epochs=3', 'data.numDigits=1'] });
     expect(config.preset).toBe('mmnist-convlstm');
     expect(config.model.cell).toBe('convlstm');
@@ -83,10 +101,10 @@ describe('vid train (flags)', () => {
     expect(resumed.step).toBe(6);
   });
 
+  const vid = (args: string[]): Promise<Command> =>
+    configureTrainCommand(new Command('vid-train')).exitOverride().parseAsync(args, { from: 'user' });
 
-  const vid = (args: string[]): Promise<Command> => configureTrainCommand(new Command('vid-train')).exitOverride().parseAsync(args, { from: 'user' });
-
-  it('issue 12 bug 3: a bare --resume continues the run\'s own configuration and leaves config.json as it was', async () => {
+  it("issue 12 bug 3: a bare --resume continues the run's own configuration and leaves config.json as it was", async () => {
     const runDir = join(root, 'bug3');
     await train({ ...quiet, config: tinyConfig(), runDir, finalEvaluation: false, stopAfterSteps: 2 });
     const before = await readFile(join(runDir, 'config.json'), 'utf8');
@@ -105,11 +123,17 @@ describe('vid train (flags)', () => {
   it('issue 12 bug 4: --resume refuses --set and --config keys that are unsafe to change, and takes the safe ones', async () => {
     const runDir = join(root, 'bug4');
     await train({ ...quiet, config: tinyConfig(), runDir, finalEvaluation: false, stopAfterSteps: 2 });
-    await expect(vid(['--resume', runDir, '--set', 'model.hiddenChannels=[8]'])).rejects.toThrow(/model\.hiddenChannels.*safe to change on resume/);
+    await expect(vid(['--resume', runDir, '--set', 'model.hiddenChannels=[8]'])).rejects.toThrow(
+      /model\.hiddenChannels.*safe to change on resume/,
+    );
     const file = join(root, 'bug4.yaml');
     await writeFile(file, 'data:\n  numDigits: 1\n');
-    await expect(vid(['--resume', runDir, '--config', file])).rejects.toThrow(/data\.numDigits.*safe to change on resume/);
-    await expect(vid(['--resume', runDir, '--batch-size', '4'])).rejects.toThrow(/train\.batchSize.*safe to change on resume/);
+    await expect(vid(['--resume', runDir, '--config', file])).rejects.toThrow(
+      /data\.numDigits.*safe to change on resume/,
+    );
+    await expect(vid(['--resume', runDir, '--batch-size', '4'])).rejects.toThrow(
+      /train\.batchSize.*safe to change on resume/,
+    );
     const stderr = process.stderr.write;
     process.stderr.write = (() => true) as typeof process.stderr.write;
     try {

@@ -5,8 +5,22 @@
 import { type Command, Option } from 'commander';
 
 import { ConfigError } from '@vid/core';
-import { type TrainConfig, configDocumentation, deepMerge, describePresets, setPath, trainConfigJsonSchema } from '@vid/training';
-import { ProgressReporter, type ProgressMode, progressCallback, readConfigFile, resolveConfig, train } from '@vid/training/node';
+import {
+  type TrainConfig,
+  configDocumentation,
+  deepMerge,
+  describePresets,
+  setPath,
+  trainConfigJsonSchema,
+} from '@vid/training';
+import {
+  ProgressReporter,
+  type ProgressMode,
+  progressCallback,
+  readConfigFile,
+  resolveConfig,
+  train,
+} from '@vid/training/node';
 
 /** Options parsed from the command line. */
 interface TrainFlags {
@@ -70,7 +84,11 @@ export function flagsToOverrides(flags: TrainFlags): Record<string, unknown> {
 
 /** The configuration a set of flags describes (validated; throws before any work). */
 export function configFromFlags(flags: TrainFlags): TrainConfig {
-  return resolveConfig({ ...(flags.preset ? { preset: flags.preset } : {}), ...(flags.config ? { file: flags.config } : {}), overrides: flagsToOverrides(flags) });
+  return resolveConfig({
+    ...(flags.preset ? { preset: flags.preset } : {}),
+    ...(flags.config ? { file: flags.config } : {}),
+    overrides: flagsToOverrides(flags),
+  });
 }
 
 /** Adds the train options and action to a command. */
@@ -114,10 +132,21 @@ export function configureTrainCommand(command: Command): Command {
       if (flags.resume) {
         // A resumed run continues its own configuration: flags and --config may only change the
         // keys that are safe to change (train() refuses the rest, naming them).
-        if (flags.preset) throw new ConfigError('--preset', 'no preset with --resume (the run continues its own configuration)', flags.preset, 'vid train');
-        const resumeOverrides = deepMerge(flags.config ? readConfigFile(flags.config) : {}, flagsToOverrides(flags)) as Record<string, unknown>;
+        if (flags.preset)
+          throw new ConfigError(
+            '--preset',
+            'no preset with --resume (the run continues its own configuration)',
+            flags.preset,
+            'vid train',
+          );
+        const resumeOverrides = deepMerge(
+          flags.config ? readConfigFile(flags.config) : {},
+          flagsToOverrides(flags),
+        ) as Record<string, unknown>;
         await runWithSigint(async (signal) => {
-          const reporter = new ProgressReporter({ ...(flags.progress ? { mode: flags.progress as ProgressMode } : {}) });
+          const reporter = new ProgressReporter({
+            ...(flags.progress ? { mode: flags.progress as ProgressMode } : {}),
+          });
           const result = await train({
             resume: flags.resume as string,
             resumeOverrides,
@@ -166,7 +195,9 @@ export async function runWithSigint(task: (signal: AbortSignal) => Promise<void>
       process.stderr.write(`\nvid: second ${signal}, exiting without a checkpoint\n`);
       process.exit(130);
     }
-    process.stderr.write(`\nvid: ${signal} received: saving a checkpoint after the current step (press Ctrl-C again to quit now)\n`);
+    process.stderr.write(
+      `\nvid: ${signal} received: saving a checkpoint after the current step (press Ctrl-C again to quit now)\n`,
+    );
     controller.abort();
   };
   process.on('SIGINT', handler);

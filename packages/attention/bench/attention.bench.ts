@@ -18,7 +18,9 @@ import { Adam, initBackend } from '@vid/core';
 
 import { MultiHeadAttention, MultiLSTM, SoftAttentionLSTM, attention } from '../src/index.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, warmup: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '7' }, warmup: { type: 'string', default: '2' } },
+});
 const runs = Number(values.runs);
 const warmup = Number(values.warmup);
 
@@ -26,7 +28,10 @@ const report = await initBackend({ backend: 'wasm', log: false });
 console.log(`backend: ${report.line}`);
 
 /** Times each contender `runs` times, interleaved; prints min and median ms. */
-async function compare(title: string, contenders: Record<string, () => Promise<void> | void>): Promise<Record<string, number>> {
+async function compare(
+  title: string,
+  contenders: Record<string, () => Promise<void> | void>,
+): Promise<Record<string, number>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   for (let i = 0; i < warmup + runs; i++) {
     for (const [name, fn] of Object.entries(contenders)) {
@@ -40,7 +45,9 @@ async function compare(title: string, contenders: Record<string, () => Promise<v
   for (const [name, list] of Object.entries(times)) {
     const sorted = [...list].sort((a, b) => a - b);
     minima[name] = sorted[0]!;
-    console.log(`  ${name.padEnd(52)} min ${sorted[0]!.toFixed(1).padStart(8)} ms   median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1).padStart(8)} ms`);
+    console.log(
+      `  ${name.padEnd(52)} min ${sorted[0]!.toFixed(1).padStart(8)} ms   median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1).padStart(8)} ms`,
+    );
   }
   return minima;
 }
@@ -50,7 +57,8 @@ async function compare(title: string, contenders: Record<string, () => Promise<v
   const q = tf.randomNormal([8, 4, 64, 32], 0, 1, 'float32', 1);
   const k = tf.randomNormal([8, 4, 64, 32], 0, 1, 'float32', 2);
   const v = tf.randomNormal([8, 4, 64, 32], 0, 1, 'float32', 3);
-  const flagged = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.matMul(tf.softmax(tf.mul(tf.matMul(a, b, false, true), 1 / Math.sqrt(32))), c);
+  const flagged = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+    tf.matMul(tf.softmax(tf.mul(tf.matMul(a, b, false, true), 1 / Math.sqrt(32))), c);
   const run = (f: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor) => async () => {
     const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(f(a, b, c)))([q, k, v]);
     await Promise.all(grads.map((g) => g.data()));
@@ -60,12 +68,18 @@ async function compare(title: string, contenders: Record<string, () => Promise<v
     'explicit transpose (attention())': run((a, b, c) => attention(a, b, c).output),
     'matMul(q, k, false, true)': run(flagged),
   });
-  console.log(`  ratio transposeB / explicit: ${(t['matMul(q, k, false, true)']! / t['explicit transpose (attention())']!).toFixed(2)}`);
+  console.log(
+    `  ratio transposeB / explicit: ${(t['matMul(q, k, false, true)']! / t['explicit transpose (attention())']!).toFixed(2)}`,
+  );
   tf.dispose([q, k, v]);
 }
 
 // 2. Training steps.
-async function step(module: { namedParameters(): Array<[string, tf.Variable]> }, loss: () => tf.Scalar, adam: Adam): Promise<void> {
+async function step(
+  module: { namedParameters(): Array<[string, tf.Variable]> },
+  loss: () => tf.Scalar,
+  adam: Adam,
+): Promise<void> {
   const { value, grads } = adam.computeGradients(loss);
   adam.applyGradients(grads);
   await value.data();
@@ -86,8 +100,15 @@ async function step(module: { namedParameters(): Array<[string, tf.Variable]> },
   const denseLabels = tf.cast(tf.greater(dense, 0.8), 'float32');
   const multiAdam = new Adam(multi.namedParameters());
   await compare('ms per Adam training step (batch 8)', {
-    'MultiHeadAttention: 64 features, 4 heads, 32 tokens': () => step(mha, () => tf.tidy(() => tf.mean(tf.square(mha.apply(x, x, x).output))), mhaAdam),
-    'SoftAttentionLSTM: 8 frames of 7×7×64, hidden 64': () => step(visual, () => tf.tidy(() => visual.loss(visual.apply(features), labels, { attentionPenalty: 1 })), visualAdam),
-    'MultiLSTM: 16 frames of 64, N = 5, hidden 64': () => step(multi, () => tf.tidy(() => multi.loss(multi.apply(frames), denseLabels)), multiAdam),
+    'MultiHeadAttention: 64 features, 4 heads, 32 tokens': () =>
+      step(mha, () => tf.tidy(() => tf.mean(tf.square(mha.apply(x, x, x).output))), mhaAdam),
+    'SoftAttentionLSTM: 8 frames of 7×7×64, hidden 64': () =>
+      step(
+        visual,
+        () => tf.tidy(() => visual.loss(visual.apply(features), labels, { attentionPenalty: 1 })),
+        visualAdam,
+      ),
+    'MultiLSTM: 16 frames of 64, N = 5, hidden 64': () =>
+      step(multi, () => tf.tidy(() => multi.loss(multi.apply(frames), denseLabels)), multiAdam),
   });
 }

@@ -64,24 +64,45 @@ const MASKED_LOGIT = -1e30;
  * `[batch, heads]`) → `{ output: [...batch, queries, valueSize], weights: [...batch, queries, keys] }`.
  * Runs in one `tf.tidy`; nothing given is disposed.
  */
-export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: AttentionOptions = {}): AttentionResult {
+export function attention(
+  query: tf.Tensor,
+  key: tf.Tensor,
+  value: tf.Tensor,
+  options: AttentionOptions = {},
+): AttentionResult {
   const context = 'attention';
   assertTensor(query, 'query', context);
   assertTensor(key, 'key', context);
   assertTensor(value, 'value', context);
   const rank = query.rank;
-  if (rank < 2) throw new ShapeError('query', 'rank ≥ 2: [...batch, queries, keySize]', `rank ${rank} ${formatShape(query.shape)}`, context);
+  if (rank < 2)
+    throw new ShapeError(
+      'query',
+      'rank ≥ 2: [...batch, queries, keySize]',
+      `rank ${rank} ${formatShape(query.shape)}`,
+      context,
+    );
   const lead = query.shape.slice(0, -2);
   const queries = query.shape[rank - 2] as number;
   const keySize = query.shape[rank - 1] as number;
   const leadText = lead.join(', ');
   const prefix = lead.length ? `${leadText}, ` : '';
   if (key.rank !== rank || !tf.util.arraysEqual(key.shape.slice(0, -2), lead) || key.shape[rank - 1] !== keySize) {
-    throw new ShapeError('key', `[${prefix}keys, ${keySize}] (the leading axes and keySize of query ${formatShape(query.shape)})`, formatShape(key.shape), context);
+    throw new ShapeError(
+      'key',
+      `[${prefix}keys, ${keySize}] (the leading axes and keySize of query ${formatShape(query.shape)})`,
+      formatShape(key.shape),
+      context,
+    );
   }
   const keys = key.shape[rank - 2] as number;
   if (value.rank !== rank || !tf.util.arraysEqual(value.shape.slice(0, -1), key.shape.slice(0, -1))) {
-    throw new ShapeError('value', `[${prefix}${keys}, valueSize] (the leading axes and keys of key ${formatShape(key.shape)})`, formatShape(value.shape), context);
+    throw new ShapeError(
+      'value',
+      `[${prefix}${keys}, valueSize] (the leading axes and keys of key ${formatShape(key.shape)})`,
+      formatShape(value.shape),
+      context,
+    );
   }
   const scale = resolveScale(options.scale, keySize, context);
   const mask = buildMask(options, lead, queries, keys, context);
@@ -114,7 +135,8 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, op
 function resolveScale(scale: boolean | number | undefined, keySize: number, context: string): number {
   if (scale === undefined || scale === true) return 1 / Math.sqrt(keySize);
   if (scale === false) return 1;
-  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new ConfigError('scale', 'true, false or a finite number', scale, context);
+  if (typeof scale !== 'number' || !Number.isFinite(scale))
+    throw new ConfigError('scale', 'true, false or a finite number', scale, context);
   return scale;
 }
 
@@ -122,7 +144,13 @@ function resolveScale(scale: boolean | number | undefined, keySize: number, cont
  * The combined boolean mask, true = not allowed, broadcast to `[...lead, queries, keys]`; null
  * without masks. The caller disposes it.
  */
-function buildMask(options: AttentionOptions, lead: readonly number[], queries: number, keys: number, context: string): tf.Tensor | null {
+function buildMask(
+  options: AttentionOptions,
+  lead: readonly number[],
+  queries: number,
+  keys: number,
+  context: string,
+): tf.Tensor | null {
   const { keyPaddingMask, attentionMask } = options;
   const causal = options.causal ?? false;
   if (typeof causal !== 'boolean') throw new ConfigError('causal', 'true or false', causal, context);
@@ -130,15 +158,26 @@ function buildMask(options: AttentionOptions, lead: readonly number[], queries: 
     assertTensor(keyPaddingMask, 'keyPaddingMask', context);
     const expected = lead.length ? [lead[0] as number, keys] : [keys];
     if (!tf.util.arraysEqual(keyPaddingMask.shape, expected)) {
-      throw new ShapeError('keyPaddingMask', `${formatShape(expected)} (${lead.length ? 'batch, ' : ''}keys; true = padding)`, formatShape(keyPaddingMask.shape), context);
+      throw new ShapeError(
+        'keyPaddingMask',
+        `${formatShape(expected)} (${lead.length ? 'batch, ' : ''}keys; true = padding)`,
+        formatShape(keyPaddingMask.shape),
+        context,
+      );
     }
   }
   if (attentionMask !== undefined) {
     assertTensor(attentionMask, 'attentionMask', context);
     const full = [...lead, queries, keys];
-    const ok = tf.util.arraysEqual(attentionMask.shape, [queries, keys]) || tf.util.arraysEqual(attentionMask.shape, full);
+    const ok =
+      tf.util.arraysEqual(attentionMask.shape, [queries, keys]) || tf.util.arraysEqual(attentionMask.shape, full);
     if (!ok) {
-      throw new ShapeError('attentionMask', `[${queries}, ${keys}] or ${formatShape(full)} (queries, keys; true = not allowed)`, formatShape(attentionMask.shape), context);
+      throw new ShapeError(
+        'attentionMask',
+        `[${queries}, ${keys}] or ${formatShape(full)} (queries, keys; true = not allowed)`,
+        formatShape(attentionMask.shape),
+        context,
+      );
     }
   }
   if (!keyPaddingMask && !attentionMask && !causal) return null;

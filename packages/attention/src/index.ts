@@ -7,7 +7,12 @@
 
 // Attention
 export { type AttentionOptions, type AttentionResult, attention } from './dot-product.js';
-export { type MultiHeadApplyOptions, MultiHeadAttention, type MultiHeadAttentionOptions, type MultiHeadResult } from './multi-head.js';
+export {
+  type MultiHeadApplyOptions,
+  MultiHeadAttention,
+  type MultiHeadAttentionOptions,
+  type MultiHeadResult,
+} from './multi-head.js';
 
 // Recurrent attention models
 export { type LabelMode, MultiLSTM, type MultiLSTMOptions, type MultiLSTMResult } from './multi-lstm.js';

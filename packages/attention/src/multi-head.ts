@@ -108,7 +108,8 @@ export class MultiHeadAttention extends Module {
   /** Packed `[embedDim, 3·embedDim]` projection when key and value sizes equal `embedDim`, else null. */
   readonly inProjWeight: tf.Variable | null = null;
   /** Separate projections `[inSize, embedDim]` when they differ, else null. */
-  readonly separateProjections: { readonly q: tf.Variable; readonly k: tf.Variable; readonly v: tf.Variable } | null = null;
+  readonly separateProjections: { readonly q: tf.Variable; readonly k: tf.Variable; readonly v: tf.Variable } | null =
+    null;
   readonly inProjBias: tf.Variable | null = null;
   readonly outProj: Linear;
 
@@ -137,17 +138,26 @@ export class MultiHeadAttention extends Module {
     const E = this.embedDim;
     // PyTorch's _reset_parameters: xavier_uniform_ on the (packed or separate) input projections.
     if (this.keyDim === E && this.valueDim === E) {
-      this.inProjWeight = this.registerParameter('in_proj_weight', xavierUniform()([E, 3 * E], rng), { layout: Layouts.linear });
+      this.inProjWeight = this.registerParameter('in_proj_weight', xavierUniform()([E, 3 * E], rng), {
+        layout: Layouts.linear,
+      });
     } else {
       // Each drawn on its own shape, as PyTorch draws q_proj_weight, k_proj_weight, v_proj_weight.
       const q = this.registerParameter('q_proj_weight', xavierUniform()([E, E], rng), { layout: Layouts.linear });
-      const k = this.registerParameter('k_proj_weight', xavierUniform()([this.keyDim, E], rng), { layout: Layouts.linear });
-      const v = this.registerParameter('v_proj_weight', xavierUniform()([this.valueDim, E], rng), { layout: Layouts.linear });
+      const k = this.registerParameter('k_proj_weight', xavierUniform()([this.keyDim, E], rng), {
+        layout: Layouts.linear,
+      });
+      const v = this.registerParameter('v_proj_weight', xavierUniform()([this.valueDim, E], rng), {
+        layout: Layouts.linear,
+      });
       this.separateProjections = { q, k, v };
     }
     if (this.bias) this.inProjBias = this.registerParameter('in_proj_bias', zeros()([3 * E], rng));
     // out_proj: nn.Linear's default weight, then a zero bias.
-    this.outProj = this.registerModule('out_proj', new Linear({ inFeatures: E, outFeatures: E, bias: this.bias, seed: rng, biasInit: zeros() }));
+    this.outProj = this.registerModule(
+      'out_proj',
+      new Linear({ inFeatures: E, outFeatures: E, bias: this.bias, seed: rng, biasInit: zeros() }),
+    );
   }
 
   /**
@@ -167,19 +177,36 @@ export class MultiHeadAttention extends Module {
     }
     const [batch, queries] = query.shape as [number, number, number];
     if (key.rank !== 3 || key.shape[0] !== batch || key.shape[2] !== this.keyDim) {
-      throw new ShapeError('key', `[${batch}, keys, ${this.keyDim}] (batch of query; keyDim)`, formatShape(key.shape), context);
+      throw new ShapeError(
+        'key',
+        `[${batch}, keys, ${this.keyDim}] (batch of query; keyDim)`,
+        formatShape(key.shape),
+        context,
+      );
     }
     const keys = key.shape[1] as number;
     if (value.rank !== 3 || value.shape[0] !== batch || value.shape[1] !== keys || value.shape[2] !== this.valueDim) {
-      throw new ShapeError('value', `[${batch}, ${keys}, ${this.valueDim}] (batch and keys of key; valueDim)`, formatShape(value.shape), context);
+      throw new ShapeError(
+        'value',
+        `[${batch}, ${keys}, ${this.valueDim}] (batch and keys of key; valueDim)`,
+        formatShape(value.shape),
+        context,
+      );
     }
     const average = bool(options.averageWeights ?? true, 'averageWeights', context);
     if (options.attentionMask !== undefined) {
       assertTensor(options.attentionMask, 'attentionMask', context);
       const shape = options.attentionMask.shape;
-      const ok = tf.util.arraysEqual(shape, [queries, keys]) || tf.util.arraysEqual(shape, [batch, this.numHeads, queries, keys]);
+      const ok =
+        tf.util.arraysEqual(shape, [queries, keys]) ||
+        tf.util.arraysEqual(shape, [batch, this.numHeads, queries, keys]);
       if (!ok) {
-        throw new ShapeError('attentionMask', `[${queries}, ${keys}] or [${batch}, ${this.numHeads}, ${queries}, ${keys}]`, formatShape(shape), context);
+        throw new ShapeError(
+          'attentionMask',
+          `[${queries}, ${keys}] or [${batch}, ${this.numHeads}, ${queries}, ${keys}]`,
+          formatShape(shape),
+          context,
+        );
       }
     }
     const E = this.embedDim;
@@ -187,7 +214,9 @@ export class MultiHeadAttention extends Module {
     const D = this.headDim;
     return tf.tidy(() => {
       const [wq, wk, wv] = this.#projectionWeights();
-      const [bq, bk, bv] = this.inProjBias ? [0, 1, 2].map((i) => tf.slice(this.inProjBias as tf.Tensor, [i * E], [E])) : [null, null, null];
+      const [bq, bk, bv] = this.inProjBias
+        ? [0, 1, 2].map((i) => tf.slice(this.inProjBias as tf.Tensor, [i * E], [E]))
+        : [null, null, null];
       const project = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, length: number): tf.Tensor => {
         // x: [batch, length, in] → [batch·length, in] @ [in, E] → [batch, length, heads, D] → [batch, heads, length, D]
         let y = tf.matMul(tf.reshape(x, [batch * length, x.shape[2] as number]), w);

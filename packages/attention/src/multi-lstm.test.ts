@@ -13,7 +13,8 @@ beforeAll(async () => {
 
 afterEach(() => setDebugChecks(false));
 
-const random = (shape: number[], seed: number): tf.Tensor => tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+const random = (shape: number[], seed: number): tf.Tensor =>
+  tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 
 function disposeResult(result: ReturnType<MultiLSTM['apply']>): void {
   tf.dispose([result.windowLogits, result.framePredictions, result.attention, result.state.h, result.state.c]);
@@ -41,7 +42,11 @@ function eventSequences(count: number, seed: number, time: number, channels: num
     data[base] = label === 1 ? 2 : -2;
     data[base + channels - 1] = 3;
   }
-  return { features: tf.tensor3d(data, [count, time, channels]), labels: tf.tensor2d(labels, [count, time], 'int32'), events };
+  return {
+    features: tf.tensor3d(data, [count, time, channels]),
+    labels: tf.tensor2d(labels, [count, time], 'int32'),
+    events,
+  };
 }
 
 describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
@@ -66,7 +71,12 @@ describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
         state = model.lstm.step(x, state).state;
         outputs.push(tf.reshape(model.output.apply(state.h), [2, 3, 2]));
         // Left-pad the weights with zeros for the missing frames.
-        weights.push(tf.pad(tf.reshape(alpha, [2, t - first + 1]), [[0, 0], [3 - (t - first + 1), 0]]));
+        weights.push(
+          tf.pad(tf.reshape(alpha, [2, t - first + 1]), [
+            [0, 0],
+            [3 - (t - first + 1), 0],
+          ]),
+        );
       }
       return { windowLogits: tf.stack(outputs, 1), attention: tf.stack(weights, 1) };
     });
@@ -86,7 +96,13 @@ describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
   it('dense labels average the N predictions made for each frame (hand computation)', async () => {
     const model = new MultiLSTM({ inputSize: 1, hiddenSize: 1, numClasses: 1, window: 2, labels: 'multilabel' });
     // windowLogits[t][i] for time 3, window 2: step t predicts frames t−1 (i = 0) and t (i = 1).
-    const logits = [[[[0.1], [0.2]], [[0.3], [0.4]], [[0.5], [0.6]]]];
+    const logits = [
+      [
+        [[0.1], [0.2]],
+        [[0.3], [0.4]],
+        [[0.5], [0.6]],
+      ],
+    ];
     const p = (x: number): number => 1 / (1 + Math.exp(-x));
     const combined = model.combine(tf.tensor4d(logits));
     // frame 0: steps 0 (i = 1) and 1 (i = 0); frame 1: steps 1 (i = 1), 2 (i = 0); frame 2: step 2 (i = 1).
@@ -109,22 +125,51 @@ describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
     const model = new MultiLSTM({ inputSize: 1, hiddenSize: 1, numClasses: 2, window: 2, labels: 'multiclass' });
     const windowLogits = random([1, 3, 2, 2], 4);
     const labels = tf.tensor2d([[1, 0, 1]], [1, 3], 'int32');
-    const result = { windowLogits: windowLogits as tf.Tensor4D, framePredictions: tf.zeros([1, 3, 2]) as tf.Tensor3D, attention: tf.zeros([1, 3, 2]) as tf.Tensor3D, state: { h: tf.zeros([1, 1]), c: tf.zeros([1, 1]) } };
+    const result = {
+      windowLogits: windowLogits as tf.Tensor4D,
+      framePredictions: tf.zeros([1, 3, 2]) as tf.Tensor3D,
+      attention: tf.zeros([1, 3, 2]) as tf.Tensor3D,
+      state: { h: tf.zeros([1, 1]), c: tf.zeros([1, 1]) },
+    };
     const loss = model.loss(result, labels);
     const logp = tf.logSoftmax(windowLogits).arraySync() as number[][][][];
     // Valid (t, i): (0, 1) frame 0; (1, 0) frame 0; (1, 1) frame 1; (2, 0) frame 1; (2, 1) frame 2.
-    const terms = [logp[0]![0]![1]![1]!, logp[0]![1]![0]![1]!, logp[0]![1]![1]![0]!, logp[0]![2]![0]![0]!, logp[0]![2]![1]![1]!];
+    const terms = [
+      logp[0]![0]![1]![1]!,
+      logp[0]![1]![0]![1]!,
+      logp[0]![1]![1]![0]!,
+      logp[0]![2]![0]![0]!,
+      logp[0]![2]![1]![1]!,
+    ];
     assertClose(loss, [-terms.reduce((a, b) => a + b, 0) / 5], { atol: 1e-6, name: 'multiclass loss' });
     // Multi-label: sigmoid cross-entropy summed over classes.
     const multi = new MultiLSTM({ inputSize: 1, hiddenSize: 1, numClasses: 2, window: 1 });
     const z = random([1, 2, 1, 2], 5);
-    const y = tf.tensor3d([[[1, 0], [1, 1]]]);
+    const y = tf.tensor3d([
+      [
+        [1, 0],
+        [1, 1],
+      ],
+    ]);
     const multiLoss = multi.loss({ ...result, windowLogits: z as tf.Tensor4D }, y);
     const zs = (z.arraySync() as number[][][][])[0]!;
-    const bce = (x: number, t: number): number => -(t * Math.log(1 / (1 + Math.exp(-x))) + (1 - t) * Math.log(1 - 1 / (1 + Math.exp(-x))));
-    const byHand = (bce(zs[0]![0]![0]!, 1) + bce(zs[0]![0]![1]!, 0) + bce(zs[1]![0]![0]!, 1) + bce(zs[1]![0]![1]!, 1)) / 2;
+    const bce = (x: number, t: number): number =>
+      -(t * Math.log(1 / (1 + Math.exp(-x))) + (1 - t) * Math.log(1 - 1 / (1 + Math.exp(-x))));
+    const byHand =
+      (bce(zs[0]![0]![0]!, 1) + bce(zs[0]![0]![1]!, 0) + bce(zs[1]![0]![0]!, 1) + bce(zs[1]![0]![1]!, 1)) / 2;
     assertClose(multiLoss, [byHand], { atol: 1e-5, name: 'multilabel loss' });
-    tf.dispose([windowLogits, labels, loss, result.framePredictions, result.attention, result.state.h, result.state.c, z, y, multiLoss]);
+    tf.dispose([
+      windowLogits,
+      labels,
+      loss,
+      result.framePredictions,
+      result.attention,
+      result.state.h,
+      result.state.c,
+      z,
+      y,
+      multiLoss,
+    ]);
     model.dispose();
     multi.dispose();
   });
@@ -145,7 +190,14 @@ describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
     const N = 4;
     const trainSet = eventSequences(48, 1, time, 4);
     const testSet = eventSequences(32, 2, time, 4);
-    const model = new MultiLSTM({ inputSize: 4, hiddenSize: 8, numClasses: 2, window: N, labels: 'multiclass', seed: 3 });
+    const model = new MultiLSTM({
+      inputSize: 4,
+      hiddenSize: 8,
+      numClasses: 2,
+      window: N,
+      labels: 'multiclass',
+      seed: 3,
+    });
     /** Mean α on the event frame over the steps whose window holds it (t = event … event + N − 1). */
     const weightOnEvent = async (data: ReturnType<typeof eventSequences>): Promise<number> => {
       const result = model.apply(data.features);
@@ -165,7 +217,9 @@ describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
     expect(initial).toBeLessThan(0.45); // about uniform over the frames in the window
     const adam = new Adam(model.namedParameters(), { lr: 0.05 });
     for (let step = 0; step < 40; step++) {
-      const { value, grads } = adam.computeGradients(() => tf.tidy(() => model.loss(model.apply(trainSet.features), trainSet.labels)));
+      const { value, grads } = adam.computeGradients(() =>
+        tf.tidy(() => model.loss(model.apply(trainSet.features), trainSet.labels)),
+      );
       adam.applyGradients(grads);
       tf.dispose([value, ...grads.values()]);
     }
@@ -191,11 +245,18 @@ describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
   it('gradients match central finite differences', () => {
     const model = new MultiLSTM({ inputSize: 2, hiddenSize: 2, numClasses: 2, window: 2, seed: 8 });
     const features = random([1, 3, 2], 9);
-    const labels = tf.tensor3d([[[1, 0], [0, 1], [1, 1]]]);
-    const loss = (x: tf.Tensor): tf.Scalar => tf.tidy(() => {
-      const result = model.apply(x);
-      return tf.add(model.loss(result, labels), tf.mean(result.framePredictions)) as tf.Scalar;
-    });
+    const labels = tf.tensor3d([
+      [
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ],
+    ]);
+    const loss = (x: tf.Tensor): tf.Scalar =>
+      tf.tidy(() => {
+        const result = model.apply(x);
+        return tf.add(model.loss(result, labels), tf.mean(result.framePredictions)) as tf.Scalar;
+      });
     const { value, grads } = tf.variableGrads(() => loss(features));
     for (const [name, variable] of model.namedParameters()) {
       const numeric = numericalVariableGradient(variable, () => loss(features));
@@ -222,17 +283,29 @@ describe('MultiLSTM (Yeung et al., "Every Moment Counts")', () => {
   });
 
   it('rejects bad options and input', () => {
-    expect(() => new MultiLSTM({ inputSize: 2, hiddenSize: 3, numClasses: 2, window: 0 })).toThrow(/window: expected a positive integer, received 0/);
-    expect(() => new MultiLSTM({ inputSize: 2, hiddenSize: 3, numClasses: 2, labels: 'dense' as never })).toThrow(/labels: expected one of "multilabel", "multiclass", received "dense"/);
-    expect(() => new MultiLSTM({ inputSize: 2, hiddenSize: 3, numClasses: 2, windowSize: 3 } as never)).toThrow(/windowSize/);
+    expect(() => new MultiLSTM({ inputSize: 2, hiddenSize: 3, numClasses: 2, window: 0 })).toThrow(
+      /window: expected a positive integer, received 0/,
+    );
+    expect(() => new MultiLSTM({ inputSize: 2, hiddenSize: 3, numClasses: 2, labels: 'dense' as never })).toThrow(
+      /labels: expected one of "multilabel", "multiclass", received "dense"/,
+    );
+    expect(() => new MultiLSTM({ inputSize: 2, hiddenSize: 3, numClasses: 2, windowSize: 3 } as never)).toThrow(
+      /windowSize/,
+    );
     const model = new MultiLSTM({ inputSize: 2, hiddenSize: 3, numClasses: 2, window: 2 });
-    expect(() => model.apply(tf.zeros([1, 4, 3]))).toThrow(/features: expected \[batch, time ≥ 1, 2\] \(inputSize\), received \[1, 4, 3\]/);
+    expect(() => model.apply(tf.zeros([1, 4, 3]))).toThrow(
+      /features: expected \[batch, time ≥ 1, 2\] \(inputSize\), received \[1, 4, 3\]/,
+    );
     expect(() => model.apply(tf.zeros([4, 2]))).toThrow(/features: expected \[batch, time ≥ 1, 2\]/);
     const result = model.apply(tf.zeros([1, 4, 2]));
-    expect(() => model.loss(result, tf.zeros([1, 4]))).toThrow(/labels: expected \[1, 4, 2\] \(0\/1 per class\), received \[1, 4\]/);
+    expect(() => model.loss(result, tf.zeros([1, 4]))).toThrow(
+      /labels: expected \[1, 4, 2\] \(0\/1 per class\), received \[1, 4\]/,
+    );
     expect(() => model.combine(tf.zeros([1, 4, 3, 2]))).toThrow(/windowLogits: expected \[batch, time, 2, 2\]/);
     setDebugChecks(true);
-    expect(() => model.apply(tf.tensor3d([[[Number.NaN, 0]]]))).toThrow(/features: expected finite values, received NaN/);
+    expect(() => model.apply(tf.tensor3d([[[Number.NaN, 0]]]))).toThrow(
+      /features: expected finite values, received NaN/,
+    );
     disposeResult(result);
     model.dispose();
   });

@@ -22,7 +22,21 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LSTMCell, type LSTMState } from '@vid/cells';
-import { Linear, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertTensor, formatShape, oneOf, positiveInteger, resolveRng, sigmoidCrossEntropy, softmaxCrossEntropy } from '@vid/core';
+import {
+  Linear,
+  Module,
+  type Rng,
+  ShapeError,
+  assertFinite,
+  assertKnownKeys,
+  assertTensor,
+  formatShape,
+  oneOf,
+  positiveInteger,
+  resolveRng,
+  sigmoidCrossEntropy,
+  softmaxCrossEntropy,
+} from '@vid/core';
 import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { attention } from './dot-product.js';
@@ -113,9 +127,18 @@ export class MultiLSTM extends Module {
     this.window = positiveInteger(options.window ?? 5, 'window', context);
     this.labels = oneOf(options.labels ?? 'multilabel', ['multilabel', 'multiclass'] as const, 'labels', context);
     const rng = resolveRng(options.seed, 'seed', context);
-    this.query = this.registerModule('query', new Linear({ inFeatures: this.hiddenSize, outFeatures: this.inputSize, seed: rng }));
-    this.lstm = this.registerModule('lstm', new LSTMCell({ inputSize: this.inputSize, hiddenSize: this.hiddenSize, seed: rng }));
-    this.output = this.registerModule('output', new Linear({ inFeatures: this.hiddenSize, outFeatures: this.window * this.numClasses, seed: rng }));
+    this.query = this.registerModule(
+      'query',
+      new Linear({ inFeatures: this.hiddenSize, outFeatures: this.inputSize, seed: rng }),
+    );
+    this.lstm = this.registerModule(
+      'lstm',
+      new LSTMCell({ inputSize: this.inputSize, hiddenSize: this.hiddenSize, seed: rng }),
+    );
+    this.output = this.registerModule(
+      'output',
+      new Linear({ inFeatures: this.hiddenSize, outFeatures: this.window * this.numClasses, seed: rng }),
+    );
   }
 
   /**
@@ -130,7 +153,12 @@ export class MultiLSTM extends Module {
     const context = 'MultiLSTM.apply';
     assertTensor(features, 'features', context);
     if (features.rank !== 3 || features.shape[2] !== this.inputSize || (features.shape[1] as number) < 1) {
-      throw new ShapeError('features', `[batch, time ≥ 1, ${this.inputSize}] (inputSize)`, formatShape(features.shape), context);
+      throw new ShapeError(
+        'features',
+        `[batch, time ≥ 1, ${this.inputSize}] (inputSize)`,
+        formatShape(features.shape),
+        context,
+      );
     }
     assertFinite(features, 'features', context);
     const [batch, time] = features.shape as [number, number];
@@ -139,7 +167,14 @@ export class MultiLSTM extends Module {
     return tf.tidy(() => {
       // Zero frames before the first, so that every step has a full window:
       // [batch, time, D] → [batch, N − 1 + time, D]
-      const padded = N > 1 ? tf.pad(features, [[0, 0], [N - 1, 0], [0, 0]]) : features;
+      const padded =
+        N > 1
+          ? tf.pad(features, [
+              [0, 0],
+              [N - 1, 0],
+              [0, 0],
+            ])
+          : features;
       let state: LSTMState = options.initialState ?? this.lstm.zeroState(tf.zeros([batch, this.inputSize]));
       const outputs: tf.Tensor[] = [];
       const weights: tf.Tensor[] = [];
@@ -148,7 +183,10 @@ export class MultiLSTM extends Module {
         const windowFeatures = tf.slice(padded, [0, t, 0], [batch, N, this.inputSize]);
         // Window positions before frame 0 are padding: [batch, N], 1 = ignore.
         const missing = Math.max(0, N - 1 - t);
-        const keyPaddingMask = missing > 0 ? tf.tile(tf.tensor2d([Array.from({ length: N }, (_, i) => (i < missing ? 1 : 0))]), [batch, 1]) : undefined;
+        const keyPaddingMask =
+          missing > 0
+            ? tf.tile(tf.tensor2d([Array.from({ length: N }, (_, i) => (i < missing ? 1 : 0))]), [batch, 1])
+            : undefined;
         // q_t = W_q h_{t−1} + b_q: [batch, D] → [batch, 1, D]
         const query = tf.expandDims(this.query.apply(state.h), 1);
         const attended = attention(query, windowFeatures, windowFeatures, keyPaddingMask ? { keyPaddingMask } : {});
@@ -159,7 +197,12 @@ export class MultiLSTM extends Module {
       }
       const windowLogits = stackTime(outputs) as tf.Tensor4D; // [batch, time, N, C]
       const framePredictions = this.combine(windowLogits);
-      return { windowLogits, framePredictions, attention: stackTime(weights) as tf.Tensor3D, state: { h: state.h, c: state.c } };
+      return {
+        windowLogits,
+        framePredictions,
+        attention: stackTime(weights) as tf.Tensor3D,
+        state: { h: state.h, c: state.c },
+      };
     });
   }
 
@@ -175,21 +218,37 @@ export class MultiLSTM extends Module {
     assertTensor(windowLogits, 'windowLogits', context);
     const N = this.window;
     if (windowLogits.rank !== 4 || windowLogits.shape[2] !== N || windowLogits.shape[3] !== this.numClasses) {
-      throw new ShapeError('windowLogits', `[batch, time, ${N}, ${this.numClasses}] (window, numClasses)`, formatShape(windowLogits.shape), context);
+      throw new ShapeError(
+        'windowLogits',
+        `[batch, time, ${N}, ${this.numClasses}] (window, numClasses)`,
+        formatShape(windowLogits.shape),
+        context,
+      );
     }
     const [batch, time] = windowLogits.shape as [number, number];
     const C = this.numClasses;
     return tf.tidy(() => {
       const probabilities = this.labels === 'multilabel' ? tf.sigmoid(windowLogits) : tf.softmax(windowLogits);
       // Steps after the last frame predict nothing: pad time at the end, [batch, time + N − 1, N, C].
-      const padded = N > 1 ? tf.pad(probabilities, [[0, 0], [0, N - 1], [0, 0], [0, 0]]) : probabilities;
+      const padded =
+        N > 1
+          ? tf.pad(probabilities, [
+              [0, 0],
+              [0, N - 1],
+              [0, 0],
+              [0, 0],
+            ])
+          : probabilities;
       let sum: tf.Tensor | null = null;
       for (let k = 0; k < N; k++) {
         // Step j + k's prediction for frame j sits at window position N − 1 − k: [batch, time, C].
         const part = tf.reshape(tf.slice(padded, [0, k, N - 1 - k, 0], [batch, time, 1, C]), [batch, time, C]);
         sum = sum ? tf.add(sum, part) : part;
       }
-      const counts = tf.tensor(Array.from({ length: time }, (_, j) => Math.min(N, time - j)), [1, time, 1]);
+      const counts = tf.tensor(
+        Array.from({ length: time }, (_, j) => Math.min(N, time - j)),
+        [1, time, 1],
+      );
       return tf.div(sum as tf.Tensor, counts) as tf.Tensor3D;
     });
   }
@@ -211,17 +270,35 @@ export class MultiLSTM extends Module {
     const C = this.numClasses;
     const expected = this.labels === 'multilabel' ? [batch, time, C] : [batch, time];
     if (!tf.util.arraysEqual(labels.shape, expected)) {
-      throw new ShapeError('labels', `${formatShape(expected)} (${this.labels === 'multilabel' ? '0/1 per class' : 'class indices'})`, formatShape(labels.shape), context);
+      throw new ShapeError(
+        'labels',
+        `${formatShape(expected)} (${this.labels === 'multilabel' ? '0/1 per class' : 'class indices'})`,
+        formatShape(labels.shape),
+        context,
+      );
     }
     return tf.tidy(() => {
       // The label of frame t − N + 1 + i for every (t, i): pad N − 1 frames in front, slice per i.
-      const withClasses = this.labels === 'multilabel' ? tf.cast(labels, 'float32') : tf.expandDims(tf.cast(labels, 'float32'), 2);
+      const withClasses =
+        this.labels === 'multilabel' ? tf.cast(labels, 'float32') : tf.expandDims(tf.cast(labels, 'float32'), 2);
       const width = withClasses.shape[2] as number;
-      const padded = N > 1 ? tf.pad(withClasses, [[0, 0], [N - 1, 0], [0, 0]]) : withClasses;
+      const padded =
+        N > 1
+          ? tf.pad(withClasses, [
+              [0, 0],
+              [N - 1, 0],
+              [0, 0],
+            ])
+          : withClasses;
       // N × [batch, time, width] → [batch, time, N, width]
-      const targets = tf.stack(Array.from({ length: N }, (_, i) => tf.slice(padded, [0, i, 0], [batch, time, width])), 2);
+      const targets = tf.stack(
+        Array.from({ length: N }, (_, i) => tf.slice(padded, [0, i, 0], [batch, time, width])),
+        2,
+      );
       // Valid outputs: frame t − N + 1 + i ≥ 0, [1, time, N].
-      const validFlags: number[] = Array.from({ length: time * N }, (_, index) => (Math.floor(index / N) - N + 1 + (index % N) >= 0 ? 1 : 0));
+      const validFlags: number[] = Array.from({ length: time * N }, (_, index) =>
+        Math.floor(index / N) - N + 1 + (index % N) >= 0 ? 1 : 0,
+      );
       const valid = tf.tensor(validFlags, [1, time, N]);
       const validCount = validFlags.reduce((a, b) => a + b, 0);
       let perOutput: tf.Tensor; // [batch, time, N]

@@ -14,7 +14,11 @@ beforeAll(async () => {
 describe('saveModel / loadModel: every @vid/attention module', () => {
   it('MultiHeadAttention (separate key and value dims)', async () => {
     const model = new MultiHeadAttention({ embedDim: 8, numHeads: 2, keyDim: 6, valueDim: 5, seed: 3 });
-    const [q, k, v] = [tf.randomNormal([2, 3, 8], 0, 1, 'float32', 1), tf.randomNormal([2, 4, 6], 0, 1, 'float32', 2), tf.randomNormal([2, 4, 5], 0, 1, 'float32', 3)];
+    const [q, k, v] = [
+      tf.randomNormal([2, 3, 8], 0, 1, 'float32', 1),
+      tf.randomNormal([2, 4, 6], 0, 1, 'float32', 2),
+      tf.randomNormal([2, 4, 5], 0, 1, 'float32', 3),
+    ];
     const before = tf.memory().numTensors;
     await expectSaveLoadRoundTrip(model, (m) => {
       const r = (m as MultiHeadAttention).apply(q, k, v);
@@ -38,7 +42,14 @@ describe('saveModel / loadModel: every @vid/attention module', () => {
   });
 
   it.each(['location', 'additive'] as const)('SoftAttentionLSTM (%s attention)', async (attention) => {
-    const model = new SoftAttentionLSTM({ featureChannels: 4, gridSize: [2, 3], hiddenSize: 5, numClasses: 3, attention, seed: 6 });
+    const model = new SoftAttentionLSTM({
+      featureChannels: 4,
+      gridSize: [2, 3],
+      hiddenSize: 5,
+      numClasses: 3,
+      attention,
+      seed: 6,
+    });
     const x = tf.randomNormal([2, 3, 2, 3, 4], 0, 1, 'float32', 7);
     await expectSaveLoadRoundTrip(model, (m) => {
       const r = (m as SoftAttentionLSTM).apply(x);

@@ -13,14 +13,19 @@ beforeAll(async () => {
 
 afterEach(() => setDebugChecks(false));
 
-const random = (shape: number[], seed: number, std = 1): tf.Tensor => tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)), 0, std), shape);
+const random = (shape: number[], seed: number, std = 1): tf.Tensor =>
+  tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)), 0, std), shape);
 
 /**
  * Videos of K×K×D feature cubes where only region `signal(video)` tells the class: its first channel
  * is +1.5 or −1.5 (plus noise); every other region is noise. Channel D−1 of the signal region is a
  * marker (+2) that says where it is.
  */
-function signalVideos(count: number, seed: number, options: { time: number; grid: number; channels: number; signal: (video: number, rng: Rng) => number }) {
+function signalVideos(
+  count: number,
+  seed: number,
+  options: { time: number; grid: number; channels: number; signal: (video: number, rng: Rng) => number },
+) {
   const { time, grid, channels } = options;
   const rng = new Rng(seed);
   const regions = grid * grid;
@@ -39,7 +44,11 @@ function signalVideos(count: number, seed: number, options: { time: number; grid
       data[base + channels - 1] = 2;
     }
   }
-  return { features: tf.tensor5d(data, [count, time, grid, grid, channels]), labels: tf.tensor1d(labels, 'int32'), where };
+  return {
+    features: tf.tensor5d(data, [count, time, grid, grid, channels]),
+    labels: tf.tensor1d(labels, 'int32'),
+    where,
+  };
 }
 
 /** Mean attention weight on each video's signal region, over steps and videos. */
@@ -51,14 +60,22 @@ async function weightOnSignal(attention: tf.Tensor, where: readonly number[]): P
   return total / (batch * time);
 }
 
-async function train(model: SoftAttentionLSTM, data: { features: tf.Tensor; labels: tf.Tensor }, steps: number, lr: number, attentionPenalty = 0): Promise<number[]> {
+async function train(
+  model: SoftAttentionLSTM,
+  data: { features: tf.Tensor; labels: tf.Tensor },
+  steps: number,
+  lr: number,
+  attentionPenalty = 0,
+): Promise<number[]> {
   const adam = new Adam(model.namedParameters(), { lr });
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const { value, grads } = adam.computeGradients(() => tf.tidy(() => {
-      const result = model.apply(data.features);
-      return model.loss(result, data.labels, { attentionPenalty });
-    }));
+    const { value, grads } = adam.computeGradients(() =>
+      tf.tidy(() => {
+        const result = model.apply(data.features);
+        return model.loss(result, data.labels, { attentionPenalty });
+      }),
+    );
     adam.applyGradients(grads);
     losses.push((await value.data())[0]!);
     tf.dispose([value, ...grads.values()]);
@@ -69,7 +86,14 @@ async function train(model: SoftAttentionLSTM, data: { features: tf.Tensor; labe
 
 describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
   it('follows eqs. 4–7 step by step: location softmax on h_{t−1}, attended input, LSTM; h_0, c_0 from the mean feature', async () => {
-    const model = new SoftAttentionLSTM({ featureChannels: 3, gridSize: 2, hiddenSize: 5, numClasses: 4, initLayers: 1, seed: 1 });
+    const model = new SoftAttentionLSTM({
+      featureChannels: 3,
+      gridSize: 2,
+      hiddenSize: 5,
+      numClasses: 4,
+      initLayers: 1,
+      seed: 1,
+    });
     const features = random([2, 3, 2, 2, 3], 2);
     const result = model.apply(features);
     expect(result.logits.shape).toEqual([2, 3, 4]);
@@ -97,7 +121,16 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
     // Each map is a distribution over the K² regions.
     const sums = (await tf.sum(result.attention, [2, 3]).array()) as number[][];
     for (const s of sums.flat()) expect(s).toBeCloseTo(1, 6);
-    tf.dispose([features, result.logits, result.attention, result.state.h, result.state.c, expected.maps, expected.logits, expected.h]);
+    tf.dispose([
+      features,
+      result.logits,
+      result.attention,
+      result.state.h,
+      result.state.c,
+      expected.maps,
+      expected.logits,
+      expected.h,
+    ]);
     model.dispose();
   });
 
@@ -106,9 +139,60 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
     // Video 1: uniform over 4 regions for T = 4 → every region totals 1 → 0.
     // Video 2: T = 2, weights [0.5, 0.5, 0, 0] then [0, 0.5, 0.25, 0.25] → 0.25 + 0 + 0.5625 + 0.5625.
     const weights = tf.tensor4d([
-      [[[1, 0], [0, 0]], [[1, 0], [0, 0]], [[1, 0], [0, 0]], [[1, 0], [0, 0]]],
-      [[[0.25, 0.25], [0.25, 0.25]], [[0.25, 0.25], [0.25, 0.25]], [[0.25, 0.25], [0.25, 0.25]], [[0.25, 0.25], [0.25, 0.25]]],
-      [[[0.5, 0.5], [0, 0]], [[0, 0.5], [0.25, 0.25]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
+      [
+        [
+          [1, 0],
+          [0, 0],
+        ],
+        [
+          [1, 0],
+          [0, 0],
+        ],
+        [
+          [1, 0],
+          [0, 0],
+        ],
+        [
+          [1, 0],
+          [0, 0],
+        ],
+      ],
+      [
+        [
+          [0.25, 0.25],
+          [0.25, 0.25],
+        ],
+        [
+          [0.25, 0.25],
+          [0.25, 0.25],
+        ],
+        [
+          [0.25, 0.25],
+          [0.25, 0.25],
+        ],
+        [
+          [0.25, 0.25],
+          [0.25, 0.25],
+        ],
+      ],
+      [
+        [
+          [0.5, 0.5],
+          [0, 0],
+        ],
+        [
+          [0, 0.5],
+          [0.25, 0.25],
+        ],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ],
     ]);
     const twoSteps = tf.slice(weights, [0, 0, 0, 0], [1, 2, 2, 2]);
     assertClose(attentionRegularizer(twoSteps), [4], { atol: 1e-6, name: 'always region 0' });
@@ -116,14 +200,32 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
     assertClose(all, [(1 - 4) ** 2 + 3, 0, 0.25 + 0 + 0.5625 + 0.5625], { atol: 1e-6, name: 'regulariser' });
     // In the loss: mean over the batch of Σ_t CE_t + λ · regulariser.
     const model = new SoftAttentionLSTM({ featureChannels: 2, gridSize: 2, hiddenSize: 3, numClasses: 2 });
-    const logits = tf.tensor3d([[[0, 0], [0, Math.log(3)]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]]);
+    const logits = tf.tensor3d([
+      [
+        [0, 0],
+        [0, Math.log(3)],
+      ],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ]);
     const attention = tf.slice(weights, [0, 0, 0, 0], [3, 2, 2, 2]) as tf.Tensor4D;
     const labels = tf.tensor1d([1, 0, 0], 'int32');
-    const loss = model.loss({ logits, attention, state: { h: tf.zeros([3, 3]), c: tf.zeros([3, 3]) } }, labels, { attentionPenalty: 0.5 });
+    const loss = model.loss({ logits, attention, state: { h: tf.zeros([3, 3]), c: tf.zeros([3, 3]) } }, labels, {
+      attentionPenalty: 0.5,
+    });
     const ce = [Math.log(2) + Math.log(4 / 3), 2 * Math.log(2), 2 * Math.log(2)];
     // The first two steps only: video 1 totals 0.5 per region → 4 · 0.25.
     const reg = [4, 4 * 0.25, 0.25 + 0 + 0.5625 + 0.5625];
-    assertClose(loss, [(ce[0]! + ce[1]! + ce[2]! + 0.5 * (reg[0]! + reg[1]! + reg[2]!)) / 3], { atol: 1e-5, name: 'loss' });
+    assertClose(loss, [(ce[0]! + ce[1]! + ce[2]! + 0.5 * (reg[0]! + reg[1]! + reg[2]!)) / 3], {
+      atol: 1e-5,
+      name: 'loss',
+    });
     tf.dispose([weights, twoSteps, all, logits, attention, labels, loss]);
     model.dispose();
   });
@@ -145,7 +247,20 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
     const predicted = (await tf.argMax(tf.slice(after.logits, [0, 3, 0], [32, 1, 2]), 2).data()) as Int32Array;
     const truth = await testSet.labels.data();
     expect(predicted.filter((p, i) => p === truth[i]).length / 32).toBeGreaterThan(0.9);
-    tf.dispose([trainSet.features, trainSet.labels, testSet.features, testSet.labels, before.logits, before.attention, before.state.h, before.state.c, after.logits, after.attention, after.state.h, after.state.c]);
+    tf.dispose([
+      trainSet.features,
+      trainSet.labels,
+      testSet.features,
+      testSet.labels,
+      before.logits,
+      before.attention,
+      before.state.h,
+      before.state.c,
+      after.logits,
+      after.attention,
+      after.state.h,
+      after.state.c,
+    ]);
     model.dispose();
   });
 
@@ -153,8 +268,21 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
     const options = { time: 3, grid: 3, channels: 4, signal: (_: number, rng: Rng) => rng.int(9) };
     const trainSet = signalVideos(48, 3, options);
     const testSet = signalVideos(32, 4, options);
-    const model = new SoftAttentionLSTM({ featureChannels: 4, gridSize: 3, hiddenSize: 8, numClasses: 2, attention: 'additive', attentionSize: 6, seed: 4 });
-    expect(model.namedParameters().map(([n]) => n).filter((n) => n.startsWith('attention'))).toEqual([
+    const model = new SoftAttentionLSTM({
+      featureChannels: 4,
+      gridSize: 3,
+      hiddenSize: 8,
+      numClasses: 2,
+      attention: 'additive',
+      attentionSize: 6,
+      seed: 4,
+    });
+    expect(
+      model
+        .namedParameters()
+        .map(([n]) => n)
+        .filter((n) => n.startsWith('attention')),
+    ).toEqual([
       'attention_hidden.weight',
       'attention_features.weight',
       'attention_features.bias',
@@ -163,7 +291,16 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
     await train(model, trainSet, 40, 0.05);
     const after = model.apply(testSet.features);
     expect(await weightOnSignal(after.attention, testSet.where)).toBeGreaterThan(0.5);
-    tf.dispose([trainSet.features, trainSet.labels, testSet.features, testSet.labels, after.logits, after.attention, after.state.h, after.state.c]);
+    tf.dispose([
+      trainSet.features,
+      trainSet.labels,
+      testSet.features,
+      testSet.labels,
+      after.logits,
+      after.attention,
+      after.state.h,
+      after.state.c,
+    ]);
     model.dispose();
   });
 
@@ -187,10 +324,17 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
   });
 
   it('gradients match central finite differences (parameters and features)', () => {
-    const model = new SoftAttentionLSTM({ featureChannels: 2, gridSize: [1, 2], hiddenSize: 3, numClasses: 2, seed: 7 });
+    const model = new SoftAttentionLSTM({
+      featureChannels: 2,
+      gridSize: [1, 2],
+      hiddenSize: 3,
+      numClasses: 2,
+      seed: 7,
+    });
     const features = random([2, 2, 1, 2, 2], 8);
     const labels = tf.tensor1d([0, 1], 'int32');
-    const loss = (x: tf.Tensor): tf.Scalar => tf.tidy(() => model.loss(model.apply(x), labels, { attentionPenalty: 0.3 }));
+    const loss = (x: tf.Tensor): tf.Scalar =>
+      tf.tidy(() => model.loss(model.apply(x), labels, { attentionPenalty: 0.3 }));
     const { value, grads } = tf.variableGrads(() => loss(features));
     for (const [name, variable] of model.namedParameters()) {
       const numeric = numericalVariableGradient(variable, () => loss(features));
@@ -208,17 +352,38 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
     const initialState = { h: random([1, 3], 11), c: random([1, 3], 12) };
     const given = model.apply(features, { initialState });
     const l0 = tf.softmax(tf.matMul(initialState.h, model.locationAttention!.weight));
-    assertClose(tf.reshape(tf.slice(given.attention, [0, 0, 0, 0], [1, 1, 2, 2]), [1, 4]), l0, { atol: 1e-6, name: 'first map from the given h_0' });
-    tf.dispose([features, initialState.h, initialState.c, given.logits, given.attention, given.state.h, given.state.c, l0]);
+    assertClose(tf.reshape(tf.slice(given.attention, [0, 0, 0, 0], [1, 1, 2, 2]), [1, 4]), l0, {
+      atol: 1e-6,
+      name: 'first map from the given h_0',
+    });
+    tf.dispose([
+      features,
+      initialState.h,
+      initialState.c,
+      given.logits,
+      given.attention,
+      given.state.h,
+      given.state.c,
+      l0,
+    ]);
     model.dispose();
   });
 
   it('does not leak tensors (apply, loss, gradients)', async () => {
-    const model = new SoftAttentionLSTM({ featureChannels: 2, gridSize: 2, hiddenSize: 3, numClasses: 2, attention: 'additive' });
+    const model = new SoftAttentionLSTM({
+      featureChannels: 2,
+      gridSize: 2,
+      hiddenSize: 3,
+      numClasses: 2,
+      attention: 'additive',
+    });
     const features = random([2, 3, 2, 2, 2], 13);
     const labels = tf.tensor1d([0, 1], 'int32');
     await expectNoLeakedTensors(() => model.apply(features), 'apply');
-    await expectNoLeakedTensors(() => tf.tidy(() => model.loss(model.apply(features), labels, { attentionPenalty: 1 })), 'loss');
+    await expectNoLeakedTensors(
+      () => tf.tidy(() => model.loss(model.apply(features), labels, { attentionPenalty: 1 })),
+      'loss',
+    );
     await expectNoLeakedTensors(() => {
       const { value, grads } = tf.variableGrads(() => tf.tidy(() => model.loss(model.apply(features), labels)));
       return [value, ...Object.values(grads)];
@@ -228,19 +393,43 @@ describe('SoftAttentionLSTM (Sharma et al. 2015)', () => {
   });
 
   it('rejects bad options and input', () => {
-    expect(() => new SoftAttentionLSTM({ featureChannels: 4, gridSize: 0, hiddenSize: 3, numClasses: 2 })).toThrow(/gridSize: expected a positive integer, received 0/);
-    expect(() => new SoftAttentionLSTM({ featureChannels: 4, gridSize: 2, hiddenSize: 3, numClasses: 2, attention: 'dot' as never })).toThrow(/attention: expected one of "location", "additive", received "dot"/);
-    expect(() => new SoftAttentionLSTM({ featureChannels: 4, gridSize: 2, hiddenSize: 3, numClasses: 2, attentionSize: 5 })).toThrow(/attentionSize/);
-    expect(() => new SoftAttentionLSTM({ featureChannels: 4, gridSize: 2, hiddenSize: 3, numClasses: 2, lambda: 1 } as never)).toThrow(/lambda/);
+    expect(() => new SoftAttentionLSTM({ featureChannels: 4, gridSize: 0, hiddenSize: 3, numClasses: 2 })).toThrow(
+      /gridSize: expected a positive integer, received 0/,
+    );
+    expect(
+      () =>
+        new SoftAttentionLSTM({
+          featureChannels: 4,
+          gridSize: 2,
+          hiddenSize: 3,
+          numClasses: 2,
+          attention: 'dot' as never,
+        }),
+    ).toThrow(/attention: expected one of "location", "additive", received "dot"/);
+    expect(
+      () => new SoftAttentionLSTM({ featureChannels: 4, gridSize: 2, hiddenSize: 3, numClasses: 2, attentionSize: 5 }),
+    ).toThrow(/attentionSize/);
+    expect(
+      () =>
+        new SoftAttentionLSTM({ featureChannels: 4, gridSize: 2, hiddenSize: 3, numClasses: 2, lambda: 1 } as never),
+    ).toThrow(/lambda/);
     const model = new SoftAttentionLSTM({ featureChannels: 4, gridSize: 2, hiddenSize: 3, numClasses: 2 });
-    expect(() => model.apply(tf.zeros([1, 2, 3, 3, 4]))).toThrow(/features: expected \[batch, time, 2, 2, 4\] \(gridSize, featureChannels\), received \[1, 2, 3, 3, 4\]/);
+    expect(() => model.apply(tf.zeros([1, 2, 3, 3, 4]))).toThrow(
+      /features: expected \[batch, time, 2, 2, 4\] \(gridSize, featureChannels\), received \[1, 2, 3, 3, 4\]/,
+    );
     expect(() => model.apply(tf.zeros([1, 2, 2, 4]))).toThrow(/features: expected \[batch, time, 2, 2, 4\]/);
     const result = model.apply(tf.zeros([1, 2, 2, 2, 4]));
-    expect(() => model.loss(result, tf.zeros([2], 'int32'))).toThrow(/labels: expected \[1\] or \[1, 2\] \(class indices\), received \[2\]/);
-    expect(() => model.loss(result, tf.zeros([1], 'int32'), { attentionPenalty: -1 })).toThrow(/attentionPenalty: expected a number ≥ 0, received -1/);
+    expect(() => model.loss(result, tf.zeros([2], 'int32'))).toThrow(
+      /labels: expected \[1\] or \[1, 2\] \(class indices\), received \[2\]/,
+    );
+    expect(() => model.loss(result, tf.zeros([1], 'int32'), { attentionPenalty: -1 })).toThrow(
+      /attentionPenalty: expected a number ≥ 0, received -1/,
+    );
     expect(() => attentionRegularizer(tf.zeros([2, 3]))).toThrow(/weights: expected rank ≥ 3/);
     setDebugChecks(true);
-    expect(() => model.apply(tf.fill([1, 1, 2, 2, 4], Number.NaN))).toThrow(/features: expected finite values, received NaN/);
+    expect(() => model.apply(tf.fill([1, 1, 2, 2, 4], Number.NaN))).toThrow(
+      /features: expected finite values, received NaN/,
+    );
     model.dispose();
   });
 });

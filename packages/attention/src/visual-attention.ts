@@ -87,7 +87,17 @@ export interface SoftAttentionLSTMOptions {
   readonly seed?: number | Rng;
 }
 
-const OPTION_KEYS = ['featureChannels', 'gridSize', 'hiddenSize', 'numClasses', 'attention', 'attentionSize', 'attentionBias', 'initLayers', 'seed'] as const;
+const OPTION_KEYS = [
+  'featureChannels',
+  'gridSize',
+  'hiddenSize',
+  'numClasses',
+  'attention',
+  'attentionSize',
+  'attentionBias',
+  'initLayers',
+  'seed',
+] as const;
 
 /** What {@link SoftAttentionLSTM.apply} returns. The caller owns every tensor. */
 export interface SoftAttentionResult {
@@ -135,7 +145,8 @@ export class SoftAttentionLSTM extends Module {
   /** Location softmax weights (`'location'`), else null. */
   readonly locationAttention: Linear | null = null;
   /** Additive attention layers (`'additive'`), else null. */
-  readonly additiveAttention: { readonly hidden: Linear; readonly features: Linear; readonly score: Linear } | null = null;
+  readonly additiveAttention: { readonly hidden: Linear; readonly features: Linear; readonly score: Linear } | null =
+    null;
   readonly lstm: LSTMCell;
   readonly classifier: Linear;
 
@@ -156,14 +167,29 @@ export class SoftAttentionLSTM extends Module {
     this.regions = this.gridSize[0] * this.gridSize[1];
     this.hiddenSize = positiveInteger(options.hiddenSize, 'hiddenSize', context);
     this.numClasses = positiveInteger(options.numClasses, 'numClasses', context);
-    this.attentionScore = oneOf(options.attention ?? 'location', ['location', 'additive'] as const, 'attention', context);
+    this.attentionScore = oneOf(
+      options.attention ?? 'location',
+      ['location', 'additive'] as const,
+      'attention',
+      context,
+    );
     this.attentionSize = positiveInteger(options.attentionSize ?? this.featureChannels, 'attentionSize', context);
     const attentionBias = bool(options.attentionBias ?? false, 'attentionBias', context);
     if (this.attentionScore === 'additive' && options.attentionBias !== undefined) {
-      throw new ConfigError('attentionBias', "nothing with attention: 'additive' (it scores with its own layers)", options.attentionBias, context);
+      throw new ConfigError(
+        'attentionBias',
+        "nothing with attention: 'additive' (it scores with its own layers)",
+        options.attentionBias,
+        context,
+      );
     }
     if (this.attentionScore === 'location' && options.attentionSize !== undefined) {
-      throw new ConfigError('attentionSize', "nothing with attention: 'location' (it has no hidden layer)", options.attentionSize, context);
+      throw new ConfigError(
+        'attentionSize',
+        "nothing with attention: 'location' (it has no hidden layer)",
+        options.attentionSize,
+        context,
+      );
     }
     const initLayers = nonNegativeInteger(options.initLayers ?? 0, 'initLayers', context);
     const rng = resolveRng(options.seed, 'seed', context);
@@ -174,18 +200,30 @@ export class SoftAttentionLSTM extends Module {
     this.initH = this.registerModule('init_h', new Linear({ inFeatures: D, outFeatures: H, seed: rng }));
     this.initC = this.registerModule('init_c', new Linear({ inFeatures: D, outFeatures: H, seed: rng }));
     if (this.attentionScore === 'location') {
-      this.locationAttention = this.registerModule('attention', new Linear({ inFeatures: H, outFeatures: this.regions, bias: attentionBias, seed: rng }));
+      this.locationAttention = this.registerModule(
+        'attention',
+        new Linear({ inFeatures: H, outFeatures: this.regions, bias: attentionBias, seed: rng }),
+      );
     } else {
       const A = this.attentionSize;
       this.additiveAttention = {
-        hidden: this.registerModule('attention_hidden', new Linear({ inFeatures: H, outFeatures: A, bias: false, seed: rng })),
+        hidden: this.registerModule(
+          'attention_hidden',
+          new Linear({ inFeatures: H, outFeatures: A, bias: false, seed: rng }),
+        ),
         features: this.registerModule('attention_features', new Linear({ inFeatures: D, outFeatures: A, seed: rng })),
         // No bias on the score: the softmax over regions is blind to it (the official `c_tt` never learns).
-        score: this.registerModule('attention_score', new Linear({ inFeatures: A, outFeatures: 1, bias: false, seed: rng })),
+        score: this.registerModule(
+          'attention_score',
+          new Linear({ inFeatures: A, outFeatures: 1, bias: false, seed: rng }),
+        ),
       };
     }
     this.lstm = this.registerModule('lstm', new LSTMCell({ inputSize: D, hiddenSize: H, seed: rng }));
-    this.classifier = this.registerModule('classifier', new Linear({ inFeatures: H, outFeatures: this.numClasses, seed: rng }));
+    this.classifier = this.registerModule(
+      'classifier',
+      new Linear({ inFeatures: H, outFeatures: this.numClasses, seed: rng }),
+    );
   }
 
   /**
@@ -266,7 +304,12 @@ export class SoftAttentionLSTM extends Module {
     const [batch, time] = result.logits.shape;
     assertTensor(labels, 'labels', context);
     if (!tf.util.arraysEqual(labels.shape, [batch]) && !tf.util.arraysEqual(labels.shape, [batch, time])) {
-      throw new ShapeError('labels', `[${batch}] or [${batch}, ${time}] (class indices)`, formatShape(labels.shape), context);
+      throw new ShapeError(
+        'labels',
+        `[${batch}] or [${batch}, ${time}] (class indices)`,
+        formatShape(labels.shape),
+        context,
+      );
     }
     return tf.tidy(() => {
       const perStep = labels.rank === 1 ? tf.tile(tf.expandDims(labels, 1), [1, time]) : labels;
@@ -280,11 +323,21 @@ export class SoftAttentionLSTM extends Module {
   #checkFeatures(features: tf.Tensor, context: string): void {
     assertTensor(features, 'features', context);
     const [rows, columns] = this.gridSize;
-    const ok = features.rank === 5 && features.shape[2] === rows && features.shape[3] === columns && features.shape[4] === this.featureChannels;
+    const ok =
+      features.rank === 5 &&
+      features.shape[2] === rows &&
+      features.shape[3] === columns &&
+      features.shape[4] === this.featureChannels;
     if (!ok) {
-      throw new ShapeError('features', `[batch, time, ${rows}, ${columns}, ${this.featureChannels}] (gridSize, featureChannels)`, formatShape(features.shape), context);
+      throw new ShapeError(
+        'features',
+        `[batch, time, ${rows}, ${columns}, ${this.featureChannels}] (gridSize, featureChannels)`,
+        formatShape(features.shape),
+        context,
+      );
     }
-    if ((features.shape[1] as number) < 1) throw new ShapeError('features', 'at least one time step', formatShape(features.shape), context);
+    if ((features.shape[1] as number) < 1)
+      throw new ShapeError('features', 'at least one time step', formatShape(features.shape), context);
   }
 }
 
@@ -298,7 +351,12 @@ export class SoftAttentionLSTM extends Module {
 export function attentionRegularizer(weights: tf.Tensor): tf.Tensor1D {
   assertTensor(weights, 'weights', 'attentionRegularizer');
   if (weights.rank < 3) {
-    throw new ShapeError('weights', 'rank ≥ 3: [batch, time, ...regions]', `rank ${weights.rank} ${formatShape(weights.shape)}`, 'attentionRegularizer');
+    throw new ShapeError(
+      'weights',
+      'rank ≥ 3: [batch, time, ...regions]',
+      `rank ${weights.rank} ${formatShape(weights.shape)}`,
+      'attentionRegularizer',
+    );
   }
   return tf.tidy(() => {
     const [batch, time] = weights.shape as [number, number];

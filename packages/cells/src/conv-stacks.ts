@@ -9,7 +9,8 @@ import { STACK_KEYS, type StackOptions, StackedRNN } from './stacked.js';
 
 /** Options of {@link ConvLSTM}: the cell's options, with per-layer `hiddenChannels` and `kernelSize`. */
 export interface ConvLSTMOptions
-  extends StackOptions,
+  extends
+    StackOptions,
     Pick<ConvLSTMCellOptions, 'bias' | 'peephole' | 'spatialSize' | 'fused' | 'gateOrder' | 'forgetBias'> {
   /** Channels of the input frames (of layer 0). */
   readonly inputChannels: number;
@@ -22,7 +23,18 @@ export interface ConvLSTMOptions
   readonly kernelSize: number | readonly KernelSize[];
 }
 
-const CONVLSTM_KEYS = [...STACK_KEYS, 'inputChannels', 'hiddenChannels', 'kernelSize', 'bias', 'peephole', 'spatialSize', 'fused', 'gateOrder', 'forgetBias'] as const;
+const CONVLSTM_KEYS = [
+  ...STACK_KEYS,
+  'inputChannels',
+  'hiddenChannels',
+  'kernelSize',
+  'bias',
+  'peephole',
+  'spatialSize',
+  'fused',
+  'gateOrder',
+  'forgetBias',
+] as const;
 
 /**
  * A stack of {@link ConvLSTMCell}s over videos `[batch, time, height, width, channels]`.
@@ -39,19 +51,24 @@ export class ConvLSTM extends StackedRNN<ConvLSTMCell> {
     const hidden = layerSizes(options.hiddenChannels, options.numLayers, 'hiddenChannels', context);
     const kernels = layerKernels(options.kernelSize, hidden.length, 'kernelSize', context);
     super(
-      buildStack(options, options.inputChannels, hidden.length, context, (layer, inputChannels, rng) =>
-        new ConvLSTMCell({
-          inputChannels,
-          hiddenChannels: hidden[layer] as number,
-          kernelSize: kernels[layer] as [number, number],
-          bias: options.bias,
-          peephole: options.peephole,
-          spatialSize: options.spatialSize,
-          fused: options.fused,
-          gateOrder: options.gateOrder,
-          forgetBias: options.forgetBias,
-          seed: rng,
-        }),
+      buildStack(
+        options,
+        options.inputChannels,
+        hidden.length,
+        context,
+        (layer, inputChannels, rng) =>
+          new ConvLSTMCell({
+            inputChannels,
+            hiddenChannels: hidden[layer] as number,
+            kernelSize: kernels[layer] as [number, number],
+            bias: options.bias,
+            peephole: options.peephole,
+            spatialSize: options.spatialSize,
+            fused: options.fused,
+            gateOrder: options.gateOrder,
+            forgetBias: options.forgetBias,
+            seed: rng,
+          }),
       ),
     );
     this.#options = { ...options };
@@ -90,15 +107,20 @@ export class ConvGRU extends StackedRNN<ConvGRUCell> {
     const hidden = layerSizes(options.hiddenChannels, options.numLayers, 'hiddenChannels', context);
     const kernels = layerKernels(options.kernelSize, hidden.length, 'kernelSize', context);
     super(
-      buildStack(options, options.inputChannels, hidden.length, context, (layer, inputChannels, rng) =>
-        new ConvGRUCell({
-          inputChannels,
-          hiddenChannels: hidden[layer] as number,
-          kernelSize: kernels[layer] as [number, number],
-          bias: options.bias,
-          resetAfter: options.resetAfter,
-          seed: rng,
-        }),
+      buildStack(
+        options,
+        options.inputChannels,
+        hidden.length,
+        context,
+        (layer, inputChannels, rng) =>
+          new ConvGRUCell({
+            inputChannels,
+            hiddenChannels: hidden[layer] as number,
+            kernelSize: kernels[layer] as [number, number],
+            bias: options.bias,
+            resetAfter: options.resetAfter,
+            seed: rng,
+          }),
       ),
     );
     this.#options = { ...options };

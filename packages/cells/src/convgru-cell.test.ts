@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type HostTensor, type SafetensorsContents, Rng, setDebugChecks } from '@vid/core';
-import { assertClose, expectNoLeakedTensors, fixtureMetadata, hasReferenceFixture, loadReferenceFixture, numericalGradient, numericalVariableGradient } from '@vid/core/testing';
+import {
+  assertClose,
+  expectNoLeakedTensors,
+  fixtureMetadata,
+  hasReferenceFixture,
+  loadReferenceFixture,
+  numericalGradient,
+  numericalVariableGradient,
+} from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -60,19 +68,27 @@ function checkAgainst(cell: ConvGRUCell, t: ReadonlyMap<string, HostTensor>, ini
   tf.dispose([x, ...(h0 ? [h0] : [])]);
 }
 
-describe.runIf(await hasReferenceFixture('convgru-cell.safetensors'))('ConvGRUCell: parity with Ballas et al. 2016 (shared fixture)', () => {
-  let fixture: SafetensorsContents;
-  beforeAll(async () => {
-    fixture = (await loadReferenceFixture('convgru-cell.safetensors'))!;
-  });
-  it('loads the fixture parameters by name; outputs, loss and every gradient', () => {
-    expect(fixtureMetadata(fixture, 'config')).toEqual({ input_channels: 3, hidden_channels: 6, kernel_size: 3 });
-    const cell = new ConvGRUCell({ inputChannels: 3, hiddenChannels: 6, kernelSize: 3 });
-    expect(cell.namedParameters().map(([n]) => n)).toEqual(['conv_x.weight', 'conv_x.bias', 'conv_h_zr.weight', 'conv_h_n.weight']);
-    checkAgainst(cell, fixture.tensors);
-    cell.dispose();
-  });
-});
+describe.runIf(await hasReferenceFixture('convgru-cell.safetensors'))(
+  'ConvGRUCell: parity with Ballas et al. 2016 (shared fixture)',
+  () => {
+    let fixture: SafetensorsContents;
+    beforeAll(async () => {
+      fixture = (await loadReferenceFixture('convgru-cell.safetensors'))!;
+    });
+    it('loads the fixture parameters by name; outputs, loss and every gradient', () => {
+      expect(fixtureMetadata(fixture, 'config')).toEqual({ input_channels: 3, hidden_channels: 6, kernel_size: 3 });
+      const cell = new ConvGRUCell({ inputChannels: 3, hiddenChannels: 6, kernelSize: 3 });
+      expect(cell.namedParameters().map(([n]) => n)).toEqual([
+        'conv_x.weight',
+        'conv_x.bias',
+        'conv_h_zr.weight',
+        'conv_h_n.weight',
+      ]);
+      checkAgainst(cell, fixture.tensors);
+      cell.dispose();
+    });
+  },
+);
 
 describe('ConvGRUCell: reset-after variant and an even kernel with a given state', () => {
   let contents: SafetensorsContents;
@@ -82,7 +98,12 @@ describe('ConvGRUCell: reset-after variant and an even kernel with a given state
   it('resetAfter (torch.nn.GRU-style reset), given h_0: outputs, h_n, every gradient, d/dx and d/dh_0', () => {
     const t = withPrefix(contents, 'reset_after.');
     const cell = new ConvGRUCell({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, resetAfter: true });
-    expect(cell.namedParameters().map(([n]) => n)).toEqual(['conv_x.weight', 'conv_x.bias', 'conv_h.weight', 'conv_h.bias']);
+    expect(cell.namedParameters().map(([n]) => n)).toEqual([
+      'conv_x.weight',
+      'conv_x.bias',
+      'conv_h.weight',
+      'conv_h.bias',
+    ]);
     checkAgainst(cell, t, get(t, 'h_0'));
     cell.dispose();
   });
@@ -99,7 +120,8 @@ describe('ConvGRUCell: finite differences', () => {
     it(`gradients of input, state and parameters match central differences (float32, ε = 1e-2; resetAfter ${resetAfter})`, () => {
       const cell = new ConvGRUCell({ inputChannels: 2, hiddenChannels: 2, kernelSize: 3, resetAfter, seed: 8 });
       const rng = new Rng(31);
-      const random = (shape: number[]) => tf.tensor(rng.fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1)), -1, 1), shape);
+      const random = (shape: number[]) =>
+        tf.tensor(rng.fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1)), -1, 1), shape);
       const x = random([1, 2, 3, 3, 2]);
       const h0 = random([1, 3, 3, 2]);
       const weights = random([1, 2, 3, 3, 2]);
@@ -111,8 +133,16 @@ describe('ConvGRUCell: finite differences', () => {
       const [dx, dh] = tf.grads((a: tf.Tensor, b: tf.Tensor) => loss(a, b))([x, h0]);
       const eps = 1e-2;
       const tolerance = { atol: 2e-3, rtol: 1e-2 };
-      assertClose(dx!, numericalGradient((v) => loss(v, h0), x, eps), { ...tolerance, name: 'd/dx' });
-      assertClose(dh!, numericalGradient((v) => loss(x, v), h0, eps), { ...tolerance, name: 'd/dh0' });
+      assertClose(
+        dx!,
+        numericalGradient((v) => loss(v, h0), x, eps),
+        { ...tolerance, name: 'd/dx' },
+      );
+      assertClose(
+        dh!,
+        numericalGradient((v) => loss(x, v), h0, eps),
+        { ...tolerance, name: 'd/dh0' },
+      );
       for (const [name, variable] of cell.namedParameters()) {
         const analytic = tf.tidy(() => tf.variableGrads(() => loss(x, h0), [variable]).grads[variable.name]!);
         const numeric = numericalVariableGradient(variable, () => loss(x, h0), eps);
@@ -155,9 +185,15 @@ describe('ConvGRUCell: bad input', () => {
     const wrong = tf.zeros([1, 5, 5, 4]);
     const x = tf.zeros([1, 5, 5, 3]);
     const badH = tf.zeros([1, 5, 4, 4]);
-    expect(() => cell.step(video)).toThrow(/ConvGRUCell\.step: x: expected rank 4 \(\[batch, height, width, channels\]\), received rank 5 \[1, 2, 5, 5, 3\]/);
-    expect(() => cell.step(wrong)).toThrow(/x: expected \[batch, height, width, 3\] \(inputChannels = 3\), received \[1, 5, 5, 4\]/);
-    expect(() => cell.step(x, { h: badH })).toThrow(/state\.h: expected \[1, 5, 5, 4\] \(batch, height, width from x; hiddenChannels\), received \[1, 5, 4, 4\]/);
+    expect(() => cell.step(video)).toThrow(
+      /ConvGRUCell\.step: x: expected rank 4 \(\[batch, height, width, channels\]\), received rank 5 \[1, 2, 5, 5, 3\]/,
+    );
+    expect(() => cell.step(wrong)).toThrow(
+      /x: expected \[batch, height, width, 3\] \(inputChannels = 3\), received \[1, 5, 5, 4\]/,
+    );
+    expect(() => cell.step(x, { h: badH })).toThrow(
+      /state\.h: expected \[1, 5, 5, 4\] \(batch, height, width from x; hiddenChannels\), received \[1, 5, 4, 4\]/,
+    );
     const nan = tf.fill([1, 5, 5, 3], NaN);
     setDebugChecks(true);
     expect(() => cell.step(nan)).toThrow(/x: expected finite values, received NaN at flat index 0 of \[1, 5, 5, 3\]/);

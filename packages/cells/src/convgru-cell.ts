@@ -17,7 +17,19 @@
  * `bias: true` adds one per gate on the input convolution (`conv_x.bias`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, Module, type Rng, ShapeError, assertFinite, assertKnownKeys, assertRank, bool, formatShape, positiveInteger, resolveRng } from '@vid/core';
+import {
+  Conv2d,
+  Module,
+  type Rng,
+  ShapeError,
+  assertFinite,
+  assertKnownKeys,
+  assertRank,
+  bool,
+  formatShape,
+  positiveInteger,
+  resolveRng,
+} from '@vid/core';
 import { type ModuleConfig, type Rng as SeedRng, registerClass, seedConfig } from '@vid/core';
 
 import { assertExactShape, kernelPair, splitLast } from './internal.js';
@@ -145,7 +157,13 @@ export class ConvGRUCell extends Module implements RecurrentCell<GRUState> {
     this.#checkInput(x, context);
     if (state) {
       const [batch, height, width] = x.shape as [number, number, number, number];
-      assertExactShape(state.h, [batch, height, width, this.hiddenChannels], 'state.h', context, 'batch, height, width from x; hiddenChannels');
+      assertExactShape(
+        state.h,
+        [batch, height, width, this.hiddenChannels],
+        'state.h',
+        context,
+        'batch, height, width from x; hiddenChannels',
+      );
     }
     assertFinite(x, 'x', context);
     return tf.tidy(() => {
@@ -177,7 +195,12 @@ export class ConvGRUCell extends Module implements RecurrentCell<GRUState> {
   #checkInput(x: tf.Tensor, context: string): void {
     assertRank(x, 4, 'x', context, '[batch, height, width, channels]');
     if (x.shape[3] !== this.inputChannels) {
-      throw new ShapeError('x', `[batch, height, width, ${this.inputChannels}] (inputChannels = ${this.inputChannels})`, formatShape(x.shape), context);
+      throw new ShapeError(
+        'x',
+        `[batch, height, width, ${this.inputChannels}] (inputChannels = ${this.inputChannels})`,
+        formatShape(x.shape),
+        context,
+      );
     }
   }
 }

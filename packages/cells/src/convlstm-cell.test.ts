@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type HostTensor, Rng, type SafetensorsContents, hostToTensor, setDebugChecks } from '@vid/core';
-import { assertClose, expectNoLeakedTensors, fixtureMetadata, hasReferenceFixture, loadReferenceFixture, numericalGradient, numericalVariableGradient } from '@vid/core/testing';
+import {
+  assertClose,
+  expectNoLeakedTensors,
+  fixtureMetadata,
+  hasReferenceFixture,
+  loadReferenceFixture,
+  numericalGradient,
+  numericalVariableGradient,
+} from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -47,69 +55,87 @@ function unfusedFromPeepholeFixture(t: ReadonlyMap<string, HostTensor>): Map<str
   ]);
 }
 
-describe.runIf(await hasReferenceFixture('convlstm-peephole-cell.safetensors'))('ConvLSTMCell: parity with Shi et al. 2015 eq. 3, spatial peepholes (shared fixture)', () => {
-  let fixture: SafetensorsContents;
-  beforeAll(async () => {
-    fixture = (await loadReferenceFixture('convlstm-peephole-cell.safetensors'))!;
-  });
-  const options = (fused: boolean) =>
-    ({ inputChannels: 3, hiddenChannels: 6, kernelSize: 3, peephole: 'spatial', spatialSize: [8, 10], fused }) as const;
-
-  it('the fixture is the configuration we think it is', () => {
-    expect(fixtureMetadata(fixture, 'config')).toEqual({ input_channels: 3, hidden_channels: 6, kernel_size: 3, peephole: 'hadamard [ch, H, W]' });
-  });
-
-  for (const fused of [false, true]) {
-    it(`${fused ? 'fused' : 'unfused'}: outputs, final cell state and every gradient`, async () => {
-        const t = fixture.tensors;
-      const cell = new ConvLSTMCell(options(fused));
-      const unfused = unfusedFromPeepholeFixture(t);
-      if (fused) {
-        const fusedDict = tf.tidy(() => ({
-          // torch [4h, in, kh, kw] ⧺ [4h, hidden, kh, kw] on the input axis → [4h, in + hidden, kh, kw]
-          'conv.weight': tf.concat([hostToTensor(get(t, 'conv_x.weight')), hostToTensor(get(t, 'conv_h.weight'))], 1),
-          'conv.bias': hostToTensor(get(t, 'bias')),
-          w_ci: hostToTensor(get(t, 'w_ci')),
-          w_cf: hostToTensor(get(t, 'w_cf')),
-          w_co: hostToTensor(get(t, 'w_co')),
-        }));
-        cell.loadStateDict(fusedDict, { layout: 'torch' });
-        Object.values(fusedDict).forEach((v) => v.dispose());
-      } else {
-        cell.loadStateDict(unfused, { layout: 'torch' });
-      }
-      const result = runTorchLayout(cell, get(t, 'input'));
-      expectForward(result.output, get(t, 'output'), 'output');
-      expectForward(result.c, get(t, 'c_n'), 'c_n');
-      tf.dispose(result);
-
-      const x = videoFromTorch(get(t, 'input'));
-      const { value, grads } = torchGradients(cell, () => tf.tidy(() => meanSquare(rnn(cell, x).outputs)));
-      x.dispose();
-      expectForward(value, get(t, 'loss'), 'loss');
-      if (fused) {
-        // d/d conv.weight [4h, in + hidden, kh, kw] → the fixture's conv_x and conv_h halves.
-        const whole = grads.get('conv.weight')!;
-        const [gx, gh] = tf.split(whole, [3, 6], 1);
-        whole.dispose();
-        grads.delete('conv.weight');
-        grads.set('conv_x.weight', gx!);
-        grads.set('conv_h.weight', gh!);
-        expectGradients(grads, t, { 'conv.bias': 'bias' });
-      } else {
-        expectGradients(grads, t, { 'conv_x.bias': 'bias' });
-      }
-      cell.dispose();
+describe.runIf(await hasReferenceFixture('convlstm-peephole-cell.safetensors'))(
+  'ConvLSTMCell: parity with Shi et al. 2015 eq. 3, spatial peepholes (shared fixture)',
+  () => {
+    let fixture: SafetensorsContents;
+    beforeAll(async () => {
+      fixture = (await loadReferenceFixture('convlstm-peephole-cell.safetensors'))!;
     });
-  }
-});
+    const options = (fused: boolean) =>
+      ({
+        inputChannels: 3,
+        hiddenChannels: 6,
+        kernelSize: 3,
+        peephole: 'spatial',
+        spatialSize: [8, 10],
+        fused,
+      }) as const;
+
+    it('the fixture is the configuration we think it is', () => {
+      expect(fixtureMetadata(fixture, 'config')).toEqual({
+        input_channels: 3,
+        hidden_channels: 6,
+        kernel_size: 3,
+        peephole: 'hadamard [ch, H, W]',
+      });
+    });
+
+    for (const fused of [false, true]) {
+      it(`${fused ? 'fused' : 'unfused'}: outputs, final cell state and every gradient`, async () => {
+        const t = fixture.tensors;
+        const cell = new ConvLSTMCell(options(fused));
+        const unfused = unfusedFromPeepholeFixture(t);
+        if (fused) {
+          const fusedDict = tf.tidy(() => ({
+            // torch [4h, in, kh, kw] ⧺ [4h, hidden, kh, kw] on the input axis → [4h, in + hidden, kh, kw]
+            'conv.weight': tf.concat([hostToTensor(get(t, 'conv_x.weight')), hostToTensor(get(t, 'conv_h.weight'))], 1),
+            'conv.bias': hostToTensor(get(t, 'bias')),
+            w_ci: hostToTensor(get(t, 'w_ci')),
+            w_cf: hostToTensor(get(t, 'w_cf')),
+            w_co: hostToTensor(get(t, 'w_co')),
+          }));
+          cell.loadStateDict(fusedDict, { layout: 'torch' });
+          Object.values(fusedDict).forEach((v) => v.dispose());
+        } else {
+          cell.loadStateDict(unfused, { layout: 'torch' });
+        }
+        const result = runTorchLayout(cell, get(t, 'input'));
+        expectForward(result.output, get(t, 'output'), 'output');
+        expectForward(result.c, get(t, 'c_n'), 'c_n');
+        tf.dispose(result);
+
+        const x = videoFromTorch(get(t, 'input'));
+        const { value, grads } = torchGradients(cell, () => tf.tidy(() => meanSquare(rnn(cell, x).outputs)));
+        x.dispose();
+        expectForward(value, get(t, 'loss'), 'loss');
+        if (fused) {
+          // d/d conv.weight [4h, in + hidden, kh, kw] → the fixture's conv_x and conv_h halves.
+          const whole = grads.get('conv.weight')!;
+          const [gx, gh] = tf.split(whole, [3, 6], 1);
+          whole.dispose();
+          grads.delete('conv.weight');
+          grads.set('conv_x.weight', gx!);
+          grads.set('conv_h.weight', gh!);
+          expectGradients(grads, t, { 'conv.bias': 'bias' });
+        } else {
+          expectGradients(grads, t, { 'conv_x.bias': 'bias' });
+        }
+        cell.dispose();
+      });
+    }
+  },
+);
 
 describe('ConvLSTMCell: parity with the official NVlabs/conv-tt-lstm ConvLSTMCell', () => {
   let contents: Awaited<ReturnType<typeof loadLocalFixture>>;
   beforeAll(async () => {
     contents = await loadLocalFixture('convlstm-nvlabs.safetensors');
   });
-  for (const [name, kernelSize, bias] of [['k3', 3, true], ['k5', 5, false]] as const) {
+  for (const [name, kernelSize, bias] of [
+    ['k3', 3, true],
+    ['k5', 5, false],
+  ] as const) {
     it(`${name}: the official state dict loads unchanged (gateOrder 'ifog'); outputs, states, gradients`, () => {
       const t = withPrefix(contents, `${name}.`);
       const cell = new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize, bias, gateOrder: 'ifog' });
@@ -143,8 +169,16 @@ describe('ConvLSTMCell: channel peepholes with a given state, and an even rectan
 
   it('channel peepholes, initial state h_0, c_0: outputs, states and gradients (parameters, input, state)', () => {
     const t = withPrefix(contents, 'channel.');
-    const cell = new ConvLSTMCell({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, peephole: 'channel', fused: false });
-    cell.loadStateDict(new Map([...t].filter(([n]) => /^(conv_|w_c)/.test(n) && !n.includes('grad'))), { layout: 'torch' });
+    const cell = new ConvLSTMCell({
+      inputChannels: 2,
+      hiddenChannels: 3,
+      kernelSize: 3,
+      peephole: 'channel',
+      fused: false,
+    });
+    cell.loadStateDict(new Map([...t].filter(([n]) => /^(conv_|w_c)/.test(n) && !n.includes('grad'))), {
+      layout: 'torch',
+    });
     const initial = { h: get(t, 'h_0'), c: get(t, 'c_0') };
     const result = runTorchLayout(cell, get(t, 'input'), initial);
     expectForward(result.output, get(t, 'output'), 'output');
@@ -155,7 +189,8 @@ describe('ConvLSTMCell: channel peepholes with a given state, and an even rectan
     const x = videoFromTorch(get(t, 'input'));
     const h0 = frameFromTorch(initial.h);
     const c0 = frameFromTorch(initial.c);
-    const loss = (input: tf.Tensor, h: tf.Tensor, c: tf.Tensor) => meanSquare(rnn(cell, input, { initialState: { h, c } }).outputs);
+    const loss = (input: tf.Tensor, h: tf.Tensor, c: tf.Tensor) =>
+      meanSquare(rnn(cell, input, { initialState: { h, c } }).outputs);
     const { value, grads } = torchGradients(cell, () => tf.tidy(() => loss(x, h0, c0)));
     expectForward(value, get(t, 'loss'), 'loss');
     expectGradients(grads, t);
@@ -176,7 +211,9 @@ describe('ConvLSTMCell: channel peepholes with a given state, and an even rectan
         const wx = hostToTensor(get(t, 'conv_x.weight'));
         const wh = hostToTensor(get(t, 'conv_h.weight'));
         const b = hostToTensor(get(t, 'conv_x.bias'));
-        const out: Record<string, tf.Tensor> = fused ? { 'conv.weight': tf.concat([wx, wh], 1), 'conv.bias': b } : { 'conv_x.weight': wx, 'conv_h.weight': wh, 'conv_x.bias': b };
+        const out: Record<string, tf.Tensor> = fused
+          ? { 'conv.weight': tf.concat([wx, wh], 1), 'conv.bias': b }
+          : { 'conv_x.weight': wx, 'conv_h.weight': wh, 'conv_x.bias': b };
         return out;
       });
       cell.loadStateDict(dict, { layout: 'torch' });
@@ -205,7 +242,15 @@ describe('ConvLSTMCell: channel peepholes with a given state, and an even rectan
 describe('ConvLSTMCell: fused and unfused are the same model', () => {
   for (const peephole of ['none', 'channel', 'spatial'] as const) {
     it(`same seed, same function and gradients (peephole ${peephole}, kernel [3, 4])`, () => {
-      const base = { inputChannels: 2, hiddenChannels: 3, kernelSize: [3, 4] as const, peephole, spatialSize: [5, 6] as const, seed: 7, forgetBias: 1 };
+      const base = {
+        inputChannels: 2,
+        hiddenChannels: 3,
+        kernelSize: [3, 4] as const,
+        peephole,
+        spatialSize: [5, 6] as const,
+        seed: 7,
+        forgetBias: 1,
+      };
       const fused = new ConvLSTMCell({ ...base, fused: true });
       const unfused = new ConvLSTMCell({ ...base, fused: false });
       // Non-zero peepholes so that they matter.
@@ -285,10 +330,21 @@ describe('ConvLSTMCell: states, shapes, no-input cells', () => {
 describe('ConvLSTMCell: finite differences', () => {
   for (const fused of [true, false]) {
     it(`gradients of input, state and parameters match central differences (float32, ε = 1e-2; ${fused ? 'fused' : 'unfused'}, spatial peepholes)`, () => {
-      const cell = new ConvLSTMCell({ inputChannels: 2, hiddenChannels: 2, kernelSize: 3, peephole: 'spatial', spatialSize: [3, 3], fused, seed: 5, forgetBias: 0.5 });
-      for (const [name, v] of cell.namedParameters()) if (name.startsWith('w_c')) v.assign(tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 9));
+      const cell = new ConvLSTMCell({
+        inputChannels: 2,
+        hiddenChannels: 2,
+        kernelSize: 3,
+        peephole: 'spatial',
+        spatialSize: [3, 3],
+        fused,
+        seed: 5,
+        forgetBias: 0.5,
+      });
+      for (const [name, v] of cell.namedParameters())
+        if (name.startsWith('w_c')) v.assign(tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 9));
       const rng = new Rng(11);
-      const random = (shape: number[]) => tf.tensor(rng.fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1)), -1, 1), shape);
+      const random = (shape: number[]) =>
+        tf.tensor(rng.fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1)), -1, 1), shape);
       const x = random([1, 2, 3, 3, 2]);
       const h0 = random([1, 3, 3, 2]);
       const c0 = random([1, 3, 3, 2]);
@@ -301,9 +357,21 @@ describe('ConvLSTMCell: finite differences', () => {
         });
       const [dx, dh, dc] = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => loss(a, b, c))([x, h0, c0]);
       const eps = 1e-2;
-      assertClose(dx!, numericalGradient((v) => loss(v, h0, c0), x, eps), { atol: 2e-3, rtol: 1e-2, name: 'd/dx' });
-      assertClose(dh!, numericalGradient((v) => loss(x, v, c0), h0, eps), { atol: 2e-3, rtol: 1e-2, name: 'd/dh0' });
-      assertClose(dc!, numericalGradient((v) => loss(x, h0, v), c0, eps), { atol: 2e-3, rtol: 1e-2, name: 'd/dc0' });
+      assertClose(
+        dx!,
+        numericalGradient((v) => loss(v, h0, c0), x, eps),
+        { atol: 2e-3, rtol: 1e-2, name: 'd/dx' },
+      );
+      assertClose(
+        dh!,
+        numericalGradient((v) => loss(x, v, c0), h0, eps),
+        { atol: 2e-3, rtol: 1e-2, name: 'd/dh0' },
+      );
+      assertClose(
+        dc!,
+        numericalGradient((v) => loss(x, h0, v), c0, eps),
+        { atol: 2e-3, rtol: 1e-2, name: 'd/dc0' },
+      );
       // Parameters: perturb each variable through a stand-in tensor.
       for (const [name, variable] of cell.namedParameters()) {
         const analytic = tf.tidy(() => {
@@ -324,7 +392,14 @@ describe('ConvLSTMCell: memory', () => {
   for (const peephole of ['none', 'channel', 'spatial'] as const) {
     for (const fused of [true, false]) {
       it(`50 steps leak no tensor (peephole ${peephole}, ${fused ? 'fused' : 'unfused'})`, async () => {
-        const cell = new ConvLSTMCell({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, peephole, spatialSize: [4, 4], fused });
+        const cell = new ConvLSTMCell({
+          inputChannels: 2,
+          hiddenChannels: 3,
+          kernelSize: 3,
+          peephole,
+          spatialSize: [4, 4],
+          fused,
+        });
         const x = tf.ones([1, 4, 4, 2]);
         await expectNoLeakedTensors(() => {
           let state = cell.zeroState(x);
@@ -335,7 +410,12 @@ describe('ConvLSTMCell: memory', () => {
           }
           return state;
         }, 'ConvLSTMCell × 50 steps');
-        const video = tf.tidy(() => tf.stack(Array.from({ length: 50 }, () => x), 1));
+        const video = tf.tidy(() =>
+          tf.stack(
+            Array.from({ length: 50 }, () => x),
+            1,
+          ),
+        );
         await expectNoLeakedTensors(() => rnn(cell, video), 'rnn(ConvLSTMCell) over 50 steps');
         tf.dispose([x, video]);
         cell.dispose();
@@ -346,12 +426,15 @@ describe('ConvLSTMCell: memory', () => {
 
 describe('ConvLSTMCell: bad input', () => {
   afterEach(() => setDebugChecks(false));
-  const cell = () => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 3, peephole: 'spatial', spatialSize: [5, 5] });
+  const cell = () =>
+    new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 3, peephole: 'spatial', spatialSize: [5, 5] });
 
   it('wrong rank names x, the expected rank and the received shape', () => {
     const c = cell();
     const x = tf.zeros([2, 5, 5]);
-    expect(() => c.step(x)).toThrow(/ConvLSTMCell\.step: x: expected rank 4 \(\[batch, height, width, channels\]\), received rank 3 \[2, 5, 5\]/);
+    expect(() => c.step(x)).toThrow(
+      /ConvLSTMCell\.step: x: expected rank 4 \(\[batch, height, width, channels\]\), received rank 3 \[2, 5, 5\]/,
+    );
     x.dispose();
     c.dispose();
   });
@@ -359,7 +442,9 @@ describe('ConvLSTMCell: bad input', () => {
   it('channel mismatch with the weights names x, inputChannels and the received shape', () => {
     const c = cell();
     const x = tf.zeros([2, 5, 5, 2]);
-    expect(() => c.step(x)).toThrow(/x: expected \[batch, height, width, 3\] \(inputChannels = 3\), received \[2, 5, 5, 2\]/);
+    expect(() => c.step(x)).toThrow(
+      /x: expected \[batch, height, width, 3\] \(inputChannels = 3\), received \[2, 5, 5, 2\]/,
+    );
     x.dispose();
     c.dispose();
   });
@@ -367,7 +452,9 @@ describe('ConvLSTMCell: bad input', () => {
   it('a frame size other than the spatial peepholes is named', () => {
     const c = cell();
     const x = tf.zeros([2, 6, 5, 3]);
-    expect(() => c.step(x)).toThrow(/x: expected \[batch, 5, 5, 3\] \(spatialSize of the 'spatial' peepholes\), received \[2, 6, 5, 3\]/);
+    expect(() => c.step(x)).toThrow(
+      /x: expected \[batch, 5, 5, 3\] \(spatialSize of the 'spatial' peepholes\), received \[2, 6, 5, 3\]/,
+    );
     x.dispose();
     c.dispose();
   });
@@ -377,7 +464,9 @@ describe('ConvLSTMCell: bad input', () => {
     const x = tf.zeros([2, 5, 5, 3]);
     const good = tf.zeros([2, 5, 5, 4]);
     const bad = tf.zeros([2, 5, 5, 3]);
-    expect(() => c.step(x, { h: bad, c: good })).toThrow(/state\.h: expected \[2, 5, 5, 4\] \(batch, height, width from x; hiddenChannels\), received \[2, 5, 5, 3\]/);
+    expect(() => c.step(x, { h: bad, c: good })).toThrow(
+      /state\.h: expected \[2, 5, 5, 4\] \(batch, height, width from x; hiddenChannels\), received \[2, 5, 5, 3\]/,
+    );
     expect(() => c.step(x, { h: good, c: bad })).toThrow(/state\.c: expected \[2, 5, 5, 4\]/);
     tf.dispose([x, good, bad]);
     c.dispose();
@@ -385,21 +474,34 @@ describe('ConvLSTMCell: bad input', () => {
 
   it('NaN in x is reported (with the index) only when debug checks are on', () => {
     const c = cell();
-    const x = tf.tensor4d(Array.from({ length: 75 }, (_, i) => (i === 7 ? NaN : 0)), [1, 5, 5, 3]);
+    const x = tf.tensor4d(
+      Array.from({ length: 75 }, (_, i) => (i === 7 ? NaN : 0)),
+      [1, 5, 5, 3],
+    );
     const quiet = c.step(x);
     disposeState(quiet.state);
     setDebugChecks(true);
-    expect(() => c.step(x)).toThrow(/ConvLSTMCell\.step: x: expected finite values, received NaN at flat index 7 of \[1, 5, 5, 3\]/);
+    expect(() => c.step(x)).toThrow(
+      /ConvLSTMCell\.step: x: expected finite values, received NaN at flat index 7 of \[1, 5, 5, 3\]/,
+    );
     x.dispose();
     c.dispose();
   });
 
   it('bad options name the field, the expectation and the value', () => {
-    expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 0, kernelSize: 3 })).toThrow(/hiddenChannels: expected a positive integer, received 0/);
-    expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 0 })).toThrow(/kernelSize: expected a positive integer or a pair/);
-    expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 3, peephole: 'spatial' })).toThrow(/spatialSize: expected \[height, width\]/);
+    expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 0, kernelSize: 3 })).toThrow(
+      /hiddenChannels: expected a positive integer, received 0/,
+    );
+    expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 0 })).toThrow(
+      /kernelSize: expected a positive integer or a pair/,
+    );
+    expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 3, peephole: 'spatial' })).toThrow(
+      /spatialSize: expected \[height, width\]/,
+    );
     // @ts-expect-error an unknown gate order
-    expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 3, gateOrder: 'iofg' })).toThrow(/gateOrder: expected one of "ifgo", "ifog", received "iofg"/);
+    expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 3, gateOrder: 'iofg' })).toThrow(
+      /gateOrder: expected one of "ifgo", "ifog", received "iofg"/,
+    );
     // @ts-expect-error a typo in an option name
     expect(() => new ConvLSTMCell({ inputChannels: 3, hiddenSize: 4, kernelSize: 3 })).toThrow(/hiddenSize/);
   });
@@ -408,7 +510,9 @@ describe('ConvLSTMCell: bad input', () => {
     const c = new ConvLSTMCell({ inputChannels: 3, hiddenChannels: 4, kernelSize: 3 });
     const weight = tf.zeros([16, 6, 3, 3]);
     const bias = tf.zeros([16]);
-    expect(() => c.loadStateDict({ 'conv.weight': weight, 'conv.bias': bias }, { layout: 'torch' })).toThrow(/conv\.weight: expected \[3, 3, 7, 16\]/);
+    expect(() => c.loadStateDict({ 'conv.weight': weight, 'conv.bias': bias }, { layout: 'torch' })).toThrow(
+      /conv\.weight: expected \[3, 3, 7, 16\]/,
+    );
     tf.dispose([weight, bias]);
     c.dispose();
   });

@@ -108,7 +108,18 @@ export interface ConvLSTMCellOptions {
   readonly seed?: number | Rng;
 }
 
-const OPTION_KEYS = ['inputChannels', 'hiddenChannels', 'kernelSize', 'bias', 'peephole', 'spatialSize', 'fused', 'gateOrder', 'forgetBias', 'seed'] as const;
+const OPTION_KEYS = [
+  'inputChannels',
+  'hiddenChannels',
+  'kernelSize',
+  'bias',
+  'peephole',
+  'spatialSize',
+  'fused',
+  'gateOrder',
+  'forgetBias',
+  'seed',
+] as const;
 
 /**
  * A ConvLSTM cell (Shi et al. 2015, eq. 3) on NHWC frames.
@@ -177,7 +188,12 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
     this.forgetBias = finiteNumber(options.forgetBias ?? 0, 'forgetBias', context);
     if (this.peephole === 'spatial') {
       if (options.spatialSize === undefined) {
-        throw new ConfigError('spatialSize', "[height, width] of the frames when peephole is 'spatial'", undefined, context);
+        throw new ConfigError(
+          'spatialSize',
+          "[height, width] of the frames when peephole is 'spatial'",
+          undefined,
+          context,
+        );
       }
       this.spatialSize = pairOf(options.spatialSize, 'spatialSize', context);
     } else {
@@ -221,7 +237,10 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
     }
 
     if (this.peephole !== 'none') {
-      const shape = this.peephole === 'spatial' ? [...(this.spatialSize as [number, number]), this.hiddenChannels] : [this.hiddenChannels];
+      const shape =
+        this.peephole === 'spatial'
+          ? [...(this.spatialSize as [number, number]), this.hiddenChannels]
+          : [this.hiddenChannels];
       const layout = this.peephole === 'spatial' ? Layouts.chw : Layouts.identity;
       const make = (name: string): tf.Variable => this.registerParameter(name, zeros()(shape, rng), { layout });
       this.peepholes = { i: make('w_ci'), f: make('w_cf'), o: make('w_co') };
@@ -285,7 +304,8 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
       }
       // 4 × [batch, height, width, hidden]
       const [first, second, third, fourth] = splitLast(z, 4) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-      const [zi, zf, zg, zo] = this.gateOrder === 'ifgo' ? [first, second, third, fourth] : [first, second, fourth, third];
+      const [zi, zf, zg, zo] =
+        this.gateOrder === 'ifgo' ? [first, second, third, fourth] : [first, second, fourth, third];
       const peep = this.peepholes;
       const i = tf.sigmoid(peep ? tf.add(zi, tf.mul(peep.i, cPrev)) : zi);
       let fPre: tf.Tensor = peep ? tf.add(zf, tf.mul(peep.f, cPrev)) : zf;
@@ -303,12 +323,22 @@ export class ConvLSTMCell extends Module implements RecurrentCell<LSTMState> {
     assertRank(x, 4, 'x', context, '[batch, height, width, channels]');
     const [, height, width, channels] = x.shape as [number, number, number, number];
     if (channels !== this.inputChannels) {
-      throw new ShapeError('x', `[batch, height, width, ${this.inputChannels}] (inputChannels = ${this.inputChannels})`, formatShape(x.shape), context);
+      throw new ShapeError(
+        'x',
+        `[batch, height, width, ${this.inputChannels}] (inputChannels = ${this.inputChannels})`,
+        formatShape(x.shape),
+        context,
+      );
     }
     if (this.peephole === 'spatial') {
       const [sh, sw] = this.spatialSize as [number, number];
       if (height !== sh || width !== sw) {
-        throw new ShapeError('x', `[batch, ${sh}, ${sw}, ${this.inputChannels}] (spatialSize of the 'spatial' peepholes)`, formatShape(x.shape), context);
+        throw new ShapeError(
+          'x',
+          `[batch, ${sh}, ${sw}, ${this.inputChannels}] (spatialSize of the 'spatial' peepholes)`,
+          formatShape(x.shape),
+          context,
+        );
       }
     }
   }

@@ -8,7 +8,16 @@
  */
 
 // The cell contract
-export type { AnyRecurrentCell, GRUState, LSTMState, RecurrentCell, RecurrentModule, RecurrentState, StateOf, StepResult } from './types.js';
+export type {
+  AnyRecurrentCell,
+  GRUState,
+  LSTMState,
+  RecurrentCell,
+  RecurrentModule,
+  RecurrentState,
+  StateOf,
+  StepResult,
+} from './types.js';
 
 // Cells
 export { ConvLSTMCell, type ConvLSTMCellOptions, type ConvLSTMPeephole, type GateOrder } from './convlstm-cell.js';

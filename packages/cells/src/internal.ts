@@ -5,9 +5,20 @@ import { ConfigError, type Rng, ShapeError, formatShape, resolveRng } from '@vid
 import type { AnyRecurrentModule, StackOptions, StackedRNNOptions } from './stacked.js';
 
 /** Throws a {@link ShapeError} unless `tensor` has exactly `expected` as its shape. */
-export function assertExactShape(tensor: tf.Tensor, expected: readonly number[], argument: string, context: string, names?: string): void {
+export function assertExactShape(
+  tensor: tf.Tensor,
+  expected: readonly number[],
+  argument: string,
+  context: string,
+  names?: string,
+): void {
   if (!tf.util.arraysEqual(tensor.shape, [...expected])) {
-    throw new ShapeError(argument, `${formatShape(expected)}${names ? ` (${names})` : ''}`, formatShape(tensor.shape), context);
+    throw new ShapeError(
+      argument,
+      `${formatShape(expected)}${names ? ` (${names})` : ''}`,
+      formatShape(tensor.shape),
+      context,
+    );
   }
 }
 
@@ -29,15 +40,18 @@ export type KernelSize = number | readonly [number, number];
 export function layerSizes(sizes: unknown, numLayers: unknown, field: string, context: string): number[] {
   const isSize = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
   if (Array.isArray(sizes)) {
-    if (sizes.length === 0 || !sizes.every(isSize)) throw new ConfigError(field, 'a positive integer or a non-empty list of them (one per layer)', sizes, context);
+    if (sizes.length === 0 || !sizes.every(isSize))
+      throw new ConfigError(field, 'a positive integer or a non-empty list of them (one per layer)', sizes, context);
     if (numLayers !== undefined && numLayers !== sizes.length) {
       throw new ConfigError('numLayers', `${sizes.length} (the length of ${field}) or nothing`, numLayers, context);
     }
     return [...sizes] as number[];
   }
-  if (!isSize(sizes)) throw new ConfigError(field, 'a positive integer or a non-empty list of them (one per layer)', sizes, context);
+  if (!isSize(sizes))
+    throw new ConfigError(field, 'a positive integer or a non-empty list of them (one per layer)', sizes, context);
   const layers = numLayers === undefined ? 1 : numLayers;
-  if (typeof layers !== 'number' || !Number.isInteger(layers) || layers < 1) throw new ConfigError('numLayers', 'a positive integer', numLayers, context);
+  if (typeof layers !== 'number' || !Number.isInteger(layers) || layers < 1)
+    throw new ConfigError('numLayers', 'a positive integer', numLayers, context);
   return new Array<number>(layers).fill(sizes);
 }
 
@@ -46,7 +60,12 @@ export function layerSizes(sizes: unknown, numLayers: unknown, field: string, co
  * one entry per layer, each a number or `[kh, kw]` (so a rectangular kernel for every layer is
  * `[[kh, kw], [kh, kw], …]`).
  */
-export function layerKernels(value: unknown, numLayers: number, field: string, context: string): Array<[number, number]> {
+export function layerKernels(
+  value: unknown,
+  numLayers: number,
+  field: string,
+  context: string,
+): Array<[number, number]> {
   if (Array.isArray(value)) {
     if (value.length !== numLayers) {
       throw new ConfigError(
@@ -85,7 +104,13 @@ export function buildStack<C extends AnyRecurrentModule>(
     if (bidirectional) reverseCells.push(make(layer, size, rng.fork(`cells_reverse.${layer}`)));
     size = bidirectional && (options.merge ?? 'concat') === 'concat' ? 2 * cell.outputSize : cell.outputSize;
   }
-  return { cells, ...(bidirectional ? { reverseCells } : {}), direction: options.direction, merge: options.merge, stateful: options.stateful };
+  return {
+    cells,
+    ...(bidirectional ? { reverseCells } : {}),
+    direction: options.direction,
+    merge: options.merge,
+    stateful: options.stateful,
+  };
 }
 
 /**
@@ -98,5 +123,11 @@ export function splitLast(x: tf.Tensor, parts: number): tf.Tensor[] {
   const axis = x.rank - 1;
   const size = (x.shape[axis] as number) / parts;
   const sizes = x.shape.map((d, i) => (i === axis ? size : d));
-  return Array.from({ length: parts }, (_, k) => tf.slice(x, x.shape.map((_, i) => (i === axis ? k * size : 0)), sizes));
+  return Array.from({ length: parts }, (_, k) =>
+    tf.slice(
+      x,
+      x.shape.map((_, i) => (i === axis ? k * size : 0)),
+      sizes,
+    ),
+  );
 }

@@ -127,7 +127,9 @@ export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
     const gates = 4 * this.hiddenSize;
     // Drawn in PyTorch's parameter order: weight_ih, weight_hh, bias_ih, bias_hh.
     this.weightIh = this.registerParameter('weight_ih', init([this.inputSize, gates], rng), { layout: Layouts.linear });
-    this.weightHh = this.registerParameter('weight_hh', init([this.hiddenSize, gates], rng), { layout: Layouts.linear });
+    this.weightHh = this.registerParameter('weight_hh', init([this.hiddenSize, gates], rng), {
+      layout: Layouts.linear,
+    });
     if (this.bias) {
       this.biasIh = this.registerParameter('bias_ih', init([gates], rng));
       this.biasHh = this.registerParameter('bias_hh', init([gates], rng));
@@ -137,7 +139,8 @@ export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
       const shape = diagonal ? [this.hiddenSize] : [this.hiddenSize, this.hiddenSize];
       const prefix = diagonal ? 'w' : 'v';
       const layout = diagonal ? Layouts.identity : Layouts.linear;
-      const make = (gate: string): tf.Variable => this.registerParameter(`${prefix}_c${gate}`, zeros()(shape, rng), { layout });
+      const make = (gate: string): tf.Variable =>
+        this.registerParameter(`${prefix}_c${gate}`, zeros()(shape, rng), { layout });
       this.peepholes = { i: make('i'), f: make('f'), o: make('o') };
     }
   }
@@ -175,7 +178,10 @@ export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
     return tf.tidy(() => {
       const { h: hPrev, c: cPrev } = state ?? this.zeroState(x);
       // z: [batch, 4·hidden], gate blocks i, f, g, o.
-      let z = tf.add(tf.matMul(x as tf.Tensor2D, this.weightIh as tf.Tensor2D), tf.matMul(hPrev as tf.Tensor2D, this.weightHh as tf.Tensor2D));
+      let z = tf.add(
+        tf.matMul(x as tf.Tensor2D, this.weightIh as tf.Tensor2D),
+        tf.matMul(hPrev as tf.Tensor2D, this.weightHh as tf.Tensor2D),
+      );
       if (this.biasIh && this.biasHh) z = tf.add(z, tf.add(this.biasIh, this.biasHh));
       // 4 × [batch, hidden]
       const [zi, zf, zg, zo] = splitLast(z, 4) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
@@ -202,7 +208,12 @@ export class LSTMCell extends Module implements RecurrentCell<LSTMState> {
   #checkInput(x: tf.Tensor, context: string): void {
     assertRank(x, 2, 'x', context, '[batch, features]');
     if (x.shape[1] !== this.inputSize) {
-      throw new ShapeError('x', `[batch, ${this.inputSize}] (inputSize = ${this.inputSize})`, formatShape(x.shape), context);
+      throw new ShapeError(
+        'x',
+        `[batch, ${this.inputSize}] (inputSize = ${this.inputSize})`,
+        formatShape(x.shape),
+        context,
+      );
     }
   }
 }

@@ -3,7 +3,13 @@
  * on import and export (`weight_ih_l0`, `bias_hh_l1_reverse`, …).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, assertKnownKeys } from '@vid/core';
+import {
+  type HostTensor,
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  type StateDictInput,
+  assertKnownKeys,
+} from '@vid/core';
 import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 import { buildStack, layerSizes } from './internal.js';
@@ -39,15 +45,20 @@ export class LSTM extends StackedRNN<LSTMCell> {
     assertKnownKeys(options, OPTION_KEYS, context);
     const hidden = layerSizes(options.hiddenSize, options.numLayers, 'hiddenSize', context);
     super(
-      buildStack(options, options.inputSize, hidden.length, context, (layer, inputSize, rng) =>
-        new LSTMCell({
-          inputSize,
-          hiddenSize: hidden[layer] as number,
-          bias: options.bias,
-          peephole: options.peephole,
-          forgetBias: options.forgetBias,
-          seed: rng,
-        }),
+      buildStack(
+        options,
+        options.inputSize,
+        hidden.length,
+        context,
+        (layer, inputSize, rng) =>
+          new LSTMCell({
+            inputSize,
+            hiddenSize: hidden[layer] as number,
+            bias: options.bias,
+            peephole: options.peephole,
+            forgetBias: options.forgetBias,
+            seed: rng,
+          }),
       ),
     );
     this.#options = { ...options };
@@ -79,9 +90,14 @@ export class LSTM extends StackedRNN<LSTMCell> {
    * Loads a `torch.nn.LSTM` state dict (PyTorch names and layouts: `weight_ih_l0` `[4·hidden,
    * in]`, …). Peephole parameters, which PyTorch lacks, may be given under vid's names.
    */
-  loadTorchStateDict(stateDict: StateDictInput, options: Omit<LoadStateDictOptions, 'layout'> = {}): LoadStateDictResult {
+  loadTorchStateDict(
+    stateDict: StateDictInput,
+    options: Omit<LoadStateDictOptions, 'layout'> = {},
+  ): LoadStateDictResult {
     const entries: Array<[string, tf.Tensor | HostTensor]> =
-      stateDict instanceof Map ? [...(stateDict as ReadonlyMap<string, tf.Tensor | HostTensor>)] : Object.entries(stateDict);
+      stateDict instanceof Map
+        ? [...(stateDict as ReadonlyMap<string, tf.Tensor | HostTensor>)]
+        : Object.entries(stateDict);
     const renamed = new Map(entries.map(([name, value]) => [LSTM.fromTorchName(name), value]));
     return this.loadStateDict(renamed, { ...options, layout: 'torch' });
   }

@@ -20,14 +20,19 @@ describe('rnn', () => {
     const x = tf.randomUniform([2, 4, 3], -1, 1, 'float32', 2);
     const weights = tf.randomUniform([2, 4, 2], -1, 1, 'float32', 3);
     const reversed = (input: tf.Tensor) => tf.sum(tf.mul(rnn(cell, input, { reverse: true }).outputs, weights));
-    const flipped = (input: tf.Tensor) => tf.sum(tf.mul(tf.reverse(rnn(cell, tf.reverse(input, 1)).outputs, 1), weights));
+    const flipped = (input: tf.Tensor) =>
+      tf.sum(tf.mul(tf.reverse(rnn(cell, tf.reverse(input, 1)).outputs, 1), weights));
     const a = tf.tidy(() => reversed(x));
     const b = tf.tidy(() => flipped(x));
     assertClose(a, b, { atol: 1e-6, name: 'loss' });
     const ga = tf.grad(reversed)(x);
     const gb = tf.grad(flipped)(x);
     assertClose(ga, gb, { atol: 1e-6, name: 'd/dx' });
-    assertClose(ga, numericalGradient((v) => tf.tidy(() => reversed(v) as tf.Scalar), x, 1e-2), { atol: 1e-3, rtol: 1e-2, name: 'd/dx vs finite differences' });
+    assertClose(
+      ga,
+      numericalGradient((v) => tf.tidy(() => reversed(v) as tf.Scalar), x, 1e-2),
+      { atol: 1e-3, rtol: 1e-2, name: 'd/dx vs finite differences' },
+    );
     const gw = tf.tidy(() => tf.variableGrads(() => reversed(x) as tf.Scalar).grads);
     const gwFlipped = tf.tidy(() => tf.variableGrads(() => flipped(x) as tf.Scalar).grads);
     for (const name of Object.keys(gw)) assertClose(gw[name]!, gwFlipped[name]!, { atol: 1e-6, name });
@@ -55,8 +60,12 @@ describe('rnn', () => {
     const frames = tf.zeros([2, 4, 4, 1]);
     const empty = tf.zeros([2, 0, 4, 4, 1]);
     const vector = tf.zeros([3]);
-    expect(() => rnn(cell, frames)).toThrow(/rnn: x: expected rank 5 \(\[batch, time\] and a step of rank 4\), received rank 4 \[2, 4, 4, 1\]/);
-    expect(() => rnn(cell, empty)).toThrow(/rnn: x: expected at least one time step on axis 1 \(\[batch, time, \.\.\.\]\), received \[2, 0, 4, 4, 1\]/);
+    expect(() => rnn(cell, frames)).toThrow(
+      /rnn: x: expected rank 5 \(\[batch, time\] and a step of rank 4\), received rank 4 \[2, 4, 4, 1\]/,
+    );
+    expect(() => rnn(cell, empty)).toThrow(
+      /rnn: x: expected at least one time step on axis 1 \(\[batch, time, \.\.\.\]\), received \[2, 0, 4, 4, 1\]/,
+    );
     expect(() => rnn(cell, vector)).toThrow(/rnn: x: expected rank ≥ 3/);
     tf.dispose([frames, empty, vector]);
     cell.dispose();

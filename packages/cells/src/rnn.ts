@@ -38,14 +38,28 @@ export interface RnnResult<S extends RecurrentState> {
  * and the final state. Runs in one `tf.tidy`; the cell's per-step intermediates are freed as it
  * goes (each `step` is its own tidy), so memory grows with the states and outputs only.
  */
-export function rnn<C extends AnyRecurrentCell>(cell: C, x: tf.Tensor, options: RnnOptions<StateOf<C>> = {}): RnnResult<StateOf<C>> {
+export function rnn<C extends AnyRecurrentCell>(
+  cell: C,
+  x: tf.Tensor,
+  options: RnnOptions<StateOf<C>> = {},
+): RnnResult<StateOf<C>> {
   type S = StateOf<C>;
   const context = 'rnn';
   if (x.rank < 3) {
-    throw new ShapeError('x', 'rank ≥ 3: [batch, time, ...spatial, channels]', `rank ${x.rank} ${formatShape(x.shape)}`, context);
+    throw new ShapeError(
+      'x',
+      'rank ≥ 3: [batch, time, ...spatial, channels]',
+      `rank ${x.rank} ${formatShape(x.shape)}`,
+      context,
+    );
   }
   if (cell.inputRank !== undefined && x.rank !== cell.inputRank + 1) {
-    throw new ShapeError('x', `rank ${cell.inputRank + 1} ([batch, time] and a step of rank ${cell.inputRank})`, `rank ${x.rank} ${formatShape(x.shape)}`, context);
+    throw new ShapeError(
+      'x',
+      `rank ${cell.inputRank + 1} ([batch, time] and a step of rank ${cell.inputRank})`,
+      `rank ${x.rank} ${formatShape(x.shape)}`,
+      context,
+    );
   }
   if ((x.shape[1] as number) < 1) {
     throw new ShapeError('x', 'at least one time step on axis 1 ([batch, time, ...])', formatShape(x.shape), context);

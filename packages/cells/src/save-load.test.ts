@@ -44,13 +44,65 @@ const videoShape = [2, 3, 6, 5, 2];
 const sequenceShape = [2, 4, 3];
 
 const cases: Array<[string, () => Module, number[]]> = [
-  ['LSTMCell (peephole)', () => new LSTMCell({ inputSize: 3, hiddenSize: 4, peephole: 'diagonal', forgetBias: 1, seed: 3 }), sequenceShape],
-  ['ConvLSTMCell (unfused, spatial peepholes, ifog)', () => new ConvLSTMCell({ inputChannels: 2, hiddenChannels: 3, kernelSize: [3, 2], fused: false, peephole: 'spatial', spatialSize: [6, 5], gateOrder: 'ifog', seed: 4 }), videoShape],
-  ['ConvGRUCell (resetAfter)', () => new ConvGRUCell({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, resetAfter: true, seed: 5 }), videoShape],
-  ['ConvLSTM (2 layers, bidirectional)', () => new ConvLSTM({ inputChannels: 2, hiddenChannels: [3, 2], kernelSize: [3, 1], direction: 'bidirectional', merge: 'sum', seed: 6 }), videoShape],
-  ['ConvGRU', () => new ConvGRU({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, numLayers: 2, seed: 7 }), videoShape],
-  ['LSTM (bidirectional)', () => new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, direction: 'bidirectional' }), sequenceShape],
-  ['StackedRNN of mixed cells', () => new StackedRNN({ cells: [new ConvLSTMCell({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, seed: 1 }), new ConvGRUCell({ inputChannels: 3, hiddenChannels: 2, kernelSize: 1, seed: 2 })] }), videoShape],
+  [
+    'LSTMCell (peephole)',
+    () => new LSTMCell({ inputSize: 3, hiddenSize: 4, peephole: 'diagonal', forgetBias: 1, seed: 3 }),
+    sequenceShape,
+  ],
+  [
+    'ConvLSTMCell (unfused, spatial peepholes, ifog)',
+    () =>
+      new ConvLSTMCell({
+        inputChannels: 2,
+        hiddenChannels: 3,
+        kernelSize: [3, 2],
+        fused: false,
+        peephole: 'spatial',
+        spatialSize: [6, 5],
+        gateOrder: 'ifog',
+        seed: 4,
+      }),
+    videoShape,
+  ],
+  [
+    'ConvGRUCell (resetAfter)',
+    () => new ConvGRUCell({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, resetAfter: true, seed: 5 }),
+    videoShape,
+  ],
+  [
+    'ConvLSTM (2 layers, bidirectional)',
+    () =>
+      new ConvLSTM({
+        inputChannels: 2,
+        hiddenChannels: [3, 2],
+        kernelSize: [3, 1],
+        direction: 'bidirectional',
+        merge: 'sum',
+        seed: 6,
+      }),
+    videoShape,
+  ],
+  [
+    'ConvGRU',
+    () => new ConvGRU({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, numLayers: 2, seed: 7 }),
+    videoShape,
+  ],
+  [
+    'LSTM (bidirectional)',
+    () => new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, direction: 'bidirectional' }),
+    sequenceShape,
+  ],
+  [
+    'StackedRNN of mixed cells',
+    () =>
+      new StackedRNN({
+        cells: [
+          new ConvLSTMCell({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, seed: 1 }),
+          new ConvGRUCell({ inputChannels: 3, hiddenChannels: 2, kernelSize: 1, seed: 2 }),
+        ],
+      }),
+    videoShape,
+  ],
 ];
 
 describe('saveModel / loadModel: every @vid/cells module', () => {

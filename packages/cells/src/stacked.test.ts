@@ -3,7 +3,15 @@ import { type SafetensorsContents, hostToTensor } from '@vid/core';
 import { assertClose, expectNoLeakedTensors } from '@vid/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { expectForward, expectGradients, get, loadLocalFixture, meanSquare, torchGradients, initTestBackend } from './__fixtures__/helpers.js';
+import {
+  expectForward,
+  expectGradients,
+  get,
+  loadLocalFixture,
+  meanSquare,
+  torchGradients,
+  initTestBackend,
+} from './__fixtures__/helpers.js';
 import { ConvGRU, ConvLSTM } from './conv-stacks.js';
 import { LSTM } from './lstm.js';
 import { rnn } from './rnn.js';
@@ -39,7 +47,8 @@ describe('LSTM: bidirectional parity with torch.nn.LSTM(bidirectional=True, num_
     const result = lstm.apply(x);
     expectForward(result.output, get(t, 'output'), 'output');
     // torch: [l0, l0_reverse, l1, l1_reverse]
-    const order = (key: 'h' | 'c') => tf.stack(result.states.flatMap((s, l) => [s[key], result.reverseStates![l]![key]]));
+    const order = (key: 'h' | 'c') =>
+      tf.stack(result.states.flatMap((s, l) => [s[key], result.reverseStates![l]![key]]));
     const hN = order('h');
     const cN = order('c');
     expectForward(hN, get(t, 'h_n'), 'h_n');
@@ -58,7 +67,15 @@ describe('LSTM: bidirectional parity with torch.nn.LSTM(bidirectional=True, num_
 
 describe('StackedRNN: stateful streaming', () => {
   const stacks = {
-    ConvLSTM: () => new ConvLSTM({ inputChannels: 2, hiddenChannels: [3, 4], kernelSize: [3, 5], peephole: 'channel', stateful: true, seed: 1 }),
+    ConvLSTM: () =>
+      new ConvLSTM({
+        inputChannels: 2,
+        hiddenChannels: [3, 4],
+        kernelSize: [3, 5],
+        peephole: 'channel',
+        stateful: true,
+        seed: 1,
+      }),
     ConvGRU: () => new ConvGRU({ inputChannels: 2, hiddenChannels: [3, 2], kernelSize: 3, stateful: true, seed: 2 }),
   };
   for (const [name, make] of Object.entries(stacks)) {
@@ -97,7 +114,11 @@ describe('StackedRNN: stateful streaming', () => {
       const result = lstm.step(frame);
       const out = result.output;
       result.layerOutputs.slice(0, -1).forEach((t) => t.dispose());
-      result.states.forEach((s) => stateTensors(s).filter((t) => t !== out).forEach((t) => t.dispose()));
+      result.states.forEach((s) =>
+        stateTensors(s)
+          .filter((t) => t !== out)
+          .forEach((t) => t.dispose()),
+      );
       return out;
     });
     const stepped = tf.stack(outputs, 1);
@@ -119,7 +140,9 @@ describe('StackedRNN: stateful streaming', () => {
     const x = tf.zeros([2, 2, 4, 4, 1]);
     const y = tf.zeros([3, 2, 4, 4, 1]);
     disposeStackedResult(stack.apply(x));
-    expect(() => stack.apply(y)).toThrow(/ConvGRU\.apply: x: expected batch 2 \(the batch of the carried states; call resetStates\(\) to start a new stream\), received batch 3/);
+    expect(() => stack.apply(y)).toThrow(
+      /ConvGRU\.apply: x: expected batch 2 \(the batch of the carried states; call resetStates\(\) to start a new stream\), received batch 3/,
+    );
     tf.dispose([x, y]);
     stack.dispose();
   });
@@ -140,7 +163,13 @@ describe('StackedRNN: stateful streaming', () => {
 
 describe('StackedRNN: directions', () => {
   it('bidirectional (concat) = forward ⧺ reverse run of the reversed input, layer by layer', () => {
-    const stack = new ConvLSTM({ inputChannels: 2, hiddenChannels: [3, 2], kernelSize: 3, direction: 'bidirectional', seed: 7 });
+    const stack = new ConvLSTM({
+      inputChannels: 2,
+      hiddenChannels: [3, 2],
+      kernelSize: 3,
+      direction: 'bidirectional',
+      seed: 7,
+    });
     expect(stack.layerOutputSizes).toEqual([6, 4]);
     expect(stack.cells.at(1).inputChannels).toBe(6);
     const x = video([2, 4, 5, 6, 2], 8);
@@ -169,7 +198,15 @@ describe('StackedRNN: directions', () => {
   });
 
   it('bidirectional (sum) adds the two directions; layer 1 reads hidden (not 2·hidden) channels', () => {
-    const stack = new ConvGRU({ inputChannels: 2, hiddenChannels: 3, numLayers: 2, kernelSize: 3, direction: 'bidirectional', merge: 'sum', seed: 9 });
+    const stack = new ConvGRU({
+      inputChannels: 2,
+      hiddenChannels: 3,
+      numLayers: 2,
+      kernelSize: 3,
+      direction: 'bidirectional',
+      merge: 'sum',
+      seed: 9,
+    });
     expect(stack.cells.at(1).inputChannels).toBe(3);
     const x = video([1, 3, 4, 4, 2], 10);
     const result = stack.apply(x);
@@ -207,11 +244,23 @@ describe('StackedRNN: directions', () => {
 
 describe('StackedRNN: layers, states and memory', () => {
   it('per-layer hidden channels and kernels (square and rectangular); returnAllLayers equals running each cell', () => {
-    const stack = new ConvLSTM({ inputChannels: 1, hiddenChannels: [3, 5, 2], kernelSize: [3, [1, 5], 2], fused: false, seed: 13 });
+    const stack = new ConvLSTM({
+      inputChannels: 1,
+      hiddenChannels: [3, 5, 2],
+      kernelSize: [3, [1, 5], 2],
+      fused: false,
+      seed: 13,
+    });
     expect(stack.namedParameters().map(([n, v]) => `${n} ${v.shape.join('x')}`)).toEqual([
-      'cells.0.conv_x.weight 3x3x1x12', 'cells.0.conv_x.bias 12', 'cells.0.conv_h.weight 3x3x3x12',
-      'cells.1.conv_x.weight 1x5x3x20', 'cells.1.conv_x.bias 20', 'cells.1.conv_h.weight 1x5x5x20',
-      'cells.2.conv_x.weight 2x2x5x8', 'cells.2.conv_x.bias 8', 'cells.2.conv_h.weight 2x2x2x8',
+      'cells.0.conv_x.weight 3x3x1x12',
+      'cells.0.conv_x.bias 12',
+      'cells.0.conv_h.weight 3x3x3x12',
+      'cells.1.conv_x.weight 1x5x3x20',
+      'cells.1.conv_x.bias 20',
+      'cells.1.conv_h.weight 1x5x5x20',
+      'cells.2.conv_x.weight 2x2x5x8',
+      'cells.2.conv_x.bias 8',
+      'cells.2.conv_h.weight 2x2x2x8',
     ]);
     const x = video([2, 3, 6, 5, 1], 14);
     const result = stack.apply(x, { returnAllLayers: true });
@@ -242,7 +291,14 @@ describe('StackedRNN: layers, states and memory', () => {
     const layer1 = rnn(stack.cells.at(1), layer0.outputs, { initialState: initialStates[1]! });
     assertClose(result.output, layer1.outputs, { atol: 1e-6, name: 'output' });
     expect(initialStates.every((s) => !s.h.isDisposed && !s.c.isDisposed)).toBe(true);
-    tf.dispose([x, layer0.outputs, layer1.outputs, layer0.state.c, layer1.state.c, ...initialStates.flatMap((s) => [s.h, s.c])]);
+    tf.dispose([
+      x,
+      layer0.outputs,
+      layer1.outputs,
+      layer0.state.c,
+      layer1.state.c,
+      ...initialStates.flatMap((s) => [s.h, s.c]),
+    ]);
     disposeStackedResult(result);
     stack.dispose();
   });
@@ -251,11 +307,14 @@ describe('StackedRNN: layers, states and memory', () => {
     const x = video([1, 50, 4, 4, 2], 21);
     for (const options of [{}, { direction: 'bidirectional' as const }, { stateful: true }]) {
       const stack = new ConvLSTM({ inputChannels: 2, hiddenChannels: [2, 3], kernelSize: 3, ...options });
-      await expectNoLeakedTensors(() => {
-        const result = stack.apply(x, { returnAllLayers: true });
-        stack.resetStates();
-        return result as unknown as StackedResult<never>;
-      }, `apply ${JSON.stringify(options)}`);
+      await expectNoLeakedTensors(
+        () => {
+          const result = stack.apply(x, { returnAllLayers: true });
+          stack.resetStates();
+          return result as unknown as StackedResult<never>;
+        },
+        `apply ${JSON.stringify(options)}`,
+      );
       stack.dispose();
     }
     const stack = new ConvLSTM({ inputChannels: 2, hiddenChannels: [2, 3], kernelSize: 3 });
@@ -280,23 +339,41 @@ describe('StackedRNN: bad input and options', () => {
     const frames = tf.zeros([2, 5, 5, 2]);
     const wrong = tf.zeros([2, 3, 5, 5, 1]);
     const x = tf.zeros([2, 3, 5, 5, 2]);
-    expect(() => stack.apply(frames)).toThrow(/ConvLSTM\.apply: x: expected rank 5 \(\[batch, time\] and a step of rank 4\), received rank 4 \[2, 5, 5, 2\]/);
-    expect(() => stack.apply(wrong)).toThrow(/ConvLSTM\.apply: x: expected \[batch, time, \.\.\.spatial, 2\] \(inputSize of layer 0 = 2\), received \[2, 3, 5, 5, 1\]/);
+    expect(() => stack.apply(frames)).toThrow(
+      /ConvLSTM\.apply: x: expected rank 5 \(\[batch, time\] and a step of rank 4\), received rank 4 \[2, 5, 5, 2\]/,
+    );
+    expect(() => stack.apply(wrong)).toThrow(
+      /ConvLSTM\.apply: x: expected \[batch, time, \.\.\.spatial, 2\] \(inputSize of layer 0 = 2\), received \[2, 3, 5, 5, 1\]/,
+    );
     const h = tf.zeros([2, 5, 5, 3]);
-    expect(() => stack.apply(x, { initialStates: [{ h, c: h }] })).toThrow(/initialStates: expected one state per layer \(2\), received "1 states"/);
-    expect(() => stack.apply(x, { initialStates: [{ h, c: h }, { h, c: h }] })).toThrow(/state\.h: expected \[2, 5, 5, 4\]/);
+    expect(() => stack.apply(x, { initialStates: [{ h, c: h }] })).toThrow(
+      /initialStates: expected one state per layer \(2\), received "1 states"/,
+    );
+    expect(() =>
+      stack.apply(x, {
+        initialStates: [
+          { h, c: h },
+          { h, c: h },
+        ],
+      }),
+    ).toThrow(/state\.h: expected \[2, 5, 5, 4\]/);
     tf.dispose([frames, wrong, x, h]);
     stack.dispose();
     expect(() => new ConvLSTM({ inputChannels: 2, hiddenChannels: [3, 4], kernelSize: [3, 3, 3] })).toThrow(
       /kernelSize: expected a number, or one entry per layer \(2\), each a number or \[kh, kw\].*received \[3, 3, 3\]/,
     );
-    expect(() => new ConvLSTM({ inputChannels: 2, hiddenChannels: [3, 4], numLayers: 3, kernelSize: 3 })).toThrow(/numLayers: expected 2 \(the length of hiddenChannels\) or nothing, received 3/);
-    expect(() => new ConvGRU({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, direction: 'bidirectional', stateful: true })).toThrow(
-      /stateful: expected false unless direction is 'forward'/,
+    expect(() => new ConvLSTM({ inputChannels: 2, hiddenChannels: [3, 4], numLayers: 3, kernelSize: 3 })).toThrow(
+      /numLayers: expected 2 \(the length of hiddenChannels\) or nothing, received 3/,
     );
+    expect(
+      () =>
+        new ConvGRU({ inputChannels: 2, hiddenChannels: 3, kernelSize: 3, direction: 'bidirectional', stateful: true }),
+    ).toThrow(/stateful: expected false unless direction is 'forward'/);
     const bidirectional = new LSTM({ inputSize: 2, hiddenSize: 3, direction: 'bidirectional' });
     const frame = tf.zeros([1, 2]);
-    expect(() => bidirectional.step(frame)).toThrow(/direction: expected 'forward' to step one time step at a time, received "bidirectional"/);
+    expect(() => bidirectional.step(frame)).toThrow(
+      /direction: expected 'forward' to step one time step at a time, received "bidirectional"/,
+    );
     frame.dispose();
     bidirectional.dispose();
   });

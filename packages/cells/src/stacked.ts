@@ -5,8 +5,25 @@
  * chunk by chunk. The time loop itself is {@link rnn}.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ModuleList, Module, type Rng, ShapeError, assertKnownKeys, bool, formatShape, oneOf } from '@vid/core';
-import { type ModuleConfig, type SerializedModule, deserializeModule, isSerializedModule, registerClass, serializeModule } from '@vid/core';
+import {
+  ConfigError,
+  ModuleList,
+  Module,
+  type Rng,
+  ShapeError,
+  assertKnownKeys,
+  bool,
+  formatShape,
+  oneOf,
+} from '@vid/core';
+import {
+  type ModuleConfig,
+  type SerializedModule,
+  deserializeModule,
+  isSerializedModule,
+  registerClass,
+  serializeModule,
+} from '@vid/core';
 
 import { rnn } from './rnn.js';
 import { disposeState, mapState, stateTensors } from './state.js';
@@ -126,34 +143,65 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     super();
     const context = this.constructor.name;
     assertKnownKeys(options, OPTION_KEYS, context);
-    this.direction = oneOf(options.direction ?? 'forward', ['forward', 'reverse', 'bidirectional'] as const, 'direction', context);
+    this.direction = oneOf(
+      options.direction ?? 'forward',
+      ['forward', 'reverse', 'bidirectional'] as const,
+      'direction',
+      context,
+    );
     this.merge = oneOf(options.merge ?? 'concat', ['concat', 'sum'] as const, 'merge', context);
     this.stateful = bool(options.stateful ?? false, 'stateful', context);
     if (this.stateful && this.direction !== 'forward') {
-      throw new ConfigError('stateful', "false unless direction is 'forward' (a reverse pass cannot stream)", true, context);
+      throw new ConfigError(
+        'stateful',
+        "false unless direction is 'forward' (a reverse pass cannot stream)",
+        true,
+        context,
+      );
     }
-    if (!Array.isArray(options.cells) || options.cells.length === 0) throw new ConfigError('cells', 'at least one cell', options.cells, context);
+    if (!Array.isArray(options.cells) || options.cells.length === 0)
+      throw new ConfigError('cells', 'at least one cell', options.cells, context);
     const cells = options.cells.map((cell) => (isSerializedModule(cell) ? deserializeModule<C>(cell) : cell));
     const bidirectional = this.direction === 'bidirectional';
     const reverse = options.reverseCells?.map((cell) => (isSerializedModule(cell) ? deserializeModule<C>(cell) : cell));
     if (bidirectional && (!reverse || reverse.length !== cells.length)) {
-      throw new ConfigError('reverseCells', `one cell per layer (${cells.length}) for a bidirectional stack`, reverse ? `${reverse.length} cells` : undefined, context);
+      throw new ConfigError(
+        'reverseCells',
+        `one cell per layer (${cells.length}) for a bidirectional stack`,
+        reverse ? `${reverse.length} cells` : undefined,
+        context,
+      );
     }
     if (!bidirectional && reverse) {
-      throw new ConfigError('reverseCells', "nothing unless direction is 'bidirectional'", `${reverse.length} cells`, context);
+      throw new ConfigError(
+        'reverseCells',
+        "nothing unless direction is 'bidirectional'",
+        `${reverse.length} cells`,
+        context,
+      );
     }
     // Each layer reads the (merged) output of the one below.
     const sizes: number[] = [];
     let inputSize = (cells[0] as C).inputSize;
     cells.forEach((cell, layer) => {
       if (cell.inputSize !== inputSize) {
-        throw new ConfigError(`cells[${layer}].inputSize`, `${inputSize} (the output size of layer ${layer - 1})`, cell.inputSize, context);
+        throw new ConfigError(
+          `cells[${layer}].inputSize`,
+          `${inputSize} (the output size of layer ${layer - 1})`,
+          cell.inputSize,
+          context,
+        );
       }
       let size = cell.outputSize;
       if (bidirectional) {
         const back = (reverse as readonly C[])[layer] as C;
         if (back.inputSize !== inputSize || back.outputSize !== cell.outputSize) {
-          throw new ConfigError(`reverseCells[${layer}]`, `input ${inputSize} and output ${cell.outputSize}, as cells[${layer}]`, `input ${back.inputSize}, output ${back.outputSize}`, context);
+          throw new ConfigError(
+            `reverseCells[${layer}]`,
+            `input ${inputSize} and output ${cell.outputSize}, as cells[${layer}]`,
+            `input ${back.inputSize}, output ${back.outputSize}`,
+            context,
+          );
         }
         size = this.merge === 'concat' ? 2 * cell.outputSize : cell.outputSize;
       }
@@ -163,7 +211,9 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     this.inputSize = (cells[0] as C).inputSize;
     this.layerOutputSizes = sizes;
     this.cells = this.registerModule('cells', new ModuleList(cells));
-    this.reverseCells = bidirectional ? this.registerModule('cells_reverse', new ModuleList(reverse as readonly C[])) : null;
+    this.reverseCells = bidirectional
+      ? this.registerModule('cells_reverse', new ModuleList(reverse as readonly C[]))
+      : null;
   }
 
   /** `{cells, reverseCells?, direction, merge, stateful}`, each cell as `{className, config}`. */
@@ -208,19 +258,40 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
   apply(x: tf.Tensor, options: StackedApplyOptions<StateOf<C>> = {}): StackedResult<StateOf<C>> {
     const context = `${this.constructor.name}.apply`;
     if (x.rank < 3) {
-      throw new ShapeError('x', 'rank ≥ 3: [batch, time, ...spatial, features]', `rank ${x.rank} ${formatShape(x.shape)}`, context);
+      throw new ShapeError(
+        'x',
+        'rank ≥ 3: [batch, time, ...spatial, features]',
+        `rank ${x.rank} ${formatShape(x.shape)}`,
+        context,
+      );
     }
     const stepRank = this.cells.at(0).inputRank;
     if (stepRank !== undefined && x.rank !== stepRank + 1) {
-      throw new ShapeError('x', `rank ${stepRank + 1} ([batch, time] and a step of rank ${stepRank})`, `rank ${x.rank} ${formatShape(x.shape)}`, context);
+      throw new ShapeError(
+        'x',
+        `rank ${stepRank + 1} ([batch, time] and a step of rank ${stepRank})`,
+        `rank ${x.rank} ${formatShape(x.shape)}`,
+        context,
+      );
     }
     if (x.shape[x.rank - 1] !== this.inputSize) {
-      throw new ShapeError('x', `[batch, time, ...spatial, ${this.inputSize}] (inputSize of layer 0 = ${this.inputSize})`, formatShape(x.shape), context);
+      throw new ShapeError(
+        'x',
+        `[batch, time, ...spatial, ${this.inputSize}] (inputSize of layer 0 = ${this.inputSize})`,
+        formatShape(x.shape),
+        context,
+      );
     }
     const initial = this.#initialStates(options.initialStates, x.shape[0] as number, 'initialStates', context);
     const initialReverse = options.initialReverseStates;
     if (initialReverse) {
-      if (this.direction !== 'bidirectional') throw new ConfigError('initialReverseStates', "nothing unless direction is 'bidirectional'", `${initialReverse.length} states`, context);
+      if (this.direction !== 'bidirectional')
+        throw new ConfigError(
+          'initialReverseStates',
+          "nothing unless direction is 'bidirectional'",
+          `${initialReverse.length} states`,
+          context,
+        );
       this.#checkCount(initialReverse, 'initialReverseStates', context);
     }
     const returnAll = options.returnAllLayers ?? false;
@@ -232,7 +303,10 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
       let input = x;
       this.cells.items.forEach((cell, layer) => {
         const init = initial?.[layer];
-        const ahead = rnn(cell, input, { ...(init ? { initialState: init } : {}), reverse: this.direction === 'reverse' });
+        const ahead = rnn(cell, input, {
+          ...(init ? { initialState: init } : {}),
+          reverse: this.direction === 'reverse',
+        });
         states.push(ahead.state);
         let output = ahead.outputs;
         if (this.reverseCells) {
@@ -294,7 +368,12 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     super.dispose();
   }
 
-  #initialStates(given: ReadonlyArray<StateOf<C>> | undefined, batch: number, argument: string, context: string): ReadonlyArray<StateOf<C>> | null {
+  #initialStates(
+    given: ReadonlyArray<StateOf<C>> | undefined,
+    batch: number,
+    argument: string,
+    context: string,
+  ): ReadonlyArray<StateOf<C>> | null {
     if (given) {
       this.#checkCount(given, argument, context);
       return given;
@@ -302,14 +381,24 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     if (!this.stateful || !this.#carried) return null;
     const carriedBatch = (stateTensors(this.#carried[0] as StateOf<C>)[0] as tf.Tensor).shape[0];
     if (carriedBatch !== batch) {
-      throw new ShapeError('x', `batch ${carriedBatch} (the batch of the carried states; call resetStates() to start a new stream)`, `batch ${batch}`, context);
+      throw new ShapeError(
+        'x',
+        `batch ${carriedBatch} (the batch of the carried states; call resetStates() to start a new stream)`,
+        `batch ${batch}`,
+        context,
+      );
     }
     return this.#carried;
   }
 
   #checkCount(states: ReadonlyArray<unknown>, argument: string, context: string): void {
     if (!Array.isArray(states) || states.length !== this.numLayers) {
-      throw new ConfigError(argument, `one state per layer (${this.numLayers})`, Array.isArray(states) ? `${states.length} states` : states, context);
+      throw new ConfigError(
+        argument,
+        `one state per layer (${this.numLayers})`,
+        Array.isArray(states) ? `${states.length} states` : states,
+        context,
+      );
     }
   }
 

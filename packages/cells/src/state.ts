@@ -30,7 +30,12 @@ export function disposeState(state: RecurrentState | null | undefined): void {
 }
 
 /** Checks that `state` has the same keys and shapes as `expected` (a state from `zeroState`). */
-export function assertStateLike(state: RecurrentState, expected: RecurrentState, argument: string, context: string): void {
+export function assertStateLike(
+  state: RecurrentState,
+  expected: RecurrentState,
+  argument: string,
+  context: string,
+): void {
   for (const key of Object.keys(expected)) {
     const want = expected[key] as tf.Tensor | readonly tf.Tensor[];
     const got = state[key];
@@ -44,7 +49,12 @@ export function assertStateLike(state: RecurrentState, expected: RecurrentState,
       }
     } else {
       if (got instanceof tf.Tensor || got.length !== want.length) {
-        throw new ShapeError(`${argument}.${key}`, `a list of ${want.length} tensors`, got instanceof tf.Tensor ? 'a tensor' : `${got.length}`, context);
+        throw new ShapeError(
+          `${argument}.${key}`,
+          `a list of ${want.length} tensors`,
+          got instanceof tf.Tensor ? 'a tensor' : `${got.length}`,
+          context,
+        );
       }
       want.forEach((w, i) => {
         const g = got[i] as tf.Tensor;

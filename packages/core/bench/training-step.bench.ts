@@ -52,9 +52,17 @@ async function child(backend: 'wasm' | 'cpu', configName: 'brief' | 'small', ite
   const report = await initBackend({ backend, log: false });
   const { batch, steps, size, channels, hidden, kernel } = CONFIGS[configName];
   const x = tf.randomNormal([steps, batch, size, size, channels], 0, 1, 'float32', 1);
-  const weight = tf.tidy(() => tf.variable(tf.mul(tf.randomNormal([kernel, kernel, channels + hidden, 4 * hidden], 0, 1, 'float32', 2), 0.02)));
+  const weight = tf.tidy(() =>
+    tf.variable(tf.mul(tf.randomNormal([kernel, kernel, channels + hidden, 4 * hidden], 0, 1, 'float32', 2), 0.02)),
+  );
   const bias = tf.tidy(() => tf.variable(tf.zeros([4 * hidden])));
-  const adam = new Adam([['weight', weight], ['bias', bias]], { lr: 1e-3 });
+  const adam = new Adam(
+    [
+      ['weight', weight],
+      ['bias', bias],
+    ],
+    { lr: 1e-3 },
+  );
   const frames = tf.unstack(x);
   const step = async (): Promise<void> => {
     const { value, grads } = adam.computeGradients(() => {
@@ -82,11 +90,19 @@ async function child(backend: 'wasm' | 'cpu', configName: 'brief' | 'small', ite
     await step();
     times.push(performance.now() - start);
   }
-  const results: Result[] = [{ label: `${backend} training step`, msPerStep: median(times), iterations, threads: report.threads }];
+  const results: Result[] = [
+    { label: `${backend} training step`, msPerStep: median(times), iterations, threads: report.threads },
+  ];
   if (backend === 'wasm' && configName === 'brief' && report.threads !== 1) {
     // vid's Conv2DBackpropInput (a forward conv) against the stock wasm kernel.
     const dy = tf.randomNormal([batch, size, size, 4 * hidden], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [batch, size, size, channels + hidden] };
+    const attrs = {
+      strides: [1, 1],
+      pad: 'same',
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+      inputShape: [batch, size, size, channels + hidden],
+    };
     const time = (fn: () => tf.Tensor): number => {
       fn().dispose();
       const t: number[] = [];
@@ -99,12 +115,21 @@ async function child(backend: 'wasm' | 'cpu', configName: 'brief' | 'small', ite
       }
       return median(t);
     };
-    const ours = time(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: weight }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+    const ours = time(
+      () =>
+        tf
+          .engine()
+          .runKernel('Conv2DBackpropInput', { dy, filter: weight }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor,
+    );
     const stock = replacedWasmKernels.get('Conv2DBackpropInput');
     if (stock) {
       const backendImpl = tf.backend();
       const stockMs = time(() => {
-        const info = stock.kernelFunc({ inputs: { dy, filter: weight }, attrs: attrs as unknown as tf.NamedAttrMap, backend: backendImpl }) as tf.TensorInfo;
+        const info = stock.kernelFunc({
+          inputs: { dy, filter: weight },
+          attrs: attrs as unknown as tf.NamedAttrMap,
+          backend: backendImpl,
+        }) as tf.TensorInfo;
         return tf.engine().makeTensorFromTensorInfo(info);
       });
       results.push({ label: 'Conv2DBackpropInput, stock wasm kernel', msPerStep: stockMs, iterations: 5 });
@@ -114,12 +139,21 @@ async function child(backend: 'wasm' | 'cpu', configName: 'brief' | 'small', ite
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }
 
-function runChild(backend: 'wasm' | 'cpu', configName: 'brief' | 'small', iterations: number, env: Record<string, string>): Result[] {
-  const result = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--child', backend, configName, String(iterations)], {
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
+function runChild(
+  backend: 'wasm' | 'cpu',
+  configName: 'brief' | 'small',
+  iterations: number,
+  env: Record<string, string>,
+): Result[] {
+  const result = spawnSync(
+    process.execPath,
+    [...process.execArgv, import.meta.filename, '--child', backend, configName, String(iterations)],
+    {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    },
+  );
   if (result.status !== 0) throw new Error(`${backend} child failed:\n${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop() as string) as Result[];
 }
@@ -147,8 +181,15 @@ for _ in range(5):
 ts.sort(); print(ts[len(ts)//2], torch.get_num_threads())
 `;
   try {
-    const out = execFileSync(python, ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/);
-    return { label: `PyTorch ${'CPU'} training step (reference)`, msPerStep: Number(out[0]), iterations: 5, threads: Number(out[1]) };
+    const out = execFileSync(python, ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split(/\s+/);
+    return {
+      label: `PyTorch ${'CPU'} training step (reference)`,
+      msPerStep: Number(out[0]),
+      iterations: 5,
+      threads: Number(out[1]),
+    };
   } catch {
     return undefined;
   }
@@ -156,7 +197,9 @@ ts.sort(); print(ts[len(ts)//2], torch.get_num_threads())
 
 function print(r: Result, reference?: number): void {
   const ratio = reference !== undefined ? `  (${(r.msPerStep / reference).toFixed(2)}×)` : '';
-  console.log(`  ${r.label.padEnd(46)} ${r.msPerStep.toFixed(1).padStart(10)} ms${r.threads !== undefined ? `  [${r.threads} thread${r.threads === 1 ? '' : 's'}]` : ''}${ratio}`);
+  console.log(
+    `  ${r.label.padEnd(46)} ${r.msPerStep.toFixed(1).padStart(10)} ms${r.threads !== undefined ? `  [${r.threads} thread${r.threads === 1 ? '' : 's'}]` : ''}${ratio}`,
+  );
 }
 
 if (process.argv[2] === '--child') {

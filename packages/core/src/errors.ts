@@ -33,9 +33,7 @@ export class ConfigError extends VidError {
     readonly received: unknown,
     context?: string,
   ) {
-    super(
-      `${context ? `${context}: ` : ''}${field}: expected ${expected}, received ${formatValue(received)}`,
-    );
+    super(`${context ? `${context}: ` : ''}${field}: expected ${expected}, received ${formatValue(received)}`);
   }
 }
 
@@ -80,7 +78,8 @@ export function formatValue(value: unknown): string {
 
 function formatWhole(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.slice(0, 64).map(formatValue).join(', ')}${value.length > 64 ? ', …' : ''}]`;
+  if (Array.isArray(value))
+    return `[${value.slice(0, 64).map(formatValue).join(', ')}${value.length > 64 ? ', …' : ''}]`;
   if (value === undefined) return 'undefined';
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (typeof value === 'bigint') return `${value}n`;

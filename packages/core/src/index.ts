@@ -108,7 +108,16 @@ export {
   serializeModule,
 } from './registry.js';
 export { sigmoidCrossEntropy, softmaxCrossEntropy } from './losses.js';
-export { Conv2d, type Conv2dOptions, type ConvBlock, type Conv2dPadding, Linear, type LinearOptions, convSame, samePadding } from './layers.js';
+export {
+  Conv2d,
+  type Conv2dOptions,
+  type ConvBlock,
+  type Conv2dPadding,
+  Linear,
+  type LinearOptions,
+  convSame,
+  samePadding,
+} from './layers.js';
 
 // Tensors on the host and checkpoint I/O
 export {
@@ -142,8 +151,27 @@ export {
   writeSafetensors,
 } from './io/safetensors.js';
 export { type CheckpointValue, extractStateDict, readTorchCheckpoint } from './io/torch.js';
-export { type GlobalHandler, type PyObject, type PyValue, PyGlobal, type UnpickleOptions, unpickle } from './io/pickle.js';
-export { type ByteSource, type InflateOptions, ZipArchive, type ZipEntry, type ZipInput, type ZipOpenOptions, bytesSource, crc32, fileSource, inflateBounded, writeZip } from './io/zip.js';
+export {
+  type GlobalHandler,
+  type PyObject,
+  type PyValue,
+  PyGlobal,
+  type UnpickleOptions,
+  unpickle,
+} from './io/pickle.js';
+export {
+  type ByteSource,
+  type InflateOptions,
+  ZipArchive,
+  type ZipEntry,
+  type ZipInput,
+  type ZipOpenOptions,
+  bytesSource,
+  crc32,
+  fileSource,
+  inflateBounded,
+  writeZip,
+} from './io/zip.js';
 export { DEFAULT_READ_LIMITS, type ReadLimits, getReadLimits, resolveReadLimits, setReadLimits } from './io/limits.js';
 export {
   DOWNLOADS_SCHEME,

@@ -27,7 +27,10 @@ export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: 
 }
 
 /** PyTorch's `calculate_gain`. */
-export function calculateGain(nonlinearity: 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu', param?: number): number {
+export function calculateGain(
+  nonlinearity: 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu',
+  param?: number,
+): number {
   switch (nonlinearity) {
     case 'linear':
     case 'sigmoid':
@@ -209,7 +212,8 @@ function householderQ(a: Float64Array, m: number, n: number): Float64Array {
       for (let i = k; i < m; i++) q[j * m + i] = (q[j * m + i] as number) - scale * (v[i] as number);
     }
   }
-  for (let j = 0; j < n; j++) for (let i = 0; i < m; i++) q[j * m + i] = (q[j * m + i] as number) * (signs[j] as number);
+  for (let j = 0; j < n; j++)
+    for (let i = 0; i < m; i++) q[j * m + i] = (q[j * m + i] as number) * (signs[j] as number);
   return q;
 }
 

@@ -20,13 +20,32 @@ function random(shape: number[], seed: number): tf.Tensor {
 }
 
 describe('Conv2d.apply', () => {
-  for (const [kernelSize, dilation] of [[3, 1], [4, 1], [[3, 5], 2]] as const) {
+  for (const [kernelSize, dilation] of [
+    [3, 1],
+    [4, 1],
+    [[3, 5], 2],
+  ] as const) {
     it(`'same' (kernel ${JSON.stringify(kernelSize)}, dilation ${dilation}) is the explicitly padded convolution plus the bias`, async () => {
       const conv = new Conv2d({ inChannels: 3, outChannels: 5, kernelSize, dilation, seed: 1 });
       const x = random([2, 7, 6, 3], 2) as tf.Tensor4D;
       const [top, bottom, left, right] = samePadding(conv.kernelSize, conv.dilation);
       const expected = tf.tidy(() =>
-        tf.add(tf.conv2d(x, conv.weight as tf.Tensor4D, 1, [[0, 0], [top, bottom], [left, right], [0, 0]], 'NHWC', conv.dilation as [number, number]), conv.bias as tf.Tensor),
+        tf.add(
+          tf.conv2d(
+            x,
+            conv.weight as tf.Tensor4D,
+            1,
+            [
+              [0, 0],
+              [top, bottom],
+              [left, right],
+              [0, 0],
+            ],
+            'NHWC',
+            conv.dilation as [number, number],
+          ),
+          conv.bias as tf.Tensor,
+        ),
       );
       const actual = conv.apply(x);
       expect(actual.shape).toEqual([2, 7, 6, 5]);

@@ -56,7 +56,12 @@ export class Linear extends Module {
 
   /** The options that rebuild this layer (initialisers are not recorded; weights come from the file). */
   override getConfig(): ModuleConfig {
-    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null, ...seedConfig(this.#seed) };
+    return {
+      inFeatures: this.inFeatures,
+      outFeatures: this.outFeatures,
+      bias: this.bias !== null,
+      ...seedConfig(this.#seed),
+    };
   }
 
   /** x: `[..., inFeatures]` → `[..., outFeatures]`. */
@@ -80,7 +85,10 @@ export class Linear extends Module {
  * `padding='same'` and TensorFlow's `SAME` both compute it: total `d·(k−1)`, the extra pixel of
  * an even kernel at the bottom/right.
  */
-export function samePadding(kernel: readonly [number, number], dilation: readonly [number, number] = [1, 1]): [number, number, number, number] {
+export function samePadding(
+  kernel: readonly [number, number],
+  dilation: readonly [number, number] = [1, 1],
+): [number, number, number, number] {
   const totalH = dilation[0] * (kernel[0] - 1);
   const totalW = dilation[1] * (kernel[1] - 1);
   const top = Math.floor(totalH / 2);
@@ -100,7 +108,12 @@ export type Conv2dPadding = 'same' | 'valid' | number | readonly [number, number
  *
  * x: `[batch, height, width, in]`, weight: `[kh, kw, in, out]`, bias: `[out]` → `[batch, height, width, out]`.
  */
-export function convSame(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor | null, dilation: readonly [number, number] = [1, 1]): tf.Tensor4D {
+export function convSame(
+  x: tf.Tensor4D,
+  weight: tf.Tensor,
+  bias: tf.Tensor | null,
+  dilation: readonly [number, number] = [1, 1],
+): tf.Tensor4D {
   const dilations = [dilation[0], dilation[1]] as [number, number];
   if (bias) return tf.fused.conv2d({ x, filter: weight as tf.Tensor4D, strides: 1, pad: 'same', dilations, bias });
   return tf.conv2d(x, weight as tf.Tensor4D, 1, 'same', 'NHWC', dilations);
@@ -170,7 +183,8 @@ export class Conv2d extends Module {
     } else if (padding === 'valid') {
       this.padding = 'valid';
     } else if (typeof padding === 'number') {
-      if (!Number.isInteger(padding) || padding < 0) throw new ConfigError('padding', 'a non-negative integer', padding, context);
+      if (!Number.isInteger(padding) || padding < 0)
+        throw new ConfigError('padding', 'a non-negative integer', padding, context);
       this.padding = [padding, padding, padding, padding];
     } else {
       if (padding.length !== 4 || !padding.every((p) => Number.isInteger(p) && p >= 0)) {
@@ -228,7 +242,12 @@ export class Conv2d extends Module {
       const pad =
         this.padding === 'valid'
           ? 'valid'
-          : ([[0, 0], [this.padding[0], this.padding[1]], [this.padding[2], this.padding[3]], [0, 0]] as tf.backend_util.ExplicitPadding);
+          : ([
+              [0, 0],
+              [this.padding[0], this.padding[1]],
+              [this.padding[2], this.padding[3]],
+              [0, 0],
+            ] as tf.backend_util.ExplicitPadding);
       const y = tf.conv2d(x, weight, this.stride as [number, number], pad, 'NHWC', this.dilation as [number, number]);
       return bias ? tf.add(y, bias) : y;
     });

@@ -15,7 +15,12 @@ import { ShapeError, formatShape } from './errors.js';
 export function softmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor, context = 'softmaxCrossEntropy'): tf.Tensor {
   const classes = logits.shape[logits.rank - 1] as number;
   if (!tf.util.arraysEqual(labels.shape, logits.shape.slice(0, -1))) {
-    throw new ShapeError('labels', `${formatShape(logits.shape.slice(0, -1))} (class indices; the shape of logits without its last axis)`, formatShape(labels.shape), context);
+    throw new ShapeError(
+      'labels',
+      `${formatShape(logits.shape.slice(0, -1))} (class indices; the shape of logits without its last axis)`,
+      formatShape(labels.shape),
+      context,
+    );
   }
   return tf.tidy(() => {
     const oneHot = tf.oneHot(tf.cast(tf.reshape(labels, [-1]), 'int32'), classes);
@@ -33,7 +38,12 @@ export function softmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor, contex
  */
 export function sigmoidCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, context = 'sigmoidCrossEntropy'): tf.Tensor {
   if (!tf.util.arraysEqual(logits.shape, targets.shape)) {
-    throw new ShapeError('targets', `${formatShape(logits.shape)} (the shape of the logits)`, formatShape(targets.shape), context);
+    throw new ShapeError(
+      'targets',
+      `${formatShape(logits.shape)} (the shape of the logits)`,
+      formatShape(targets.shape),
+      context,
+    );
   }
   return tf.tidy(() => {
     const y = tf.cast(targets, 'float32');

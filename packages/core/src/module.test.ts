@@ -38,9 +38,14 @@ describe('Module', () => {
     await expectNoLeakedTensors(() => {
       const net = new Net();
       expect(net.namedParameters().map(([n]) => n)).toEqual([
-        'layers.0.scale', 'layers.0.conv.weight', 'layers.0.conv.bias',
-        'layers.1.scale', 'layers.1.conv.weight', 'layers.1.conv.bias',
-        'head.weight', 'head.bias',
+        'layers.0.scale',
+        'layers.0.conv.weight',
+        'layers.0.conv.bias',
+        'layers.1.scale',
+        'layers.1.conv.weight',
+        'layers.1.conv.bias',
+        'head.weight',
+        'head.bias',
       ]);
       expect(net.numParameters()).toBe(2 * (4 + 3 * 3 * 2 * 4 + 4) + 4 * 3 + 3);
       net.dispose();
@@ -87,7 +92,10 @@ describe('Module', () => {
     );
     expect([...net.head.weight.dataSync()]).toEqual(before);
     const withExtras = new Map([...state, ['inputs.x', state.get('head.bias')!]]);
-    expect(net.loadStateDict(withExtras, { ignore: (name) => name.startsWith('inputs.') })).toEqual({ missing: [], unexpected: [] });
+    expect(net.loadStateDict(withExtras, { ignore: (name) => name.startsWith('inputs.') })).toEqual({
+      missing: [],
+      unexpected: [],
+    });
     const relaxed = net.loadStateDict(missing, { strict: false });
     expect(relaxed).toEqual({ missing: ['head.bias'], unexpected: ['head.extra'] });
     net.dispose();
@@ -134,7 +142,11 @@ describe('initializers and layers', () => {
   });
 
   it('makes orthogonal matrices', () => {
-    for (const shape of [[6, 4], [4, 6], [2, 3, 5]]) {
+    for (const shape of [
+      [6, 4],
+      [4, 6],
+      [2, 3, 5],
+    ]) {
       const q = orthogonal()(shape, new Rng(3));
       const cols = shape[shape.length - 1]!;
       const m = tf.reshape(q, [-1, cols]);
@@ -148,7 +160,13 @@ describe('initializers and layers', () => {
     expect(samePadding([3, 3])).toEqual([1, 1, 1, 1]);
     expect(samePadding([4, 4])).toEqual([1, 2, 1, 2]);
     expect(samePadding([3, 3], [2, 2])).toEqual([2, 2, 2, 2]);
-    const conv = new Conv2d({ inChannels: 1, outChannels: 1, kernelSize: 4, bias: false, weightInit: () => tf.ones([4, 4, 1, 1]) });
+    const conv = new Conv2d({
+      inChannels: 1,
+      outChannels: 1,
+      kernelSize: 4,
+      bias: false,
+      weightInit: () => tf.ones([4, 4, 1, 1]),
+    });
     const y = conv.apply(tf.ones([1, 5, 5, 1]) as tf.Tensor4D);
     expect(y.shape).toEqual([1, 5, 5, 1]);
     // Top-left output sees rows/cols 0..2 (1 pad before, 2 after): 3 × 3 ones.
@@ -159,8 +177,12 @@ describe('initializers and layers', () => {
   it('validates layer inputs and options with clear messages', () => {
     const conv = new Conv2d({ inChannels: 3, outChannels: 2, kernelSize: 3 });
     expect(() => conv.apply(tf.zeros([1, 4, 4, 2]) as tf.Tensor4D)).toThrow(ShapeError);
-    expect(() => conv.apply(tf.zeros([1, 4, 4, 2]) as tf.Tensor4D)).toThrow(/x: expected \[batch, height, width, 3\], received \[1, 4, 4, 2\]/);
-    expect(() => new Conv2d({ inChannels: 0, outChannels: 2, kernelSize: 3 })).toThrow(/inChannels: expected a positive integer, received 0/);
+    expect(() => conv.apply(tf.zeros([1, 4, 4, 2]) as tf.Tensor4D)).toThrow(
+      /x: expected \[batch, height, width, 3\], received \[1, 4, 4, 2\]/,
+    );
+    expect(() => new Conv2d({ inChannels: 0, outChannels: 2, kernelSize: 3 })).toThrow(
+      /inChannels: expected a positive integer, received 0/,
+    );
     expect(() => new Conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3, stride: 2 })).toThrow(/padding/);
     const linear = new Linear({ inFeatures: 3, outFeatures: 2 });
     expect(linear.apply(tf.zeros([2, 5, 3])).shape).toEqual([2, 5, 2]);
@@ -177,7 +199,10 @@ describe('torchGradients and tensorsWithPrefix (testing helpers)', () => {
     const x = tf.tensor2d([[1, 2, 3]]);
     await expectNoLeakedTensors(() => {
       const { value, grads } = torchGradients(linear, () => tf.sum(linear.apply(x)));
-      expect(value).toBeCloseTo(tf.tidy(() => tf.sum(linear.apply(x)).dataSync()[0] as number), 5);
+      expect(value).toBeCloseTo(
+        tf.tidy(() => tf.sum(linear.apply(x)).dataSync()[0] as number),
+        5,
+      );
       expect([...grads.keys()].sort()).toEqual(['bias', 'weight']);
       // d sum(x W + b) / dW[i, o] = x[i]; PyTorch's weight is [out, in].
       expect(grads.get('weight')!.shape).toEqual([2, 3]);
@@ -191,7 +216,10 @@ describe('torchGradients and tensorsWithPrefix (testing helpers)', () => {
 
   it('selects a sub-model by prefix, from a map or fixture contents', () => {
     const t = { dtype: 'F32', shape: [1], data: new Float32Array([1]) } as never;
-    const tensors = new Map([['enc.w', t], ['dec.w', t]]);
+    const tensors = new Map([
+      ['enc.w', t],
+      ['dec.w', t],
+    ]);
     expect([...tensorsWithPrefix(tensors, 'enc.').keys()]).toEqual(['w']);
     expect([...tensorsWithPrefix({ tensors, metadata: {} } as never, 'dec.').keys()]).toEqual(['w']);
   });

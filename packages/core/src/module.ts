@@ -93,8 +93,7 @@ export interface LoadStateDictResult {
 
 /** A state dict to load: tensors or host tensors by dotted name. */
 export type StateDictInput =
-  | ReadonlyMap<string, tf.Tensor | HostTensor>
-  | Readonly<Record<string, tf.Tensor | HostTensor>>;
+  ReadonlyMap<string, tf.Tensor | HostTensor> | Readonly<Record<string, tf.Tensor | HostTensor>>;
 
 /**
  * A tree of named parameters, like `torch.nn.Module`: each module owns `tf.Variable`s under
@@ -116,7 +115,12 @@ export abstract class Module {
    * Modules that cannot be rebuilt from options keep this default, which throws.
    */
   getConfig(): ModuleConfig {
-    throw new ConfigError('getConfig', `an implementation in ${this.constructor.name} (without it the module cannot be saved with its architecture)`, 'none', this.constructor.name);
+    throw new ConfigError(
+      'getConfig',
+      `an implementation in ${this.constructor.name} (without it the module cannot be saved with its architecture)`,
+      'none',
+      this.constructor.name,
+    );
   }
 
   /**
@@ -244,7 +248,11 @@ export abstract class Module {
       const parts = [];
       if (missing.length) parts.push(`missing keys (${missing.length}): ${missing.join(', ')}`);
       if (unexpected.length) parts.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
-      throw new StateDictError(`${source}state dict does not match ${this.constructor.name}: ${parts.join('; ')}`, missing, unexpected);
+      throw new StateDictError(
+        `${source}state dict does not match ${this.constructor.name}: ${parts.join('; ')}`,
+        missing,
+        unexpected,
+      );
     }
     const converted = new Map<string, tf.Tensor>();
     const mismatched: string[] = [];
@@ -266,7 +274,12 @@ export abstract class Module {
         }
       }
       if (mismatched.length > 0) {
-        throw new StateDictError(`${source}shape mismatch in ${this.constructor.name}: ${mismatched.join('; ')}`, [], [], mismatched);
+        throw new StateDictError(
+          `${source}shape mismatch in ${this.constructor.name}: ${mismatched.join('; ')}`,
+          [],
+          [],
+          mismatched,
+        );
       }
       for (const [name, tensor] of converted) (entries.get(name) as ParameterEntry).variable.assign(tensor);
     } finally {
@@ -309,7 +322,8 @@ export class ModuleList<M extends Module = Module> extends Module {
   }
   at(index: number): M {
     const item = this.items[index];
-    if (item === undefined) throw new ConfigError('index', `an index in [0, ${this.items.length})`, index, 'ModuleList.at');
+    if (item === undefined)
+      throw new ConfigError('index', `an index in [0, ${this.items.length})`, index, 'ModuleList.at');
     return item;
   }
 }
@@ -325,7 +339,8 @@ export class ModuleDict<M extends Module = Module> extends Module {
   }
   get(name: string): M {
     const item = this.items.get(name);
-    if (item === undefined) throw new ConfigError('name', `one of ${[...this.items.keys()].join(', ')}`, name, 'ModuleDict.get');
+    if (item === undefined)
+      throw new ConfigError('name', `one of ${[...this.items.keys()].join(', ')}`, name, 'ModuleDict.get');
     return item;
   }
 }

@@ -25,7 +25,10 @@ describe('video time-axis helpers', () => {
   it('stackFrames equals tf.stack on axis 1, forward and backward', () => {
     const steps = tf.unstack(tf.transpose(video, [1, 0, 2, 3, 4]));
     const weights = tf.randomUniform(video.shape, 0, 1, 'float32', 3);
-    const loss = (stack: (xs: tf.Tensor[]) => tf.Tensor) => (...xs: tf.Tensor[]) => tf.sum(tf.mul(stack(xs), weights));
+    const loss =
+      (stack: (xs: tf.Tensor[]) => tf.Tensor) =>
+      (...xs: tf.Tensor[]) =>
+        tf.sum(tf.mul(stack(xs), weights));
     const ours = tf.grads(loss((xs) => stackFrames(xs)))(steps);
     const stock = tf.grads(loss((xs) => tf.stack(xs, 1)))(steps);
     expect(Array.from(stackFrames(steps).dataSync())).toEqual(Array.from(video.dataSync()));

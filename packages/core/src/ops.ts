@@ -21,13 +21,24 @@ export function sliceFrames(video: tf.Tensor, start: number, count: number): tf.
   assertRank(video, 5, 'video', 'sliceFrames', '[batch, time, height, width, channels]');
   const [batch, time, height, width, channels] = video.shape as [number, number, number, number, number];
   if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1 || start + count > time) {
-    throw new ShapeError('video', `at least ${start + count} frames on axis 1 (frames ${start} … ${start + count - 1})`, formatShape(video.shape), 'sliceFrames');
+    throw new ShapeError(
+      'video',
+      `at least ${start + count} frames on axis 1 (frames ${start} … ${start + count - 1})`,
+      formatShape(video.shape),
+      'sliceFrames',
+    );
   }
   if (start === 0 && count === time) return tf.clone(video) as tf.Tensor5D;
   return tf.tidy(() => {
     // [B, T, H, W, C] → [B, T, H·W·C] → [B, count, H·W·C] → [B, count, H, W, C]
     const flat = tf.reshape(video, [batch, time, height * width * channels]);
-    return tf.reshape(tf.slice(flat, [0, start, 0], [batch, count, height * width * channels]), [batch, count, height, width, channels]) as tf.Tensor5D;
+    return tf.reshape(tf.slice(flat, [0, start, 0], [batch, count, height * width * channels]), [
+      batch,
+      count,
+      height,
+      width,
+      channels,
+    ]) as tf.Tensor5D;
   });
 }
 

@@ -26,12 +26,23 @@ describe('Adam', () => {
     for (const c of cases) {
       await expectNoLeakedTensors(() => {
         const p = tf.tidy(() => tf.variable(tf.tensor(c.p0, c.shape)));
-        const adam = new Adam([['p', p]], { lr: c.options.lr, betas: c.options.betas, eps: c.options.eps, weightDecay: c.options.weight_decay, amsgrad: c.options.amsgrad });
+        const adam = new Adam([['p', p]], {
+          lr: c.options.lr,
+          betas: c.options.betas,
+          eps: c.options.eps,
+          weightDecay: c.options.weight_decay,
+          amsgrad: c.options.amsgrad,
+        });
         c.grads.forEach((g, step) => {
           const grad = tf.tensor(g, c.shape);
           adam.applyGradients(new Map([['p', grad]]));
           grad.dispose();
-          assertClose(p, c.after[step] as number[], { rtol: 1e-5, atol: 1e-7, name: `${JSON.stringify(c.options)} step ${step + 1}`, checkShape: false });
+          assertClose(p, c.after[step] as number[], {
+            rtol: 1e-5,
+            atol: 1e-7,
+            name: `${JSON.stringify(c.options)} step ${step + 1}`,
+            checkShape: false,
+          });
         });
         adam.dispose();
         p.dispose();
@@ -67,8 +78,18 @@ describe('Adam', () => {
   });
 
   it('clips by global norm like torch.nn.utils.clip_grad_norm_', async () => {
-    const c = JSON.parse(await readFile(join(fixtures, 'clip-expected.json'), 'utf8')) as { g1: number[]; g2: number[]; maxNorm: number; total: number; clipped1: number[]; clipped2: number[] };
-    const grads = new Map([['a', tf.tensor(c.g1)], ['b', tf.tensor(c.g2)]]);
+    const c = JSON.parse(await readFile(join(fixtures, 'clip-expected.json'), 'utf8')) as {
+      g1: number[];
+      g2: number[];
+      maxNorm: number;
+      total: number;
+      clipped1: number[];
+      clipped2: number[];
+    };
+    const grads = new Map([
+      ['a', tf.tensor(c.g1)],
+      ['b', tf.tensor(c.g2)],
+    ]);
     const { grads: clipped, totalNorm } = clipGradNorm(grads, c.maxNorm);
     expect(totalNorm).toBeCloseTo(c.total, 4);
     assertClose(clipped.get('a')!, c.clipped1, { rtol: 1e-5, checkShape: false });

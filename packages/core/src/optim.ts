@@ -154,7 +154,11 @@ export class Adam {
       if (!this.#params.has(name)) unexpected.push(key);
     }
     if (unexpected.length) {
-      throw new StateDictError(`optimizer state does not match the parameters: unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`, [], unexpected);
+      throw new StateDictError(
+        `optimizer state does not match the parameters: unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`,
+        [],
+        unexpected,
+      );
     }
     this.#disposeSlots();
     for (const [name, variable] of this.#params) {
@@ -193,7 +197,10 @@ export class Adam {
  * `maxNorm / (total + 1e-6)`. Returns new gradient tensors (the caller disposes both maps) and
  * the total norm before clipping.
  */
-export function clipGradNorm(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; totalNorm: number } {
+export function clipGradNorm(
+  grads: ReadonlyMap<string, tf.Tensor>,
+  maxNorm: number,
+): { grads: Map<string, tf.Tensor>; totalNorm: number } {
   finiteNumber(maxNorm, 'maxNorm', 'clipGradNorm', { min: 0 });
   const totalNorm = tf.tidy(() => {
     const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));

@@ -8,12 +8,7 @@ import { Module } from './module.js';
 export type ModuleConfig = { readonly [key: string]: ConfigValue };
 /** A value inside a {@link ModuleConfig}. */
 export type ConfigValue =
-  | null
-  | boolean
-  | number
-  | string
-  | readonly ConfigValue[]
-  | { readonly [key: string]: ConfigValue };
+  null | boolean | number | string | readonly ConfigValue[] | { readonly [key: string]: ConfigValue };
 
 /** A module described by its registered class name and its config (tfjs-layers' `{className, config}`). */
 // A type alias, not an interface, so that it is assignable to `ConfigValue` (nested configs).
@@ -45,7 +40,8 @@ function ownClassName(ctor: ModuleClass): string | undefined {
  */
 export function registerClass<C extends ModuleClass>(ctor: C, name?: string): C {
   const key = ownClassName(ctor) ?? name ?? ctor.name;
-  if (!key) throw new ConfigError('name', 'a class name (pass one, or declare a static className)', name, 'registerClass');
+  if (!key)
+    throw new ConfigError('name', 'a class name (pass one, or declare a static className)', name, 'registerClass');
   const existing = registry.get(key);
   if (existing !== undefined && existing !== ctor) {
     throw new ConfigError('name', `a name not yet registered to another class`, key, 'registerClass');
@@ -78,7 +74,11 @@ export function classNameOf(module: Module): string {
   const ctor = module.constructor as ModuleClass;
   const name = ownClassName(ctor) ?? ctor.name;
   if (registry.get(name) !== ctor) {
-    throw new ConfigError('module', `an instance of a registered class (call registerClass(${name}) so it can be saved and loaded)`, name);
+    throw new ConfigError(
+      'module',
+      `an instance of a registered class (call registerClass(${name}) so it can be saved and loaded)`,
+      name,
+    );
   }
   return name;
 }
@@ -138,7 +138,12 @@ function toConfigValue(value: unknown, path: string, context: string): ConfigVal
     }
     return out;
   }
-  throw new ConfigError(path, 'JSON data (numbers, strings, booleans, arrays, plain objects) or a module', value, context);
+  throw new ConfigError(
+    path,
+    'JSON data (numbers, strings, booleans, arrays, plain objects) or a module',
+    value,
+    context,
+  );
 }
 
 /**
@@ -167,5 +172,7 @@ export function configOf(options: object, omit: readonly string[] = [], context 
  * writes nested modules): the module, rebuilt when needed. Other values pass through.
  */
 export function resolveModule<T>(value: T | SerializedModule): T {
-  return isSerializedModule(value) && !(value instanceof Module) ? (deserializeModule(value) as unknown as T) : (value as T);
+  return isSerializedModule(value) && !(value instanceof Module)
+    ? (deserializeModule(value) as unknown as T)
+    : (value as T);
 }

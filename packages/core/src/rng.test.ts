@@ -8,7 +8,9 @@ describe('Rng (xoshiro128**)', () => {
   it('matches the reference xoshiro128** sequence for the state [1, 2, 3, 4]', () => {
     const rng = new Rng({ kind: 'xoshiro128**', s: [1, 2, 3, 4], spare: null });
     // Reference outputs of xoshiro128** (Blackman & Vigna) from state {1, 2, 3, 4}.
-    expect([rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32()]).toEqual([11520, 0, 5927040, 70819200]);
+    expect([rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32()]).toEqual([
+      11520, 0, 5927040, 70819200,
+    ]);
   });
 
   it('is deterministic per seed, and seeds differ', () => {

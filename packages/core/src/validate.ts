@@ -18,22 +18,43 @@ function describeShape(expected: readonly ExpectedDim[]): string {
  * Checks a tensor's shape. `expected` lists one entry per dimension: a number must match, `null`
  * or a string (a name such as `'batch'`) matches anything.
  */
-export function assertShape(value: tf.Tensor | { readonly shape: readonly number[] }, expected: readonly ExpectedDim[], argument: string, context?: string): void {
+export function assertShape(
+  value: tf.Tensor | { readonly shape: readonly number[] },
+  expected: readonly ExpectedDim[],
+  argument: string,
+  context?: string,
+): void {
   const shape = value.shape;
   const ok = shape.length === expected.length && expected.every((d, i) => typeof d !== 'number' || d === shape[i]);
   if (!ok) throw new ShapeError(argument, describeShape(expected), formatShape(shape), context);
 }
 
 /** Checks a tensor's rank. */
-export function assertRank(value: tf.Tensor | { readonly shape: readonly number[] }, rank: number | readonly number[], argument: string, context?: string, names?: string): void {
+export function assertRank(
+  value: tf.Tensor | { readonly shape: readonly number[] },
+  rank: number | readonly number[],
+  argument: string,
+  context?: string,
+  names?: string,
+): void {
   const ranks = typeof rank === 'number' ? [rank] : rank;
   if (!ranks.includes(value.shape.length)) {
-    throw new ShapeError(argument, `rank ${ranks.join(' or ')}${names ? ` (${names})` : ''}`, `rank ${value.shape.length} ${formatShape(value.shape)}`, context);
+    throw new ShapeError(
+      argument,
+      `rank ${ranks.join(' or ')}${names ? ` (${names})` : ''}`,
+      `rank ${value.shape.length} ${formatShape(value.shape)}`,
+      context,
+    );
   }
 }
 
 /** Checks a tensor's dtype. */
-export function assertDtype(value: tf.Tensor, dtype: tf.DataType | readonly tf.DataType[], argument: string, context?: string): void {
+export function assertDtype(
+  value: tf.Tensor,
+  dtype: tf.DataType | readonly tf.DataType[],
+  argument: string,
+  context?: string,
+): void {
   const dtypes = typeof dtype === 'string' ? [dtype] : dtype;
   if (!dtypes.includes(value.dtype)) {
     throw new ShapeError(argument, `dtype ${dtypes.join(' or ')}`, `dtype ${value.dtype}`, context);
@@ -57,10 +78,18 @@ export function nonNegativeInteger(value: unknown, field: string, context?: stri
 }
 
 /** A finite number option, optionally within [min, max]. */
-export function finiteNumber(value: unknown, field: string, context?: string, range?: { readonly min?: number; readonly max?: number }): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(field, 'a finite number', value, context);
-  if (range?.min !== undefined && value < range.min) throw new ConfigError(field, `a number ≥ ${range.min}`, value, context);
-  if (range?.max !== undefined && value > range.max) throw new ConfigError(field, `a number ≤ ${range.max}`, value, context);
+export function finiteNumber(
+  value: unknown,
+  field: string,
+  context?: string,
+  range?: { readonly min?: number; readonly max?: number },
+): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new ConfigError(field, 'a finite number', value, context);
+  if (range?.min !== undefined && value < range.min)
+    throw new ConfigError(field, `a number ≥ ${range.min}`, value, context);
+  if (range?.max !== undefined && value > range.max)
+    throw new ConfigError(field, `a number ≤ ${range.max}`, value, context);
   return value;
 }
 
@@ -94,7 +123,12 @@ export function pairOf(value: unknown, field: string, context?: string): [number
 export function assertKnownKeys(options: object, known: readonly string[], context: string): void {
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    throw new ConfigError(unknown.join(', '), `only known options (${known.join(', ')})`, `unknown option${unknown.length > 1 ? 's' : ''}`, context);
+    throw new ConfigError(
+      unknown.join(', '),
+      `only known options (${known.join(', ')})`,
+      `unknown option${unknown.length > 1 ? 's' : ''}`,
+      context,
+    );
   }
 }
 
@@ -119,14 +153,20 @@ export function assertFinite(value: tf.Tensor, argument: string, context?: strin
   for (let i = 0; i < data.length; i++) {
     const v = data[i] as number;
     if (!Number.isFinite(v)) {
-      throw new ShapeError(argument, 'finite values', `${v} at flat index ${i} of ${formatShape(value.shape)}`, context);
+      throw new ShapeError(
+        argument,
+        'finite values',
+        `${v} at flat index ${i} of ${formatShape(value.shape)}`,
+        context,
+      );
     }
   }
 }
 
 /** Throws unless `value` is a live tensor (names the argument and what it received). */
 export function assertTensor(value: unknown, argument: string, context?: string): asserts value is tf.Tensor {
-  if (!(value instanceof tf.Tensor)) throw new ShapeError(argument, 'a tf.Tensor', value === null ? 'null' : typeof value, context);
+  if (!(value instanceof tf.Tensor))
+    throw new ShapeError(argument, 'a tf.Tensor', value === null ? 'null' : typeof value, context);
   if (value.isDisposed) throw new ShapeError(argument, 'a live tensor', 'a disposed tensor', context);
 }
 
@@ -137,6 +177,7 @@ export function assertTensor(value: unknown, argument: string, context?: string)
 export function resolveRng(seed: unknown, field = 'seed', context?: string): Rng {
   if (seed === undefined) return new Rng(0);
   if (seed instanceof Rng) return seed;
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new ConfigError(field, 'a finite number or an Rng', seed, context);
+  if (typeof seed !== 'number' || !Number.isFinite(seed))
+    throw new ConfigError(field, 'a finite number or an Rng', seed, context);
   return new Rng(seed);
 }

@@ -24,22 +24,37 @@ async function timeBatches(label: string, make: () => Promise<unknown> | unknown
     count++;
   }
   const ms = (performance.now() - start) / count;
-  console.log(`${label.padEnd(52)} ${ms.toFixed(2).padStart(8)} ms/batch  ${(1000 / ms).toFixed(1).padStart(7)} batches/s`);
+  console.log(
+    `${label.padEnd(52)} ${ms.toFixed(2).padStart(8)} ms/batch  ${(1000 / ms).toFixed(1).padStart(7)} batches/s`,
+  );
   return ms;
 }
 
 async function main(): Promise<void> {
   const backend = await initBackend({ backend: 'wasm', log: false });
   const generator = await MovingMnist.create({ seed: 0, sequenceLength: FRAMES });
-  console.log(`Moving MNIST, batch ${BATCH} × ${FRAMES} frames × 64 × 64 (backend ${backend.backend ?? tf.getBackend()})\n`);
+  console.log(
+    `Moving MNIST, batch ${BATCH} × ${FRAMES} frames × 64 × 64 (backend ${backend.backend ?? tf.getBackend()})\n`,
+  );
 
   let index = 0;
-  const generate = (): ReturnType<MovingMnist['sequence']>[] => Array.from({ length: BATCH }, () => generator.sequence(index++));
+  const generate = (): ReturnType<MovingMnist['sequence']>[] =>
+    Array.from({ length: BATCH }, () => generator.sequence(index++));
   const hostBytes = await timeBatches('generate (uint8 host batch)', () => stackClips(generate(), 'uint8'));
   const hostFloat = await timeBatches('generate (float32 [0, 1] host batch)', () => stackClips(generate(), 'float32'));
-  const withTensor = await timeBatches('generate + batchToTensor (float32 NTHWC tensor)', () => tf.dispose(batchToTensor(stackClips(generate()))));
-  const iterator = generator.stream().shuffle({ bufferSize: 64, seed: 1 }).batch(BATCH, { collate: collateVideos() }).prefetch(2)[Symbol.asyncIterator]();
-  const pipeline = await timeBatches('stream → shuffle(64) → batch → prefetch(2)', async () => (await iterator.next()).value);
+  const withTensor = await timeBatches('generate + batchToTensor (float32 NTHWC tensor)', () =>
+    tf.dispose(batchToTensor(stackClips(generate()))),
+  );
+  const iterator = generator
+    .stream()
+    .shuffle({ bufferSize: 64, seed: 1 })
+    .batch(BATCH, { collate: collateVideos() })
+    .prefetch(2)
+    [Symbol.asyncIterator]();
+  const pipeline = await timeBatches(
+    'stream → shuffle(64) → batch → prefetch(2)',
+    async () => (await iterator.next()).value,
+  );
   await iterator.return?.();
 
   // A training step of a small recurrent conv model: a ConvLSTM-style step (one 3 × 3 conv on
@@ -76,9 +91,15 @@ async function main(): Promise<void> {
   const steps = 3;
   for (let s = 0; s < steps; s++) await step();
   const stepMs = (performance.now() - stepStart) / steps;
-  console.log(`${'training step (ConvLSTM-style, hidden 8, 20 frames, wasm)'.padEnd(52)} ${stepMs.toFixed(1).padStart(8)} ms/step`);
-  console.log(`\ndata share of a training step: ${((100 * withTensor) / stepMs).toFixed(2)}% (generation + tensor ${withTensor.toFixed(2)} ms vs step ${stepMs.toFixed(1)} ms)`);
-  console.log(`uint8 / float32 host batch time: ${(hostBytes / hostFloat).toFixed(2)}; pipeline / plain float32: ${(pipeline / hostFloat).toFixed(2)}`);
+  console.log(
+    `${'training step (ConvLSTM-style, hidden 8, 20 frames, wasm)'.padEnd(52)} ${stepMs.toFixed(1).padStart(8)} ms/step`,
+  );
+  console.log(
+    `\ndata share of a training step: ${((100 * withTensor) / stepMs).toFixed(2)}% (generation + tensor ${withTensor.toFixed(2)} ms vs step ${stepMs.toFixed(1)} ms)`,
+  );
+  console.log(
+    `uint8 / float32 host batch time: ${(hostBytes / hostFloat).toFixed(2)}; pipeline / plain float32: ${(pipeline / hostFloat).toFixed(2)}`,
+  );
   conv.dispose();
 }
 

@@ -15,7 +15,16 @@ export {
   type IndexedSource,
   type ShuffleOptions,
 } from './data/dataset.js';
-export { BYTE_TO_UNIT, type CollateOptions, type PixelDtype, type VideoBatch, type VideoClip, collateVideos, stackClips, writePixels } from './data/video.js';
+export {
+  BYTE_TO_UNIT,
+  type CollateOptions,
+  type PixelDtype,
+  type VideoBatch,
+  type VideoClip,
+  collateVideos,
+  stackClips,
+  writePixels,
+} from './data/video.js';
 export { batchToTensor, labelsToTensor } from './data/tensor.js';
 
 // Array files: NumPy .npy/.npz and IDX

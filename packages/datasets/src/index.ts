@@ -16,7 +16,16 @@ export {
   type IndexedSource,
   type ShuffleOptions,
 } from './data/dataset.js';
-export { BYTE_TO_UNIT, type CollateOptions, type PixelDtype, type VideoBatch, type VideoClip, collateVideos, stackClips, writePixels } from './data/video.js';
+export {
+  BYTE_TO_UNIT,
+  type CollateOptions,
+  type PixelDtype,
+  type VideoBatch,
+  type VideoClip,
+  collateVideos,
+  stackClips,
+  writePixels,
+} from './data/video.js';
 export { batchToTensor, labelsToTensor } from './data/tensor.js';
 
 // Array files: NumPy .npy/.npz and IDX
@@ -72,7 +81,15 @@ export {
   digitTrajectory,
   renderDigits,
 } from './mnist/moving-mnist.js';
-export { MOVING_MNIST_FORMATS, MOVING_MNIST_LAYOUTS, MovingMnistFile, type MovingMnistFormat, type MovingMnistLayout, type WriteMovingMnistOptions, writeMovingMnistFile } from './mnist/files.js';
+export {
+  MOVING_MNIST_FORMATS,
+  MOVING_MNIST_LAYOUTS,
+  MovingMnistFile,
+  type MovingMnistFormat,
+  type MovingMnistLayout,
+  type WriteMovingMnistOptions,
+  writeMovingMnistFile,
+} from './mnist/files.js';
 
 // KTH Action
 export {

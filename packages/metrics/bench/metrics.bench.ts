@@ -18,7 +18,11 @@ const report = await initBackend({ backend, log: false });
 console.log(`backend ${report.backend}${report.threads ? `, ${report.threads} threads` : ''}; tfjs ${tf.version_core}`);
 
 /** Runs `fn` (which must read its result back) `warmup + runs` times; returns frames per second. */
-async function framesPerSecond(frames: number, fn: () => Promise<void>, minMs = 1500): Promise<{ fps: number; msPerBatch: number }> {
+async function framesPerSecond(
+  frames: number,
+  fn: () => Promise<void>,
+  minMs = 1500,
+): Promise<{ fps: number; msPerBatch: number }> {
   await fn();
   await fn();
   let runs = 0;
@@ -78,7 +82,8 @@ for (const net of (only === 'ssim' ? [] : ['alex', 'squeeze', 'vgg']) as LpipsNe
 
 const header = ['metric', 'frame', 'batch', 'ms / batch', 'frames / s'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
 console.log(line(header));
 for (const row of rows) console.log(line(row));
 console.log(`tensors alive at the end: ${tf.memory().numTensors}`);

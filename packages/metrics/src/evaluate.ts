@@ -8,7 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, assertKnownKeys, formatShape, oneOf } from '@vid/core';
 
 import { type LPIPS, LPIPS_INPUT_PRESETS, type LpipsInputPreset } from './lpips/lpips.js';
-import { type PixelErrorOptions, type PixelReduction, type PsnrOptions, mae, mse, psnr, resolvePsnrOptions } from './pixel.js';
+import {
+  type PixelErrorOptions,
+  type PixelReduction,
+  type PsnrOptions,
+  mae,
+  mse,
+  psnr,
+  resolvePsnrOptions,
+} from './pixel.js';
 import { type SsimConfig, type SsimOptions, type SsimPreset, describeSsim, resolveSsimConfig, ssim } from './ssim.js';
 
 /** The per-frame metrics. */
@@ -82,7 +90,8 @@ export const EVALUATION_PROTOCOLS: Readonly<Record<EvaluationProtocol, ProtocolD
     outOfRange: 'clamp',
   },
   skimage: {
-    source: 'scikit-image defaults (mean_squared_error, peak_signal_noise_ratio and structural_similarity with data_range=1)',
+    source:
+      'scikit-image defaults (mean_squared_error, peak_signal_noise_ratio and structural_similarity with data_range=1)',
     mse: 'mean',
     mae: 'mean',
     psnr: { dataRange: 1 },
@@ -198,38 +207,84 @@ export class FrameMetrics {
 
   constructor(options: FrameMetricsOptions = {}) {
     const context = 'FrameMetrics';
-    if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an options object', options, context);
-    assertKnownKeys(options, ['protocol', 'metrics', 'mse', 'mae', 'psnr', 'psnrMaxDb', 'ssim', 'lpips', 'valueRange', 'outOfRange'], context);
-    this.protocol = oneOf(options.protocol ?? 'standard', Object.keys(EVALUATION_PROTOCOLS) as EvaluationProtocol[], 'protocol', context);
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError('options', 'an options object', options, context);
+    assertKnownKeys(
+      options,
+      ['protocol', 'metrics', 'mse', 'mae', 'psnr', 'psnrMaxDb', 'ssim', 'lpips', 'valueRange', 'outOfRange'],
+      context,
+    );
+    this.protocol = oneOf(
+      options.protocol ?? 'standard',
+      Object.keys(EVALUATION_PROTOCOLS) as EvaluationProtocol[],
+      'protocol',
+      context,
+    );
     const protocol = EVALUATION_PROTOCOLS[this.protocol];
     this.source = protocol.source;
     const range = options.valueRange ?? [0, 1];
-    if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !((range[0] as number) < (range[1] as number))) {
+    if (
+      !Array.isArray(range) ||
+      range.length !== 2 ||
+      !range.every(Number.isFinite) ||
+      !((range[0] as number) < (range[1] as number))
+    ) {
       throw new ConfigError('valueRange', '[low, high] with low < high', range, context);
     }
     this.valueRange = [range[0] as number, range[1] as number];
     const width = this.valueRange[1] - this.valueRange[0];
     const unit = this.valueRange[0] === 0 && this.valueRange[1] === 1;
     if (!unit && this.protocol !== 'standard') {
-      throw new ConfigError('valueRange', `[0, 1] for the ${this.protocol} protocol (its code assumes frames in [0, 1])`, range, context);
+      throw new ConfigError(
+        'valueRange',
+        `[0, 1] for the ${this.protocol} protocol (its code assumes frames in [0, 1])`,
+        range,
+        context,
+      );
     }
-    this.outOfRange = oneOf(options.outOfRange ?? protocol.outOfRange, ['error', 'clamp'] as const, 'outOfRange', context);
+    this.outOfRange = oneOf(
+      options.outOfRange ?? protocol.outOfRange,
+      ['error', 'clamp'] as const,
+      'outOfRange',
+      context,
+    );
 
     const requested = options.metrics ?? [...METRIC_ORDER.slice(0, 4), ...(options.lpips ? (['lpips'] as const) : [])];
-    if (!Array.isArray(requested) || requested.length === 0) throw new ConfigError('metrics', `a non-empty list of ${METRIC_ORDER.join(', ')}`, requested, context);
+    if (!Array.isArray(requested) || requested.length === 0)
+      throw new ConfigError('metrics', `a non-empty list of ${METRIC_ORDER.join(', ')}`, requested, context);
     for (const [i, m] of requested.entries()) oneOf(m, METRIC_ORDER, `metrics[${i}]`, context);
     this.metrics = METRIC_ORDER.filter((m) => requested.includes(m));
 
-    const mseReduction = oneOf(options.mse?.reduction ?? protocol.mse, ['mean', 'sum'] as const, 'mse.reduction', context);
-    const maeReduction = oneOf(options.mae?.reduction ?? protocol.mae, ['mean', 'sum'] as const, 'mae.reduction', context);
+    const mseReduction = oneOf(
+      options.mse?.reduction ?? protocol.mse,
+      ['mean', 'sum'] as const,
+      'mse.reduction',
+      context,
+    );
+    const maeReduction = oneOf(
+      options.mae?.reduction ?? protocol.mae,
+      ['mean', 'sum'] as const,
+      'mae.reduction',
+      context,
+    );
     const psnrBase = options.psnr ?? (this.protocol === 'standard' ? { dataRange: width } : protocol.psnr);
-    const psnrOptions = resolvePsnrOptions(options.psnrMaxDb !== undefined ? { ...psnrBase, maxDb: options.psnrMaxDb } : psnrBase);
-    const ssimConfig = resolveSsimConfig(options.ssim ?? (this.protocol === 'standard' && !unit ? { preset: protocol.ssim, dataRange: width } : protocol.ssim));
+    const psnrOptions = resolvePsnrOptions(
+      options.psnrMaxDb !== undefined ? { ...psnrBase, maxDb: options.psnrMaxDb } : psnrBase,
+    );
+    const ssimConfig = resolveSsimConfig(
+      options.ssim ??
+        (this.protocol === 'standard' && !unit ? { preset: protocol.ssim, dataRange: width } : protocol.ssim),
+    );
     this.ssimConfig = this.metrics.includes('ssim') ? ssimConfig : null;
     const lpips = options.lpips;
     if (this.metrics.includes('lpips')) {
       if (!lpips) throw new ConfigError('lpips', "an LPIPS model when metrics include 'lpips'", lpips, context);
-      const expected = this.protocol === 'standard' && !unit ? (this.valueRange[0] === -1 && this.valueRange[1] === 1 ? 'official' : null) : protocol.lpips;
+      const expected =
+        this.protocol === 'standard' && !unit
+          ? this.valueRange[0] === -1 && this.valueRange[1] === 1
+            ? 'official'
+            : null
+          : protocol.lpips;
       // Conventions, not names, must match (convttlstm and predrnn are the same convention).
       const wanted = expected === null ? null : LPIPS_INPUT_PRESETS[expected];
       const matches = wanted !== null && lpips.inputRange === wanted.inputRange && lpips.rescale === wanted.rescale;
@@ -249,14 +304,20 @@ export class FrameMetrics {
       mse: () => ({
         name: 'mse',
         label: mseReduction === 'sum' ? 'MSE (per-frame sum)' : 'MSE',
-        convention: mseReduction === 'sum' ? 'squared error summed over each frame (height × width × channels values), averaged over samples' : 'squared error averaged over pixels and channels',
+        convention:
+          mseReduction === 'sum'
+            ? 'squared error summed over each frame (height × width × channels values), averaged over samples'
+            : 'squared error averaged over pixels and channels',
         higherIsBetter: false,
         compute: (p, t) => mse(p, t, { reduction: mseReduction }),
       }),
       mae: () => ({
         name: 'mae',
         label: maeReduction === 'sum' ? 'MAE (per-frame sum)' : 'MAE',
-        convention: maeReduction === 'sum' ? 'absolute error summed over each frame, averaged over samples' : 'absolute error averaged over pixels and channels',
+        convention:
+          maeReduction === 'sum'
+            ? 'absolute error summed over each frame, averaged over samples'
+            : 'absolute error averaged over pixels and channels',
         higherIsBetter: false,
         compute: (p, t) => mae(p, t, { reduction: maeReduction }),
       }),
@@ -298,17 +359,35 @@ export class FrameMetrics {
    */
   async update(prediction: tf.Tensor, target: tf.Tensor): Promise<void> {
     const context = `FrameMetrics.update (batch ${this.#batches})`;
-    for (const [name, value] of [['prediction', prediction], ['target', target]] as const) {
+    for (const [name, value] of [
+      ['prediction', prediction],
+      ['target', target],
+    ] as const) {
       if (!(value instanceof tf.Tensor) || value.rank !== 5) {
-        throw new ShapeError(name, '[batch, time, height, width, channels]', value instanceof tf.Tensor ? formatShape(value.shape) : String(value), context);
+        throw new ShapeError(
+          name,
+          '[batch, time, height, width, channels]',
+          value instanceof tf.Tensor ? formatShape(value.shape) : String(value),
+          context,
+        );
       }
     }
     if (!tf.util.arraysEqual(prediction.shape, target.shape)) {
-      throw new ShapeError('target', `the shape of prediction ${formatShape(prediction.shape)}`, formatShape(target.shape), context);
+      throw new ShapeError(
+        'target',
+        `the shape of prediction ${formatShape(prediction.shape)}`,
+        formatShape(target.shape),
+        context,
+      );
     }
     const [batch, time] = prediction.shape as [number, number];
     if (this.#frames !== null && time !== this.#frames) {
-      throw new ShapeError('prediction', `${this.#frames} frames per video (as in the previous batches)`, `${time} ${formatShape(prediction.shape)}`, context);
+      throw new ShapeError(
+        'prediction',
+        `${this.#frames} frames per video (as in the previous batches)`,
+        `${time} ${formatShape(prediction.shape)}`,
+        context,
+      );
     }
     const [low, high] = this.valueRange;
     // One read-back: [6 checks] ++ [metrics · batch · time] values.
@@ -320,7 +399,14 @@ export class FrameMetrics {
       const targetOk = tf.isFinite(floatTarget);
       const bad = (ok: tf.Tensor) => tf.sum(tf.cast(tf.logicalNot(ok), 'float32'));
       // Metrics run on finite values (NaNs are reported from `checks`, not propagated).
-      const checks = tf.stack([bad(predictionOk), bad(targetOk), tf.min(floatPrediction), tf.max(floatPrediction), tf.min(floatTarget), tf.max(floatTarget)]);
+      const checks = tf.stack([
+        bad(predictionOk),
+        bad(targetOk),
+        tf.min(floatPrediction),
+        tf.max(floatPrediction),
+        tf.min(floatTarget),
+        tf.max(floatTarget),
+      ]);
       const finitePrediction = zeroWhereNot(predictionOk, floatPrediction);
       const used = this.outOfRange === 'clamp' ? tf.clipByValue(finitePrediction, low, high) : finitePrediction;
       const finiteTarget = zeroWhereNot(targetOk, floatTarget);
@@ -335,14 +421,26 @@ export class FrameMetrics {
       packed.dispose();
     }
     const [badPrediction, badTarget, pMin, pMax, tMin, tMax] = data as unknown as number[];
-    if ((badTarget as number) > 0) throw new ShapeError('target', 'finite values', `${badTarget} NaN or infinite value(s)`, context);
-    if ((badPrediction as number) > 0) throw new ShapeError('prediction', 'finite values', `${badPrediction} NaN or infinite value(s)`, context);
+    if ((badTarget as number) > 0)
+      throw new ShapeError('target', 'finite values', `${badTarget} NaN or infinite value(s)`, context);
+    if ((badPrediction as number) > 0)
+      throw new ShapeError('prediction', 'finite values', `${badPrediction} NaN or infinite value(s)`, context);
     const show = (v: number): number => Number(v.toPrecision(6));
     if ((tMin as number) < low || (tMax as number) > high) {
-      throw new ShapeError('target', `values in [${low}, ${high}] (valueRange)`, `values in [${show(tMin as number)}, ${show(tMax as number)}]`, context);
+      throw new ShapeError(
+        'target',
+        `values in [${low}, ${high}] (valueRange)`,
+        `values in [${show(tMin as number)}, ${show(tMax as number)}]`,
+        context,
+      );
     }
     if (this.outOfRange === 'error' && ((pMin as number) < low || (pMax as number) > high)) {
-      throw new ShapeError('prediction', `values in [${low}, ${high}] (valueRange; or outOfRange: 'clamp')`, `values in [${show(pMin as number)}, ${show(pMax as number)}]`, context);
+      throw new ShapeError(
+        'prediction',
+        `values in [${low}, ${high}] (valueRange; or outOfRange: 'clamp')`,
+        `values in [${show(pMin as number)}, ${show(pMax as number)}]`,
+        context,
+      );
     }
     if (this.#frames === null) {
       this.#frames = time;
@@ -362,14 +460,26 @@ export class FrameMetrics {
   /** The per-frame means and overall means so far. */
   result(): FrameMetricsResult {
     if (this.#frames === null || this.#samples === 0) {
-      throw new ShapeError('FrameMetrics', 'at least one batch (call update first)', 'no batches', 'FrameMetrics.result');
+      throw new ShapeError(
+        'FrameMetrics',
+        'at least one batch (call update first)',
+        'no batches',
+        'FrameMetrics.result',
+      );
     }
     const frames = this.#frames;
     const metrics: { [K in FrameMetricName]?: MetricSeries } = {};
     this.#resolved.forEach((metric, m) => {
       const perFrame = Array.from(this.#sums[m] as Float64Array, (s) => s / this.#samples);
       const mean = perFrame.reduce((a, b) => a + b, 0) / frames;
-      metrics[metric.name] = { metric: metric.name, label: metric.label, convention: metric.convention, higherIsBetter: metric.higherIsBetter, perFrame, mean };
+      metrics[metric.name] = {
+        metric: metric.name,
+        label: metric.label,
+        convention: metric.convention,
+        higherIsBetter: metric.higherIsBetter,
+        perFrame,
+        mean,
+      };
     });
     return { protocol: this.protocol, source: this.source, samples: this.#samples, frames, metrics };
   }
@@ -384,7 +494,11 @@ export class FrameMetrics {
 }
 
 /** Evaluates one batch of videos (see {@link FrameMetrics}). */
-export async function evaluateFrames(prediction: tf.Tensor, target: tf.Tensor, options: FrameMetricsOptions = {}): Promise<FrameMetricsResult> {
+export async function evaluateFrames(
+  prediction: tf.Tensor,
+  target: tf.Tensor,
+  options: FrameMetricsOptions = {},
+): Promise<FrameMetricsResult> {
   const metrics = new FrameMetrics(options);
   await metrics.update(prediction, target);
   return metrics.result();
@@ -397,11 +511,22 @@ export async function evaluateFrames(prediction: tf.Tensor, target: tf.Tensor, o
 export function formatMetricsTable(result: FrameMetricsResult, options: { readonly digits?: number } = {}): string {
   const digits = options.digits ?? 4;
   const series = METRIC_ORDER.map((m) => result.metrics[m]).filter((s): s is MetricSeries => s !== undefined);
-  const format = (v: number): string => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(digits - 1) : v.toFixed(digits)) : String(v));
+  const format = (v: number): string =>
+    Number.isFinite(v)
+      ? Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0)
+        ? v.toExponential(digits - 1)
+        : v.toFixed(digits)
+      : String(v);
   const header = ['metric', 'mean', ...Array.from({ length: result.frames }, (_, t) => `t+${t + 1}`)];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
-  for (const s of series) lines.push(`| ${s.label} ${s.higherIsBetter ? '↑' : '↓'} | ${format(s.mean)} | ${s.perFrame.map(format).join(' | ')} |`);
-  lines.push('', `Protocol \`${result.protocol}\` (${result.source}), ${result.samples} videos × ${result.frames} frames.`);
+  for (const s of series)
+    lines.push(
+      `| ${s.label} ${s.higherIsBetter ? '↑' : '↓'} | ${format(s.mean)} | ${s.perFrame.map(format).join(' | ')} |`,
+    );
+  lines.push(
+    '',
+    `Protocol \`${result.protocol}\` (${result.source}), ${result.samples} videos × ${result.frames} frames.`,
+  );
   for (const s of series) lines.push(`- ${s.label}: ${s.convention}`);
   return lines.join('\n');
 }

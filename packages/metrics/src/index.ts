@@ -6,7 +6,18 @@
  */
 
 // Pixel metrics
-export { PSNR_CAP_DB, type PixelErrorOptions, type PixelReduction, type PsnrOptions, type Quantization, mae, mse, psnr, quantizeUint8, resolvePsnrOptions } from './pixel.js';
+export {
+  PSNR_CAP_DB,
+  type PixelErrorOptions,
+  type PixelReduction,
+  type PsnrOptions,
+  type Quantization,
+  mae,
+  mse,
+  psnr,
+  quantizeUint8,
+  resolvePsnrOptions,
+} from './pixel.js';
 
 // SSIM
 export {
@@ -33,8 +44,27 @@ export {
   type LpipsLoadReport,
   type LpipsOptions,
 } from './lpips/lpips.js';
-export { Fire, LPIPS_TRUNKS, LpipsTrunk, type LpipsNet, NetLinLayer, type TrunkDefinition, type TrunkLayer, TrunkSlice, maxPool2d, sliceOfFeature, trunkFeatureSizes } from './lpips/trunks.js';
-export { LPIPS_SCALING, type LpipsWeightSource, type NameMapping, type WeightTensor, normalizeLpipsNames, readWeightSource } from './lpips/weights.js';
+export {
+  Fire,
+  LPIPS_TRUNKS,
+  LpipsTrunk,
+  type LpipsNet,
+  NetLinLayer,
+  type TrunkDefinition,
+  type TrunkLayer,
+  TrunkSlice,
+  maxPool2d,
+  sliceOfFeature,
+  trunkFeatureSizes,
+} from './lpips/trunks.js';
+export {
+  LPIPS_SCALING,
+  type LpipsWeightSource,
+  type NameMapping,
+  type WeightTensor,
+  normalizeLpipsNames,
+  readWeightSource,
+} from './lpips/weights.js';
 
 // FVD
 export {

@@ -35,8 +35,14 @@ describe('pixel metrics against scikit-image / NumPy (image-metrics-rgb fixture)
   it('PSNR: range 1, PredRNN uint8 (range 255) and the range skimage infers for float frames (1)', () => {
     const [t, p] = [target(), prediction()];
     assertClose(psnr(p, t, { dataRange: 1 }), values(contents, 'psnr_range1'), { atol: 1e-5, name: 'psnr_range1' });
-    assertClose(psnr(p, t, { dataRange: 255, quantize: 'uint8' }), values(contents, 'psnr_predrnn_uint8'), { atol: 1e-5, name: 'psnr_predrnn_uint8' });
-    assertClose(psnr(p, t, { dataRange: 1 }), values(contents, 'psnr_convttlstm_inferred'), { atol: 1e-5, name: 'psnr_convttlstm_inferred' });
+    assertClose(psnr(p, t, { dataRange: 255, quantize: 'uint8' }), values(contents, 'psnr_predrnn_uint8'), {
+      atol: 1e-5,
+      name: 'psnr_predrnn_uint8',
+    });
+    assertClose(psnr(p, t, { dataRange: 1 }), values(contents, 'psnr_convttlstm_inferred'), {
+      atol: 1e-5,
+      name: 'psnr_convttlstm_inferred',
+    });
     tf.dispose([t, p]);
   });
 });
@@ -50,7 +56,10 @@ describe('pixel metrics: shapes, edge cases and errors', () => {
     const single = mae(tf.zeros([4, 4, 3]), tf.ones([4, 4, 3]));
     expect(single.shape).toEqual([]);
     expect(single.dataSync()[0]).toBe(1);
-    await expectNoLeakedTensors(() => [mse(a, b), mae(a, b, { reduction: 'sum' }), psnr(a, b, { dataRange: 1, quantize: 'uint8' })], 'pixel metrics');
+    await expectNoLeakedTensors(
+      () => [mse(a, b), mae(a, b, { reduction: 'sum' }), psnr(a, b, { dataRange: 1, quantize: 'uint8' })],
+      'pixel metrics',
+    );
     tf.dispose([a, b]);
   });
 
@@ -70,11 +79,17 @@ describe('pixel metrics: shapes, edge cases and errors', () => {
     const a = tf.zeros([2, 4, 4, 1]);
     const b = tf.zeros([2, 4, 5, 1]);
     expect(() => mse(a, b)).toThrow(ShapeError);
-    expect(() => mse(a, b)).toThrow(/mse: target: expected the shape of prediction \[2, 4, 4, 1\], received \[2, 4, 5, 1\]/);
+    expect(() => mse(a, b)).toThrow(
+      /mse: target: expected the shape of prediction \[2, 4, 4, 1\], received \[2, 4, 5, 1\]/,
+    );
     expect(() => mae(tf.zeros([4]), tf.zeros([4]))).toThrow(/prediction: expected rank ≥ 3/);
-    expect(() => psnr(a, a, undefined as never)).toThrow(/options.dataRange: expected a data range \(1 for frames in \[0, 1\], 255 for 8-bit frames\); PSNR has no default range/);
+    expect(() => psnr(a, a, undefined as never)).toThrow(
+      /options.dataRange: expected a data range \(1 for frames in \[0, 1\], 255 for 8-bit frames\); PSNR has no default range/,
+    );
     expect(() => psnr(a, a, { dataRange: -1 })).toThrow(/dataRange: expected a number ≥/);
-    expect(() => mse(a, a, { reduction: 'avg' as never })).toThrow(/reduction: expected one of "mean", "sum", received "avg"/);
+    expect(() => mse(a, a, { reduction: 'avg' as never })).toThrow(
+      /reduction: expected one of "mean", "sum", received "avg"/,
+    );
     tf.dispose([a, b]);
   });
 
@@ -86,7 +101,9 @@ describe('pixel metrics: shapes, edge cases and errors', () => {
     expect(() => mse(nan, good)).toThrow(/prediction: expected finite values, received NaN at flat index 0/);
     expect(() => psnr(good, nan, { dataRange: 1 })).toThrow(/target: expected finite values/);
     expect(() => psnr(wide, good, { dataRange: 1 })).toThrow(/spanning at most dataRange = 1/);
-    expect(() => psnr(wide, good, { dataRange: 255, quantize: 'uint8' })).toThrow(/prediction: expected values in \[0, 1\]/);
+    expect(() => psnr(wide, good, { dataRange: 255, quantize: 'uint8' })).toThrow(
+      /prediction: expected values in \[0, 1\]/,
+    );
     tf.dispose([good, nan, wide]);
   });
 });

@@ -36,7 +36,13 @@ function resolveReduction(options: PixelErrorOptions, context: string): PixelRed
   return oneOf(options.reduction ?? 'mean', ['mean', 'sum'] as const, 'reduction', context);
 }
 
-function pixelError(prediction: tf.Tensor, target: tf.Tensor, options: PixelErrorOptions, context: string, error: (d: tf.Tensor4D) => tf.Tensor4D): tf.Tensor {
+function pixelError(
+  prediction: tf.Tensor,
+  target: tf.Tensor,
+  options: PixelErrorOptions,
+  context: string,
+  error: (d: tf.Tensor4D) => tf.Tensor4D,
+): tf.Tensor {
   const reduction = resolveReduction(options, context);
   assertFramePair(prediction, target, context);
   debugCheckValues(prediction, target, context);
@@ -101,18 +107,28 @@ export const PSNR_CAP_DB = 100;
 export function resolvePsnrOptions(options: PsnrOptions): Required<PsnrOptions> {
   const context = 'psnr';
   if (options === undefined || options === null || typeof options !== 'object') {
-    throw new ConfigError('options.dataRange', 'a data range (1 for frames in [0, 1], 255 for 8-bit frames); PSNR has no default range', options, context);
+    throw new ConfigError(
+      'options.dataRange',
+      'a data range (1 for frames in [0, 1], 255 for 8-bit frames); PSNR has no default range',
+      options,
+      context,
+    );
   }
   assertKnownKeys(options, ['dataRange', 'quantize', 'maxDb'], context);
   const dataRange = finiteNumber(options.dataRange, 'dataRange', context, { min: Number.MIN_VALUE });
   const quantize = oneOf(options.quantize ?? 'none', ['none', 'uint8'] as const, 'quantize', context);
-  const maxDb = options.maxDb === undefined || options.maxDb === Infinity ? Infinity : finiteNumber(options.maxDb, 'maxDb', context);
+  const maxDb =
+    options.maxDb === undefined || options.maxDb === Infinity
+      ? Infinity
+      : finiteNumber(options.maxDb, 'maxDb', context);
   return { dataRange, quantize, maxDb };
 }
 
 /** `np.uint8(x * 255)` of [0, 1] frames (truncation, clipped to [0, 255]), as float32. */
 export function quantizeUint8(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.floor(tf.clipByValue(tf.mul(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), 255), 0, 255)));
+  return tf.tidy(() =>
+    tf.floor(tf.clipByValue(tf.mul(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), 255), 0, 255)),
+  );
 }
 
 /**
@@ -131,7 +147,10 @@ export function psnr(prediction: tf.Tensor, target: tf.Tensor, options: PsnrOpti
     const t = flattenFrames(quantize === 'uint8' ? quantizeUint8(target) : target);
     const meanSquared = imageMean(tf.square(tf.sub(p.frames, t.frames)) as tf.Tensor4D);
     // 10·log10(R²/mse) = (ln R² − ln mse) · 10/ln 10
-    const db = tf.mul(tf.sub(tf.scalar(Math.log(dataRange * dataRange)), tf.log(meanSquared)), 10 / Math.LN10) as tf.Tensor1D;
+    const db = tf.mul(
+      tf.sub(tf.scalar(Math.log(dataRange * dataRange)), tf.log(meanSquared)),
+      10 / Math.LN10,
+    ) as tf.Tensor1D;
     return unflatten(maxDb === Infinity ? db : tf.minimum(db, maxDb), p.leading);
   });
 }

@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, hostToTensor, initBackend, setDebugChecks } from '@vid/core';
-import { assertClose, expectNoLeakedTensors, fixtureMetadata, fixtureTensor, loadReferenceFixture, numericalGradient } from '@vid/core/testing';
+import {
+  assertClose,
+  expectNoLeakedTensors,
+  fixtureMetadata,
+  fixtureTensor,
+  loadReferenceFixture,
+  numericalGradient,
+} from '@vid/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadLocalFixture, values } from './__fixtures__/local.js';
@@ -76,7 +83,14 @@ describe('SSIM on colour, non-square frames against scikit-image (image-metrics-
   it('full options: 9×9 uniform window, population covariance, K1 0.02, K2 0.05', () => {
     const target = hostToTensor(fixtureTensor(contents, 'target'));
     const prediction = hostToTensor(fixtureTensor(contents, 'prediction'));
-    const options = { window: 'uniform', windowSize: 9, covariance: 'population', k1: 0.02, k2: 0.05, dataRange: 1 } as const;
+    const options = {
+      window: 'uniform',
+      windowSize: 9,
+      covariance: 'population',
+      k1: 0.02,
+      k2: 0.05,
+      dataRange: 1,
+    } as const;
     const actual = ssim(prediction, target, options);
     assertClose(actual, values(contents, 'ssim.custom'), { atol: 1e-5, name: 'ssim.custom' });
     expect(resolveSsimConfig(options).preset).toBe('custom');
@@ -90,7 +104,10 @@ describe('SSIM on colour, non-square frames against scikit-image (image-metrics-
     const actual = ssim(tf.expandDims(prediction, 0), tf.expandDims(target, 0), 'wang2004');
     expect(actual.shape).toEqual([1, 3]);
     assertClose(tf.reshape(actual, [3]), values(contents, 'ssim.wang2004'), { atol: 1e-5 });
-    const single = ssim(tf.reshape(tf.slice(prediction, [1], [1]), [32, 40, 3]), tf.reshape(tf.slice(target, [1], [1]), [32, 40, 3]));
+    const single = ssim(
+      tf.reshape(tf.slice(prediction, [1], [1]), [32, 40, 3]),
+      tf.reshape(tf.slice(target, [1], [1]), [32, 40, 3]),
+    );
     expect(single.shape).toEqual([]);
     tf.dispose([target, prediction, actual, single]);
   });
@@ -104,7 +121,9 @@ describe('SSIM options, errors and gradients', () => {
     // σ = 2 without a size gives skimage's 2·⌊3.5σ + 0.5⌋ + 1 = 15 taps.
     expect(resolveSsimConfig({ sigma: 2 }).windowSize).toBe(15);
     expect(resolveSsimConfig({ window: 'uniform' }).windowSize).toBe(7);
-    expect(describeSsim(resolveSsimConfig('predrnn'))).toBe('SSIM [predrnn]: 7×7 uniform window, sample covariance, K1 0.01, K2 0.03, data range 255, on uint8(x·255) frames');
+    expect(describeSsim(resolveSsimConfig('predrnn'))).toBe(
+      'SSIM [predrnn]: 7×7 uniform window, sample covariance, K1 0.01, K2 0.03, data range 255, on uint8(x·255) frames',
+    );
     // A resolved config round-trips.
     const custom = resolveSsimConfig({ window: 'uniform', windowSize: 9, k1: 0.02 });
     expect(resolveSsimConfig(custom)).toEqual(custom);
@@ -129,7 +148,9 @@ describe('SSIM options, errors and gradients', () => {
     const b = tf.zeros([2, 16, 16, 3]);
     const flat = tf.zeros([16, 16]);
     const small = tf.zeros([1, 9, 16, 1]);
-    expect(() => ssim(a, b)).toThrow(/target: expected the shape of prediction \[2, 16, 16, 1\], received \[2, 16, 16, 3\]/);
+    expect(() => ssim(a, b)).toThrow(
+      /target: expected the shape of prediction \[2, 16, 16, 1\], received \[2, 16, 16, 3\]/,
+    );
     expect(() => ssim(flat, flat)).toThrow(ShapeError);
     expect(() => ssim(flat, flat)).toThrow(/rank ≥ 3/);
     expect(() => ssim(small, small)).toThrow(/at least 11×11 pixels.*9×16/);
@@ -140,13 +161,21 @@ describe('SSIM options, errors and gradients', () => {
   it('with debug checks on, rejects NaN and values spanning more than the data range', () => {
     setDebugChecks(true);
     const target = tf.fill([1, 12, 12, 1], 0.5);
-    const nan = tf.tensor4d(Float32Array.from({ length: 144 }, (_, i) => (i === 37 ? NaN : 0.5)), [1, 12, 12, 1]);
-    const wide = tf.tensor4d(Float32Array.from({ length: 144 }, (_, i) => (i === 3 ? 1.5 : 0.2)), [1, 12, 12, 1]);
+    const nan = tf.tensor4d(
+      Float32Array.from({ length: 144 }, (_, i) => (i === 37 ? NaN : 0.5)),
+      [1, 12, 12, 1],
+    );
+    const wide = tf.tensor4d(
+      Float32Array.from({ length: 144 }, (_, i) => (i === 3 ? 1.5 : 0.2)),
+      [1, 12, 12, 1],
+    );
     expect(() => ssim(nan, target)).toThrow(/prediction: expected finite values, received NaN at flat index 37/);
     expect(() => ssim(wide, target)).toThrow(/spanning at most dataRange = 1.*\[0.2, 1.5\]/);
     // R = 2 (conv-tt-lstm) accepts the same values; uint8 quantization needs [0, 1].
     expect(() => tf.dispose(ssim(wide, target, 'convttlstm'))).not.toThrow();
-    expect(() => ssim(wide, target, 'predrnn')).toThrow(/prediction: expected values in \[0, 1\], received values in \[0.2, 1.5\]/);
+    expect(() => ssim(wide, target, 'predrnn')).toThrow(
+      /prediction: expected values in \[0, 1\], received values in \[0.2, 1.5\]/,
+    );
     setDebugChecks(false);
     // Without debug checks, NaN propagates (documented).
     const value = ssim(nan, target, 'skimage');
@@ -165,7 +194,8 @@ describe('SSIM options, errors and gradients', () => {
   it('has gradients that match finite differences (1 − SSIM as a loss)', () => {
     const target = tf.randomUniform([1, 13, 13, 1], 0, 1, 'float32', 2);
     const prediction = tf.randomUniform([1, 13, 13, 1], 0, 1, 'float32', 3);
-    const loss = (p: tf.Tensor) => tf.sum(tf.sub(1, ssim(p, target, { preset: 'skimage', windowSize: 7 }))) as tf.Scalar;
+    const loss = (p: tf.Tensor) =>
+      tf.sum(tf.sub(1, ssim(p, target, { preset: 'skimage', windowSize: 7 }))) as tf.Scalar;
     const analytic = tf.grad(loss)(prediction);
     const numeric = numericalGradient(loss, prediction, 1e-2);
     assertClose(analytic, numeric, { relativeToMax: 2e-2, name: 'd(1 − ssim)/dprediction', checkShape: false });

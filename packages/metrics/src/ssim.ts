@@ -94,23 +94,72 @@ const gaussianSize = (sigma: number): number => 2 * Math.floor(3.5 * sigma + 0.5
  *   uniform, sample covariance, R = 255 from the uint8 dtype. Takes [0, 1] frames.
  */
 export const SSIM_PRESETS: Readonly<Record<SsimPreset, Omit<SsimConfig, 'preset'>>> = {
-  wang2004: { window: 'gaussian', windowSize: 11, sigma: 1.5, k1: 0.01, k2: 0.03, dataRange: 1, covariance: 'population', quantize: 'none' },
-  skimage: { window: 'uniform', windowSize: 7, sigma: 1.5, k1: 0.01, k2: 0.03, dataRange: 1, covariance: 'sample', quantize: 'none' },
-  convttlstm: { window: 'uniform', windowSize: 7, sigma: 1.5, k1: 0.01, k2: 0.03, dataRange: 2, covariance: 'sample', quantize: 'none' },
-  predrnn: { window: 'uniform', windowSize: 7, sigma: 1.5, k1: 0.01, k2: 0.03, dataRange: 255, covariance: 'sample', quantize: 'uint8' },
+  wang2004: {
+    window: 'gaussian',
+    windowSize: 11,
+    sigma: 1.5,
+    k1: 0.01,
+    k2: 0.03,
+    dataRange: 1,
+    covariance: 'population',
+    quantize: 'none',
+  },
+  skimage: {
+    window: 'uniform',
+    windowSize: 7,
+    sigma: 1.5,
+    k1: 0.01,
+    k2: 0.03,
+    dataRange: 1,
+    covariance: 'sample',
+    quantize: 'none',
+  },
+  convttlstm: {
+    window: 'uniform',
+    windowSize: 7,
+    sigma: 1.5,
+    k1: 0.01,
+    k2: 0.03,
+    dataRange: 2,
+    covariance: 'sample',
+    quantize: 'none',
+  },
+  predrnn: {
+    window: 'uniform',
+    windowSize: 7,
+    sigma: 1.5,
+    k1: 0.01,
+    k2: 0.03,
+    dataRange: 255,
+    covariance: 'sample',
+    quantize: 'uint8',
+  },
 };
 
-const SSIM_KEYS = ['preset', 'window', 'windowSize', 'sigma', 'k1', 'k2', 'dataRange', 'covariance', 'quantize'] as const;
+const SSIM_KEYS = [
+  'preset',
+  'window',
+  'windowSize',
+  'sigma',
+  'k1',
+  'k2',
+  'dataRange',
+  'covariance',
+  'quantize',
+] as const;
 
 /** Resolves a preset name or options into a full {@link SsimConfig} (validating every field). */
 export function resolveSsimConfig(options: SsimPreset | SsimOptions | SsimConfig = {}): SsimConfig {
   const context = 'ssim';
   const given = (typeof options === 'string' ? { preset: options } : options) as SsimOptions | SsimConfig;
-  if (typeof given !== 'object' || given === null) throw new ConfigError('options', 'a preset name or an options object', given, context);
+  if (typeof given !== 'object' || given === null)
+    throw new ConfigError('options', 'a preset name or an options object', given, context);
   assertKnownKeys(given, SSIM_KEYS, context);
   // A resolved custom config passed back in is re-validated on top of `wang2004`.
   const wasCustom = given.preset === 'custom';
-  const preset = wasCustom ? 'wang2004' : oneOf(given.preset ?? 'wang2004', Object.keys(SSIM_PRESETS) as SsimPreset[], 'preset', context);
+  const preset = wasCustom
+    ? 'wang2004'
+    : oneOf(given.preset ?? 'wang2004', Object.keys(SSIM_PRESETS) as SsimPreset[], 'preset', context);
   const base = SSIM_PRESETS[preset];
   const window = oneOf(given.window ?? base.window, ['gaussian', 'uniform'] as const, 'window', context);
   const sigma = finiteNumber(given.sigma ?? base.sigma, 'sigma', context, { min: Number.MIN_VALUE });
@@ -118,11 +167,17 @@ export function resolveSsimConfig(options: SsimPreset | SsimOptions | SsimConfig
   const sizeFollowsPreset = window === base.window && (window === 'uniform' || sigma === base.sigma);
   const defaultSize = sizeFollowsPreset ? base.windowSize : window === 'gaussian' ? gaussianSize(sigma) : 7;
   const windowSize = positiveInteger(given.windowSize ?? defaultSize, 'windowSize', context);
-  if (windowSize % 2 !== 1) throw new ConfigError('windowSize', 'an odd window size (as skimage requires)', windowSize, context);
+  if (windowSize % 2 !== 1)
+    throw new ConfigError('windowSize', 'an odd window size (as skimage requires)', windowSize, context);
   const k1 = finiteNumber(given.k1 ?? base.k1, 'k1', context, { min: 0 });
   const k2 = finiteNumber(given.k2 ?? base.k2, 'k2', context, { min: 0 });
   const dataRange = finiteNumber(given.dataRange ?? base.dataRange, 'dataRange', context, { min: Number.MIN_VALUE });
-  const covariance = oneOf(given.covariance ?? base.covariance, ['population', 'sample'] as const, 'covariance', context);
+  const covariance = oneOf(
+    given.covariance ?? base.covariance,
+    ['population', 'sample'] as const,
+    'covariance',
+    context,
+  );
   const quantize = oneOf(given.quantize ?? base.quantize, ['none', 'uint8'] as const, 'quantize', context);
   if (covariance === 'sample' && windowSize === 1) {
     throw new ConfigError('windowSize', 'at least 3 with sample covariance (N − 1 would be 0)', windowSize, context);
@@ -134,7 +189,10 @@ export function resolveSsimConfig(options: SsimPreset | SsimOptions | SsimConfig
 
 /** A one-line description of a convention, for result tables. */
 export function describeSsim(config: SsimConfig): string {
-  const window = config.window === 'gaussian' ? `${config.windowSize}×${config.windowSize} Gaussian window (σ = ${config.sigma})` : `${config.windowSize}×${config.windowSize} uniform window`;
+  const window =
+    config.window === 'gaussian'
+      ? `${config.windowSize}×${config.windowSize} Gaussian window (σ = ${config.sigma})`
+      : `${config.windowSize}×${config.windowSize} uniform window`;
   const input = config.quantize === 'uint8' ? ', on uint8(x·255) frames' : '';
   const name = config.preset === 'custom' ? 'custom' : config.preset;
   return `SSIM [${name}]: ${window}, ${config.covariance} covariance, K1 ${config.k1}, K2 ${config.k2}, data range ${config.dataRange}${input}`;
@@ -169,7 +227,8 @@ function ssimPerImage(x: tf.Tensor4D, y: tf.Tensor4D, config: SsimConfig, dataRa
   // the five maps is filtered on its own: on wasm this is ~3× faster than stacking them along
   // channels for a depthwise filter (or along the batch), because concat and split copy.
   // [n, h, w, c] → [n, c, h, w] → [n·c, h, w, 1]
-  const planes = (t: tf.Tensor4D): tf.Tensor4D => (channels === 1 ? t : (tf.reshape(tf.transpose(t, [0, 3, 1, 2]), [n * channels, height, width, 1]) as tf.Tensor4D));
+  const planes = (t: tf.Tensor4D): tf.Tensor4D =>
+    channels === 1 ? t : (tf.reshape(tf.transpose(t, [0, 3, 1, 2]), [n * channels, height, width, 1]) as tf.Tensor4D);
   const xp = planes(x);
   const yp = planes(y);
   // Variances are E[x²] − E[x]², which cancels badly in float32 when the mean is large; shift
@@ -182,7 +241,8 @@ function ssimPerImage(x: tf.Tensor4D, y: tf.Tensor4D, config: SsimConfig, dataRa
   // Separable window: a [size, 1] then a [1, size] convolution, 'valid' (skimage's crop).
   const vertical = tf.reshape(taps, [size, 1, 1, 1]) as tf.Tensor4D;
   const horizontal = tf.reshape(taps, [1, size, 1, 1]) as tf.Tensor4D;
-  const filter = (t: tf.Tensor): tf.Tensor4D => tf.conv2d(tf.conv2d(t as tf.Tensor4D, vertical, 1, 'valid'), horizontal, 1, 'valid');
+  const filter = (t: tf.Tensor): tf.Tensor4D =>
+    tf.conv2d(tf.conv2d(t as tf.Tensor4D, vertical, 1, 'valid'), horizontal, 1, 'valid');
   // Each: [n·c, h, w, 1] → [n·c, h', w', 1]
   const uxc = filter(xc);
   const uyc = filter(yc);
@@ -219,11 +279,20 @@ function ssimPerImage(x: tf.Tensor4D, y: tf.Tensor4D, config: SsimConfig, dataRa
  * checks on (`setDebugChecks(true)`), NaNs and values spanning more than `dataRange` (or, for
  * `quantize: 'uint8'`, outside [0, 1]) throw.
  */
-export function ssim(prediction: tf.Tensor, target: tf.Tensor, options: SsimPreset | SsimOptions | SsimConfig = {}): tf.Tensor {
+export function ssim(
+  prediction: tf.Tensor,
+  target: tf.Tensor,
+  options: SsimPreset | SsimOptions | SsimConfig = {},
+): tf.Tensor {
   const config = resolveSsimConfig(options);
   const context = `ssim (${config.preset})`;
   assertFramePair(prediction, target, context, config.windowSize);
-  debugCheckValues(prediction, target, context, config.quantize === 'uint8' ? { interval: [0, 1] } : { dataRange: config.dataRange });
+  debugCheckValues(
+    prediction,
+    target,
+    context,
+    config.quantize === 'uint8' ? { interval: [0, 1] } : { dataRange: config.dataRange },
+  );
   return tf.tidy(() => {
     let p = flattenFrames(prediction);
     let t = flattenFrames(target);

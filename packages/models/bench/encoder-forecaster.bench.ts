@@ -56,8 +56,22 @@ interface Contender {
 }
 
 const contenders: Contender[] = [true, false].map((fused) => {
-  const model = new EncoderForecaster({ frameSize: [64, 64], patchSize: 4, hiddenChannels: hidden, kernelSize: kernel, peephole, fused, seed: 0 });
-  return { name: fused ? 'fused' : 'unfused', model, optimizer: new Adam(model.namedParameters(), { lr: 1e-3 }), train: [], infer: [] };
+  const model = new EncoderForecaster({
+    frameSize: [64, 64],
+    patchSize: 4,
+    hiddenChannels: hidden,
+    kernelSize: kernel,
+    peephole,
+    fused,
+    seed: 0,
+  });
+  return {
+    name: fused ? 'fused' : 'unfused',
+    model,
+    optimizer: new Adam(model.namedParameters(), { lr: 1e-3 }),
+    train: [],
+    infer: [],
+  };
 });
 
 function trainStep(c: Contender): number {
@@ -81,7 +95,7 @@ function inferStep(c: Contender): number {
   return performance.now() - start;
 }
 
-for (let i = 0; i < warmup; i++) for (const c of contenders) trainStep(c), inferStep(c);
+for (let i = 0; i < warmup; i++) for (const c of contenders) (trainStep(c), inferStep(c));
 const tensorsBefore = tf.memory().numTensors;
 for (let i = 0; i < steps; i++) {
   for (const c of contenders) {
@@ -89,7 +103,8 @@ for (let i = 0; i < steps; i++) {
     c.infer.push(inferStep(c));
   }
 }
-if (tf.memory().numTensors !== tensorsBefore) console.warn(`warning: ${tf.memory().numTensors - tensorsBefore} tensors leaked`);
+if (tf.memory().numTensors !== tensorsBefore)
+  console.warn(`warning: ${tf.memory().numTensors - tensorsBefore} tensors leaked`);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -102,7 +117,9 @@ console.log('             train step ms (min / median)   forward ms (min / media
 for (const c of contenders) {
   const train = `${min(c.train).toFixed(0)} / ${median(c.train).toFixed(0)}`;
   const infer = `${min(c.infer).toFixed(0)} / ${median(c.infer).toFixed(0)}`;
-  console.log(`${c.name.padEnd(12)} ${train.padStart(28)}   ${infer.padStart(25)}   ${c.train.map((t) => t.toFixed(0)).join(', ')}`);
+  console.log(
+    `${c.name.padEnd(12)} ${train.padStart(28)}   ${infer.padStart(25)}   ${c.train.map((t) => t.toFixed(0)).join(', ')}`,
+  );
 }
 const [fused, unfused] = contenders as [Contender, Contender];
 console.log('');

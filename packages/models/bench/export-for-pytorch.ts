@@ -17,7 +17,19 @@ const out = process.argv[2] ?? '/tmp/vid-export';
 mkdirSync(out, { recursive: true });
 await initBackend({ backend: 'wasm', log: false });
 for (const cell of ['convttlstm', 'convlstm'] as const) {
-  const model = new ConvRecurrentNet({ cell, inputChannels: 2, layersPerBlock: [2, 1, 1], hiddenChannels: [5, 6, 4], skipStride: 1, order: 2, steps: 4, ranks: 3, kernelSize: [3, 5], outputSigmoid: true, seed: 5 });
+  const model = new ConvRecurrentNet({
+    cell,
+    inputChannels: 2,
+    layersPerBlock: [2, 1, 1],
+    hiddenChannels: [5, 6, 4],
+    skipStride: 1,
+    order: 2,
+    steps: 4,
+    ranks: 3,
+    kernelSize: [3, 5],
+    outputSigmoid: true,
+    seed: 5,
+  });
   await model.saveSafetensors(join(out, `${cell}.safetensors`));
   const frames = tf.randomUniform([2, 9, 7, 10, 2], 0, 1, 'float32', 3) as tf.Tensor5D;
   const output = model.forward(frames, { inputFrames: 5, futureFrames: 4, outputFrames: 6 });

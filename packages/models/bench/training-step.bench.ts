@@ -20,7 +20,14 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam, initBackend } from '@vid/core';
 
-import { type CellType, type ConvRecurrentNetOptions, ConvRecurrentNet, countParameters, flopsPerStep, paperNetwork } from '../src/index.js';
+import {
+  type CellType,
+  type ConvRecurrentNetOptions,
+  ConvRecurrentNet,
+  countParameters,
+  flopsPerStep,
+  paperNetwork,
+} from '../src/index.js';
 
 interface Case {
   readonly name: 'small' | 'paper';
@@ -44,10 +51,20 @@ const FUTURE_FRAMES = 10;
 
 /** A small network: 2 blocks × 1 layer, 8 hidden channels, rank 4, 3×3 kernels. */
 function smallNetwork(cell: CellType): ConvRecurrentNetOptions {
-  return { cell, inputChannels: 1, layersPerBlock: [1, 1], hiddenChannels: [8, 8], order: 3, steps: 3, ranks: 4, kernelSize: 3 };
+  return {
+    cell,
+    inputChannels: 1,
+    layersPerBlock: [1, 1],
+    hiddenChannels: [8, 8],
+    order: 3,
+    steps: 3,
+    ranks: 4,
+    kernelSize: 3,
+  };
 }
 
-const network = (c: Case): ConvRecurrentNetOptions => (c.name === 'paper' ? paperNetwork(c.cell) : smallNetwork(c.cell));
+const network = (c: Case): ConvRecurrentNetOptions =>
+  c.name === 'paper' ? paperNetwork(c.cell) : smallNetwork(c.cell);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -58,10 +75,21 @@ async function child(c: Case): Promise<void> {
   const report = await initBackend({ backend: 'wasm', log: false });
   const model = new ConvRecurrentNet({ ...network(c), seed: 1 });
   const adam = new Adam(model.namedParameters(), { lr: 1e-4 });
-  const frames = tf.randomUniform([c.batch, INPUT_FRAMES + FUTURE_FRAMES, SIZE, SIZE, 1], 0, 1, 'float32', 7) as tf.Tensor5D;
+  const frames = tf.randomUniform(
+    [c.batch, INPUT_FRAMES + FUTURE_FRAMES, SIZE, SIZE, 1],
+    0,
+    1,
+    'float32',
+    7,
+  ) as tf.Tensor5D;
   const step = async (): Promise<void> => {
     const { value, grads } = adam.computeGradients(() =>
-      model.trainingLoss(frames, { inputFrames: INPUT_FRAMES, futureFrames: FUTURE_FRAMES, scheduledSamplingRatio: 1, checkpointing: c.checkpointing }),
+      model.trainingLoss(frames, {
+        inputFrames: INPUT_FRAMES,
+        futureFrames: FUTURE_FRAMES,
+        scheduledSamplingRatio: 1,
+        checkpointing: c.checkpointing,
+      }),
     );
     adam.applyGradients(grads);
     await value.data();
@@ -87,10 +115,16 @@ async function child(c: Case): Promise<void> {
 }
 
 function runChild(c: Case): Result | string {
-  const result = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--child', JSON.stringify(c)], { encoding: 'utf8', maxBuffer: 1 << 22 });
+  const result = spawnSync(
+    process.execPath,
+    [...process.execArgv, import.meta.filename, '--child', JSON.stringify(c)],
+    { encoding: 'utf8', maxBuffer: 1 << 22 },
+  );
   const line = result.stdout.trim().split('\n').pop() ?? '';
   if (result.status === 0 && line.startsWith('{')) return JSON.parse(line) as Result;
-  const reason = /XNN status|out of memory|Out of memory|RangeError|Aborted/i.test(`${result.stderr}${result.stdout}`) ? 'out of wasm memory (4 GiB)' : `failed (exit ${result.status})`;
+  const reason = /XNN status|out of memory|Out of memory|RangeError|Aborted/i.test(`${result.stderr}${result.stdout}`)
+    ? 'out of wasm memory (4 GiB)'
+    : `failed (exit ${result.status})`;
   return reason;
 }
 
@@ -104,12 +138,15 @@ if (process.argv[2] === '--child') {
   for (const name of ['small', 'paper'] as const) {
     const options = name === 'paper' ? paperNetwork() : smallNetwork('convttlstm');
     const baseline = name === 'paper' ? paperNetwork('convlstm') : smallNetwork('convlstm');
-    const gflops = (o: ConvRecurrentNetOptions): string => (flopsPerStep(o, { height: SIZE, width: SIZE }).multiplications / 1e9).toFixed(2);
+    const gflops = (o: ConvRecurrentNetOptions): string =>
+      (flopsPerStep(o, { height: SIZE, width: SIZE }).multiplications / 1e9).toFixed(2);
     console.log(
       `${name}: Conv-TT-LSTM ${countParameters(options).toLocaleString('en')} parameters, ${gflops(options)} G multiplications per step and sample; ConvLSTM ${countParameters(baseline).toLocaleString('en')}, ${gflops(baseline)} G`,
     );
   }
-  console.log(`\nTraining step on wasm: ${INPUT_FRAMES} → ${FUTURE_FRAMES} (19 steps), ${SIZE}×${SIZE}, teacher forcing, L1 + MSE, Adam; medians\n`);
+  console.log(
+    `\nTraining step on wasm: ${INPUT_FRAMES} → ${FUTURE_FRAMES} (19 steps), ${SIZE}×${SIZE}, teacher forcing, L1 + MSE, Adam; medians\n`,
+  );
   const cases: Case[] = [
     { name: 'small', cell: 'convttlstm', batch: 8, checkpointing: false, iterations: 3 },
     { name: 'small', cell: 'convlstm', batch: 8, checkpointing: false, iterations: 3 },
@@ -126,7 +163,8 @@ if (process.argv[2] === '--child') {
       console.log(`  ${describe(c).padEnd(42)} ${result}`);
       continue;
     }
-    const perSample = c.name === 'paper' ? `; batch 8 would need ≈ ${((result.peakMiB * 8) / 1024).toFixed(1)} GiB` : '';
+    const perSample =
+      c.name === 'paper' ? `; batch 8 would need ≈ ${((result.peakMiB * 8) / 1024).toFixed(1)} GiB` : '';
     console.log(
       `  ${describe(c).padEnd(42)} ${result.msPerStep.toFixed(0).padStart(8)} ms/step   peak ${result.peakMiB.toFixed(0).padStart(5)} MiB   heap ${result.heapMiB.toFixed(0).padStart(5)} MiB   [${result.threads} threads]${perSample}`,
     );
@@ -136,5 +174,7 @@ if (process.argv[2] === '--child') {
     const y = results.get(b);
     return typeof x === 'object' && typeof y === 'object' ? `${(x.msPerStep / y.msPerStep).toFixed(2)}×` : 'n/a';
   };
-  console.log(`\nConv-TT-LSTM / ConvLSTM time per step: small ${ratio(describe(cases[0]!), describe(cases[1]!))}, small checkpointed ${ratio(describe(cases[2]!), describe(cases[3]!))}, paper (batch 1, checkpointed) ${ratio(describe(cases[4]!), describe(cases[5]!))}`);
+  console.log(
+    `\nConv-TT-LSTM / ConvLSTM time per step: small ${ratio(describe(cases[0]!), describe(cases[1]!))}, small checkpointed ${ratio(describe(cases[2]!), describe(cases[3]!))}, paper (batch 1, checkpointed) ${ratio(describe(cases[4]!), describe(cases[5]!))}`,
+  );
 }

@@ -18,11 +18,31 @@ export {
   evaluateAccuracy,
   predictClasses,
 } from './recognition/classifier.js';
-export { ConvStack, type ConvStackOptions, type ConvTrunk, type FrameEncoder, SmallCnn, type SmallCnnOptions, applyToFrames } from './recognition/encoder.js';
-export { PREDICTION_AGGREGATIONS, type PredictionAggregation, aggregatePredictions, linearTimeWeights } from './recognition/aggregate.js';
+export {
+  ConvStack,
+  type ConvStackOptions,
+  type ConvTrunk,
+  type FrameEncoder,
+  SmallCnn,
+  type SmallCnnOptions,
+  applyToFrames,
+} from './recognition/encoder.js';
+export {
+  PREDICTION_AGGREGATIONS,
+  type PredictionAggregation,
+  aggregatePredictions,
+  linearTimeWeights,
+} from './recognition/aggregate.js';
 
 // LRCN (Donahue et al. 2015) and the deep LSTM of Ng et al. 2015
-export { DeepLSTMNet, FrameLSTMClassifier, type FrameLSTMOptions, type FrameLSTMResult, LRCN, type StepWeighting } from './recognition/lrcn.js';
+export {
+  DeepLSTMNet,
+  FrameLSTMClassifier,
+  type FrameLSTMOptions,
+  type FrameLSTMResult,
+  LRCN,
+  type StepWeighting,
+} from './recognition/lrcn.js';
 
 // Beyond Short Snippets (Ng et al. 2015): feature pooling and the two-stream fusion
 export {
@@ -52,12 +72,23 @@ export {
 } from './recognition/early.js';
 
 // Synthetic recognition tasks
-export { type MovingGlyphOptions, type MovingGlyphTask, type SyntheticVideos, movingGlyphVideos } from './recognition/synthetic.js';
+export {
+  type MovingGlyphOptions,
+  type MovingGlyphTask,
+  type SyntheticVideos,
+  movingGlyphVideos,
+} from './recognition/synthetic.js';
 // ─── end of Recognition ──────────────────────────────────────────────────────────────────────
 
 // ─── Video prediction ────────────────────────────────────────────────────────────────────────
 // The one network (the official ConvLSTMNet design, any cell), its configuration and checkpoints
-export { ConvRecurrentNet, type FromCheckpointOptions, type NetworkCell, type RolloutOptions, type TrainingLossOptions } from './prediction/network.js';
+export {
+  ConvRecurrentNet,
+  type FromCheckpointOptions,
+  type NetworkCell,
+  type RolloutOptions,
+  type TrainingLossOptions,
+} from './prediction/network.js';
 export {
   CELL_TYPES,
   type CellType,
@@ -71,13 +102,36 @@ export {
   resolveNetConfig,
   toOfficialConfig,
 } from './prediction/network-config.js';
-export { type OfficialCheckpoint, type ReadCheckpointOptions, checkStateDict, inferOfficialConfig, readOfficialCheckpoint } from './prediction/checkpoint.js';
-export { type FlopsReport, type LayerFlops, countParameters, flopsPerStep, officialParameterShapes } from './prediction/complexity.js';
+export {
+  type OfficialCheckpoint,
+  type ReadCheckpointOptions,
+  checkStateDict,
+  inferOfficialConfig,
+  readOfficialCheckpoint,
+} from './prediction/checkpoint.js';
+export {
+  type FlopsReport,
+  type LayerFlops,
+  countParameters,
+  flopsPerStep,
+  officialParameterShapes,
+} from './prediction/complexity.js';
 // Shi et al. 2015's encoder-forecaster and space-to-depth patches
-export { EncoderForecaster, type EncoderForecasterOptions, type ForecastOptions, type ForecastResult, type ForecasterInput } from './prediction/encoder-forecaster.js';
+export {
+  EncoderForecaster,
+  type EncoderForecasterOptions,
+  type ForecastOptions,
+  type ForecastResult,
+  type ForecasterInput,
+} from './prediction/encoder-forecaster.js';
 export { depthToSpace, spaceToDepth } from './prediction/patches.js';
 // Teacher forcing (the one mixer) and the losses
-export { TeacherForcing, type TeacherForcingMask, type TeacherForcingOptions, scheduledSampling } from './prediction/teacher-forcing.js';
+export {
+  TeacherForcing,
+  type TeacherForcingMask,
+  type TeacherForcingOptions,
+  scheduledSampling,
+} from './prediction/teacher-forcing.js';
 export {
   PREDICTION_LOSSES,
   type PredictionLossKind,
@@ -88,7 +142,13 @@ export {
 } from './prediction/loss.js';
 // The predictor contract, its adapters and the baseline
 export type { PredictorRolloutOptions, PredictorRolloutResult, VideoPredictor } from './prediction/predictor.js';
-export { type ConvRecurrentNetSpec, type CopyLastFrameSpec, type EncoderForecasterSpec, PREDICTOR_TYPES, type PredictorSpec } from './prediction/spec.js';
+export {
+  type ConvRecurrentNetSpec,
+  type CopyLastFrameSpec,
+  type EncoderForecasterSpec,
+  PREDICTOR_TYPES,
+  type PredictorSpec,
+} from './prediction/spec.js';
 export { ConvRecurrentPredictor } from './prediction/network-predictor.js';
 export { EncoderForecasterPredictor } from './prediction/encoder-forecaster-predictor.js';
 export { CopyLastFramePredictor } from './prediction/baseline.js';

@@ -27,7 +27,13 @@ describe('lagWindowLayout: the official Conv3d over lags as a 2-D convolution on
     // axis, [B, C, H, W, lags]; as NDHWC that is [B, H, W, lags, C] with the kernel
     // [kh, kw, lags, C, out], padding only H and W.
     const stacked = tf.stack(states, 3) as tf.Tensor5D; // [B, H, W, lags, C]
-    const padded = tf.pad(stacked, [[0, 0], [1, 1], [2, 2], [0, 0], [0, 0]]);
+    const padded = tf.pad(stacked, [
+      [0, 0],
+      [1, 1],
+      [2, 2],
+      [0, 0],
+      [0, 0],
+    ]);
     const filter = tf.transpose(torchWeight, [2, 3, 4, 1, 0]) as tf.Tensor5D;
     const reference = tf.squeeze(tf.conv3d(padded, filter, 1, 'valid'), [3]); // [B, H, W, out]
 
@@ -47,16 +53,26 @@ describe('lagWindowLayout: the official Conv3d over lags as a 2-D convolution on
 
   it('passes a tensor of another shape through, for loadStateDict to report it', () => {
     const conv = new LagWindowConv({ hiddenChannels: 3, ranks: 2, lags: 2, kernelSize: 3 });
-    expect(() => conv.loadStateDict({ weight: tf.zeros([2, 3, 3, 3, 4]), bias: tf.zeros([2]) }, { layout: 'torch', source: 'x.pt' })).toThrow(
-      /x\.pt: shape mismatch.*weight: expected \[3, 3, 6, 2\].*received \[2, 3, 3, 3, 4\]/,
-    );
+    expect(() =>
+      conv.loadStateDict(
+        { weight: tf.zeros([2, 3, 3, 3, 4]), bias: tf.zeros([2]) },
+        { layout: 'torch', source: 'x.pt' },
+      ),
+    ).toThrow(/x\.pt: shape mismatch.*weight: expected \[3, 3, 6, 2\].*received \[2, 3, 3, 3, 4\]/);
     conv.dispose();
   });
 });
 
 describe('ConvTTLSTMCell', () => {
   it('has the official parameter names and shapes', () => {
-    const cell = new ConvTTLSTMCell({ inputChannels: 2, hiddenChannels: 5, order: 3, steps: 4, ranks: 3, kernelSize: 3 });
+    const cell = new ConvTTLSTMCell({
+      inputChannels: 2,
+      hiddenChannels: 5,
+      order: 3,
+      steps: 4,
+      ranks: 3,
+      kernelSize: 3,
+    });
     const names = cell.namedParameters().map(([n, v]) => `${n} ${JSON.stringify(v.shape)}`);
     expect(names).toEqual([
       'layers.0.weight [3,3,3,3]',
@@ -77,7 +93,15 @@ describe('ConvTTLSTMCell', () => {
   });
 
   it('keeps the last `steps` hidden states, oldest first, and reads order windows of lags states', async () => {
-    const cell = new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, order: 2, steps: 4, ranks: 2, kernelSize: 3, seed: 3 });
+    const cell = new ConvTTLSTMCell({
+      inputChannels: 1,
+      hiddenChannels: 2,
+      order: 2,
+      steps: 4,
+      ranks: 2,
+      kernelSize: 3,
+      seed: 3,
+    });
     const x = random([1, 4, 4, 1], 5) as tf.Tensor4D;
     let state = cell.initialState(1, 4, 4);
     const outputs: tf.Tensor[] = [];
@@ -94,7 +118,15 @@ describe('ConvTTLSTMCell', () => {
   });
 
   it("runs in @vid/cells' rnn (the RecurrentCell contract) with the same outputs as stepping by hand", () => {
-    const cell = new ConvTTLSTMCell({ inputChannels: 2, hiddenChannels: 3, order: 2, steps: 3, ranks: 2, kernelSize: 3, seed: 2 });
+    const cell = new ConvTTLSTMCell({
+      inputChannels: 2,
+      hiddenChannels: 3,
+      order: 2,
+      steps: 3,
+      ranks: 2,
+      kernelSize: 3,
+      seed: 2,
+    });
     const video = random([2, 4, 5, 5, 2], 8) as tf.Tensor5D;
     const result = rnn(cell, video);
     const frames = tf.unstack(video, 1) as tf.Tensor4D[];
@@ -112,7 +144,15 @@ describe('ConvTTLSTMCell', () => {
   });
 
   it('matches finite differences (gradient with respect to the input and a window weight)', () => {
-    const cell = new ConvTTLSTMCell({ inputChannels: 2, hiddenChannels: 2, order: 2, steps: 3, ranks: 2, kernelSize: 3, seed: 9 });
+    const cell = new ConvTTLSTMCell({
+      inputChannels: 2,
+      hiddenChannels: 2,
+      order: 2,
+      steps: 3,
+      ranks: 2,
+      kernelSize: 3,
+      seed: 9,
+    });
     const x0 = random([1, 3, 3, 2], 21) as tf.Tensor4D;
     const x1 = random([1, 3, 3, 2], 22) as tf.Tensor4D;
     const projection = random([1, 3, 3, 2], 23);
@@ -132,7 +172,14 @@ describe('ConvTTLSTMCell', () => {
   });
 
   it('does not leak tensors and never disposes its inputs', async () => {
-    const cell = new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, order: 2, steps: 3, ranks: 2, kernelSize: 3 });
+    const cell = new ConvTTLSTMCell({
+      inputChannels: 1,
+      hiddenChannels: 2,
+      order: 2,
+      steps: 3,
+      ranks: 2,
+      kernelSize: 3,
+    });
     const x = random([2, 5, 5, 1], 1) as tf.Tensor4D;
     await expectNoLeakedTensors(() => {
       const state = cell.zeroState(x);
@@ -148,17 +195,34 @@ describe('ConvTTLSTMCell', () => {
 
   it('rejects bad configurations and inputs with the expected and received values', () => {
     expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, order: 4, steps: 3 })).toThrow(ConfigError);
-    expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, order: 4, steps: 3 })).toThrow(/order: expected an order ≤ steps \(3\).*received 4/);
-    expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, ranks: 0 })).toThrow(/ranks: expected a positive integer, received 0/);
-    expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, kernelSize: 4 })).toThrow(/kernelSize: expected odd kernel sizes/);
-    expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, rank: 3 } as never)).toThrow(/rank.*unknown option/);
-    const cell = new ConvTTLSTMCell({ inputChannels: 2, hiddenChannels: 3, order: 1, steps: 2, ranks: 2, kernelSize: 3 });
+    expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, order: 4, steps: 3 })).toThrow(
+      /order: expected an order ≤ steps \(3\).*received 4/,
+    );
+    expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, ranks: 0 })).toThrow(
+      /ranks: expected a positive integer, received 0/,
+    );
+    expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, kernelSize: 4 })).toThrow(
+      /kernelSize: expected odd kernel sizes/,
+    );
+    expect(() => new ConvTTLSTMCell({ inputChannels: 1, hiddenChannels: 2, rank: 3 } as never)).toThrow(
+      /rank.*unknown option/,
+    );
+    const cell = new ConvTTLSTMCell({
+      inputChannels: 2,
+      hiddenChannels: 3,
+      order: 1,
+      steps: 2,
+      ranks: 2,
+      kernelSize: 3,
+    });
     const state = cell.initialState(1, 4, 4);
     const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
     expect(() => cell.step(x, state)).toThrow(ShapeError);
     expect(() => cell.step(x, state)).toThrow(/x: expected \[batch, height, width, 2\], received \[1, 4, 4, 3\]/);
     const good = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
-    expect(() => cell.step(good, { h: state.h.slice(1), c: state.c })).toThrow(/state\.h: expected 2 hidden states \(steps\), received 1/);
+    expect(() => cell.step(good, { h: state.h.slice(1), c: state.c })).toThrow(
+      /state\.h: expected 2 hidden states \(steps\), received 1/,
+    );
     const other = tf.zeros([1, 5, 4, 2]) as tf.Tensor4D;
     expect(() => cell.step(other, state)).toThrow(/state\.c: expected \[1, 5, 4, 3\], received \[1, 4, 4, 3\]/);
     tf.dispose([x, good, other]);

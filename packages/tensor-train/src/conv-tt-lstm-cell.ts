@@ -57,7 +57,12 @@ export function oddKernel(value: unknown, field: string, context: string): [numb
   if (kernel[0] % 2 === 0 || kernel[1] % 2 === 0) {
     // Porting note: with an even kernel the official `padding = k // 2` grows the frame by one
     // pixel per layer, and its recurrence then fails on mismatched shapes; vid rejects it up front.
-    throw new ConfigError(field, 'odd kernel sizes (the official padding k // 2 keeps the frame size only for odd k)', value, context);
+    throw new ConfigError(
+      field,
+      'odd kernel sizes (the official padding k // 2 keeps the frame size only for odd k)',
+      value,
+      context,
+    );
   }
   return kernel;
 }
@@ -140,9 +145,13 @@ export class LagWindowConv extends Module {
     this.kernelSize = oddKernel(options.kernelSize, 'kernelSize', context);
     const rng = resolveRng(options.seed, 'seed', context);
     const [kh, kw] = this.kernelSize;
-    this.weight = this.registerParameter('weight', kaimingUniform()([kh, kw, this.lags * this.hiddenChannels, this.ranks], rng), {
-      layout: lagWindowLayout(this.lags, this.hiddenChannels),
-    });
+    this.weight = this.registerParameter(
+      'weight',
+      kaimingUniform()([kh, kw, this.lags * this.hiddenChannels, this.ranks], rng),
+      {
+        layout: lagWindowLayout(this.lags, this.hiddenChannels),
+      },
+    );
     const fanIn = this.lags * this.hiddenChannels * kh * kw;
     this.bias = options.bias === false ? null : this.registerParameter('bias', biasUniform(fanIn)([this.ranks], rng));
   }
@@ -150,7 +159,12 @@ export class LagWindowConv extends Module {
   /** window: `[batch, height, width, lags · hiddenChannels]` (oldest state first) → `[batch, height, width, ranks]`. */
   apply(window: tf.Tensor4D): tf.Tensor4D {
     if (window.rank !== 4 || window.shape[3] !== this.lags * this.hiddenChannels) {
-      throw new ShapeError('window', `[batch, height, width, ${this.lags * this.hiddenChannels}] (${this.lags} lags × ${this.hiddenChannels} channels)`, formatShape(window.shape), 'LagWindowConv');
+      throw new ShapeError(
+        'window',
+        `[batch, height, width, ${this.lags * this.hiddenChannels}] (${this.lags} lags × ${this.hiddenChannels} channels)`,
+        formatShape(window.shape),
+        'LagWindowConv',
+      );
     }
     // A 'same' convolution over height and width; the window's lags are its input channels.
     return convSame(window, this.weight, this.bias);
@@ -158,7 +172,13 @@ export class LagWindowConv extends Module {
 
   /** The constructor options ({@link Module.getConfig}); the seed is not kept (the weights are saved). */
   override getConfig(): ModuleConfig {
-    return { hiddenChannels: this.hiddenChannels, ranks: this.ranks, lags: this.lags, kernelSize: [...this.kernelSize], bias: this.bias !== null };
+    return {
+      hiddenChannels: this.hiddenChannels,
+      ranks: this.ranks,
+      lags: this.lags,
+      kernelSize: [...this.kernelSize],
+      bias: this.bias !== null,
+    };
   }
 }
 
@@ -215,7 +235,16 @@ export type ConvTTLSTMState = {
   readonly c: tf.Tensor4D;
 };
 
-const CELL_OPTIONS = ['inputChannels', 'hiddenChannels', 'order', 'steps', 'ranks', 'kernelSize', 'bias', 'seed'] as const;
+const CELL_OPTIONS = [
+  'inputChannels',
+  'hiddenChannels',
+  'order',
+  'steps',
+  'ranks',
+  'kernelSize',
+  'bias',
+  'seed',
+] as const;
 
 /**
  * Convolutional Tensor-Train LSTM cell (Su et al. 2020, eqs. 9–11; NVlabs/conv-tt-lstm
@@ -259,7 +288,12 @@ export class ConvTTLSTMCell extends Module implements RecurrentCell<ConvTTLSTMSt
     this.order = positiveInteger(options.order ?? 3, 'order', context);
     this.steps = positiveInteger(options.steps ?? 3, 'steps', context);
     if (this.order > this.steps) {
-      throw new ConfigError('order', `an order ≤ steps (${this.steps}): each of the order windows of steps − order + 1 states must fit in the ${this.steps} past states`, this.order, context);
+      throw new ConfigError(
+        'order',
+        `an order ≤ steps (${this.steps}): each of the order windows of steps − order + 1 states must fit in the ${this.steps} past states`,
+        this.order,
+        context,
+      );
     }
     this.ranks = positiveInteger(options.ranks ?? 8, 'ranks', context);
     this.kernelSize = oddKernel(options.kernelSize ?? 5, 'kernelSize', context);
@@ -283,7 +317,14 @@ export class ConvTTLSTMCell extends Module implements RecurrentCell<ConvTTLSTMSt
         }),
       );
       windows.push(
-        new LagWindowConv({ hiddenChannels: this.hiddenChannels, ranks: this.ranks, lags: this.lags, kernelSize: this.kernelSize, bias: this.bias, seed: rng }),
+        new LagWindowConv({
+          hiddenChannels: this.hiddenChannels,
+          ranks: this.ranks,
+          lags: this.lags,
+          kernelSize: this.kernelSize,
+          bias: this.bias,
+          seed: rng,
+        }),
       );
     }
     this.layers = this.registerModule('layers', new ModuleList(cores));
@@ -297,7 +338,12 @@ export class ConvTTLSTMCell extends Module implements RecurrentCell<ConvTTLSTMSt
    */
   initialState(batch: number, height: number, width: number): ConvTTLSTMState {
     const context = 'ConvTTLSTMCell.initialState';
-    const shape = [positiveInteger(batch, 'batch', context), positiveInteger(height, 'height', context), positiveInteger(width, 'width', context), this.hiddenChannels] as const;
+    const shape = [
+      positiveInteger(batch, 'batch', context),
+      positiveInteger(height, 'height', context),
+      positiveInteger(width, 'width', context),
+      this.hiddenChannels,
+    ] as const;
     const zero = tf.zeros([...shape]) as tf.Tensor4D;
     return { h: new Array<tf.Tensor4D>(this.steps).fill(zero), c: tf.zeros([...shape]) as tf.Tensor4D };
   }
@@ -331,7 +377,9 @@ export class ConvTTLSTMCell extends Module implements RecurrentCell<ConvTTLSTMSt
       // convolution and a split of its channels (a strided copy, and a concat in the backward pass).
       const input = tf.concat([x, train as tf.Tensor4D], 3);
       const gate = this.layers.at(this.order - 1);
-      const [ci, cf, co, cg] = ((gates as ConvBlock[] | undefined) ?? this.prepare()).map((block) => gate.apply(input, block)) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      const [ci, cf, co, cg] = ((gates as ConvBlock[] | undefined) ?? this.prepare()).map((block) =>
+        gate.apply(input, block),
+      ) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const i = tf.sigmoid(ci);
       const f = tf.sigmoid(cf);
       const o = tf.sigmoid(co);
@@ -384,8 +432,12 @@ export class ConvTTLSTMCell extends Module implements RecurrentCell<ConvTTLSTMSt
       throw new ShapeError('state.h', `${this.steps} hidden states (steps)`, `${state.h.length}`, context);
     }
     const expected = [x.shape[0], x.shape[1], x.shape[2], this.hiddenChannels];
-    for (const [name, tensor] of [['state.c', state.c], ...state.h.map((h, j) => [`state.h[${j}]`, h] as const)] as const) {
-      if (!tf.util.arraysEqual(tensor.shape, expected)) throw new ShapeError(name, formatShape(expected), formatShape(tensor.shape), context);
+    for (const [name, tensor] of [
+      ['state.c', state.c],
+      ...state.h.map((h, j) => [`state.h[${j}]`, h] as const),
+    ] as const) {
+      if (!tf.util.arraysEqual(tensor.shape, expected))
+        throw new ShapeError(name, formatShape(expected), formatShape(tensor.shape), context);
     }
   }
 }

@@ -46,4 +46,12 @@ export {
   trainConfigJsonSchema,
 } from './config/config.js';
 export { PRESETS, type Preset, type PresetName, describePresets } from './config/presets.js';
-export { type FieldDoc, type Schema, deepMerge, describeSchema, jsonSchema, setPath, suggest } from './config/schema.js';
+export {
+  type FieldDoc,
+  type Schema,
+  deepMerge,
+  describeSchema,
+  jsonSchema,
+  setPath,
+  suggest,
+} from './config/schema.js';

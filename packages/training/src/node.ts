@@ -22,8 +22,22 @@ export {
 } from './run/checkpoints.js';
 export { type RunData, openRunData } from './run/data.js';
 export { MetricsLog, type MetricsRecord } from './run/metrics-log.js';
-export { ProgressReporter, type ProgressMode, type ProgressUpdate, formatDuration, formatLoss, progressCallback } from './run/progress.js';
-export { RunDirectoryError, defaultRunName, findWorkspaceRoot, prepareRunDir, resolveRunsDir, runsBase } from './run/run-dir.js';
+export {
+  ProgressReporter,
+  type ProgressMode,
+  type ProgressUpdate,
+  formatDuration,
+  formatLoss,
+  progressCallback,
+} from './run/progress.js';
+export {
+  RunDirectoryError,
+  defaultRunName,
+  findWorkspaceRoot,
+  prepareRunDir,
+  resolveRunsDir,
+  runsBase,
+} from './run/run-dir.js';
 
 // Configuration files
 export { type ResolveConfigOptions, checkDataPaths, readConfigFile, resolveConfig } from './config/file.js';
@@ -31,5 +45,14 @@ export { type ResolveConfigOptions, checkDataPaths, readConfigFile, resolveConfi
 // Pictures
 export { COLORS, type Color, SERIES_COLORS } from './render/colors.js';
 export { type GifFrame, type GifOptions, encodeGif } from './render/gif.js';
-export { type Figure, type Panel, type Series, formatTick, niceTicks, plotPanels, svgToPng, svgToRgba } from './render/plot.js';
+export {
+  type Figure,
+  type Panel,
+  type Series,
+  formatTick,
+  niceTicks,
+  plotPanels,
+  svgToPng,
+  svgToRgba,
+} from './render/plot.js';
 export { type SampleVideos, displayScale, samplesGif, samplesGrid } from './render/samples.js';

@@ -70,7 +70,10 @@ async function worker(row: Row, threads: number, stockKernels: boolean): Promise
         entry.ms += Number(await k.kernelTimeMs);
         byName.set(k.name, entry);
       }
-      const top = [...byName].map(([name, v]) => ({ name, ...v })).sort((a, b) => b.ms - a.ms).slice(0, 10);
+      const top = [...byName]
+        .map(([name, v]) => ({ name, ...v }))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 10);
       send({ ms, launches: kernels.length, top });
     } else if (line === 'step') {
       const start = performance.now();
@@ -78,7 +81,11 @@ async function worker(row: Row, threads: number, stockKernels: boolean): Promise
       send({ ms: performance.now() - start });
     } else if (line === 'done') {
       const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm;
-      send({ maxRssMiB: process.resourceUsage().maxRSS / 1024, heapMiB: wasm ? wasm.HEAPU8.buffer.byteLength / 2 ** 20 : undefined, threads: report.threads });
+      send({
+        maxRssMiB: process.resourceUsage().maxRSS / 1024,
+        heapMiB: wasm ? wasm.HEAPU8.buffer.byteLength / 2 ** 20 : undefined,
+        threads: report.threads,
+      });
       process.exit(0);
     }
   }
@@ -99,7 +106,11 @@ class Side {
     const next = await this.lines.next();
     if (next.done) {
       const why = this.stderr.join('').trim().split('\n').slice(-5).join('\n');
-      return { error: /XNN status|out of memory|Aborted|RangeError/i.test(why) ? `out of wasm memory: ${why.split('\n').pop()}` : `exited: ${why}` };
+      return {
+        error: /XNN status|out of memory|Aborted|RangeError/i.test(why)
+          ? `out of wasm memory: ${why.split('\n').pop()}`
+          : `exited: ${why}`,
+      };
     }
     return JSON.parse(next.value) as Reply;
   }
@@ -113,7 +124,8 @@ function median(values: number[]): number {
 
 function findPython(): { python?: string; why?: string } {
   const python = process.env.VID_BENCH_PYTHON ?? '/usr/bin/python3';
-  if (!existsSync(python)) return { why: `${python} not found (install Debian's python3-torch, or set VID_BENCH_PYTHON)` };
+  if (!existsSync(python))
+    return { why: `${python} not found (install Debian's python3-torch, or set VID_BENCH_PYTHON)` };
   const check = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   if (check.status !== 0) return { why: `${python} cannot import torch (${check.stderr.trim().split('\n').pop()})` };
   return { python };
@@ -136,12 +148,28 @@ interface RowResult {
   error?: string;
 }
 
-async function runRow(row: Row, options: { rounds: number; threads: number; stock: boolean; compareStock: boolean; python?: string }): Promise<RowResult> {
+async function runRow(
+  row: Row,
+  options: { rounds: number; threads: number; stock: boolean; compareStock: boolean; python?: string },
+): Promise<RowResult> {
   const here = import.meta.filename;
-  const vidSide = (stock: boolean): Side => new Side(process.execPath, [...process.execArgv, here, '--worker', JSON.stringify(row), String(options.threads), stock ? 'stock' : 'vid']);
+  const vidSide = (stock: boolean): Side =>
+    new Side(process.execPath, [
+      ...process.execArgv,
+      here,
+      '--worker',
+      JSON.stringify(row),
+      String(options.threads),
+      stock ? 'stock' : 'vid',
+    ]);
   const vid = vidSide(options.stock);
   const stock = options.compareStock ? vidSide(true) : undefined;
-  const torch = options.python ? new Side(options.python, [join(dirname(here), '..', 'pytorch_rows.py'), JSON.stringify({ ...row, threads: options.threads })]) : undefined;
+  const torch = options.python
+    ? new Side(options.python, [
+        join(dirname(here), '..', 'pytorch_rows.py'),
+        JSON.stringify({ ...row, threads: options.threads }),
+      ])
+    : undefined;
   const result: RowResult = { row, vid: [], torch: [], stock: [] };
   const warm = await vid.ask('warm');
   if (warm.error) return { ...result, error: warm.error };
@@ -213,7 +241,9 @@ function format(results: RowResult[], torchWhy: string | undefined): string {
     if (hasTorch) {
       const t = median(r.torch);
       const perRound = r.vid.map((x, i) => (x / (r.torch[i] as number)).toFixed(2)).join(', ');
-      lines.push(`| ${r.row.title} | ${v.toFixed(0)} | ${t.toFixed(0)} | ${(v / t).toFixed(2)}× | ${perRound} | ${(gflop / (v / 1000)).toFixed(1)} / ${(gflop / (t / 1000)).toFixed(1)} | ${r.launches} | ${rss} / ${r.torchRss?.toFixed(0)} |`);
+      lines.push(
+        `| ${r.row.title} | ${v.toFixed(0)} | ${t.toFixed(0)} | ${(v / t).toFixed(2)}× | ${perRound} | ${(gflop / (v / 1000)).toFixed(1)} / ${(gflop / (t / 1000)).toFixed(1)} | ${r.launches} | ${rss} / ${r.torchRss?.toFixed(0)} |`,
+      );
     } else {
       lines.push(`| ${r.row.title} | ${v.toFixed(0)} | ${(gflop / (v / 1000)).toFixed(1)} | ${r.launches} | ${rss} |`);
     }
@@ -239,7 +269,8 @@ if (process.argv[2] === '--worker') {
   });
   const ids = values.rows.split(',');
   const unknown = ids.filter((id) => !ROWS.some((r) => r.id === id));
-  if (unknown.length) throw new Error(`--rows: unknown ${unknown.join(', ')}; expected some of ${ROWS.map((r) => r.id).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`--rows: unknown ${unknown.join(', ')}; expected some of ${ROWS.map((r) => r.id).join(', ')}`);
   const { python, why } = values['no-torch'] ? { python: undefined, why: '--no-torch' } : findPython();
   const rounds = Number(values.rounds);
   const threads = Number(values.threads);
@@ -250,25 +281,39 @@ if (process.argv[2] === '--worker') {
   const results: RowResult[] = [];
   // `--batch n` runs every selected row at batch n (for busy or small machines); the title says so.
   const batch = values.batch === undefined ? undefined : Number(values.batch);
-  const selected = ROWS.filter((r) => ids.includes(r.id)).map((r) => (batch === undefined || batch === r.batch ? r : { ...r, batch, title: `${r.title} (batch ${batch})` }));
+  const selected = ROWS.filter((r) => ids.includes(r.id)).map((r) =>
+    batch === undefined || batch === r.batch ? r : { ...r, batch, title: `${r.title} (batch ${batch})` },
+  );
   for (const row of selected) {
-    const result = await runRow(row, { rounds, threads, stock: values['stock-kernels'], compareStock: values['compare-stock'], python });
+    const result = await runRow(row, {
+      rounds,
+      threads,
+      stock: values['stock-kernels'],
+      compareStock: values['compare-stock'],
+      python,
+    });
     results.push(result);
     const v = result.vid.length ? median(result.vid).toFixed(0) : '–';
     const t = result.torch.length ? median(result.torch).toFixed(0) : '–';
     console.error(`  ${row.id}: vid ${v} ms, torch ${t} ms${result.error ? ` (${result.error})` : ''}`);
   }
-  console.log(`\n${values['compare-stock'] && python ? formatCompare(results) : format(results, python ? undefined : why)}`);
+  console.log(
+    `\n${values['compare-stock'] && python ? formatCompare(results) : format(results, python ? undefined : why)}`,
+  );
   if (values.profile) {
     for (const r of results) {
       if (r.stockTop) {
-        console.log(`\n${r.row.title}, before (stock copy kernels): ${r.stockLaunches} kernel launches per step; top 10 kernels\n`);
+        console.log(
+          `\n${r.row.title}, before (stock copy kernels): ${r.stockLaunches} kernel launches per step; top 10 kernels\n`,
+        );
         console.log('| kernel | launches | ms |');
         console.log('|---|---|---|');
         for (const k of r.stockTop) console.log(`| ${k.name} | ${k.launches} | ${k.ms.toFixed(0)} |`);
       }
       if (!r.top) continue;
-      console.log(`\n${r.row.title}: ${r.launches} kernel launches per step; top 10 kernels (tf.profile of the warm-up step)\n`);
+      console.log(
+        `\n${r.row.title}: ${r.launches} kernel launches per step; top 10 kernels (tf.profile of the warm-up step)\n`,
+      );
       console.log('| kernel | launches | ms |');
       console.log('|---|---|---|');
       for (const k of r.top) console.log(`| ${k.name} | ${k.launches} | ${k.ms.toFixed(0)} |`);

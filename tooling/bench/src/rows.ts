@@ -36,22 +36,96 @@ export interface Row {
 }
 
 /** The small preset of the table: 2 blocks × 1 layer, 8 hidden, order 3, steps 3, rank 4, 3×3. */
-const small = (cell: NetworkSpec['cell']): NetworkSpec => ({ cell, hiddenChannels: [8, 8], order: 3, steps: 3, ranks: 4, kernelSize: 3 });
+const small = (cell: NetworkSpec['cell']): NetworkSpec => ({
+  cell,
+  hiddenChannels: [8, 8],
+  order: 3,
+  steps: 3,
+  ranks: 4,
+  kernelSize: 3,
+});
 const frames64 = { batch: 8, size: 64, channels: 1, inputFrames: 10, futureFrames: 10 } as const;
 
 export const ROWS: readonly Row[] = [
-  { id: 'convttlstm-train', title: 'Conv-TT-LSTM network (small), training step', kind: 'network', mode: 'train', network: small('convttlstm'), ...frames64 },
-  { id: 'convttlstm-infer', title: 'Conv-TT-LSTM network (small), inference (test rollout)', kind: 'network', mode: 'infer', network: small('convttlstm'), ...frames64 },
-  { id: 'convlstm-net-train', title: 'ConvLSTM network (small), training step', kind: 'network', mode: 'train', network: small('convlstm'), ...frames64 },
-  { id: 'convlstm-net-infer', title: 'ConvLSTM network (small), inference', kind: 'network', mode: 'infer', network: small('convlstm'), ...frames64 },
-  { id: 'cells-convlstm-infer', title: '@vid/cells ConvLSTM 2 × 64, k5, 10 frames, inference', kind: 'convlstm', mode: 'infer', hiddenChannels: [64, 64], kernelSize: 5, ...frames64, futureFrames: 0 },
-  { id: 'encoder-forecaster-train', title: 'encoder-forecaster 2 × 64, k5, 4×4 patches, training step', kind: 'encoder-forecaster', mode: 'train', hiddenChannels: [64, 64], kernelSize: 5, patchSize: 4, ...frames64 },
-  { id: 'convgru-train', title: '@vid/cells ConvGRU 2 × 64, k5, 16×16×16, 10 frames, training step', kind: 'convgru', mode: 'train', hiddenChannels: [64, 64], kernelSize: 5, batch: 8, size: 16, channels: 16, inputFrames: 10, futureFrames: 0 },
+  {
+    id: 'convttlstm-train',
+    title: 'Conv-TT-LSTM network (small), training step',
+    kind: 'network',
+    mode: 'train',
+    network: small('convttlstm'),
+    ...frames64,
+  },
+  {
+    id: 'convttlstm-infer',
+    title: 'Conv-TT-LSTM network (small), inference (test rollout)',
+    kind: 'network',
+    mode: 'infer',
+    network: small('convttlstm'),
+    ...frames64,
+  },
+  {
+    id: 'convlstm-net-train',
+    title: 'ConvLSTM network (small), training step',
+    kind: 'network',
+    mode: 'train',
+    network: small('convlstm'),
+    ...frames64,
+  },
+  {
+    id: 'convlstm-net-infer',
+    title: 'ConvLSTM network (small), inference',
+    kind: 'network',
+    mode: 'infer',
+    network: small('convlstm'),
+    ...frames64,
+  },
+  {
+    id: 'cells-convlstm-infer',
+    title: '@vid/cells ConvLSTM 2 × 64, k5, 10 frames, inference',
+    kind: 'convlstm',
+    mode: 'infer',
+    hiddenChannels: [64, 64],
+    kernelSize: 5,
+    ...frames64,
+    futureFrames: 0,
+  },
+  {
+    id: 'encoder-forecaster-train',
+    title: 'encoder-forecaster 2 × 64, k5, 4×4 patches, training step',
+    kind: 'encoder-forecaster',
+    mode: 'train',
+    hiddenChannels: [64, 64],
+    kernelSize: 5,
+    patchSize: 4,
+    ...frames64,
+  },
+  {
+    id: 'convgru-train',
+    title: '@vid/cells ConvGRU 2 × 64, k5, 16×16×16, 10 frames, training step',
+    kind: 'convgru',
+    mode: 'train',
+    hiddenChannels: [64, 64],
+    kernelSize: 5,
+    batch: 8,
+    size: 16,
+    channels: 16,
+    inputFrames: 10,
+    futureFrames: 0,
+  },
 ];
 
 function networkOptions(row: Row): ConvRecurrentNetOptions {
   const n = row.network as NetworkSpec;
-  return { cell: n.cell, inputChannels: row.channels, layersPerBlock: n.hiddenChannels.map(() => 1), hiddenChannels: n.hiddenChannels, order: n.order, steps: n.steps, ranks: n.ranks, kernelSize: n.kernelSize };
+  return {
+    cell: n.cell,
+    inputChannels: row.channels,
+    layersPerBlock: n.hiddenChannels.map(() => 1),
+    hiddenChannels: n.hiddenChannels,
+    order: n.order,
+    steps: n.steps,
+    ranks: n.ranks,
+    kernelSize: n.kernelSize,
+  };
 }
 
 /**
@@ -64,7 +138,9 @@ export function flops(row: Row): number {
     const pixels = row.size * row.size * row.batch;
     if (row.kind === 'network') {
       const steps = row.inputFrames + row.futureFrames - 1;
-      return 2 * flopsPerStep(networkOptions(row), { height: row.size, width: row.size }).multiplications * row.batch * steps;
+      return (
+        2 * flopsPerStep(networkOptions(row), { height: row.size, width: row.size }).multiplications * row.batch * steps
+      );
     }
     const hidden = row.hiddenChannels as number[];
     const k2 = (row.kernelSize as number) ** 2;
@@ -97,7 +173,13 @@ export function flops(row: Row): number {
 /** Builds vid's model of a row and returns one step (which waits for its result). */
 export function buildVidStep(row: Row): () => Promise<void> {
   const total = row.inputFrames + row.futureFrames;
-  const frames = tf.randomUniform([row.batch, total, row.size, row.size, row.channels], 0, 1, 'float32', 7) as tf.Tensor5D;
+  const frames = tf.randomUniform(
+    [row.batch, total, row.size, row.size, row.channels],
+    0,
+    1,
+    'float32',
+    7,
+  ) as tf.Tensor5D;
   let loss: () => tf.Scalar;
   let infer: () => tf.Tensor;
   let parameters: Array<[string, tf.Variable]>;
@@ -105,10 +187,20 @@ export function buildVidStep(row: Row): () => Promise<void> {
     const model = new ConvRecurrentNet({ ...networkOptions(row), seed: 1 });
     parameters = model.namedParameters();
     const context = sliceFrames(frames, 0, row.inputFrames) as tf.Tensor5D;
-    loss = () => model.trainingLoss(frames, { inputFrames: row.inputFrames, futureFrames: row.futureFrames, scheduledSamplingRatio: 1 });
+    loss = () =>
+      model.trainingLoss(frames, {
+        inputFrames: row.inputFrames,
+        futureFrames: row.futureFrames,
+        scheduledSamplingRatio: 1,
+      });
     infer = () => model.predict(context, row.futureFrames);
   } else if (row.kind === 'convlstm' || row.kind === 'convgru') {
-    const options = { inputChannels: row.channels, hiddenChannels: row.hiddenChannels as number[], kernelSize: row.kernelSize as number, seed: 1 };
+    const options = {
+      inputChannels: row.channels,
+      hiddenChannels: row.hiddenChannels as number[],
+      kernelSize: row.kernelSize as number,
+      seed: 1,
+    };
     const model = row.kind === 'convlstm' ? new ConvLSTM({ ...options, peephole: 'none' }) : new ConvGRU(options);
     parameters = model.namedParameters();
     const input = sliceFrames(frames, 0, row.inputFrames);
@@ -120,11 +212,24 @@ export function buildVidStep(row: Row): () => Promise<void> {
     loss = () => tf.tidy(() => tf.mean(tf.square(run())) as tf.Scalar);
     infer = run;
   } else {
-    const model = new EncoderForecaster({ frameSize: [row.size, row.size], patchSize: row.patchSize as number, hiddenChannels: row.hiddenChannels as number[], kernelSize: row.kernelSize as number, peephole: 'none', seed: 1 });
+    const model = new EncoderForecaster({
+      frameSize: [row.size, row.size],
+      patchSize: row.patchSize as number,
+      hiddenChannels: row.hiddenChannels as number[],
+      kernelSize: row.kernelSize as number,
+      peephole: 'none',
+      seed: 1,
+    });
     parameters = model.namedParameters();
     const context = sliceFrames(frames, 0, row.inputFrames);
     const targets = sliceFrames(frames, row.inputFrames, row.futureFrames);
-    loss = () => tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(context, { horizon: row.futureFrames }).predictions, targets)) as tf.Scalar);
+    loss = () =>
+      tf.tidy(
+        () =>
+          tf.mean(
+            tf.squaredDifference(model.apply(context, { horizon: row.futureFrames }).predictions, targets),
+          ) as tf.Scalar,
+      );
     infer = () => {
       const result = model.apply(context, { horizon: row.futureFrames });
       result.logits.dispose();

@@ -13,10 +13,22 @@ import { scenario } from './scenario.js';
 
 const log = document.getElementById('log');
 const params = new URLSearchParams(location.search);
-const packages = { '@vid/core': core, '@vid/cells': cells, '@vid/attention': attention, '@vid/tensor-train': tensorTrain, '@vid/models': models, '@vid/datasets': datasets, '@vid/metrics': metrics };
+const packages = {
+  '@vid/core': core,
+  '@vid/cells': cells,
+  '@vid/attention': attention,
+  '@vid/tensor-train': tensorTrain,
+  '@vid/models': models,
+  '@vid/datasets': datasets,
+  '@vid/metrics': metrics,
+};
 try {
   const exportCounts = Object.fromEntries(Object.entries(packages).map(([name, m]) => [name, Object.keys(m).length]));
-  const report = await core.initBackend({ backend: params.get('backend') ?? 'auto', wasmPaths: params.get('wasmPaths') ?? '/wasm/', log: false });
+  const report = await core.initBackend({
+    backend: params.get('backend') ?? 'auto',
+    wasmPaths: params.get('wasmPaths') ?? '/wasm/',
+    log: false,
+  });
   const fetchBytes = async (name) => {
     const response = await fetch(`/fixtures/${name}`);
     if (!response.ok) throw new Error(`/fixtures/${name}: HTTP ${response.status}`);

@@ -13,18 +13,50 @@ export async function scenario({ tf, core, datasets, models, metrics }, fetchByt
   // 1. Moving MNIST in memory.
   const idx = datasets.parseIdx(await fetchBytes('t10k-images-idx3-ubyte'), 't10k-images-idx3-ubyte');
   const digits = datasets.digitSetFromArray(idx.data.subarray(0, 1000 * 28 * 28), [1000, 28, 28]);
-  const generator = new datasets.MovingMnist({ digits, sequenceLength: 6, canvasSize: [32, 32], digitSize: 14, numDigits: 2, seed: 'browser-test' });
+  const generator = new datasets.MovingMnist({
+    digits,
+    sequenceLength: 6,
+    canvasSize: [32, 32],
+    digitSize: 14,
+    numDigits: 2,
+    seed: 'browser-test',
+  });
   const clips = [generator.sequence(0), generator.sequence(1)];
-  result.movingMnist = { frames: clips[0].frames.length, sum: clips.reduce((s, c) => s + c.frames.reduce((a, b) => a + b, 0), 0) };
+  result.movingMnist = {
+    frames: clips[0].frames.length,
+    sum: clips.reduce((s, c) => s + c.frames.reduce((a, b) => a + b, 0), 0),
+  };
 
   // 2. Three Adam steps of a small ConvLSTM.
-  const spec = { type: 'conv-recurrent-net', patchSize: 4, network: { cell: 'convlstm', inputChannels: 16, layersPerBlock: [1], hiddenChannels: [8], skipStride: null, kernelSize: 3, bias: true, outputSigmoid: false } };
+  const spec = {
+    type: 'conv-recurrent-net',
+    patchSize: 4,
+    network: {
+      cell: 'convlstm',
+      inputChannels: 16,
+      layersPerBlock: [1],
+      hiddenChannels: [8],
+      skipStride: null,
+      kernelSize: 3,
+      bias: true,
+      outputSigmoid: false,
+    },
+  };
   const predictor = models.createPredictor(spec, { seed: 7 });
-  const batch = tf.tidy(() => tf.div(tf.tensor5d(Float32Array.from([...clips[0].frames, ...clips[1].frames]), [2, 6, 32, 32, 1]), 255));
+  const batch = tf.tidy(() =>
+    tf.div(tf.tensor5d(Float32Array.from([...clips[0].frames, ...clips[1].frames]), [2, 6, 32, 32, 1]), 255),
+  );
   const adam = new core.Adam(predictor.module.namedParameters(), { lr: 1e-3 });
   result.losses = [];
   for (let step = 0; step < 3; step++) {
-    const { value, grads } = adam.computeGradients(() => models.predictionLoss(predictor, batch, { inputFrames: 3, futureFrames: 3, scheduledSamplingRatio: 1, rng: new core.Rng(step) }));
+    const { value, grads } = adam.computeGradients(() =>
+      models.predictionLoss(predictor, batch, {
+        inputFrames: 3,
+        futureFrames: 3,
+        scheduledSamplingRatio: 1,
+        rng: new core.Rng(step),
+      }),
+    );
     result.losses.push((await value.data())[0]);
     adam.applyGradients(grads);
     tf.dispose([value, ...grads.values()]);
@@ -66,7 +98,10 @@ export async function scenario({ tf, core, datasets, models, metrics }, fetchByt
   const reference = core.parseSafetensors(await fetchBytes('convttlstm-net.safetensors'), 'convttlstm-net.safetensors');
   const config = JSON.parse(reference.metadata.config);
   const protocol = JSON.parse(reference.metadata.protocol);
-  const official = await models.loadPredictor(await fetchBytes('convttlstm-net.pt'), { config, name: 'convttlstm-net.pt' });
+  const official = await models.loadPredictor(await fetchBytes('convttlstm-net.pt'), {
+    config,
+    name: 'convttlstm-net.pt',
+  });
   const toVid = (host) => tf.tidy(() => tf.transpose(core.hostToTensor(host), [0, 1, 3, 4, 2]));
   const frames = toVid(reference.tensors.get('frames'));
   const expected = toVid(reference.tensors.get('output.test'));

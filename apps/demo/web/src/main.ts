@@ -32,13 +32,18 @@ function setStatus(id: string, text: string, error = false): void {
   element.classList.toggle('error', error);
 }
 
-const message = (error: unknown): string => (error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error));
+const message = (error: unknown): string =>
+  error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
 
 // ─── Backend ─────────────────────────────────────────────────────────────────────────────────
 const params = new URLSearchParams(location.search);
 const backendReady: Promise<BackendReport> = initBackend({
   backend: (params.get('backend') as BackendName | null) ?? 'auto',
-  wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd },
+  wasmPaths: {
+    'tfjs-backend-wasm.wasm': wasmPlain,
+    'tfjs-backend-wasm-simd.wasm': wasmSimd,
+    'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+  },
   log: false,
 });
 backendReady.then(
@@ -67,7 +72,11 @@ let metrics: FrameMetricsResult | undefined;
 let frameIndex = 0;
 
 const numberField = (id: string): number => Number(($(id) as HTMLInputElement).value);
-const sizes = (): { size: number; inputFrames: number; futureFrames: number } => ({ size: numberField('frame-size'), inputFrames: numberField('input-frames'), futureFrames: numberField('future-frames') });
+const sizes = (): { size: number; inputFrames: number; futureFrames: number } => ({
+  size: numberField('frame-size'),
+  inputFrames: numberField('input-frames'),
+  futureFrames: numberField('future-frames'),
+});
 
 function updatePredictButton(): void {
   ($('predict') as HTMLButtonElement).disabled = !(model && sequence);
@@ -122,7 +131,10 @@ select.addEventListener('change', () => {
     const run = runs.find((r) => r.name === name);
     if (!run?.weights) return;
     void useModel(async () => {
-      const config = (await (await fetch(`./runs/${encodeURIComponent(run.name)}/config.json`)).json()) as { data?: { frameSize?: number[]; inputFrames?: number; digitSize?: number; numDigits?: number }; evaluation?: { futureFrames?: number } };
+      const config = (await (await fetch(`./runs/${encodeURIComponent(run.name)}/config.json`)).json()) as {
+        data?: { frameSize?: number[]; inputFrames?: number; digitSize?: number; numDigits?: number };
+        evaluation?: { futureFrames?: number };
+      };
       // The run's data settings become the input's.
       const set = (id: string, value: number | undefined): void => {
         if (value !== undefined) ($(id) as HTMLInputElement).value = String(value);
@@ -131,16 +143,31 @@ select.addEventListener('change', () => {
       set('input-frames', config.data?.inputFrames);
       set('future-frames', config.evaluation?.futureFrames);
       set('mnist-digit-size', config.data?.digitSize);
-      return predictorFromBytes(await fetchBytes(`./runs/${run.weights!.split('/').map(encodeURIComponent).join('/')}`), 'model.safetensors');
+      return predictorFromBytes(
+        await fetchBytes(`./runs/${run.weights!.split('/').map(encodeURIComponent).join('/')}`),
+        'model.safetensors',
+      );
     }, `run ${run.name}`);
   } else if (kind === 'pretrained') {
     const entry = PRETRAINED.find((p) => p.name === name);
-    if (entry) void useModel(async () => predictorFromBytes(await fetchBytes(entry.url), entry.url.split('/').pop() ?? entry.name), entry.name);
+    if (entry)
+      void useModel(
+        async () => predictorFromBytes(await fetchBytes(entry.url), entry.url.split('/').pop() ?? entry.name),
+        entry.name,
+      );
   }
 });
 
 function loadFile(file: File): void {
-  void useModel(async () => predictorFromBytes(new Uint8Array(await file.arrayBuffer()), file.name, ($('model-config') as HTMLTextAreaElement).value), file.name);
+  void useModel(
+    async () =>
+      predictorFromBytes(
+        new Uint8Array(await file.arrayBuffer()),
+        file.name,
+        ($('model-config') as HTMLTextAreaElement).value,
+      ),
+    file.name,
+  );
 }
 
 const drop = $('drop');
@@ -164,7 +191,8 @@ $('model-file').addEventListener('change', (event) => {
 for (const tab of document.querySelectorAll<HTMLButtonElement>('.tab')) {
   tab.addEventListener('click', () => {
     for (const other of document.querySelectorAll('.tab')) other.classList.toggle('active', other === tab);
-    for (const body of document.querySelectorAll<HTMLElement>('.tab-body')) body.hidden = body.dataset.body !== tab.dataset.tab;
+    for (const body of document.querySelectorAll<HTMLElement>('.tab-body'))
+      body.hidden = body.dataset.body !== tab.dataset.tab;
   });
 }
 
@@ -174,7 +202,10 @@ function setSequence(next: Sequence): void {
   metrics = undefined;
   ($('gif') as HTMLButtonElement).disabled = true;
   $('metrics').hidden = true;
-  setStatus('input-status', `${next.source}: ${next.inputFrames} input + ${next.futureFrames} future frames of ${next.height}×${next.width}.`);
+  setStatus(
+    'input-status',
+    `${next.source}: ${next.inputFrames} input + ${next.futureFrames} future frames of ${next.height}×${next.width}.`,
+  );
   const slider = $('slider') as HTMLInputElement;
   slider.max = String(next.inputFrames + next.futureFrames - 1);
   showFrame(0);
@@ -188,7 +219,12 @@ function loadDigits(): Promise<DigitSet> {
     const imageTensor = parseIdx(images, 'mnist-digits.idx');
     const labelTensor = parseIdx(labels, 'mnist-labels.idx');
     const [count, height, width] = imageTensor.shape as [number, number, number];
-    return digitSetFromArray(imageTensor.data as Uint8Array, [count, height, width], labelTensor.data as Uint8Array, 'MNIST test digits');
+    return digitSetFromArray(
+      imageTensor.data as Uint8Array,
+      [count, height, width],
+      labelTensor.data as Uint8Array,
+      'MNIST test digits',
+    );
   })();
   return digits;
 }
@@ -198,8 +234,12 @@ $('mnist-generate').addEventListener('click', () => {
     try {
       const { size, inputFrames, futureFrames } = sizes();
       const set = await loadDigits();
-      const classes = ($('mnist-digits') as HTMLInputElement).value.split(/[\s,]+/).filter(Boolean).map(Number);
-      if (classes.some((c) => !Number.isInteger(c) || c < 0 || c > 9)) throw new Error('digits: expected digit classes 0–9 separated by spaces, like "3 7"');
+      const classes = ($('mnist-digits') as HTMLInputElement).value
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map(Number);
+      if (classes.some((c) => !Number.isInteger(c) || c < 0 || c > 9))
+        throw new Error('digits: expected digit classes 0–9 separated by spaces, like "3 7"');
       const seed = ($('mnist-seed') as HTMLInputElement).value || '0';
       const generator = new MovingMnist({
         digits: set,
@@ -222,7 +262,14 @@ $('mnist-generate').addEventListener('click', () => {
         clip = generator.render(indices, clip.motions.slice(0, classes.length), clip.id);
       }
       const frames = Float32Array.from(clip.frames, (v) => v / 255);
-      setSequence({ frames, inputFrames, futureFrames, height: size, width: size, source: `Moving MNIST (digits ${classes.length ? classes.join(', ') : 'random'}, seed ${seed}), generated by @vid/datasets in the page` });
+      setSequence({
+        frames,
+        inputFrames,
+        futureFrames,
+        height: size,
+        width: size,
+        source: `Moving MNIST (digits ${classes.length ? classes.join(', ') : 'random'}, seed ${seed}), generated by @vid/datasets in the page`,
+      });
     } catch (error) {
       setStatus('input-status', message(error), true);
     }
@@ -230,7 +277,13 @@ $('mnist-generate').addEventListener('click', () => {
 });
 
 /** Grey `[height, width]` in [0, 1] of a drawable, centre-cropped to a square. */
-function greyFrame(source: CanvasImageSource, sourceWidth: number, sourceHeight: number, size: number, offset: [number, number] = [0, 0]): Float32Array {
+function greyFrame(
+  source: CanvasImageSource,
+  sourceWidth: number,
+  sourceHeight: number,
+  size: number,
+  offset: [number, number] = [0, 0],
+): Float32Array {
   const canvas = document.createElement('canvas');
   canvas.width = size;
   canvas.height = size;
@@ -238,10 +291,21 @@ function greyFrame(source: CanvasImageSource, sourceWidth: number, sourceHeight:
   context.fillStyle = 'black';
   context.fillRect(0, 0, size, size);
   const side = Math.min(sourceWidth, sourceHeight);
-  context.drawImage(source, (sourceWidth - side) / 2, (sourceHeight - side) / 2, side, side, offset[0], offset[1], size, size);
+  context.drawImage(
+    source,
+    (sourceWidth - side) / 2,
+    (sourceHeight - side) / 2,
+    side,
+    side,
+    offset[0],
+    offset[1],
+    size,
+    size,
+  );
   const { data } = context.getImageData(0, 0, size, size);
   const out = new Float32Array(size * size);
-  for (let i = 0; i < out.length; i++) out[i] = (0.299 * data[4 * i]! + 0.587 * data[4 * i + 1]! + 0.114 * data[4 * i + 2]!) / 255;
+  for (let i = 0; i < out.length; i++)
+    out[i] = (0.299 * data[4 * i]! + 0.587 * data[4 * i + 1]! + 0.114 * data[4 * i + 2]!) / 255;
   return out;
 }
 
@@ -267,7 +331,10 @@ $('video-file').addEventListener('change', (event) => {
   video.src = URL.createObjectURL(file);
   video.addEventListener(
     'loadeddata',
-    () => void clipFromVideo(video, false, `${file.name} (frames 0.1 s apart)`).catch((error: unknown) => setStatus('input-status', message(error), true)),
+    () =>
+      void clipFromVideo(video, false, `${file.name} (frames 0.1 s apart)`).catch((error: unknown) =>
+        setStatus('input-status', message(error), true),
+      ),
     { once: true },
   );
 });
@@ -298,7 +365,10 @@ clearDrawing();
 let drawing = false;
 const point = (event: PointerEvent): [number, number] => {
   const rect = drawCanvas.getBoundingClientRect();
-  return [((event.clientX - rect.left) * drawCanvas.width) / rect.width, ((event.clientY - rect.top) * drawCanvas.height) / rect.height];
+  return [
+    ((event.clientX - rect.left) * drawCanvas.width) / rect.width,
+    ((event.clientY - rect.top) * drawCanvas.height) / rect.height,
+  ];
 };
 drawCanvas.addEventListener('pointerdown', (event) => {
   drawing = true;
@@ -320,8 +390,16 @@ $('draw-use').addEventListener('click', () => {
   const total = inputFrames + futureFrames;
   const [vx, vy] = [numberField('draw-vx'), numberField('draw-vy')];
   const frames = new Float32Array(total * size * size);
-  for (let t = 0; t < total; t++) frames.set(greyFrame(drawCanvas, drawCanvas.width, drawCanvas.height, size, [vx * t, vy * t]), t * size * size);
-  setSequence({ frames, inputFrames, futureFrames, height: size, width: size, source: `a drawing moving by (${vx}, ${vy}) px per frame` });
+  for (let t = 0; t < total; t++)
+    frames.set(greyFrame(drawCanvas, drawCanvas.width, drawCanvas.height, size, [vx * t, vy * t]), t * size * size);
+  setSequence({
+    frames,
+    inputFrames,
+    futureFrames,
+    height: size,
+    width: size,
+    source: `a drawing moving by (${vx}, ${vy}) px per frame`,
+  });
 });
 
 // ─── Prediction ──────────────────────────────────────────────────────────────────────────────
@@ -335,7 +413,13 @@ $('predict').addEventListener('click', () => {
     try {
       const pixels = height * width;
       const context = tf.tensor5d(frames.subarray(0, inputFrames * pixels), [1, inputFrames, height, width, 1]);
-      const truth = tf.tensor5d(frames.subarray(inputFrames * pixels, (inputFrames + futureFrames) * pixels), [1, futureFrames, height, width, 1]);
+      const truth = tf.tensor5d(frames.subarray(inputFrames * pixels, (inputFrames + futureFrames) * pixels), [
+        1,
+        futureFrames,
+        height,
+        width,
+        1,
+      ]);
       const output = tf.tidy(() => tf.clipByValue(model!.predictor.predict(context, futureFrames), 0, 1));
       prediction = (await output.data()) as Float32Array;
       const seconds = (performance.now() - started) / 1000;
@@ -343,7 +427,10 @@ $('predict').addEventListener('click', () => {
       await evaluator.update(output, truth);
       metrics = evaluator.result();
       tf.dispose([context, truth, output]);
-      setStatus('predict-status', `Predicted ${futureFrames} frames with ${model.label} on ${report.backend} in ${seconds.toFixed(2)} s (in this page).`);
+      setStatus(
+        'predict-status',
+        `Predicted ${futureFrames} frames with ${model.label} on ${report.backend} in ${seconds.toFixed(2)} s (in this page).`,
+      );
       $('predict-status').dataset.done = 'true';
       ($('gif') as HTMLButtonElement).disabled = false;
       renderMetrics();
@@ -359,13 +446,24 @@ function renderMetrics(): void {
   const table = $('metrics') as HTMLTableElement;
   const names = ['mse', 'psnr', 'ssim'] as const;
   const header = `<tr><th>future frame</th>${names.map((n) => `<th>${n.toUpperCase()}${n === 'psnr' ? ' (dB)' : ''}</th>`).join('')}</tr>`;
-  const rows = Array.from({ length: metrics.frames }, (_, k) => `<tr data-frame="${sequence!.inputFrames + k}"><td>${k + 1}</td>${names.map((n) => `<td>${format(metrics!.metrics[n]?.perFrame[k], n)}</td>`).join('')}</tr>`);
+  const rows = Array.from(
+    { length: metrics.frames },
+    (_, k) =>
+      `<tr data-frame="${sequence!.inputFrames + k}"><td>${k + 1}</td>${names.map((n) => `<td>${format(metrics!.metrics[n]?.perFrame[k], n)}</td>`).join('')}</tr>`,
+  );
   const mean = `<tr><td><b>mean</b></td>${names.map((n) => `<td><b>${format(metrics!.metrics[n]?.mean, n)}</b></td>`).join('')}</tr>`;
   table.innerHTML = `<caption>Per-frame metrics, computed in the page by @vid/metrics</caption>${header}${rows.join('')}${mean}`;
   table.hidden = false;
 }
 
-const format = (value: number | null | undefined, name: string): string => (typeof value !== 'number' || !Number.isFinite(value) ? '–' : name === 'mse' ? value.toFixed(5) : name === 'psnr' ? value.toFixed(2) : value.toFixed(4));
+const format = (value: number | null | undefined, name: string): string =>
+  typeof value !== 'number' || !Number.isFinite(value)
+    ? '–'
+    : name === 'mse'
+      ? value.toFixed(5)
+      : name === 'psnr'
+        ? value.toFixed(2)
+        : value.toFixed(4);
 
 // ─── Viewer ──────────────────────────────────────────────────────────────────────────────────
 function paint(canvasId: string, data: Float32Array | undefined, offset: number, height: number, width: number): void {
@@ -391,8 +489,10 @@ function showFrame(index: number): void {
   paint('view-input', frames, Math.min(frameIndex, inputFrames - 1) * pixels, height, width);
   paint('view-truth', future >= 0 ? frames : undefined, frameIndex * pixels, height, width);
   paint('view-prediction', future >= 0 ? prediction : undefined, future * pixels, height, width);
-  $('frame-label').textContent = future < 0 ? `input frame ${frameIndex + 1} of ${inputFrames}` : `future frame ${future + 1} of ${futureFrames}`;
-  for (const row of document.querySelectorAll<HTMLTableRowElement>('#metrics tr[data-frame]')) row.classList.toggle('current', Number(row.dataset.frame) === frameIndex);
+  $('frame-label').textContent =
+    future < 0 ? `input frame ${frameIndex + 1} of ${inputFrames}` : `future frame ${future + 1} of ${futureFrames}`;
+  for (const row of document.querySelectorAll<HTMLTableRowElement>('#metrics tr[data-frame]'))
+    row.classList.toggle('current', Number(row.dataset.frame) === frameIndex);
 }
 
 $('slider').addEventListener('input', (event) => showFrame(Number((event.target as HTMLInputElement).value)));
@@ -472,8 +572,13 @@ async function runCard(run: RunListing): Promise<HTMLElement> {
           return [];
         }
       });
-    const steps = [...new Set(records.filter((r) => r.type === 'train' || r.type === 'valid').map((r) => r.step))].sort((a, b) => a - b);
-    const series = (type: string, key: string): Array<number | null> => steps.map((step) => (records.find((r) => r.type === type && r.step === step)?.[key] as number | undefined) ?? null);
+    const steps = [...new Set(records.filter((r) => r.type === 'train' || r.type === 'valid').map((r) => r.step))].sort(
+      (a, b) => a - b,
+    );
+    const series = (type: string, key: string): Array<number | null> =>
+      steps.map(
+        (step) => (records.find((r) => r.type === type && r.step === step)?.[key] as number | undefined) ?? null,
+      );
     const chart = document.createElement('div');
     card.append(chart);
     new uPlot(
@@ -493,19 +598,32 @@ async function runCard(run: RunListing): Promise<HTMLElement> {
     );
   }
   if (run.files.includes('summary.json')) {
-    const summary = (await (await fetch(`${base}/summary.json`)).json()) as { step?: number; model?: FrameMetricsResult; baseline?: FrameMetricsResult | null };
+    const summary = (await (await fetch(`${base}/summary.json`)).json()) as {
+      step?: number;
+      model?: FrameMetricsResult;
+      baseline?: FrameMetricsResult | null;
+    };
     const names = Object.keys(summary.model?.metrics ?? {}) as Array<keyof FrameMetricsResult['metrics']>;
-    const rows = names.map((name) => `<tr><td>${name.toUpperCase()}</td><td>${format(summary.model?.metrics[name]?.mean, name)}</td><td>${format(summary.baseline?.metrics[name]?.mean, name)}</td></tr>`);
+    const rows = names.map(
+      (name) =>
+        `<tr><td>${name.toUpperCase()}</td><td>${format(summary.model?.metrics[name]?.mean, name)}</td><td>${format(summary.baseline?.metrics[name]?.mean, name)}</td></tr>`,
+    );
     const table = document.createElement('table');
     table.innerHTML = `<caption>summary at step ${summary.step ?? '?'} (${summary.model?.protocol ?? ''} protocol, ${summary.model?.frames ?? '?'} future frames)</caption><tr><th>metric</th><th>model</th><th>copy last frame</th></tr>${rows.join('')}`;
     card.append(table);
   } else {
-    card.append(Object.assign(document.createElement('p'), { className: 'status', textContent: 'No summary yet: the run is going on or was interrupted.' }));
+    card.append(
+      Object.assign(document.createElement('p'), {
+        className: 'status',
+        textContent: 'No summary yet: the run is going on or was interrupted.',
+      }),
+    );
   }
   return card;
 }
 
-const escapeHtml = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+const escapeHtml = (text: string): string =>
+  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 async function showRuns(): Promise<void> {
   try {
@@ -513,7 +631,10 @@ async function showRuns(): Promise<void> {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     runs = ((await response.json()) as { runs: RunListing[] }).runs;
   } catch {
-    setStatus('runs-status', 'No run server here (a static copy of the demo): drop a weights file to predict. `vid demo` serves the runs in runs/.');
+    setStatus(
+      'runs-status',
+      'No run server here (a static copy of the demo): drop a weights file to predict. `vid demo` serves the runs in runs/.',
+    );
     fillPicker();
     return;
   }
@@ -522,7 +643,10 @@ async function showRuns(): Promise<void> {
     setStatus('runs-status', 'No runs yet. Train one with `npx -y pnpm@10.34.9 turbo train`.');
     return;
   }
-  setStatus('runs-status', `${runs.length} run${runs.length === 1 ? '' : 's'}. Tick runs to compare them side by side.`);
+  setStatus(
+    'runs-status',
+    `${runs.length} run${runs.length === 1 ? '' : 's'}. Tick runs to compare them side by side.`,
+  );
   const picks = $('run-picks');
   const cards = $('run-cards');
   const shown = new Map<string, HTMLElement>();

@@ -8,7 +8,8 @@ import { ConfigError } from '@vid/core';
 import { type VideoPredictor, isSavedModel, loadPredictor } from '@vid/models';
 
 /** Shipped pretrained weights: none yet (another issue ships them); the picker hides the group while empty. */
-export const PRETRAINED: ReadonlyArray<{ readonly name: string; readonly url: string; readonly description: string }> = [];
+export const PRETRAINED: ReadonlyArray<{ readonly name: string; readonly url: string; readonly description: string }> =
+  [];
 
 function parseJson(text: string, what: string): unknown {
   try {
@@ -21,12 +22,17 @@ function parseJson(text: string, what: string): unknown {
 /** Builds a predictor from a weights file's bytes; `configText` (the architecture) is needed for a `.pt`. */
 export async function predictorFromBytes(bytes: Uint8Array, name: string, configText = ''): Promise<VideoPredictor> {
   // A vid model file carries its architecture: the pasted one is for official checkpoints.
-  const pasted = configText.trim() && !isSavedModel(bytes) ? (parseJson(configText, 'the architecture') as Record<string, unknown>) : undefined;
+  const pasted =
+    configText.trim() && !isSavedModel(bytes)
+      ? (parseJson(configText, 'the architecture') as Record<string, unknown>)
+      : undefined;
   try {
     return await loadPredictor(bytes, { name, ...(pasted !== undefined ? { config: pasted } : {}) });
   } catch (error) {
     if (pasted === undefined && error instanceof ConfigError && error.field === 'config') {
-      throw new Error(`${name} does not say its architecture: paste the official ConvLSTMNet arguments (or a vid predictor spec) as JSON under "Architecture for a .pt"`);
+      throw new Error(
+        `${name} does not say its architecture: paste the official ConvLSTMNet arguments (or a vid predictor spec) as JSON under "Architecture for a .pt"`,
+      );
     }
     throw error;
   }

@@ -33,7 +33,9 @@ export function get(tensors: ReadonlyMap<string, HostTensor>, name: string): Hos
 
 /** Forward comparison at the package's tolerance. */
 export function expectForward(actual: tf.Tensor | number, expected: HostTensor, name: string): void {
-  log(assertClose(typeof actual === 'number' ? [actual] : actual, expected, { relativeToMax: FORWARD_TOLERANCE, name }));
+  log(
+    assertClose(typeof actual === 'number' ? [actual] : actual, expected, { relativeToMax: FORWARD_TOLERANCE, name }),
+  );
 }
 
 /** Gradient comparison at the package's tolerance. */
@@ -43,11 +45,16 @@ export function expectGradient(actual: tf.Tensor, expected: HostTensor, name: st
 
 /** With `VID_PARITY_LOG=1`, prints each parity comparison's worst error relative to the largest expected magnitude. */
 function log(report: CloseReport): void {
-  if (process.env.VID_PARITY_LOG === '1') console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
+  if (process.env.VID_PARITY_LOG === '1')
+    console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
 }
 
 /** Compares gradients by name with `grad.<name>` in `expected`, then disposes them. */
-export function expectGradients(grads: Map<string, tf.Tensor>, expected: ReadonlyMap<string, HostTensor>, label = ''): void {
+export function expectGradients(
+  grads: Map<string, tf.Tensor>,
+  expected: ReadonlyMap<string, HostTensor>,
+  label = '',
+): void {
   try {
     for (const [name, grad] of grads) expectGradient(grad, get(expected, `grad.${name}`), `${label}grad.${name}`);
   } finally {
@@ -56,8 +63,12 @@ export function expectGradients(grads: Map<string, tf.Tensor>, expected: Readonl
 }
 
 /** The parameters among a fixture's tensors: everything but activations and `grad.*`. */
-export function parametersOf(tensors: ReadonlyMap<string, HostTensor>, activations: readonly string[]): Map<string, HostTensor> {
+export function parametersOf(
+  tensors: ReadonlyMap<string, HostTensor>,
+  activations: readonly string[],
+): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
-  for (const [name, tensor] of tensors) if (!name.startsWith('grad.') && !activations.includes(name)) out.set(name, tensor);
+  for (const [name, tensor] of tensors)
+    if (!name.startsWith('grad.') && !activations.includes(name)) out.set(name, tensor);
   return out;
 }

@@ -5,7 +5,14 @@
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, type HostTensor, type SafetensorsContents, hostToTensor, initBackend, readSafetensors } from '@vid/core';
+import {
+  type BackendName,
+  type HostTensor,
+  type SafetensorsContents,
+  hostToTensor,
+  initBackend,
+  readSafetensors,
+} from '@vid/core';
 import { type CloseReport, assertClose, fixtureTensor } from '@vid/core/testing';
 
 export { tensorsWithPrefix as withPrefix, torchGradients } from '@vid/core/testing';
@@ -26,7 +33,10 @@ export function loadLocalFixture(name: string): Promise<SafetensorsContents> {
 }
 
 /** The parameters (no `grad.*`, no activations) among `tensors`. */
-export function parametersOf(tensors: ReadonlyMap<string, HostTensor>, activations: readonly string[]): Map<string, HostTensor> {
+export function parametersOf(
+  tensors: ReadonlyMap<string, HostTensor>,
+  activations: readonly string[],
+): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   for (const [name, tensor] of tensors) {
     if (name.startsWith('grad.') || activations.includes(name) || name.includes('.grad.')) continue;
@@ -79,7 +89,12 @@ export function expectGradients(
   try {
     for (const [name, grad] of grads) {
       const torchName = names[name] ?? name;
-      log(assertClose(grad, get(expected, `grad.${torchName}`), { relativeToMax: GRADIENT_TOLERANCE, name: `${label}grad.${torchName}` }));
+      log(
+        assertClose(grad, get(expected, `grad.${torchName}`), {
+          relativeToMax: GRADIENT_TOLERANCE,
+          name: `${label}grad.${torchName}`,
+        }),
+      );
     }
   } finally {
     for (const grad of grads.values()) grad.dispose();
@@ -88,12 +103,15 @@ export function expectGradients(
 
 /** Forward comparison at the package's tolerance. */
 export function expectForward(actual: tf.Tensor | number, expected: HostTensor, name: string): void {
-  log(assertClose(typeof actual === 'number' ? [actual] : actual, expected, { relativeToMax: FORWARD_TOLERANCE, name }));
+  log(
+    assertClose(typeof actual === 'number' ? [actual] : actual, expected, { relativeToMax: FORWARD_TOLERANCE, name }),
+  );
 }
 
 /** With `VID_PARITY_LOG=1`, prints each parity comparison's worst error relative to the largest expected magnitude. */
 function log(report: CloseReport): void {
-  if (process.env.VID_PARITY_LOG === '1') console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
+  if (process.env.VID_PARITY_LOG === '1')
+    console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
 }
 
 export { fixtureTensor };

@@ -28,12 +28,15 @@ function fusedBiasGradient(dy: Float32Array): Float32Array {
     const x = tf.zeros([16, 64, 64, 1]) as tf.Tensor4D;
     const filter = tf.zeros([1, 1, 1, 32]) as tf.Tensor4D;
     const dyTensor = tf.tensor4d(dy, [16, 64, 64, 32]);
-    const grad = tf.grad((bias: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x, filter, bias: bias as tf.Tensor1D, strides: 1, pad: 'same' }), dyTensor)));
+    const grad = tf.grad((bias: tf.Tensor) =>
+      tf.sum(tf.mul(tf.fused.conv2d({ x, filter, bias: bias as tf.Tensor1D, strides: 1, pad: 'same' }), dyTensor)),
+    );
     return grad(tf.zeros([32])).dataSync() as Float32Array;
   });
 }
 
-const maxRelative = (a: ArrayLike<number>, exact: Float64Array): number => Math.max(...Array.from(exact, (e, i) => Math.abs((a[i] as number) - e) / Math.abs(e)));
+const maxRelative = (a: ArrayLike<number>, exact: Float64Array): number =>
+  Math.max(...Array.from(exact, (e, i) => Math.abs((a[i] as number) - e) / Math.abs(e)));
 
 describe.each(['cpu', 'wasm'] as const)('bias gradient of tf.fused.conv2d (%s)', (backend) => {
   it('is accurate to float32 rounding (PyTorch level) with the pairwise Sum, and was not with the stock one', async () => {
@@ -53,7 +56,9 @@ describe.each(['cpu', 'wasm'] as const)('bias gradient of tf.fused.conv2d (%s)',
       tf.unregisterKernel('Sum', backend);
       tf.registerKernel(accurate);
     }
-    console.log(`${backend}: bias gradient max relative error vs float64: stock Sum ${before.toExponential(3)}, pairwise ${after.toExponential(3)}`);
+    console.log(
+      `${backend}: bias gradient max relative error vs float64: stock Sum ${before.toExponential(3)}, pairwise ${after.toExponential(3)}`,
+    );
     expect(after).toBeLessThan(1.2e-7); // float32 rounding of the exact sum: ≤ 2^-24 ≈ 6e-8 relative, plus the product's rounding
     // The cpu backend's stock Sum already accumulates in JavaScript numbers (float64); wasm's does not.
     if (backend === 'wasm') expect(before).toBeGreaterThan(1e-6);

@@ -48,7 +48,8 @@ export function pairwiseSum(values: ArrayLike<number>, start: number, count: num
  */
 function reduce(values: ArrayLike<number>, outSize: number, reduceSize: number, leading: boolean): Float32Array {
   const out = new Float32Array(outSize);
-  for (let o = 0; o < outSize; o++) out[o] = leading ? pairwiseSum(values, o, reduceSize, outSize) : pairwiseSum(values, o * reduceSize, reduceSize, 1);
+  for (let o = 0; o < outSize; o++)
+    out[o] = leading ? pairwiseSum(values, o, reduceSize, outSize) : pairwiseSum(values, o * reduceSize, reduceSize, 1);
   return out;
 }
 

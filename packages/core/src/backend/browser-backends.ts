@@ -10,7 +10,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import { BACKEND_PACKAGES, type BackendName, type TryContext, type TryResult, type WasmBinaryName, firstLine } from './select.js';
+import {
+  BACKEND_PACKAGES,
+  type BackendName,
+  type TryContext,
+  type TryResult,
+  type WasmBinaryName,
+  firstLine,
+} from './select.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { type EmscriptenHeap, guardWasmHeap } from './wasm-memory.js';
 
@@ -20,7 +27,10 @@ const INIT_TIMEOUT_MS = 60_000;
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`${what} did not finish within ${INIT_TIMEOUT_MS / 1000} s`)), INIT_TIMEOUT_MS);
+    timer = setTimeout(
+      () => fail(new Error(`${what} did not finish within ${INIT_TIMEOUT_MS / 1000} s`)),
+      INIT_TIMEOUT_MS,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -53,14 +63,24 @@ async function setBackend(name: string, pkg: string): Promise<string> {
 async function tryWebGpu(): Promise<TryResult> {
   const pkg = BACKEND_PACKAGES.webgpu;
   const gpu = (globalThis.navigator as (Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }) | undefined)?.gpu;
-  if (!gpu) return { ok: false, outcome: 'skipped', reason: 'navigator.gpu is missing (WebGPU needs a recent Chrome, Edge or Safari, and a secure context)' };
+  if (!gpu)
+    return {
+      ok: false,
+      outcome: 'skipped',
+      reason: 'navigator.gpu is missing (WebGPU needs a recent Chrome, Edge or Safari, and a secure context)',
+    };
   let adapter: unknown;
   try {
     adapter = await gpu.requestAdapter();
   } catch (error) {
     return { ok: false, outcome: 'skipped', reason: `no WebGPU adapter (${firstLine(error)})` };
   }
-  if (!adapter) return { ok: false, outcome: 'skipped', reason: 'no WebGPU adapter (the GPU or its driver is blocklisted, or WebGPU is disabled)' };
+  if (!adapter)
+    return {
+      ok: false,
+      outcome: 'skipped',
+      reason: 'no WebGPU adapter (the GPU or its driver is blocklisted, or WebGPU is disabled)',
+    };
   try {
     await import('@tensorflow/tfjs-backend-webgpu');
   } catch (error) {
@@ -83,7 +103,12 @@ function hasWebGl2(): boolean {
 
 async function tryWebGl(): Promise<TryResult> {
   const pkg = BACKEND_PACKAGES.webgl;
-  if (!hasWebGl2()) return { ok: false, outcome: 'skipped', reason: 'WebGL2 is not available (no GPU, or hardware acceleration is off)' };
+  if (!hasWebGl2())
+    return {
+      ok: false,
+      outcome: 'skipped',
+      reason: 'WebGL2 is not available (no GPU, or hardware acceleration is off)',
+    };
   try {
     await import('@tensorflow/tfjs-backend-webgl');
   } catch (error) {
@@ -92,7 +117,10 @@ async function tryWebGl(): Promise<TryResult> {
   const failure = await setBackend('webgl', pkg);
   if (failure) return { ok: false, outcome: 'failed', reason: failure };
   const renderer = webGlRenderer();
-  return { ok: true, detail: `${pkg} ${tf.version_core}, WebGL ${tf.env().getNumber('WEBGL_VERSION')}${renderer ? `, ${renderer}` : ''}` };
+  return {
+    ok: true,
+    detail: `${pkg} ${tf.version_core}, WebGL ${tf.env().getNumber('WEBGL_VERSION')}${renderer ? `, ${renderer}` : ''}`,
+  };
 }
 
 function webGlRenderer(): string | undefined {
@@ -131,29 +159,48 @@ async function tryWasm(context: TryContext): Promise<TryResult> {
   else wasm.setThreadsCount(threads);
   if (context.wasmPaths !== undefined) wasm.setWasmPaths(context.wasmPaths);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-  const file: WasmBinaryName = threaded ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+  const file: WasmBinaryName = threaded
+    ? 'tfjs-backend-wasm-threaded-simd.wasm'
+    : simd
+      ? 'tfjs-backend-wasm-simd.wasm'
+      : 'tfjs-backend-wasm.wasm';
   // A missing binary is the usual failure: check it first, so the reason names the URL.
   const url = wasmUrl(context.wasmPaths, file);
   if (context.wasmPaths !== undefined && url === undefined) {
-    return { ok: false, outcome: 'failed', reason: `the wasmPaths option has no URL for ${file} (give a folder URL ending in '/', or a map with that key)` };
+    return {
+      ok: false,
+      outcome: 'failed',
+      reason: `the wasmPaths option has no URL for ${file} (give a folder URL ending in '/', or a map with that key)`,
+    };
   }
   if (url !== undefined) {
     const status = await fetch(url, { method: 'HEAD' }).then(
       (response) => (response.ok ? '' : `HTTP ${response.status}`),
       (error: unknown) => firstLine(error),
     );
-    if (status) return { ok: false, outcome: 'failed', reason: `could not fetch its binary ${url} (${status}); serve the .wasm files of @tensorflow/tfjs-backend-wasm/dist/ there, or pass initBackend({ wasmPaths }) the URL that serves them` };
+    if (status)
+      return {
+        ok: false,
+        outcome: 'failed',
+        reason: `could not fetch its binary ${url} (${status}); serve the .wasm files of @tensorflow/tfjs-backend-wasm/dist/ there, or pass initBackend({ wasmPaths }) the URL that serves them`,
+      };
   }
   const failure = await setBackend('wasm', pkg);
   if (failure) {
-    const hint = url === undefined ? `; its binary ${file} was looked for next to the script: pass initBackend({ wasmPaths: '<folder URL>/' }) where the .wasm files of @tensorflow/tfjs-backend-wasm/dist/ are served` : '';
+    const hint =
+      url === undefined
+        ? `; its binary ${file} was looked for next to the script: pass initBackend({ wasmPaths: '<folder URL>/' }) where the .wasm files of @tensorflow/tfjs-backend-wasm/dist/ are served`
+        : '';
     return { ok: false, outcome: 'failed', reason: `${failure}${hint}` };
   }
   const kernels = registerWasmTrainingKernels();
   const heap = (tf.findBackend('wasm') as unknown as { wasm?: EmscriptenHeap } | null)?.wasm;
   if (heap) guardWasmHeap(heap);
   const count = threaded ? wasm.getThreadsCount() : 1;
-  const why = threads > 1 && !isolated ? ' (the page is not cross-origin isolated: COOP/COEP headers are needed for threads)' : '';
+  const why =
+    threads > 1 && !isolated
+      ? ' (the page is not cross-origin isolated: COOP/COEP headers are needed for threads)'
+      : '';
   return {
     ok: true,
     simd,

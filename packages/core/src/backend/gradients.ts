@@ -41,7 +41,13 @@ function dilateKernel(filter: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D 
   const [kh, kw, ci, co] = filter.shape;
   // [kh, kw, ci, co] → [kh, 1, kw, 1, ci·co], pad the unit axes, merge, crop the trailing zeros.
   const expanded = tf.reshape(filter, [kh, 1, kw, 1, ci * co]);
-  const padded = tf.pad(expanded, [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0]]);
+  const padded = tf.pad(expanded, [
+    [0, 0],
+    [0, dh - 1],
+    [0, 0],
+    [0, dw - 1],
+    [0, 0],
+  ]);
   const merged = tf.reshape(padded, [kh * dh, kw * dw, ci, co]);
   return tf.slice(merged, [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, ci, co]) as tf.Tensor4D;
 }
@@ -78,7 +84,9 @@ const conv2dGradConfig: tf.GradConfig = {
         } as unknown as tf.NamedAttrMap) as tf.Tensor;
       },
       filter: () => {
-        const kernelShape = dilated ? [(filter.shape[0] - 1) * dh + 1, (filter.shape[1] - 1) * dw + 1, filter.shape[2], filter.shape[3]] : filter.shape;
+        const kernelShape = dilated
+          ? [(filter.shape[0] - 1) * dh + 1, (filter.shape[1] - 1) * dw + 1, filter.shape[2], filter.shape[3]]
+          : filter.shape;
         const grad = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, {
           strides,
           pad,

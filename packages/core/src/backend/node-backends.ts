@@ -5,7 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import { BACKEND_PACKAGES, type BackendName, type TryContext, type TryResult, firstLine, withTfWarningsOff } from './select.js';
+import {
+  BACKEND_PACKAGES,
+  type BackendName,
+  type TryContext,
+  type TryResult,
+  firstLine,
+  withTfWarningsOff,
+} from './select.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { type EmscriptenHeap, guardWasmHeap } from './wasm-memory.js';
 import { enableNodeWasmThreads, restoreAfterWasmInit, unrefWasmWorkers } from './wasm-threads.js';
@@ -24,13 +31,20 @@ let toolsPromise: Promise<NodeTools> | undefined;
 
 function nodeTools(): Promise<NodeTools> {
   toolsPromise ??= (async () => {
-    const [{ createRequire }, fs, path, url, os] = await Promise.all([import('node:module'), import('node:fs/promises'), import('node:path'), import('node:url'), import('node:os')]);
+    const [{ createRequire }, fs, path, url, os] = await Promise.all([
+      import('node:module'),
+      import('node:fs/promises'),
+      import('node:path'),
+      import('node:url'),
+      import('node:os'),
+    ]);
     return {
       require: (base: string) => createRequire(base),
-      exists: (p: string) => fs.access(p).then(
-        () => true,
-        () => false,
-      ),
+      exists: (p: string) =>
+        fs.access(p).then(
+          () => true,
+          () => false,
+        ),
       readdir: (p: string) => fs.readdir(p).catch(() => []),
       dirname: path.dirname,
       join: path.join,
@@ -87,7 +101,11 @@ async function tryNative(tools: NodeTools, name: 'gpu' | 'node', located: Locate
   let binding = false;
   for (const dir of napi) if (await tools.exists(tools.join(libDir, dir, 'tfjs_binding.node'))) binding = true;
   if (!binding) {
-    return { ok: false, outcome: 'skipped', reason: `${pkg} is installed but its native binding is missing (its install script could not download libtensorflow)` };
+    return {
+      ok: false,
+      outcome: 'skipped',
+      reason: `${pkg} is installed but its native binding is missing (its install script could not download libtensorflow)`,
+    };
   }
   try {
     await withTfWarningsOff(() => located.require(pkg));
@@ -106,7 +124,11 @@ async function tryWasm(tools: NodeTools, threads: number | 'auto', located: Loca
   try {
     wasmModule = located ? (located.require(pkg) as typeof wasmModule) : await import('@tensorflow/tfjs-backend-wasm');
   } catch (error) {
-    return { ok: false, outcome: located ? 'failed' : 'skipped', reason: located ? `${pkg} failed to load: ${firstLine(error)}` : `${pkg} is not installed` };
+    return {
+      ok: false,
+      outcome: located ? 'failed' : 'skipped',
+      reason: located ? `${pkg} failed to load: ${firstLine(error)}` : `${pkg} is not installed`,
+    };
   }
   let threadCount = 1;
   const wanted = threads === 'auto' ? Math.min(8, tools.cpus()) : threads;
@@ -133,7 +155,12 @@ async function tryWasm(tools: NodeTools, threads: number | 'auto', located: Loca
       failure = firstLine(error);
     }
   }
-  if (!ok) return { ok: false, outcome: 'failed', reason: `${pkg} failed to initialise${failure ? `: ${failure}` : ' its WebAssembly module'}` };
+  if (!ok)
+    return {
+      ok: false,
+      outcome: 'failed',
+      reason: `${pkg} failed to initialise${failure ? `: ${failure}` : ' its WebAssembly module'}`,
+    };
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   if (threadCount > 1) {
     threadCount = wasmModule.getThreadsCount();
@@ -157,7 +184,10 @@ type ProcessListeners = Record<'uncaughtException' | 'unhandledRejection', Liste
 
 function processListeners(): ProcessListeners {
   const emitter = process as unknown as { listeners(e: string): Listener[] };
-  return { uncaughtException: emitter.listeners('uncaughtException'), unhandledRejection: emitter.listeners('unhandledRejection') };
+  return {
+    uncaughtException: emitter.listeners('uncaughtException'),
+    unhandledRejection: emitter.listeners('unhandledRejection'),
+  };
 }
 
 /**

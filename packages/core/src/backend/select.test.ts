@@ -17,7 +17,9 @@ describe('backend selection', () => {
         expect(['skipped', 'failed']).toContain(attempt.outcome);
         expect(report.line).toContain(`${attempt.backend}: ${attempt.reason}`);
       }
-      expect(report.line).toMatch(/^vid: backend wasm \(@tensorflow\/tfjs-backend-wasm 4\.\d+\.\d+, SIMD, \d+ threads?\)/);
+      expect(report.line).toMatch(
+        /^vid: backend wasm \(@tensorflow\/tfjs-backend-wasm 4\.\d+\.\d+, SIMD, \d+ threads?\)/,
+      );
       expect(report.kernelsAdded).toContain('Conv2DBackpropFilter');
       expect(report.threads).toBeGreaterThanOrEqual(1);
     }
@@ -50,7 +52,9 @@ describe('backend selection', () => {
     process.env.VID_BACKEND = 'tpu';
     try {
       expect(() => initBackend({ log: false })).toThrow(ConfigError);
-      expect(() => initBackend({ log: false })).toThrow(/VID_BACKEND: expected one of gpu, node, webgpu, webgl, wasm, cpu or auto, received "tpu"/);
+      expect(() => initBackend({ log: false })).toThrow(
+        /VID_BACKEND: expected one of gpu, node, webgpu, webgl, wasm, cpu or auto, received "tpu"/,
+      );
     } finally {
       if (saved === undefined) delete process.env.VID_BACKEND;
       else process.env.VID_BACKEND = saved;
@@ -72,7 +76,9 @@ describe('backend selection', () => {
   it('refuses a browser backend in Node with a reason', async () => {
     const error = await initBackend({ backend: 'webgl', log: false }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as Error).message).toMatch(/webgl was forced by the option backend: 'webgl' but does not exist in Node\.js \(webgpu and webgl run in browsers\)/);
+    expect((error as Error).message).toMatch(
+      /webgl was forced by the option backend: 'webgl' but does not exist in Node\.js \(webgpu and webgl run in browsers\)/,
+    );
   });
 
   it('prints a full report', async () => {

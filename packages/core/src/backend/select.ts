@@ -52,7 +52,8 @@ export const BACKEND_PACKAGES: Readonly<Record<BackendName, string>> = {
 };
 
 /** The names of tfjs-backend-wasm's binaries (keys of {@link InitBackendOptions.wasmPaths}). */
-export type WasmBinaryName = 'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
+export type WasmBinaryName =
+  'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
 
 /** What happened to one backend during selection. */
 export interface BackendAttempt {
@@ -153,21 +154,34 @@ function parseBackend(value: string | undefined, source: string): BackendName | 
  * wasm.
  */
 export function initBackend(options: InitBackendOptions = {}): Promise<BackendReport> {
-  if (options.backend !== undefined && options.backend !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(options.backend)) {
+  if (
+    options.backend !== undefined &&
+    options.backend !== 'auto' &&
+    !(BACKEND_ORDER as readonly string[]).includes(options.backend)
+  ) {
     throw new ConfigError('backend', `one of ${BACKEND_ORDER.join(', ')} or auto`, options.backend, 'initBackend');
   }
-  const forcedBy = options.backend !== undefined ? (options.backend === 'auto' ? undefined : 'option') : envValue('VID_BACKEND') ? 'VID_BACKEND' : undefined;
+  const forcedBy =
+    options.backend !== undefined
+      ? options.backend === 'auto'
+        ? undefined
+        : 'option'
+      : envValue('VID_BACKEND')
+        ? 'VID_BACKEND'
+        : undefined;
   const requested = options.backend ?? parseBackend(envValue('VID_BACKEND'), 'VID_BACKEND');
   const threads = options.threads ?? parseThreads(envValue('VID_WASM_THREADS'));
   const key = `${requested}:${threads}`;
   if (current && (currentKey === key || requested === 'auto')) return current;
   currentKey = key;
   const context: TryContext = { threads, wasmPaths: options.wasmPaths };
-  current = select(requested, requested === 'auto' ? undefined : forcedBy, context, options.log ?? true).catch((error: unknown) => {
-    current = undefined;
-    currentKey = undefined;
-    throw error;
-  });
+  current = select(requested, requested === 'auto' ? undefined : forcedBy, context, options.log ?? true).catch(
+    (error: unknown) => {
+      current = undefined;
+      currentKey = undefined;
+      throw error;
+    },
+  );
   return current;
 }
 
@@ -179,16 +193,24 @@ export async function currentBackend(): Promise<BackendReport | undefined> {
 function parseThreads(value: string | undefined): number | 'auto' {
   if (value === undefined || value === '' || value === 'auto') return 'auto';
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError('VID_WASM_THREADS', 'a positive integer or auto', value, 'backend selection');
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError('VID_WASM_THREADS', 'a positive integer or auto', value, 'backend selection');
   return n;
 }
 
 /** How a forced backend is named in messages. */
 function forcedText(requested: BackendName, forcedBy: 'option' | 'VID_BACKEND'): string {
-  return forcedBy === 'VID_BACKEND' ? `forced by VID_BACKEND=${requested}` : `forced by the option backend: '${requested}'`;
+  return forcedBy === 'VID_BACKEND'
+    ? `forced by VID_BACKEND=${requested}`
+    : `forced by the option backend: '${requested}'`;
 }
 
-async function select(requested: BackendName | 'auto', forcedBy: 'option' | 'VID_BACKEND' | undefined, context: TryContext, log: boolean | ((line: string) => void)): Promise<BackendReport> {
+async function select(
+  requested: BackendName | 'auto',
+  forcedBy: 'option' | 'VID_BACKEND' | undefined,
+  context: TryContext,
+  log: boolean | ((line: string) => void),
+): Promise<BackendReport> {
   const order = isNode ? NODE_BACKEND_ORDER : BROWSER_BACKEND_ORDER;
   const attempt: (name: BackendName, context: TryContext) => Promise<TryResult> = isNode
     ? (await import('./node-backends.js')).tryNodeBackend
@@ -197,29 +219,56 @@ async function select(requested: BackendName | 'auto', forcedBy: 'option' | 'VID
   if (forced && !order.includes(requested)) {
     const where = isNode ? 'Node.js' : 'a browser';
     const which = isNode ? 'webgpu and webgl run in browsers' : 'gpu and node need Node.js';
-    throw new BackendError(`${requested} was ${forcedText(requested, forcedBy ?? 'option')} but does not exist in ${where} (${which}); choose one of ${order.join(', ')}`);
+    throw new BackendError(
+      `${requested} was ${forcedText(requested, forcedBy ?? 'option')} but does not exist in ${where} (${which}); choose one of ${order.join(', ')}`,
+    );
   }
   const attempts: BackendAttempt[] = [];
   let chosen: { name: BackendName; result: TryResult & { ok: true } } | undefined;
   for (const name of order) {
     if (forced && name !== requested) {
-      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: 'not tried', reason: `${requested} was ${forcedText(requested, forcedBy ?? 'option')}` });
+      attempts.push({
+        backend: name,
+        package: BACKEND_PACKAGES[name],
+        outcome: 'not tried',
+        reason: `${requested} was ${forcedText(requested, forcedBy ?? 'option')}`,
+      });
       continue;
     }
     if (chosen) {
-      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: 'not tried', reason: `${chosen.name} was chosen first` });
+      attempts.push({
+        backend: name,
+        package: BACKEND_PACKAGES[name],
+        outcome: 'not tried',
+        reason: `${chosen.name} was chosen first`,
+      });
       continue;
     }
     const result = await attempt(name, context);
     if (result.ok) {
       chosen = { name, result };
-      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: 'chosen', reason: result.detail, version: result.version });
+      attempts.push({
+        backend: name,
+        package: BACKEND_PACKAGES[name],
+        outcome: 'chosen',
+        reason: result.detail,
+        version: result.version,
+      });
     } else {
-      attempts.push({ backend: name, package: BACKEND_PACKAGES[name], outcome: result.outcome, reason: result.reason, version: result.version });
+      attempts.push({
+        backend: name,
+        package: BACKEND_PACKAGES[name],
+        outcome: result.outcome,
+        reason: result.reason,
+        version: result.version,
+      });
     }
   }
   if (!chosen) {
-    const why = attempts.filter((a) => a.outcome !== 'not tried').map((a) => `${a.backend}: ${a.reason}`).join('; ');
+    const why = attempts
+      .filter((a) => a.outcome !== 'not tried')
+      .map((a) => `${a.backend}: ${a.reason}`)
+      .join('; ');
     throw new BackendError(
       forced
         ? forcedBy === 'VID_BACKEND'
@@ -277,8 +326,12 @@ export async function withTfWarningsOff<T>(fn: () => Promise<T> | T): Promise<T>
 
 /** A multi-line report of a backend selection (the backend, versions, and every attempt). */
 export function formatBackendReport(report: BackendReport): string {
-  const forced = report.forcedBy === 'VID_BACKEND' ? ', forced by VID_BACKEND' : report.forced ? ', forced by the option' : '';
-  const lines = [`backend:      ${report.backend} (TensorFlow.js backend "${report.tfBackend}")${forced}`, `tfjs-core:    ${report.tfjsVersion}`];
+  const forced =
+    report.forcedBy === 'VID_BACKEND' ? ', forced by VID_BACKEND' : report.forced ? ', forced by the option' : '';
+  const lines = [
+    `backend:      ${report.backend} (TensorFlow.js backend "${report.tfBackend}")${forced}`,
+    `tfjs-core:    ${report.tfjsVersion}`,
+  ];
   if (report.nodeVersion) lines.push(`node:         ${report.nodeVersion}`);
   if (report.simd !== undefined) lines.push(`wasm SIMD:    ${report.simd ? 'yes' : 'no'}`);
   if (report.threads !== undefined) lines.push(`wasm threads: ${report.threads}`);

@@ -25,7 +25,11 @@ interface GradResult {
 }
 
 /** Runs `f` on a backend and returns its value and the gradients with respect to each input. */
-async function onBackend(backend: 'wasm' | 'cpu', inputs: Array<{ data: Float32Array; shape: number[] }>, f: (...xs: tf.Tensor[]) => tf.Tensor): Promise<GradResult> {
+async function onBackend(
+  backend: 'wasm' | 'cpu',
+  inputs: Array<{ data: Float32Array; shape: number[] }>,
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+): Promise<GradResult> {
   await useBackend(backend);
   return tf.tidy(() => {
     const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
@@ -40,13 +44,20 @@ async function onBackend(backend: 'wasm' | 'cpu', inputs: Array<{ data: Float32A
   });
 }
 
-async function expectParity(name: string, inputs: Array<{ data: Float32Array; shape: number[] }>, f: (...xs: tf.Tensor[]) => tf.Tensor): Promise<void> {
+async function expectParity(
+  name: string,
+  inputs: Array<{ data: Float32Array; shape: number[] }>,
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+): Promise<void> {
   const cpu = await onBackend('cpu', inputs, f);
   const wasm = await onBackend('wasm', inputs, f);
   const forward = compareClose(wasm.value, cpu.value, { relativeToMax: TOLERANCE, name: `${name} forward` });
   expect(forward.ok, forward.message).toBe(true);
   wasm.grads.forEach((grad, i) => {
-    const report = compareClose(grad, cpu.grads[i] as Float32Array, { relativeToMax: TOLERANCE, name: `${name} gradient ${i}` });
+    const report = compareClose(grad, cpu.grads[i] as Float32Array, {
+      relativeToMax: TOLERANCE,
+      name: `${name} gradient ${i}`,
+    });
     expect(report.ok, report.message).toBe(true);
   });
 }
@@ -57,7 +68,13 @@ beforeAll(async () => {
 
 describe('wasm training kernels', () => {
   const rng = new Rng(7);
-  const cases: Array<{ kernel: [number, number]; stride: number; pad: 'same' | 'valid' | tf.backend_util.ExplicitPadding; dilation: number; size: [number, number] }> = [
+  const cases: Array<{
+    kernel: [number, number];
+    stride: number;
+    pad: 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+    dilation: number;
+    size: [number, number];
+  }> = [
     { kernel: [3, 3], stride: 1, pad: 'same', dilation: 1, size: [7, 6] },
     { kernel: [5, 5], stride: 1, pad: 'same', dilation: 1, size: [8, 8] },
     { kernel: [4, 4], stride: 1, pad: 'same', dilation: 1, size: [7, 9] },
@@ -66,7 +83,18 @@ describe('wasm training kernels', () => {
     { kernel: [4, 4], stride: 2, pad: 'same', dilation: 1, size: [8, 11] },
     { kernel: [3, 3], stride: 2, pad: 'valid', dilation: 1, size: [10, 9] },
     { kernel: [5, 5], stride: 3, pad: 'valid', dilation: 1, size: [12, 13] },
-    { kernel: [3, 3], stride: 1, pad: [[0, 0], [2, 0], [1, 3], [0, 0]], dilation: 1, size: [6, 6] },
+    {
+      kernel: [3, 3],
+      stride: 1,
+      pad: [
+        [0, 0],
+        [2, 0],
+        [1, 3],
+        [0, 0],
+      ],
+      dilation: 1,
+      size: [6, 6],
+    },
     { kernel: [3, 3], stride: 1, pad: 'same', dilation: 2, size: [9, 9] },
     { kernel: [2, 2], stride: 1, pad: 'valid', dilation: 3, size: [8, 7] },
   ];
@@ -75,17 +103,29 @@ describe('wasm training kernels', () => {
     it(`${label}: forward and gradients match cpu`, async () => {
       const [ci, co, n] = [3, 4, 2];
       const x = { data: randomArray(rng, n * c.size[0] * c.size[1] * ci), shape: [n, c.size[0], c.size[1], ci] };
-      const w = { data: randomArray(rng, c.kernel[0] * c.kernel[1] * ci * co), shape: [c.kernel[0], c.kernel[1], ci, co] };
-      await expectParity(label, [x, w], (xt, wt) => tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation));
+      const w = {
+        data: randomArray(rng, c.kernel[0] * c.kernel[1] * ci * co),
+        shape: [c.kernel[0], c.kernel[1], ci, co],
+      };
+      await expectParity(label, [x, w], (xt, wt) =>
+        tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation),
+      );
     });
   }
 
-  for (const [kernel, stride, multiplier] of [[3, 1, 1], [4, 1, 2], [3, 2, 1], [5, 2, 2]] as const) {
+  for (const [kernel, stride, multiplier] of [
+    [3, 1, 1],
+    [4, 1, 2],
+    [3, 2, 1],
+    [5, 2, 2],
+  ] as const) {
     it(`depthwise k${kernel} s${stride} m${multiplier}: forward and gradients match cpu`, async () => {
       const [ci, n, h, w] = [3, 2, 9, 8];
       const x = { data: randomArray(rng, n * h * w * ci), shape: [n, h, w, ci] };
       const f = { data: randomArray(rng, kernel * kernel * ci * multiplier), shape: [kernel, kernel, ci, multiplier] };
-      await expectParity(`depthwise k${kernel}`, [x, f], (xt, ft) => tf.depthwiseConv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, stride, 'same'));
+      await expectParity(`depthwise k${kernel}`, [x, f], (xt, ft) =>
+        tf.depthwiseConv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, stride, 'same'),
+      );
     });
   }
 
@@ -97,14 +137,35 @@ describe('wasm training kernels', () => {
   });
 
   for (const [shape, perm] of [
-    [[2, 3, 4, 5, 2], [1, 0, 2, 3, 4]],
-    [[2, 3, 4, 5, 2], [0, 1, 4, 2, 3]],
-    [[3, 1, 4, 2], [1, 3, 0, 2]],
-    [[2, 1, 3], [1, 0, 2]],
-    [[4, 5], [1, 0]],
+    [
+      [2, 3, 4, 5, 2],
+      [1, 0, 2, 3, 4],
+    ],
+    [
+      [2, 3, 4, 5, 2],
+      [0, 1, 4, 2, 3],
+    ],
+    [
+      [3, 1, 4, 2],
+      [1, 3, 0, 2],
+    ],
+    [
+      [2, 1, 3],
+      [1, 0, 2],
+    ],
+    [
+      [4, 5],
+      [1, 0],
+    ],
   ] as Array<[number[], number[]]>) {
     it(`transpose ${JSON.stringify(perm)} of ${JSON.stringify(shape)}: forward and gradient match cpu`, async () => {
-      const x = { data: randomArray(rng, shape.reduce((a, b) => a * b, 1)), shape };
+      const x = {
+        data: randomArray(
+          rng,
+          shape.reduce((a, b) => a * b, 1),
+        ),
+        shape,
+      };
       await expectParity('transpose', [x], (xt) => tf.transpose(xt, perm));
     });
   }
@@ -114,7 +175,9 @@ describe('wasm training kernels', () => {
     [[2, 3, 2], 1, 'valid', [4, 5, 6]],
     [[3, 3, 3], 2, 'same', [7, 6, 6]],
     [[3, 2, 2], [2, 1, 2], 'valid', [7, 5, 6]],
-  ] as Array<[[number, number, number], number | [number, number, number], 'same' | 'valid', [number, number, number]]>) {
+  ] as Array<
+    [[number, number, number], number | [number, number, number], 'same' | 'valid', [number, number, number]]
+  >) {
     it(`conv3d k${kernel.join('x')} s${stride} ${pad} on ${size.join('x')}: forward and gradients match cpu`, async () => {
       const [ci, co, n] = [2, 3, 2];
       const x = { data: randomArray(rng, n * size[0] * size[1] * size[2] * ci), shape: [n, ...size, ci] };
@@ -130,7 +193,9 @@ describe('wasm training kernels', () => {
 
   it('max and average pooling gradients match cpu', async () => {
     const x = { data: randomArray(rng, 2 * 8 * 8 * 3), shape: [2, 8, 8, 3] };
-    await expectParity('pool', [x], (xt) => tf.add(tf.maxPool(xt as tf.Tensor4D, 2, 2, 'valid'), tf.avgPool(xt as tf.Tensor4D, 2, 2, 'valid')));
+    await expectParity('pool', [x], (xt) =>
+      tf.add(tf.maxPool(xt as tf.Tensor4D, 2, 2, 'valid'), tf.avgPool(xt as tf.Tensor4D, 2, 2, 'valid')),
+    );
   });
 
   it('a ConvLSTM training step (conv on concat, gates, Adam) matches cpu and leaks nothing', async () => {
@@ -142,7 +207,13 @@ describe('wasm training kernels', () => {
       const x = tf.tensor(inputs, [steps, b, h, w, c]);
       const kernel = tf.tidy(() => tf.variable(tf.tensor(weights, [k, k, c + hidden, 4 * hidden])));
       const bias = tf.tidy(() => tf.variable(tf.zeros([4 * hidden])));
-      const optimizer = new Adam([['kernel', kernel], ['bias', bias]], { lr: 1e-2 });
+      const optimizer = new Adam(
+        [
+          ['kernel', kernel],
+          ['bias', bias],
+        ],
+        { lr: 1e-2 },
+      );
       const losses: number[] = [];
       for (let iteration = 0; iteration < 3; iteration++) {
         const { value: loss, grads } = optimizer.computeGradients(() => {
@@ -151,7 +222,10 @@ describe('wasm training kernels', () => {
           let cState = tf.zeros([b, h, w, hidden]);
           let total = tf.scalar(0);
           for (const frame of frames) {
-            const z = tf.add(tf.conv2d(tf.concat([frame, hState], -1) as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same'), bias);
+            const z = tf.add(
+              tf.conv2d(tf.concat([frame, hState], -1) as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same'),
+              bias,
+            );
             const [i, f, o, g] = tf.split(z, 4, -1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
             cState = tf.add(tf.mul(tf.sigmoid(f), cState), tf.mul(tf.sigmoid(i), tf.tanh(g)));
             hState = tf.mul(tf.sigmoid(o), tf.tanh(cState));
@@ -177,17 +251,25 @@ describe('wasm training kernels', () => {
       wasm = await run('wasm');
     }, 'wasm training step');
     expect(compareClose(wasm!.losses, cpu.losses, { relativeToMax: TOLERANCE, name: 'losses' }).ok).toBe(true);
-    const report = compareClose(wasm!.weight, cpu.weight, { relativeToMax: TOLERANCE, name: 'weights after 3 Adam steps' });
+    const report = compareClose(wasm!.weight, cpu.weight, {
+      relativeToMax: TOLERANCE,
+      name: 'weights after 3 Adam steps',
+    });
     expect(report.ok, report.message).toBe(true);
   });
 });
 
 /** Reads a tensor on one backend (inputs built there from the same host data). */
-async function valuesOn(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Promise<Array<{ shape: number[]; dtype: string; values: number[] }>> {
+async function valuesOn(
+  backend: 'wasm' | 'cpu',
+  f: () => tf.Tensor | tf.Tensor[],
+): Promise<Array<{ shape: number[]; dtype: string; values: number[] }>> {
   await useBackend(backend);
   const out = tf.tidy(f);
   const list = Array.isArray(out) ? out : [out];
-  const result = await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data()) })));
+  const result = await Promise.all(
+    list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(await t.data()) })),
+  );
   tf.dispose(list);
   return result;
 }
@@ -197,18 +279,42 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
   const x5 = { data: randomArray(rng, 2 * 3 * 4 * 5 * 6), shape: [2, 3, 4, 5, 6] };
 
   it('simplifies slices by dropping unit axes and merging axes taken whole', () => {
-    expect(simplifySlice([8, 64, 64, 128], [0, 0, 0, 32], [8, 64, 64, 32])).toEqual([{ extent: 8 * 64 * 64, begin: 0, size: 8 * 64 * 64 }, { extent: 128, begin: 32, size: 32 }]);
+    expect(simplifySlice([8, 64, 64, 128], [0, 0, 0, 32], [8, 64, 64, 32])).toEqual([
+      { extent: 8 * 64 * 64, begin: 0, size: 8 * 64 * 64 },
+      { extent: 128, begin: 32, size: 32 },
+    ]);
     expect(simplifySlice([4, 1, 5, 6], [1, 0, 0, 0], [2, 1, 5, 6])).toEqual([{ extent: 120, begin: 30, size: 60 }]);
-    expect(simplifySlice([3, 4, 5], [0, 1, 0], [3, 2, 5])).toEqual([{ extent: 3, begin: 0, size: 3 }, { extent: 20, begin: 5, size: 10 }]);
+    expect(simplifySlice([3, 4, 5], [0, 1, 0], [3, 2, 5])).toEqual([
+      { extent: 3, begin: 0, size: 3 },
+      { extent: 20, begin: 5, size: 10 },
+    ]);
   });
 
   const slices: Array<[number[], number[]]> = [
-    [[0, 0, 0, 0, 2], [2, 3, 4, 5, 3]],
-    [[1, 0, 0, 0, 0], [1, 3, 4, 5, 6]],
-    [[0, 1, 1, 2, 0], [2, 2, 2, 3, 6]],
-    [[1, 2, 3, 4, 5], [1, 1, 1, 1, 1]],
-    [[0, 0, 0, 0, 0], [2, 3, 4, 5, 6]],
-    [[0, 1, 0, 0, 1], [2, 0, 4, 5, 2]],
+    [
+      [0, 0, 0, 0, 2],
+      [2, 3, 4, 5, 3],
+    ],
+    [
+      [1, 0, 0, 0, 0],
+      [1, 3, 4, 5, 6],
+    ],
+    [
+      [0, 1, 1, 2, 0],
+      [2, 2, 2, 3, 6],
+    ],
+    [
+      [1, 2, 3, 4, 5],
+      [1, 1, 1, 1, 1],
+    ],
+    [
+      [0, 0, 0, 0, 0],
+      [2, 3, 4, 5, 6],
+    ],
+    [
+      [0, 1, 0, 0, 1],
+      [2, 0, 4, 5, 2],
+    ],
   ];
   for (const [begin, size] of slices) {
     it(`slice ${JSON.stringify(begin)} + ${JSON.stringify(size)}: forward and gradient match cpu`, async () => {
@@ -234,8 +340,18 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
     it(`split and unstack on axis ${axis}: forward and gradients match cpu`, async () => {
       const extent = x5.shape[axis < 0 ? x5.shape.length + axis : axis] as number;
       const sizes = extent === 2 ? [1, 1] : [1, extent - 3, 2];
-      await expectParity('split', [x5], (xt) => tf.concat(tf.split(xt, sizes, axis).map((part, i) => tf.mul(part, i + 1)), axis));
-      await expectParity('unstack', [x5], (xt) => tf.stack(tf.unstack(xt, axis).map((part, i) => tf.mul(part, i + 1)), 0));
+      await expectParity('split', [x5], (xt) =>
+        tf.concat(
+          tf.split(xt, sizes, axis).map((part, i) => tf.mul(part, i + 1)),
+          axis,
+        ),
+      );
+      await expectParity('unstack', [x5], (xt) =>
+        tf.stack(
+          tf.unstack(xt, axis).map((part, i) => tf.mul(part, i + 1)),
+          0,
+        ),
+      );
     });
   }
 
@@ -245,8 +361,16 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
       shapeB[axis] = 3;
       const shapeC = [...x5.shape];
       shapeC[axis] = 0;
-      const b = { data: randomArray(rng, shapeB.reduce((p, q) => p * q, 1)), shape: shapeB };
-      await expectParity('concat', [x5, b], (xt, bt) => tf.concat([xt, tf.zeros(shapeC), bt as tf.Tensor, tf.neg(xt)], axis));
+      const b = {
+        data: randomArray(
+          rng,
+          shapeB.reduce((p, q) => p * q, 1),
+        ),
+        shape: shapeB,
+      };
+      await expectParity('concat', [x5, b], (xt, bt) =>
+        tf.concat([xt, tf.zeros(shapeC), bt as tf.Tensor, tf.neg(xt)], axis),
+      );
     });
   }
 
@@ -255,7 +379,15 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
     const f = (): tf.Tensor[] => {
       const i = tf.tensor(ints, [2, 3, 4], 'int32');
       const b = tf.greater(i, 0);
-      return [tf.slice(i, [0, 1, 1], [2, 2, 2]), tf.slice(b, [1, 0, 0], [1, 3, 3]), ...tf.split(i, [1, 3], 2), ...tf.unstack(b, 1), tf.concat([i, i], 2), tf.concat([b, b], 0), tf.stridedSlice(i, [0, 0, 1], [2, 3, 3], [1, 1, 1])];
+      return [
+        tf.slice(i, [0, 1, 1], [2, 2, 2]),
+        tf.slice(b, [1, 0, 0], [1, 3, 3]),
+        ...tf.split(i, [1, 3], 2),
+        ...tf.unstack(b, 1),
+        tf.concat([i, i], 2),
+        tf.concat([b, b], 0),
+        tf.stridedSlice(i, [0, 0, 1], [2, 3, 3], [1, 1, 1]),
+      ];
     };
     expect(await valuesOn('wasm', f)).toEqual(await valuesOn('cpu', f));
   });
@@ -290,7 +422,9 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
     const before = tf.backend().numDataIds();
     await expectNoLeakedTensors(async () => {
       const x = tf.tensor(x5.data, x5.shape);
-      const g = tf.grad((t: tf.Tensor) => tf.add(tf.sum(tf.concat(tf.split(t, 3, 1), 1)), tf.sum(tf.stack(tf.unstack(t, 4), 0))))(x);
+      const g = tf.grad((t: tf.Tensor) =>
+        tf.add(tf.sum(tf.concat(tf.split(t, 3, 1), 1)), tf.sum(tf.stack(tf.unstack(t, 4), 0))),
+      )(x);
       await g.data();
       tf.dispose([x, g]);
     }, 'split/concat/unstack gradient');

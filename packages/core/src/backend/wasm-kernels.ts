@@ -49,7 +49,11 @@ class KernelScope {
   runAll(kernelName: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo[] {
     const kernel = tf.getKernel(kernelName, this.backendName);
     if (!kernel) throw new Error(`vid: kernel ${kernelName} is not registered for backend ${this.backendName}`);
-    const out = kernel.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, attrs: attrs as tf.NamedAttrMap, backend: this.backend });
+    const out = kernel.kernelFunc({
+      inputs: inputs as tf.NamedTensorInfoMap,
+      attrs: attrs as tf.NamedAttrMap,
+      backend: this.backend,
+    });
     const infos = (Array.isArray(out) ? out : [out]) as TensorInfo[];
     this.temps.push(...infos);
     return infos;
@@ -82,7 +86,14 @@ class KernelScope {
     const [n, h, w, c] = x.shape as [number, number, number, number];
     // [N, H, W, C] → [N, H, 1, W, 1, C], pad the unit axes to the strides, then merge.
     const expanded = this.reshape(x, [n, h, 1, w, 1, c]);
-    const padded = this.pad(expanded, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+    const padded = this.pad(expanded, [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
     const merged = this.reshape(padded, [n, h * sh, w * sw, c]);
     return this.slice(merged, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
   }
@@ -104,7 +115,11 @@ class KernelScope {
  * Crops or pads `x: [N, H, W, C]` so that a stride-1 VALID convolution with the padding
  * `[top, bottom, left, right]` (any sign) becomes one with non-negative padding.
  */
-function explicitPadding(scope: KernelScope, x: TensorInfo, pads: [number, number, number, number]): { x: TensorInfo; pad: tf.backend_util.ExplicitPadding } {
+function explicitPadding(
+  scope: KernelScope,
+  x: TensorInfo,
+  pads: [number, number, number, number],
+): { x: TensorInfo; pad: tf.backend_util.ExplicitPadding } {
   const [top, bottom, left, right] = pads;
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const cropTop = Math.max(0, -top);
@@ -148,7 +163,15 @@ function assertChannelsLast(attrs: Attrs, kernel: string): void {
   }
 }
 
-function conv2DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function conv2DBackpropFilter({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const a = (attrs ?? {}) as Attrs;
   assertChannelsLast(a, 'Conv2DBackpropFilter');
   const x = inputs.x as TensorInfo;
@@ -168,12 +191,24 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTens
   const right = (ow - 1) * sw + kw - w - left;
   const padded = explicitPadding(scope, xT, [top, bottom, left, right]);
   // [Ci, KH, KW, Co]: dilation = the forward stride, stride 1.
-  const grad = scope.run('Conv2D', { x: padded.x, filter: dyT }, { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined });
+  const grad = scope.run(
+    'Conv2D',
+    { x: padded.x, filter: dyT },
+    { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined },
+  );
   const result = scope.transpose(grad, [1, 2, 0, 3]);
   return scope.finish(result);
 }
 
-function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function conv2DBackpropInput({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const a = (attrs ?? {}) as Attrs;
   assertChannelsLast(a, 'Conv2DBackpropInput');
   const dy = inputs.dy as TensorInfo;
@@ -192,17 +227,38 @@ function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTenso
   // filter: [KH, KW, Ci, Co] → flipped in space, [KH, KW, Co, Ci].
   const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
   const swapped = scope.transpose(flipped, [0, 1, 3, 2]);
-  const result = scope.run('Conv2D', { x: padded.x, filter: swapped }, { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined });
+  const result = scope.run(
+    'Conv2D',
+    { x: padded.x, filter: swapped },
+    { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
+  );
   return scope.finish(result);
 }
 
-function depthwiseBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function depthwiseBackpropInput({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const a = (attrs ?? {}) as Attrs;
   const dy = inputs.dy as TensorInfo;
   const filter = inputs.filter as TensorInfo;
   const inputShape = a.inputShape as [number, number, number, number];
   const info = convInfo(inputShape, filter.shape, a, true);
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, dilationHeight: dh, dilationWidth: dw } = info;
+  const {
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+    inHeight: h,
+    inWidth: w,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = info;
   const [, , channels, multiplier] = filter.shape as [number, number, number, number];
   const scope = new KernelScope(backend as Backend, 'wasm');
   const [n, ohh, oww] = dy.shape as [number, number, number, number];
@@ -220,19 +276,40 @@ function depthwiseBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTe
     const left = effW - 1 - info.padInfo.left;
     const padded = explicitPadding(scope, dilated, [top, h - hd - top + effH - 1, left, w - wd - left + effW - 1]);
     const f = scope.reshape(scope.slice(flipped, [0, 0, 0, m], [kh, kw, channels, 1]), [kh, kw, channels, 1]);
-    const out = scope.run('DepthwiseConv2dNative', { x: padded.x, filter: f }, { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [dh, dw], dimRoundingMode: undefined });
+    const out = scope.run(
+      'DepthwiseConv2dNative',
+      { x: padded.x, filter: f },
+      { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [dh, dw], dimRoundingMode: undefined },
+    );
     sum = sum === undefined ? out : scope.run('Add', { a: sum, b: out });
   }
   return scope.finish(sum as TensorInfo);
 }
 
-function depthwiseBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function depthwiseBackpropFilter({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const a = (attrs ?? {}) as Attrs;
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
   const filterShape = a.filterShape as [number, number, number, number];
   const info = convInfo(x.shape, filterShape, a, true);
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, dilationHeight: dh, dilationWidth: dw } = info;
+  const {
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+    outHeight: oh,
+    outWidth: ow,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = info;
   if (dh !== 1 || dw !== 1) throw new Error('vid: depthwise filter gradient with dilation > 1 is not supported');
   const [n, h, w, channels] = x.shape as [number, number, number, number];
   const multiplier = filterShape[3];
@@ -248,16 +325,31 @@ function depthwiseBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedT
     // dy[..., m]: [N, OH, OW, C] → filter [OH, OW, N·C, 1].
     const part = scope.reshape(scope.slice(dy5, [0, 0, 0, 0, m], [n, oh, ow, channels, 1]), [n, oh, ow, channels]);
     const f = scope.reshape(scope.transpose(part, [1, 2, 0, 3]), [oh, ow, n * channels, 1]);
-    const corr = scope.run('DepthwiseConv2dNative', { x: padded.x, filter: f }, { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined });
+    const corr = scope.run(
+      'DepthwiseConv2dNative',
+      { x: padded.x, filter: f },
+      { strides: [1, 1], pad: padded.pad, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined },
+    );
     // [1, KH, KW, N·C] → [KH, KW, N, C] → sum over N → [KH, KW, C, 1].
     const summed = scope.run('Sum', { x: scope.reshape(corr, [kh, kw, n, channels]) }, { axis: [2], keepDims: false });
     parts.push(scope.reshape(summed, [kh, kw, channels, 1]));
   }
-  const result = parts.length === 1 ? (parts[0] as TensorInfo) : scope.run('Concat', parts as unknown as Record<string, TensorInfo>, { axis: 3 });
+  const result =
+    parts.length === 1
+      ? (parts[0] as TensorInfo)
+      : scope.run('Concat', parts as unknown as Record<string, TensorInfo>, { axis: 3 });
   return scope.finish(result);
 }
 
-function unsortedSegmentSum({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function unsortedSegmentSum({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const x = inputs.x as TensorInfo;
   const segmentIds = inputs.segmentIds as TensorInfo;
   const numSegments = (attrs as Attrs).numSegments as number;
@@ -285,7 +377,11 @@ interface WasmHeapBackend extends Backend {
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-function windowArgmax(x: TensorInfo, backend: WasmHeapBackend, attrs: Attrs): { info: tf.backend_util.Conv2DInfo; argmax: Int32Array; values: Float32Array } {
+function windowArgmax(
+  x: TensorInfo,
+  backend: WasmHeapBackend,
+  attrs: Attrs,
+): { info: tf.backend_util.Conv2DInfo; argmax: Int32Array; values: Float32Array } {
   const info = tf.backend_util.computePool2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterSize as [number, number] | number,
@@ -295,7 +391,20 @@ function windowArgmax(x: TensorInfo, backend: WasmHeapBackend, attrs: Attrs): { 
     attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
   );
   const data = backend.readSync(x.dataId) as Float32Array;
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, effectiveFilterHeight, effectiveFilterWidth, dilationHeight, dilationWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    strideHeight,
+    strideWidth,
+    effectiveFilterHeight,
+    effectiveFilterWidth,
+    dilationHeight,
+    dilationWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const count = batchSize * outHeight * outWidth * inChannels;
@@ -333,7 +442,15 @@ function windowArgmax(x: TensorInfo, backend: WasmHeapBackend, attrs: Attrs): { 
   return { info, argmax, values };
 }
 
-function maxPoolGrad({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function maxPoolGrad({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const dy = inputs.dy as TensorInfo;
   const input = inputs.input as TensorInfo;
   const wasm = backend as WasmHeapBackend;
@@ -349,7 +466,15 @@ function maxPoolGrad({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap
   return out;
 }
 
-function maxPoolWithArgmax({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo[] {
+function maxPoolWithArgmax({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo[] {
   const x = inputs.x as TensorInfo;
   const a = (attrs ?? {}) as Attrs;
   const wasm = backend as WasmHeapBackend;
@@ -371,7 +496,10 @@ function maxPoolWithArgmax({ inputs, backend, attrs }: { inputs: tf.NamedTensorI
  * Simplifies a transpose: drops unit axes and merges runs of axes that stay adjacent and in
  * order, so `[1, 0, 2, 3, 4]` on `[b, t, h, w, c]` becomes `[1, 0, 2]` on `[b, t, h·w·c]`.
  */
-export function simplifyTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+export function simplifyTranspose(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; perm: number[] } {
   // Drop unit axes (they can move freely) and renumber the rest.
   const kept = perm.filter((axis) => shape[axis] !== 1);
   const order = [...kept].sort((a, b) => a - b);
@@ -399,7 +527,15 @@ export function simplifyTranspose(shape: readonly number[], perm: readonly numbe
  * to the simplest equivalent transpose (see {@link simplifyTranspose}), runs the stock kernel on
  * that, and reshapes back; an identity permutation is a reshape.
  */
-function transposeKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function transposeKernel({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const x = inputs.x as TensorInfo;
   const perm = (attrs as Attrs).perm as number[];
   const stock = replacedWasmKernels.get('Transpose');
@@ -410,7 +546,11 @@ function transposeKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
     return scope.finish(scope.reshape(x, outShape));
   }
   if (!stock || simple.perm.length === perm.length) {
-    const out = (stock ?? (tf.getKernel('Transpose', 'wasm') as tf.KernelConfig)).kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend }) as TensorInfo;
+    const out = (stock ?? (tf.getKernel('Transpose', 'wasm') as tf.KernelConfig)).kernelFunc({
+      inputs,
+      attrs: attrs as tf.NamedAttrMap,
+      backend,
+    }) as TensorInfo;
     return out;
   }
   const reshaped = scope.reshape(x, simple.shape);
@@ -454,7 +594,15 @@ function conv3dInfo(inShape: number[], filterShape: number[], attrs: Attrs): tf.
  * gradients are vid's 2-D kernels above; the taps' results are stacked (filter) or placed back at
  * their depths and summed (input).
  */
-function conv3DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function conv3DBackpropFilter({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const a = (attrs ?? {}) as Attrs;
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
@@ -463,7 +611,12 @@ function conv3DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTens
   const [kdSize, kh, kw, ci, co] = filterShape;
   const [n, , h, w] = x.shape as [number, number, number, number, number];
   const { outHeight: oh, outWidth: ow, strideDepth: sd, strideHeight: sh, strideWidth: sw } = info;
-  const pad2d: tf.backend_util.ExplicitPadding = [[0, 0], [info.padInfo.top, info.padInfo.bottom], [info.padInfo.left, info.padInfo.right], [0, 0]];
+  const pad2d: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [info.padInfo.top, info.padInfo.bottom],
+    [info.padInfo.left, info.padInfo.right],
+    [0, 0],
+  ];
   const scope = new KernelScope(backend as Backend, 'wasm');
   const taps: TensorInfo[] = [];
   for (let kd = 0; kd < kdSize; kd++) {
@@ -473,19 +626,47 @@ function conv3DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTens
       continue;
     }
     // x: [N, D, H, W, Ci] → the frames this tap reads, [N, count, H, W, Ci] → [N·count, H, W, Ci].
-    const frames = scope.run('StridedSlice', { x }, { begin: [0, start, 0, 0, 0], end: [n, start + (count - 1) * sd + 1, h, w, ci], strides: [1, sd, 1, 1, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 });
+    const frames = scope.run(
+      'StridedSlice',
+      { x },
+      {
+        begin: [0, start, 0, 0, 0],
+        end: [n, start + (count - 1) * sd + 1, h, w, ci],
+        strides: [1, sd, 1, 1, 1],
+        beginMask: 0,
+        endMask: 0,
+        ellipsisMask: 0,
+        newAxisMask: 0,
+        shrinkAxisMask: 0,
+      },
+    );
     const x2d = scope.reshape(frames, [n * count, h, w, ci]);
     // dy: [N, OD, OH, OW, Co] → the output frames they feed, [N·count, OH, OW, Co].
     const outputs = scope.slice(dy, [0, first, 0, 0, 0], [n, count, oh, ow, co]);
     const dy2d = scope.reshape(outputs, [n * count, oh, ow, co]);
-    const grad = scope.run('Conv2DBackpropFilter', { x: x2d, dy: dy2d }, { strides: [sh, sw], pad: pad2d, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [kh, kw, ci, co] });
+    const grad = scope.run(
+      'Conv2DBackpropFilter',
+      { x: x2d, dy: dy2d },
+      { strides: [sh, sw], pad: pad2d, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [kh, kw, ci, co] },
+    );
     taps.push(scope.reshape(grad, [1, kh, kw, ci, co]));
   }
-  const result = taps.length === 1 ? (taps[0] as TensorInfo) : scope.run('Concat', taps as unknown as Record<string, TensorInfo>, { axis: 0 });
+  const result =
+    taps.length === 1
+      ? (taps[0] as TensorInfo)
+      : scope.run('Concat', taps as unknown as Record<string, TensorInfo>, { axis: 0 });
   return scope.finish(result);
 }
 
-function conv3DBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): TensorInfo {
+function conv3DBackpropInput({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const a = (attrs ?? {}) as Attrs;
   const dy = inputs.dy as TensorInfo;
   const filter = inputs.filter as TensorInfo;
@@ -494,7 +675,12 @@ function conv3DBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTenso
   const [kdSize, kh, kw, ci, co] = filter.shape as [number, number, number, number, number];
   const [n, d, h, w] = inputShape;
   const { outHeight: oh, outWidth: ow, strideDepth: sd, strideHeight: sh, strideWidth: sw } = info;
-  const pad2d: tf.backend_util.ExplicitPadding = [[0, 0], [info.padInfo.top, info.padInfo.bottom], [info.padInfo.left, info.padInfo.right], [0, 0]];
+  const pad2d: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [info.padInfo.top, info.padInfo.bottom],
+    [info.padInfo.left, info.padInfo.right],
+    [0, 0],
+  ];
   const scope = new KernelScope(backend as Backend, 'wasm');
   let sum: TensorInfo | undefined;
   for (let kd = 0; kd < kdSize; kd++) {
@@ -503,30 +689,66 @@ function conv3DBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTenso
     const outputs = scope.slice(dy, [0, first, 0, 0, 0], [n, count, oh, ow, co]);
     const dy2d = scope.reshape(outputs, [n * count, oh, ow, co]);
     const tap = scope.reshape(scope.slice(filter, [kd, 0, 0, 0, 0], [1, kh, kw, ci, co]), [kh, kw, ci, co]);
-    const grad = scope.run('Conv2DBackpropInput', { dy: dy2d, filter: tap }, { strides: [sh, sw], pad: pad2d, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [n * count, h, w, ci] });
+    const grad = scope.run(
+      'Conv2DBackpropInput',
+      { dy: dy2d, filter: tap },
+      {
+        strides: [sh, sw],
+        pad: pad2d,
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        inputShape: [n * count, h, w, ci],
+      },
+    );
     // [N·count, H, W, Ci] → [N, count, H·W·Ci], zero-inserted by the depth stride, then placed
     // at depths start, start + sd, … of [N, D, H·W·Ci].
     let placed = scope.reshape(grad, [n, count, 1, h * w * ci]);
     if (sd > 1) {
-      placed = scope.pad(placed, [[0, 0], [0, 0], [0, sd - 1], [0, 0]]);
-      placed = scope.slice(scope.reshape(placed, [n, count * sd, h * w * ci]), [0, 0, 0], [n, (count - 1) * sd + 1, h * w * ci]);
+      placed = scope.pad(placed, [
+        [0, 0],
+        [0, 0],
+        [0, sd - 1],
+        [0, 0],
+      ]);
+      placed = scope.slice(
+        scope.reshape(placed, [n, count * sd, h * w * ci]),
+        [0, 0, 0],
+        [n, (count - 1) * sd + 1, h * w * ci],
+      );
     } else {
       placed = scope.reshape(placed, [n, count, h * w * ci]);
     }
     const span = (count - 1) * sd + 1;
-    placed = scope.pad(placed, [[0, 0], [start, d - start - span], [0, 0]]);
+    placed = scope.pad(placed, [
+      [0, 0],
+      [start, d - start - span],
+      [0, 0],
+    ]);
     sum = sum === undefined ? placed : scope.run('Add', { a: sum, b: placed });
   }
-  const result = sum === undefined ? scope.run('Fill', {}, { shape: [n, d, h * w * ci], value: 0, dtype: 'float32' }) : sum;
+  const result =
+    sum === undefined ? scope.run('Fill', {}, { shape: [n, d, h * w * ci], value: 0, dtype: 'float32' }) : sum;
   return scope.finish(scope.reshape(result, [n, d, h, w, ci]));
 }
 
 /** The kernels vid adds to (or replaces in) the wasm backend, by name. */
-export const WASM_TRAINING_KERNELS: ReadonlyArray<{ readonly name: string; readonly replaces: boolean; readonly kernelFunc: tf.KernelFunc }> = [
+export const WASM_TRAINING_KERNELS: ReadonlyArray<{
+  readonly name: string;
+  readonly replaces: boolean;
+  readonly kernelFunc: tf.KernelFunc;
+}> = [
   { name: 'Conv2DBackpropFilter', replaces: false, kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc },
   { name: 'Conv2DBackpropInput', replaces: true, kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc },
-  { name: 'DepthwiseConv2dNativeBackpropInput', replaces: false, kernelFunc: depthwiseBackpropInput as unknown as tf.KernelFunc },
-  { name: 'DepthwiseConv2dNativeBackpropFilter', replaces: false, kernelFunc: depthwiseBackpropFilter as unknown as tf.KernelFunc },
+  {
+    name: 'DepthwiseConv2dNativeBackpropInput',
+    replaces: false,
+    kernelFunc: depthwiseBackpropInput as unknown as tf.KernelFunc,
+  },
+  {
+    name: 'DepthwiseConv2dNativeBackpropFilter',
+    replaces: false,
+    kernelFunc: depthwiseBackpropFilter as unknown as tf.KernelFunc,
+  },
   { name: 'UnsortedSegmentSum', replaces: false, kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc },
   { name: 'MaxPoolGrad', replaces: true, kernelFunc: maxPoolGrad as unknown as tf.KernelFunc },
   { name: 'MaxPoolWithArgmax', replaces: true, kernelFunc: maxPoolWithArgmax as unknown as tf.KernelFunc },

@@ -53,10 +53,15 @@ describe('wasm heap guard', () => {
   it('a tensor larger than the wasm heap can hold is a BackendError, not silent corruption', async () => {
     await initBackend({ backend: 'wasm', log: false });
     await useBackend('wasm');
-    const backend = tf.backend() as unknown as { makeOutput(shape: number[], dtype: string): unknown; numDataIds(): number };
+    const backend = tf.backend() as unknown as {
+      makeOutput(shape: number[], dtype: string): unknown;
+      numDataIds(): number;
+    };
     const before = backend.numDataIds();
     // A kernel's output of 2^30 float32 = 4 GiB: cannot fit under the 4 GiB cap.
-    expect(() => backend.makeOutput([2 ** 30], 'float32')).toThrow(/wasm heap is out of memory: a tensor of 4096\.0 MiB/);
+    expect(() => backend.makeOutput([2 ** 30], 'float32')).toThrow(
+      /wasm heap is out of memory: a tensor of 4096\.0 MiB/,
+    );
     expect(() => backend.makeOutput([2 ** 30], 'float32')).toThrow(BackendError);
     expect(backend.numDataIds()).toBe(before);
   });

@@ -57,7 +57,9 @@ export function guardWasmHeap(module: EmscriptenHeap, cap = WASM_HEAP_CAP): void
     try {
       pointer = malloc(bytes);
     } catch (error) {
-      throw new BackendError(`${advice(bytes, before + bytes, cap)} (${error instanceof Error ? error.message : String(error)})`);
+      throw new BackendError(
+        `${advice(bytes, before + bytes, cap)} (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
     if (bytes <= 0) return pointer;
     const after = module.HEAPU8.buffer.byteLength;

@@ -28,7 +28,11 @@ import * as tf from '@tensorflow/tfjs-core';
  * Prepares the wasm backend (before `tf.setBackend('wasm')`) to run `threads` threads. Returns
  * the number it will try to use: `threads`, or 1 if threading cannot be set up.
  */
-export async function enableNodeWasmThreads(wasm: WasmModule, threads: number, packageDir: string | undefined): Promise<number> {
+export async function enableNodeWasmThreads(
+  wasm: WasmModule,
+  threads: number,
+  packageDir: string | undefined,
+): Promise<number> {
   if (threads <= 1 || !packageDir) return 1;
   try {
     const [fs, path, os, crypto, { createRequire }] = await Promise.all([
@@ -76,7 +80,8 @@ export async function enableNodeWasmThreads(wasm: WasmModule, threads: number, p
     const nodeOs = require('node:os') as typeof import('node:os');
     const cpus = nodeOs.cpus;
     const real = cpus.call(nodeOs);
-    nodeOs.cpus = () => Array.from({ length: 2 * threads }, (_, i) => real[i % real.length] as import('node:os').CpuInfo);
+    nodeOs.cpus = () =>
+      Array.from({ length: 2 * threads }, (_, i) => real[i % real.length] as import('node:os').CpuInfo);
     restore = () => {
       URL.createObjectURL = createObjectURL;
       nodeOs.cpus = cpus;
@@ -102,7 +107,9 @@ export function restoreAfterWasmInit(): void {
  * program is done. vid unrefs them (Node ends unref'd workers when the process exits).
  */
 export function unrefWasmWorkers(): void {
-  const backend = tf.findBackend('wasm') as unknown as { wasm?: { PThread?: { runningWorkers?: Array<{ unref?(): void }>; unusedWorkers?: Array<{ unref?(): void }> } } } | null;
+  const backend = tf.findBackend('wasm') as unknown as {
+    wasm?: { PThread?: { runningWorkers?: Array<{ unref?(): void }>; unusedWorkers?: Array<{ unref?(): void }> } };
+  } | null;
   const pthread = backend?.wasm?.PThread;
   if (!pthread) return;
   for (const worker of [...(pthread.runningWorkers ?? []), ...(pthread.unusedWorkers ?? [])]) worker.unref?.();

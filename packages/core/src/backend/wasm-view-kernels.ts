@@ -99,7 +99,11 @@ interface SliceAxis {
  * taken whole merged into the axis outside it (`[S0, S1]` with rows `b0 … b0 + s0 − 1` of a
  * fully taken `S1` is the run `b0·S1 … (b0 + s0)·S1` of `S0·S1`). Exported for tests.
  */
-export function simplifySlice(shape: readonly number[], begin: readonly number[], size: readonly number[]): SliceAxis[] {
+export function simplifySlice(
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+): SliceAxis[] {
   const merged: SliceAxis[] = [];
   for (let i = 0; i < shape.length; i++) {
     const extent = shape[i] as number;
@@ -121,7 +125,14 @@ export function simplifySlice(shape: readonly number[], begin: readonly number[]
  * Copies the slice `begin`/`size` of the tensor at heap element `source` (shape `shape`) to the
  * contiguous block at heap element `target`.
  */
-function copySlice(heap: HeapView, source: number, shape: readonly number[], begin: readonly number[], size: readonly number[], target: number): void {
+function copySlice(
+  heap: HeapView,
+  source: number,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  target: number,
+): void {
   const axes = simplifySlice(shape, begin, size);
   if (axes.some((a) => a.size === 0)) return;
   if (axes.length === 0) {
@@ -195,7 +206,11 @@ function slice(args: KernelArgs): TensorInfo {
   const x = args.inputs.x as TensorInfo;
   if (!copyable(x.dtype)) return stock('Slice', args) as TensorInfo;
   const attrs = (args.attrs ?? {}) as Attrs;
-  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x as unknown as tf.Tensor,
+    attrs.begin as number[],
+    attrs.size as number[],
+  );
   const backend = args.backend as WasmHeapBackend;
   return sliceInto(backend, x, begin as number[], size as number[]);
 }
@@ -228,7 +243,11 @@ function splitV(args: KernelArgs): TensorInfo[] {
   if (!copyable(x.dtype)) return stock('SplitV', args) as TensorInfo[];
   const a = (args.attrs ?? {}) as Attrs;
   const axis = tf.util.parseAxisParam(a.axis as number, x.shape)[0] as number;
-  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, a.numOrSizeSplits as number[] | number, axis);
+  const sizes = tf.backend_util.prepareSplitSize(
+    x as unknown as tf.Tensor,
+    a.numOrSizeSplits as number[] | number,
+    axis,
+  );
   const backend = args.backend as WasmHeapBackend;
   const begin = new Array<number>(x.shape.length).fill(0);
   return sizes.map((s) => {
@@ -307,7 +326,8 @@ function tanh(args: KernelArgs): TensorInfo {
     new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(info.dataId)?.memoryOffset ?? 0, 1)[0] = value;
     return info;
   };
-  const run = (kernel: tf.KernelConfig, inputs: tf.NamedTensorInfoMap): TensorInfo => kernel.kernelFunc({ inputs, attrs: {}, backend }) as TensorInfo;
+  const run = (kernel: tf.KernelConfig, inputs: tf.NamedTensorInfoMap): TensorInfo =>
+    kernel.kernelFunc({ inputs, attrs: {}, backend }) as TensorInfo;
   const two = scalar(2);
   const one = scalar(1);
   const doubled = run(multiply, { a: x, b: two });
@@ -319,7 +339,11 @@ function tanh(args: KernelArgs): TensorInfo {
 }
 
 /** vid's heap-view copy kernels for wasm, by name (each replaces the stock one). */
-export const WASM_VIEW_KERNELS: ReadonlyArray<{ readonly name: string; readonly replaces: boolean; readonly kernelFunc: tf.KernelFunc }> = [
+export const WASM_VIEW_KERNELS: ReadonlyArray<{
+  readonly name: string;
+  readonly replaces: boolean;
+  readonly kernelFunc: tf.KernelFunc;
+}> = [
   { name: 'Identity', replaces: true, kernelFunc: identity as unknown as tf.KernelFunc },
   { name: 'Slice', replaces: true, kernelFunc: slice as unknown as tf.KernelFunc },
   { name: 'StridedSlice', replaces: true, kernelFunc: stridedSlice as unknown as tf.KernelFunc },

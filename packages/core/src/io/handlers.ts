@@ -162,13 +162,17 @@ export function httpHandler(url: string | URL, options: HttpHandlerOptions = {})
         response = await fetcher()(href, {
           ...options.requestInit,
           method: options.saveMethod ?? 'POST',
-          headers: { 'content-type': 'application/octet-stream', ...(options.requestInit?.headers as Record<string, string> | undefined) },
+          headers: {
+            'content-type': 'application/octet-stream',
+            ...(options.requestInit?.headers as Record<string, string> | undefined),
+          },
           body: bytes as unknown as BodyInit,
         });
       } catch (error) {
         throw new FileFormatError(href, `request failed: ${(error as Error).message}`);
       }
-      if (!response.ok) throw new FileFormatError(href, `the server answered ${response.status} ${response.statusText} (expected 2xx)`);
+      if (!response.ok)
+        throw new FileFormatError(href, `the server answered ${response.status} ${response.statusText} (expected 2xx)`);
       return { location: href, byteLength: bytes.byteLength };
     },
     async load() {
@@ -178,7 +182,8 @@ export function httpHandler(url: string | URL, options: HttpHandlerOptions = {})
       } catch (error) {
         throw new FileFormatError(href, `request failed: ${(error as Error).message}`);
       }
-      if (!response.ok) throw new FileFormatError(href, `the server answered ${response.status} ${response.statusText} (expected 200)`);
+      if (!response.ok)
+        throw new FileFormatError(href, `the server answered ${response.status} ${response.statusText} (expected 200)`);
       return new Uint8Array(await response.arrayBuffer());
     },
   };
@@ -206,10 +211,15 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
 
 async function openModelDatabase(factory: IDBFactory | undefined, location: string): Promise<IDBDatabase> {
   const idb = factory ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-  if (!idb) throw new FileFormatError(location, 'no IndexedDB in this environment (indexeddb:// needs a browser, or pass options.indexedDB)');
+  if (!idb)
+    throw new FileFormatError(
+      location,
+      'no IndexedDB in this environment (indexeddb:// needs a browser, or pass options.indexedDB)',
+    );
   const open = idb.open(MODEL_DATABASE, 1);
   open.onupgradeneeded = () => {
-    if (!open.result.objectStoreNames.contains(MODEL_STORE)) open.result.createObjectStore(MODEL_STORE, { keyPath: 'name' });
+    if (!open.result.objectStoreNames.contains(MODEL_STORE))
+      open.result.createObjectStore(MODEL_STORE, { keyPath: 'name' });
   };
   return request(open);
 }
@@ -232,14 +242,17 @@ async function withStore<T>(
     await done;
     return result;
   } catch (error) {
-    throw error instanceof VidError ? error : new FileFormatError(location, `IndexedDB: ${(error as Error).message ?? String(error)}`);
+    throw error instanceof VidError
+      ? error
+      : new FileFormatError(location, `IndexedDB: ${(error as Error).message ?? String(error)}`);
   } finally {
     db.close();
   }
 }
 
 function checkStoreName(name: string, scheme: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw new ConfigError('name', `a non-empty model name after ${scheme}`, name, 'resolveHandler');
+  if (typeof name !== 'string' || name.length === 0)
+    throw new ConfigError('name', `a non-empty model name after ${scheme}`, name, 'resolveHandler');
   return name;
 }
 
@@ -260,7 +273,9 @@ export function indexedDBHandler(name: string, options: { readonly indexedDB?: I
       return { location, byteLength: bytes.byteLength };
     },
     async load() {
-      const record = await withStore<StoredModel | undefined>(options.indexedDB, location, 'readonly', (store) => store.get(key));
+      const record = await withStore<StoredModel | undefined>(options.indexedDB, location, 'readonly', (store) =>
+        store.get(key),
+      );
       if (record === undefined) throw new FileFormatError(location, 'no model stored under this name');
       return record.bytes instanceof Uint8Array ? record.bytes : new Uint8Array(record.bytes as ArrayBufferLike);
     },
@@ -271,13 +286,29 @@ export function indexedDBHandler(name: string, options: { readonly indexedDB?: I
 export async function listStoredModels(
   options: { readonly indexedDB?: IDBFactory } = {},
 ): Promise<Record<string, { className: string; byteLength: number; savedAt: string }>> {
-  const records = await withStore<StoredModel[]>(options.indexedDB, INDEXEDDB_SCHEME, 'readonly', (store) => store.getAll() as IDBRequest<StoredModel[]>);
-  return Object.fromEntries(records.map((r) => [`${INDEXEDDB_SCHEME}${r.name}`, { className: r.className, byteLength: r.bytes.byteLength, savedAt: r.savedAt }]));
+  const records = await withStore<StoredModel[]>(
+    options.indexedDB,
+    INDEXEDDB_SCHEME,
+    'readonly',
+    (store) => store.getAll() as IDBRequest<StoredModel[]>,
+  );
+  return Object.fromEntries(
+    records.map((r) => [
+      `${INDEXEDDB_SCHEME}${r.name}`,
+      { className: r.className, byteLength: r.bytes.byteLength, savedAt: r.savedAt },
+    ]),
+  );
 }
 
 /** Deletes a model stored in IndexedDB (`indexeddb://name` or `name`); a missing one is an error. */
-export async function removeStoredModel(name: string, options: { readonly indexedDB?: IDBFactory } = {}): Promise<void> {
-  const key = checkStoreName(name.startsWith(INDEXEDDB_SCHEME) ? name.slice(INDEXEDDB_SCHEME.length) : name, INDEXEDDB_SCHEME);
+export async function removeStoredModel(
+  name: string,
+  options: { readonly indexedDB?: IDBFactory } = {},
+): Promise<void> {
+  const key = checkStoreName(
+    name.startsWith(INDEXEDDB_SCHEME) ? name.slice(INDEXEDDB_SCHEME.length) : name,
+    INDEXEDDB_SCHEME,
+  );
   const location = `${INDEXEDDB_SCHEME}${key}`;
   const count = await withStore(options.indexedDB, location, 'readonly', (store) => store.count(key));
   if (count === 0) throw new FileFormatError(location, 'no model stored under this name');
@@ -300,7 +331,10 @@ export function downloadHandler(name: string): ModelIOHandler {
     async save({ bytes }) {
       const doc = (globalThis as { document?: Document }).document;
       if (doc === undefined || typeof URL.createObjectURL !== 'function') {
-        throw new FileFormatError(location, 'downloads:// needs a browser (document and URL.createObjectURL); in Node save to a file path');
+        throw new FileFormatError(
+          location,
+          'downloads:// needs a browser (document and URL.createObjectURL); in Node save to a file path',
+        );
       }
       const url = URL.createObjectURL(new Blob([bytes as unknown as BlobPart], { type: 'application/octet-stream' }));
       try {

@@ -16,7 +16,13 @@ import {
   toFloat32Array,
 } from './host-tensor.js';
 import { unpickle } from './pickle.js';
-import { SafetensorsFile, parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from './safetensors.js';
+import {
+  SafetensorsFile,
+  parseSafetensors,
+  readSafetensors,
+  serializeSafetensors,
+  writeSafetensors,
+} from './safetensors.js';
 import { extractStateDict, readTorchCheckpoint } from './torch.js';
 import { ZipArchive, bytesSource, crc32, writeZip } from './zip.js';
 
@@ -37,7 +43,10 @@ function decodeExpected(values: Array<number | string>): number[] {
 describe('safetensors', () => {
   it('reads every dtype of a file written outside vid, converting F16/BF16/I64 exactly', async () => {
     const { tensors, metadata } = await readSafetensors(join(fixtures, 'dtypes.safetensors'));
-    const expected = JSON.parse(await readFile(join(fixtures, 'dtypes-expected.json'), 'utf8')) as Record<string, Array<number | string>>;
+    const expected = JSON.parse(await readFile(join(fixtures, 'dtypes-expected.json'), 'utf8')) as Record<
+      string,
+      Array<number | string>
+    >;
     expect(metadata.made_by).toContain('make_fixtures.py');
     expect([...tensors.keys()]).toEqual(Object.keys(expected));
     for (const [name, values] of Object.entries(expected)) {
@@ -85,9 +94,26 @@ describe('safetensors', () => {
     const cases: Array<[string, Uint8Array, RegExp]> = [
       ['empty', new Uint8Array(0), /truncated: a safetensors file starts with an 8-byte header length/],
       ['short header', good.slice(0, 20), /truncated: header length is \d+ bytes but the file has only 12/],
-      ['truncated data', good.slice(0, good.byteLength - 3), /truncated: the header describes 16 bytes of tensor data, the file has 13/],
-      ['huge header length', Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 127, 1, 2]), /not a safetensors file: header length/],
-      ['bad json', (() => { const b = good.slice(); b[9] = 0x7b; b[10] = 0x7b; return b; })(), /corrupted header: not valid UTF-8 JSON/],
+      [
+        'truncated data',
+        good.slice(0, good.byteLength - 3),
+        /truncated: the header describes 16 bytes of tensor data, the file has 13/,
+      ],
+      [
+        'huge header length',
+        Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 127, 1, 2]),
+        /not a safetensors file: header length/,
+      ],
+      [
+        'bad json',
+        (() => {
+          const b = good.slice();
+          b[9] = 0x7b;
+          b[10] = 0x7b;
+          return b;
+        })(),
+        /corrupted header: not valid UTF-8 JSON/,
+      ],
     ];
     for (const [name, bytes, pattern] of cases) {
       const path = join(dir, `${name.replace(/ /g, '-')}.safetensors`);
@@ -97,12 +123,18 @@ describe('safetensors', () => {
       expect((error as Error).message, name).toMatch(pattern);
       expect((error as Error).message, name).toContain(path);
     }
-    const badOffsets = new TextEncoder().encode(JSON.stringify({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 12] } }));
+    const badOffsets = new TextEncoder().encode(
+      JSON.stringify({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 12] } }),
+    );
     const bytes = new Uint8Array(8 + badOffsets.byteLength + 12);
     new DataView(bytes.buffer).setBigUint64(0, BigInt(badOffsets.byteLength), true);
     bytes.set(badOffsets, 8);
-    expect(() => parseSafetensors(bytes, 'bad.safetensors')).toThrow(/tensor "x": data_offsets \[0, 12\] span 12 bytes, expected 8 for F32 \[2\]/);
-    const unknownDtype = new TextEncoder().encode(JSON.stringify({ x: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }));
+    expect(() => parseSafetensors(bytes, 'bad.safetensors')).toThrow(
+      /tensor "x": data_offsets \[0, 12\] span 12 bytes, expected 8 for F32 \[2\]/,
+    );
+    const unknownDtype = new TextEncoder().encode(
+      JSON.stringify({ x: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }),
+    );
     const b2 = new Uint8Array(8 + unknownDtype.byteLength + 1);
     new DataView(b2.buffer).setBigUint64(0, BigInt(unknownDtype.byteLength), true);
     b2.set(unknownDtype, 8);
@@ -166,7 +198,10 @@ describe('PyTorch checkpoints', () => {
       expect(twin, name).toBeDefined();
       expect(tensor.shape, name).toEqual(twin!.shape);
       expect(tensor.dtype, name).toBe(twin!.dtype);
-      expect(Buffer.from(toFloat32Array(tensor).buffer).equals(Buffer.from(toFloat32Array(twin!).slice().buffer)), name).toBe(true);
+      expect(
+        Buffer.from(toFloat32Array(tensor).buffer).equals(Buffer.from(toFloat32Array(twin!).slice().buffer)),
+        name,
+      ).toBe(true);
     }
   });
 
@@ -252,6 +287,8 @@ describe('zip', () => {
       await archive.close();
     }
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
-    await expect(ZipArchive.open(bytesSource(new Uint8Array(10), 'tiny.zip'))).rejects.toThrow(/tiny.zip: not a ZIP archive/);
+    await expect(ZipArchive.open(bytesSource(new Uint8Array(10), 'tiny.zip'))).rejects.toThrow(
+      /tiny.zip: not a ZIP archive/,
+    );
   });
 });

@@ -40,7 +40,10 @@ class TinyNet extends Module {
   constructor(options: TinyNetOptions) {
     super();
     this.channels = options.channels;
-    this.conv = this.registerModule('conv', new Conv2d({ inChannels: 1, outChannels: options.channels, kernelSize: 3, seed: options.seed ?? 0 }));
+    this.conv = this.registerModule(
+      'conv',
+      new Conv2d({ inChannels: 1, outChannels: options.channels, kernelSize: 3, seed: options.seed ?? 0 }),
+    );
     const head = options.head instanceof Linear ? options.head : deserializeModule<Linear>(options.head);
     this.head = this.registerModule('head', head);
   }
@@ -92,7 +95,10 @@ describe('saveModel / loadModel', () => {
       const loaded = await loadModel(path);
       expect(loaded).toBeInstanceOf(layer.constructor);
       expect(loaded.getConfig()).toEqual(layer.getConfig());
-      const input = layer instanceof Linear ? tf.randomNormal([4, 3], 0, 1, 'float32', 1) : tf.randomNormal([1, 7, 7, 2], 0, 1, 'float32', 1);
+      const input =
+        layer instanceof Linear
+          ? tf.randomNormal([4, 3], 0, 1, 'float32', 1)
+          : tf.randomNormal([1, 7, 7, 2], 0, 1, 'float32', 1);
       const a = layer instanceof Linear ? layer.apply(input) : layer.apply(input as tf.Tensor4D);
       const b = loaded instanceof Linear ? loaded.apply(input) : (loaded as Conv2d).apply(input as tf.Tensor4D);
       expect(await b.data()).toEqual(await a.data());
@@ -108,7 +114,13 @@ describe('saveModel / loadModel', () => {
     const saved = await saveModel(net, undefined, { metadata: { run: 'abc' } });
     expect(saved.location).toBeNull();
     const contents = parseSafetensors(saved.bytes);
-    expect(contents.metadata).toMatchObject({ format: MODEL_FORMAT, format_version: '1', class_name: 'test.TinyNet', layout: 'vid', run: 'abc' });
+    expect(contents.metadata).toMatchObject({
+      format: MODEL_FORMAT,
+      format_version: '1',
+      class_name: 'test.TinyNet',
+      layout: 'vid',
+      run: 'abc',
+    });
     expect(JSON.parse(contents.metadata.config as string)).toEqual({
       channels: 4,
       head: { className: 'Linear', config: { inFeatures: 4, outFeatures: 2, bias: true, seed: 2 } },
@@ -196,9 +208,17 @@ describe('saveModel / loadModel', () => {
       // An explicit handler with its own factory reads the same store.
       const again = await loadModel<TinyNet>(indexedDBHandler('tiny', { indexedDB }));
       again.dispose();
-      expect(await listStoredModels()).toEqual({ 'indexeddb://tiny': { className: 'test.TinyNet', byteLength: saved.bytes.byteLength, savedAt: expect.any(String) } });
+      expect(await listStoredModels()).toEqual({
+        'indexeddb://tiny': {
+          className: 'test.TinyNet',
+          byteLength: saved.bytes.byteLength,
+          savedAt: expect.any(String),
+        },
+      });
       await removeStoredModel('indexeddb://tiny');
-      await expect(loadModel('indexeddb://tiny')).rejects.toThrow(/indexeddb:\/\/tiny: no model stored under this name/);
+      await expect(loadModel('indexeddb://tiny')).rejects.toThrow(
+        /indexeddb:\/\/tiny: no model stored under this name/,
+      );
       await expect(removeStoredModel('tiny')).rejects.toThrow(FileFormatError);
       net.dispose();
     } finally {
@@ -210,7 +230,13 @@ describe('saveModel / loadModel', () => {
     const net = makeNet(7);
     await expect(saveModel(net, 'downloads://tiny')).rejects.toThrow(/downloads:\/\/ needs a browser/);
     const clicked: Array<{ href: string; download: string }> = [];
-    const anchor = { href: '', download: '', click() { clicked.push({ href: this.href, download: this.download }); } };
+    const anchor = {
+      href: '',
+      download: '',
+      click() {
+        clicked.push({ href: this.href, download: this.download });
+      },
+    };
     const g = globalThis as { document?: unknown };
     g.document = { createElement: () => anchor };
     try {
@@ -243,7 +269,10 @@ describe('saveModel / loadModel', () => {
 
   describe('strictness and bad files', () => {
     /** The saved bytes of `net` with `edit` applied to its tensors and metadata. */
-    async function edited(net: Module, edit: (tensors: Map<string, ReturnType<typeof hostTensor>>, metadata: Record<string, string>) => void): Promise<Uint8Array> {
+    async function edited(
+      net: Module,
+      edit: (tensors: Map<string, ReturnType<typeof hostTensor>>, metadata: Record<string, string>) => void,
+    ): Promise<Uint8Array> {
       const { bytes } = await saveModel(net);
       const contents = parseSafetensors(bytes);
       const tensors = new Map(contents.tensors);
@@ -261,7 +290,9 @@ describe('saveModel / loadModel', () => {
       });
       const strict = loadModel(bytes);
       await expect(strict).rejects.toThrow(StateDictError);
-      await expect(strict).rejects.toThrow(/unexpected tensors \(2\): grad\.conv\.weight, inputs \(pass \{strict: false\} to skip them\)/);
+      await expect(strict).rejects.toThrow(
+        /unexpected tensors \(2\): grad\.conv\.weight, inputs \(pass \{strict: false\} to skip them\)/,
+      );
       const error = await loadModel(bytes).catch((e: StateDictError) => e);
       expect((error as StateDictError).unexpected).toEqual(['grad.conv.weight', 'inputs']);
       expect(tf.memory().numTensors).toBe(before);
@@ -304,7 +335,9 @@ describe('saveModel / loadModel', () => {
       await expect(loadModel(unknown)).rejects.toThrow(/className: expected a registered class .*received "NoSuchNet"/);
       const broken = await edited(net, (_, m) => (m.config = '{"channels": 4'));
       await expect(loadModel(broken)).rejects.toThrow(/__metadata__\.config: expected JSON/);
-      await expect(loadModel(await saveModel(net).then((s) => s.bytes), { expectClass: 'Linear' })).rejects.toThrow(/expected a model of class Linear, received "test\.TinyNet"/);
+      await expect(loadModel(await saveModel(net).then((s) => s.bytes), { expectClass: 'Linear' })).rejects.toThrow(
+        /expected a model of class Linear, received "test\.TinyNet"/,
+      );
       await expect(loadModel(join(dir, 'missing.safetensors'))).rejects.toThrow(/missing\.safetensors: no such file/);
       await writeFile(join(dir, 'truncated.safetensors'), (await saveModel(net)).bytes.subarray(0, 40));
       await expect(loadModel(join(dir, 'truncated.safetensors'))).rejects.toThrow(FileFormatError);

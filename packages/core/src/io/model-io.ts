@@ -98,7 +98,10 @@ const RESERVED = new Set(['format', 'format_version', 'class_name', 'config', 'l
 const DTYPE_OF: Readonly<Record<string, DType>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
 
 /** Serialises a model (architecture + weights) to safetensors bytes. */
-export async function serializeModel(model: Module, options: SaveModelOptions = {}): Promise<{ bytes: Uint8Array; className: string; config: ModuleConfig; tensors: string[] }> {
+export async function serializeModel(
+  model: Module,
+  options: SaveModelOptions = {},
+): Promise<{ bytes: Uint8Array; className: string; config: ModuleConfig; tensors: string[] }> {
   const className = classNameOf(model);
   const config = model.getConfig();
   const configJson = JSON.stringify(config);
@@ -109,7 +112,8 @@ export async function serializeModel(model: Module, options: SaveModelOptions = 
   }
   const extra = options.metadata ?? {};
   for (const [key, value] of Object.entries(extra)) {
-    if (RESERVED.has(key)) throw new ConfigError(`metadata.${key}`, `a key other than ${[...RESERVED].join(', ')}`, key, 'saveModel');
+    if (RESERVED.has(key))
+      throw new ConfigError(`metadata.${key}`, `a key other than ${[...RESERVED].join(', ')}`, key, 'saveModel');
     if (typeof value !== 'string') throw new ConfigError(`metadata.${key}`, 'a string', value, 'saveModel');
   }
   const tensors = new Map<string, HostTensor>();
@@ -143,13 +147,22 @@ export async function serializeModel(model: Module, options: SaveModelOptions = 
  * const model2 = await loadModel('runs/convlstm.safetensors');
  * ```
  */
-export async function saveModel(model: Module, destination?: ModelDestination, options: SaveModelOptions = {}): Promise<SavedModel> {
+export async function saveModel(
+  model: Module,
+  destination?: ModelDestination,
+  options: SaveModelOptions = {},
+): Promise<SavedModel> {
   const serialized = await serializeModel(model, options);
   let location: string | null = null;
   if (destination !== undefined) {
     const handler = resolveHandler(destination, 'destination');
     if (typeof handler.save !== 'function') {
-      throw new ConfigError('destination', 'a destination that can be written (a path, a URL, indexeddb://, downloads:// or a handler with save)', handler.location, 'saveModel');
+      throw new ConfigError(
+        'destination',
+        'a destination that can be written (a path, a URL, indexeddb://, downloads:// or a handler with save)',
+        handler.location,
+        'saveModel',
+      );
     }
     location = (await handler.save({ bytes: serialized.bytes, className: serialized.className })).location;
   }
@@ -159,38 +172,61 @@ export async function saveModel(model: Module, destination?: ModelDestination, o
 /** Parses and checks the `__metadata__` of a saved model. */
 export function parseModelMetadata(metadata: Readonly<Record<string, string>>, location: string): ModelMetadata {
   if (metadata.format !== MODEL_FORMAT) {
-    const hint = Object.keys(metadata).length === 0 ? 'no __metadata__: a bare state dict, load it with module.loadStateDict' : `format ${JSON.stringify(metadata.format ?? null)}`;
-    throw new FileFormatError(location, `not a vid model (expected __metadata__.format = "${MODEL_FORMAT}", received ${hint})`);
+    const hint =
+      Object.keys(metadata).length === 0
+        ? 'no __metadata__: a bare state dict, load it with module.loadStateDict'
+        : `format ${JSON.stringify(metadata.format ?? null)}`;
+    throw new FileFormatError(
+      location,
+      `not a vid model (expected __metadata__.format = "${MODEL_FORMAT}", received ${hint})`,
+    );
   }
   const version = Number(metadata.format_version);
   if (!Number.isInteger(version) || version < 1) {
-    throw new FileFormatError(location, `__metadata__.format_version: expected a positive integer, received ${JSON.stringify(metadata.format_version ?? null)}`);
+    throw new FileFormatError(
+      location,
+      `__metadata__.format_version: expected a positive integer, received ${JSON.stringify(metadata.format_version ?? null)}`,
+    );
   }
   if (version > MODEL_FORMAT_VERSION) {
-    throw new FileFormatError(location, `__metadata__.format_version: expected ≤ ${MODEL_FORMAT_VERSION} (this @vid/core), received ${version}; upgrade @vid/core`);
+    throw new FileFormatError(
+      location,
+      `__metadata__.format_version: expected ≤ ${MODEL_FORMAT_VERSION} (this @vid/core), received ${version}; upgrade @vid/core`,
+    );
   }
   const className = metadata.class_name;
   if (typeof className !== 'string' || className.length === 0) {
     throw new FileFormatError(location, '__metadata__.class_name: expected a class name, received none');
   }
   if (metadata.layout !== undefined && metadata.layout !== 'vid') {
-    throw new FileFormatError(location, `__metadata__.layout: expected "vid", received ${JSON.stringify(metadata.layout)}`);
+    throw new FileFormatError(
+      location,
+      `__metadata__.layout: expected "vid", received ${JSON.stringify(metadata.layout)}`,
+    );
   }
   let config: unknown;
   try {
     config = JSON.parse(metadata.config ?? '{}');
   } catch (error) {
-    throw new FileFormatError(location, `__metadata__.config: expected JSON, received invalid JSON (${(error as Error).message})`);
+    throw new FileFormatError(
+      location,
+      `__metadata__.config: expected JSON, received invalid JSON (${(error as Error).message})`,
+    );
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new FileFormatError(location, `__metadata__.config: expected a JSON object, received ${JSON.stringify(config)}`);
+    throw new FileFormatError(
+      location,
+      `__metadata__.config: expected a JSON object, received ${JSON.stringify(config)}`,
+    );
   }
   const extra = Object.fromEntries(Object.entries(metadata).filter(([key]) => !RESERVED.has(key)));
   return { format: MODEL_FORMAT, formatVersion: version, className, config: config as ModuleConfig, extra };
 }
 
 /** Reads only the metadata of a saved model (class, config, version), without building it. */
-export async function inspectModel(source: ModelSource): Promise<ModelMetadata & { readonly tensors: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }> }> {
+export async function inspectModel(
+  source: ModelSource,
+): Promise<ModelMetadata & { readonly tensors: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }> }> {
   const handler = loadHandler(source);
   const contents = parseSafetensors(await handler.load!(), handler.location);
   const tensors = new Map([...contents.tensors].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape }]));
@@ -200,7 +236,12 @@ export async function inspectModel(source: ModelSource): Promise<ModelMetadata &
 function loadHandler(source: ModelSource): ModelIOHandler {
   const handler = resolveHandler(source, 'source');
   if (typeof handler.load !== 'function') {
-    throw new ConfigError('source', 'a source that can be read (a path, a URL, bytes, indexeddb:// or a handler with load)', handler.location, 'loadModel');
+    throw new ConfigError(
+      'source',
+      'a source that can be read (a path, a URL, bytes, indexeddb:// or a handler with load)',
+      handler.location,
+      'loadModel',
+    );
   }
   return handler;
 }
@@ -213,7 +254,10 @@ function loadHandler(source: ModelSource): ModelIOHandler {
  * {@link StateDictError} lists the missing ones and the mismatches. Tensors in the file that the
  * model lacks fail too (listed), unless `strict: false`.
  */
-export async function readModel<M extends Module = Module>(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel<M>> {
+export async function readModel<M extends Module = Module>(
+  source: ModelSource,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel<M>> {
   const handler = loadHandler(source);
   const location = handler.location;
   const contents = parseSafetensors(await handler.load!(), location);
@@ -221,13 +265,19 @@ export async function readModel<M extends Module = Module>(source: ModelSource, 
   if (options.expectClass !== undefined) {
     const expected = typeof options.expectClass === 'string' ? [options.expectClass] : options.expectClass;
     if (!expected.includes(metadata.className)) {
-      throw new ConfigError('expectClass', `a model of class ${expected.join(' or ')}`, metadata.className, `loadModel(${location})`);
+      throw new ConfigError(
+        'expectClass',
+        `a model of class ${expected.join(' or ')}`,
+        metadata.className,
+        `loadModel(${location})`,
+      );
     }
   }
   try {
     getRegisteredClass(metadata.className);
   } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(error.field, error.expected, error.received, `loadModel(${location})`);
+    if (error instanceof ConfigError)
+      throw new ConfigError(error.field, error.expected, error.received, `loadModel(${location})`);
     throw error;
   }
   let model: M;
@@ -235,7 +285,10 @@ export async function readModel<M extends Module = Module>(source: ModelSource, 
     model = deserializeModule<M>({ className: metadata.className, config: metadata.config });
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new FileFormatError(location, `__metadata__.config does not build a ${metadata.className}: ${error.message}`);
+      throw new FileFormatError(
+        location,
+        `__metadata__.config does not build a ${metadata.className}: ${error.message}`,
+      );
     }
     throw error;
   }
@@ -248,21 +301,34 @@ export async function readModel<M extends Module = Module>(source: ModelSource, 
       const parts: string[] = [];
       if (missing.length) parts.push(`missing tensors (${missing.length}): ${missing.join(', ')}`);
       if (strict && unexpected.length) {
-        parts.push(`unexpected tensors (${unexpected.length}): ${unexpected.join(', ')} (pass {strict: false} to skip them)`);
+        parts.push(
+          `unexpected tensors (${unexpected.length}): ${unexpected.join(', ')} (pass {strict: false} to skip them)`,
+        );
       }
-      throw new StateDictError(`${location}: the file does not match ${metadata.className}: ${parts.join('; ')}`, missing, strict ? unexpected : []);
+      throw new StateDictError(
+        `${location}: the file does not match ${metadata.className}: ${parts.join('; ')}`,
+        missing,
+        strict ? unexpected : [],
+      );
     }
     const mismatched: string[] = [];
     for (const [name, variable] of parameters) {
       const tensor = contents.tensors.get(name) as HostTensor;
       const expectedDtype = DTYPE_OF[variable.dtype];
       const problems: string[] = [];
-      if (expectedDtype !== undefined && tensor.dtype !== expectedDtype) problems.push(`dtype ${expectedDtype}, received ${tensor.dtype}`);
-      if (!tf.util.arraysEqual([...tensor.shape], variable.shape)) problems.push(`shape ${formatShape(variable.shape)}, received ${formatShape(tensor.shape)}`);
+      if (expectedDtype !== undefined && tensor.dtype !== expectedDtype)
+        problems.push(`dtype ${expectedDtype}, received ${tensor.dtype}`);
+      if (!tf.util.arraysEqual([...tensor.shape], variable.shape))
+        problems.push(`shape ${formatShape(variable.shape)}, received ${formatShape(tensor.shape)}`);
       if (problems.length) mismatched.push(`${name}: expected ${problems.join('; expected ')}`);
     }
     if (mismatched.length > 0) {
-      throw new StateDictError(`${location}: tensors do not match ${metadata.className}: ${mismatched.join('; ')}`, [], [], mismatched);
+      throw new StateDictError(
+        `${location}: tensors do not match ${metadata.className}: ${mismatched.join('; ')}`,
+        [],
+        [],
+        mismatched,
+      );
     }
     const skip = new Set(unexpected);
     model.loadStateDict(contents.tensors, { source: location, ignore: (name) => skip.has(name) });
@@ -284,6 +350,9 @@ export async function readModel<M extends Module = Module>(source: ModelSource, 
  * With `{strict: false}`, tensors in the file that the model lacks are skipped; use
  * {@link readModel} to get their names.
  */
-export async function loadModel<M extends Module = Module>(source: ModelSource, options: LoadModelOptions = {}): Promise<M> {
+export async function loadModel<M extends Module = Module>(
+  source: ModelSource,
+  options: LoadModelOptions = {},
+): Promise<M> {
   return (await readModel<M>(source, options)).model;
 }

@@ -59,10 +59,7 @@ export interface FileHandleLike {
  *
  * `write` receives the open temporary file handle and writes everything through it.
  */
-export async function writeFileAtomic(
-  path: string,
-  write: (handle: FileHandleLike) => Promise<void>,
-): Promise<void> {
+export async function writeFileAtomic(path: string, write: (handle: FileHandleLike) => Promise<void>): Promise<void> {
   const fs = await nodeFs();
   const p = await nodePath();
   const dir = p.dirname(path);
@@ -89,7 +86,12 @@ async function writeError(path: string, dir: string, error: unknown): Promise<Er
     const fs = await nodeFs();
     const info = await fs.stat(dir).catch((e: NodeJS.ErrnoException) => e);
     if (info instanceof Error) {
-      return new FileFormatError(path, info.code === 'ENOTDIR' ? `cannot write here: a part of the folder ${dir} is a file, not a folder` : `cannot write here: the folder ${dir} does not exist (create it first)`);
+      return new FileFormatError(
+        path,
+        info.code === 'ENOTDIR'
+          ? `cannot write here: a part of the folder ${dir} is a file, not a folder`
+          : `cannot write here: the folder ${dir} does not exist (create it first)`,
+      );
     }
     if (!info.isDirectory()) return new FileFormatError(path, `cannot write here: ${dir} is a file, not a folder`);
   }

@@ -78,7 +78,8 @@ const BUILTIN_GLOBALS: Readonly<Record<string, GlobalHandler>> = {
     call: (args) => {
       const out = new Map<PyValue, PyValue>();
       const items = args[0];
-      if (Array.isArray(items)) for (const pair of items) if (Array.isArray(pair)) out.set(pair[0] as PyValue, pair[1] as PyValue);
+      if (Array.isArray(items))
+        for (const pair of items) if (Array.isArray(pair)) out.set(pair[0] as PyValue, pair[1] as PyValue);
       return out;
     },
     // PyTorch attaches `_metadata` (per-module versions) as an attribute; it is not data.
@@ -101,10 +102,18 @@ const MARK = Symbol('mark');
 type StackItem = PyValue | typeof MARK;
 
 /** Runs the pickle program in `bytes` (starting at `offset`) and returns its value and end. */
-export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offset = 0): { value: PyValue; end: number } {
+export function unpickle(
+  bytes: Uint8Array,
+  options: UnpickleOptions = {},
+  offset = 0,
+): { value: PyValue; end: number } {
   const file = options.file ?? '<pickle>';
   // Null prototype: a global named "constructor" or "__proto__" can never resolve to Object's.
-  const globals: Record<string, GlobalHandler> = Object.assign(Object.create(null) as Record<string, GlobalHandler>, BUILTIN_GLOBALS, options.globals);
+  const globals: Record<string, GlobalHandler> = Object.assign(
+    Object.create(null) as Record<string, GlobalHandler>,
+    BUILTIN_GLOBALS,
+    options.globals,
+  );
   const limits = resolveReadLimits(options.limits);
   let nodes = 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -156,7 +165,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
   /** Counts one built object against `maxPickleNodes`. */
   const node = (): void => {
     if (++nodes > limits.maxPickleNodes) {
-      fail(`more than maxPickleNodes = ${limits.maxPickleNodes} objects (raise it with setReadLimits() or the limits option)`);
+      fail(
+        `more than maxPickleNodes = ${limits.maxPickleNodes} objects (raise it with setReadLimits() or the limits option)`,
+      );
     }
   };
   const toNumber = (value: bigint): number | bigint =>
@@ -166,7 +177,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
     const n = raw.byteLength;
     if (n === 0) return 0;
     if (n > limits.maxPickleLongBytes) {
-      fail(`a ${n}-byte integer is longer than maxPickleLongBytes = ${limits.maxPickleLongBytes} (raise it with setReadLimits() or the limits option)`);
+      fail(
+        `a ${n}-byte integer is longer than maxPickleLongBytes = ${limits.maxPickleLongBytes} (raise it with setReadLimits() or the limits option)`,
+      );
     }
     const digits = new Array<string>(n);
     for (let i = 0; i < n; i++) digits[i] = HEX_BYTES[raw[n - 1 - i] as number] as string;
@@ -179,7 +192,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
     if (!pattern.test(line)) fail(`${opcode}: ${JSON.stringify(line.slice(0, 40))} is not an integer`);
     const digits = line.replace(/^[+-]/, '').replace(/L$/, '');
     if (digits.length > limits.maxPickleIntDigits) {
-      fail(`${opcode}: ${digits.length} digits exceed maxPickleIntDigits = ${limits.maxPickleIntDigits} (raise it with setReadLimits() or the limits option)`);
+      fail(
+        `${opcode}: ${digits.length} digits exceed maxPickleIntDigits = ${limits.maxPickleIntDigits} (raise it with setReadLimits() or the limits option)`,
+      );
     }
     return toNumber(BigInt(line.replace(/L$/, '')));
   };
@@ -208,7 +223,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
   const resolveGlobal = (module: string, name: string): PyGlobal => {
     const key = `${module}.${name}`;
     if (!Object.prototype.hasOwnProperty.call(globals, key)) {
-      fail(`refusing to load global "${key}": only the safe subset that PyTorch state dicts use is allowed (${Object.keys(globals).join(', ')})`);
+      fail(
+        `refusing to load global "${key}": only the safe subset that PyTorch state dicts use is allowed (${Object.keys(globals).join(', ')})`,
+      );
     }
     return new PyGlobal(module, name);
   };
@@ -222,7 +239,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
   };
   const setItems = (target: PyValue, items: PyValue[]): void => {
     if (!(target instanceof Map)) fail('SETITEM(S) on a value that is not a dict');
-    for (let i = 0; i + 1 < items.length; i += 2) (target as Map<PyValue, PyValue>).set(items[i] as PyValue, items[i + 1] as PyValue);
+    for (let i = 0; i + 1 < items.length; i += 2)
+      (target as Map<PyValue, PyValue>).set(items[i] as PyValue, items[i + 1] as PyValue);
   };
   const appendItems = (target: PyValue, items: PyValue[]): void => {
     if (!Array.isArray(target)) fail('APPEND(S) on a value that is not a list');
@@ -339,7 +357,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         break;
       }
       case 0x56: // UNICODE (raw-unicode-escape line)
-        stack.push(readLine().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))));
+        stack.push(
+          readLine().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
+        );
         break;
       case 0x58: {
         // BINUNICODE
@@ -539,7 +559,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}, offse
         // BUILD
         const state = pop();
         const target = pop();
-        const cls = target !== null && typeof target === 'object' && '__pyclass__' in target ? (target as PyObject).__pyclass__ : target instanceof Map ? 'collections.OrderedDict' : undefined;
+        const cls =
+          target !== null && typeof target === 'object' && '__pyclass__' in target
+            ? (target as PyObject).__pyclass__
+            : target instanceof Map
+              ? 'collections.OrderedDict'
+              : undefined;
         const handler = cls ? globals[cls] : undefined;
         if (!handler?.build) fail(`BUILD on a value whose class does not accept state${cls ? ` (${cls})` : ''}`);
         stack.push(runHandler(`BUILD ${cls}`, () => handler!.build!(target, state)));

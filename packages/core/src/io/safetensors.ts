@@ -12,20 +12,11 @@
  * {@link ReadLimits.maxSafetensorsHeaderBytes} bytes; names such as `__proto__` stay plain keys.
  */
 import { FileFormatError, formatValue } from '../errors.js';
-import {
-  DTYPE_SIZE,
-  type DType,
-  type HostTensor,
-  hostBytes,
-  isDType,
-  numElements,
-  viewAs,
-} from './host-tensor.js';
+import { DTYPE_SIZE, type DType, type HostTensor, hostBytes, isDType, numElements, viewAs } from './host-tensor.js';
 import { type ReadLimits, resolveReadLimits } from './limits.js';
 import { fileError, nodeFs, readExactly, writeAll, writeFileAtomic } from './node-fs.js';
 
 const RAISE = 'raise it with setReadLimits() or the limits option';
-
 
 /** Where one tensor lives in a safetensors file. */
 export interface SafetensorsEntry {
@@ -63,16 +54,25 @@ function entriesOf(tensors: TensorDict): Array<[string, HostTensor]> {
 
 function readHeaderLength(prefix: Uint8Array, file: string, fileLength: number, limits: Readonly<ReadLimits>): number {
   if (fileLength < 8) {
-    throw new FileFormatError(file, `truncated: a safetensors file starts with an 8-byte header length, the file has ${fileLength} bytes`);
+    throw new FileFormatError(
+      file,
+      `truncated: a safetensors file starts with an 8-byte header length, the file has ${fileLength} bytes`,
+    );
   }
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const length = view.getBigUint64(0, true);
   if (length > BigInt(limits.maxSafetensorsHeaderBytes)) {
-    throw new FileFormatError(file, `not a safetensors file: header length ${length} exceeds maxSafetensorsHeaderBytes = ${limits.maxSafetensorsHeaderBytes} (${RAISE})`);
+    throw new FileFormatError(
+      file,
+      `not a safetensors file: header length ${length} exceeds maxSafetensorsHeaderBytes = ${limits.maxSafetensorsHeaderBytes} (${RAISE})`,
+    );
   }
   const n = Number(length);
   if (8 + n > fileLength) {
-    throw new FileFormatError(file, `truncated: header length is ${n} bytes but the file has only ${fileLength - 8} after the length`);
+    throw new FileFormatError(
+      file,
+      `truncated: header length is ${n} bytes but the file has only ${fileLength - 8} after the length`,
+    );
   }
   return n;
 }
@@ -88,7 +88,8 @@ function countObjects(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.byteLength; i++) {
     const c = bytes[i] as number;
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b) objects++;
@@ -106,7 +107,10 @@ export function parseSafetensorsHeader(
   const limits = resolveReadLimits(options.limits);
   const objects = countObjects(headerBytes);
   if (objects > limits.maxSafetensorsTensors + 2) {
-    throw new FileFormatError(file, `the header describes about ${objects - 1} tensors, more than maxSafetensorsTensors = ${limits.maxSafetensorsTensors} (${RAISE})`);
+    throw new FileFormatError(
+      file,
+      `the header describes about ${objects - 1} tensors, more than maxSafetensorsTensors = ${limits.maxSafetensorsTensors} (${RAISE})`,
+    );
   }
   let json: unknown;
   try {
@@ -137,31 +141,49 @@ export function parseSafetensorsHeader(
       throw new FileFormatError(file, `tensor "${name}": expected {dtype, shape, data_offsets}`);
     }
     if (!isDType(info.dtype)) {
-      throw new FileFormatError(file, `tensor "${name}": unknown dtype ${formatValue(info.dtype)} (expected one of ${Object.keys(DTYPE_SIZE).join(', ')})`);
+      throw new FileFormatError(
+        file,
+        `tensor "${name}": unknown dtype ${formatValue(info.dtype)} (expected one of ${Object.keys(DTYPE_SIZE).join(', ')})`,
+      );
     }
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new FileFormatError(file, `tensor "${name}": shape must be an array of non-negative integers, received ${formatValue(shape)}`);
+      throw new FileFormatError(
+        file,
+        `tensor "${name}": shape must be an array of non-negative integers, received ${formatValue(shape)}`,
+      );
     }
     const offsets = info.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new FileFormatError(file, `tensor "${name}": data_offsets must be [begin, end], received ${formatValue(offsets)}`);
+      throw new FileFormatError(
+        file,
+        `tensor "${name}": data_offsets must be [begin, end], received ${formatValue(offsets)}`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     const expectedBytes = numElements(shape as number[]) * DTYPE_SIZE[info.dtype];
     if (end < begin || end - begin !== expectedBytes) {
-      throw new FileFormatError(file, `tensor "${name}": data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expectedBytes} for ${info.dtype} ${formatValue(shape)}`);
+      throw new FileFormatError(
+        file,
+        `tensor "${name}": data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expectedBytes} for ${info.dtype} ${formatValue(shape)}`,
+      );
     }
     entries.push({ name, dtype: info.dtype, shape: shape as number[], begin, end });
   }
   if (entries.length > limits.maxSafetensorsTensors) {
-    throw new FileFormatError(file, `the header describes ${entries.length} tensors, more than maxSafetensorsTensors = ${limits.maxSafetensorsTensors} (${RAISE})`);
+    throw new FileFormatError(
+      file,
+      `the header describes ${entries.length} tensors, more than maxSafetensorsTensors = ${limits.maxSafetensorsTensors} (${RAISE})`,
+    );
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const entry of entries) {
     if (entry.begin !== cursor) {
-      throw new FileFormatError(file, `tensor "${entry.name}": data starts at ${entry.begin}, expected ${cursor} (the header has a hole or an overlap)`);
+      throw new FileFormatError(
+        file,
+        `tensor "${entry.name}": data starts at ${entry.begin}, expected ${cursor} (the header has a hole or an overlap)`,
+      );
     }
     cursor = entry.end;
   }
@@ -189,7 +211,12 @@ export function parseSafetensors(
 ): SafetensorsContents {
   const limits = resolveReadLimits(options.limits);
   const headerLength = readHeaderLength(bytes, file, bytes.byteLength, limits);
-  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), file, bytes.byteLength - 8 - headerLength, { limits });
+  const header = parseSafetensorsHeader(
+    bytes.subarray(8, 8 + headerLength),
+    file,
+    bytes.byteLength - 8 - headerLength,
+    { limits },
+  );
   const tensors = new Map<string, HostTensor>();
   for (const entry of header.entries.values()) {
     const raw = bytes.subarray(header.dataOffset + entry.begin, header.dataOffset + entry.end);
@@ -207,7 +234,10 @@ function buildHeader(tensors: Array<[string, HostTensor]>, metadata: Record<stri
     if (name === '__metadata__') throw new FileFormatError(name, 'a tensor may not be named __metadata__');
     const bytes = numElements(tensor.shape) * DTYPE_SIZE[tensor.dtype];
     if (bytes !== tensor.data.byteLength) {
-      throw new FileFormatError(name, `tensor data has ${tensor.data.byteLength} bytes, expected ${bytes} for ${tensor.dtype} [${tensor.shape.join(', ')}]`);
+      throw new FileFormatError(
+        name,
+        `tensor data has ${tensor.data.byteLength} bytes, expected ${bytes} for ${tensor.dtype} [${tensor.shape.join(', ')}]`,
+      );
     }
     header[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -288,7 +318,10 @@ export class SafetensorsFile {
   async read(name: string): Promise<HostTensor> {
     const entry = this.header.entries.get(name);
     if (!entry) {
-      throw new FileFormatError(this.path, `no tensor named "${name}" (the file has ${this.keys().length} tensors: ${this.keys().slice(0, 10).join(', ')}${this.keys().length > 10 ? ', …' : ''})`);
+      throw new FileFormatError(
+        this.path,
+        `no tensor named "${name}" (the file has ${this.keys().length} tensors: ${this.keys().slice(0, 10).join(', ')}${this.keys().length > 10 ? ', …' : ''})`,
+      );
     }
     if (!this.handle) throw new FileFormatError(this.path, 'the file is closed');
     const length = entry.end - entry.begin;
@@ -315,7 +348,10 @@ export class SafetensorsFile {
 }
 
 /** Reads a whole safetensors file. */
-export async function readSafetensors(path: string, options: { readonly limits?: Partial<ReadLimits> } = {}): Promise<SafetensorsContents> {
+export async function readSafetensors(
+  path: string,
+  options: { readonly limits?: Partial<ReadLimits> } = {},
+): Promise<SafetensorsContents> {
   const file = await SafetensorsFile.open(path, options);
   try {
     return { metadata: file.metadata, tensors: await file.readAll() };

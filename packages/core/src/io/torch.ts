@@ -82,7 +82,8 @@ function asCount(value: PyValue | undefined, what: string, file: string): number
 function describe(value: unknown): string {
   if (Array.isArray(value)) return `(${value.slice(0, 8).map(describe).join(', ')}${value.length > 8 ? ', …' : ''})`;
   if (typeof value === 'bigint') return String(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
+    return String(value);
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
   return typeof value;
 }
@@ -99,7 +100,10 @@ function torchGlobals(file: string): Record<string, GlobalHandler> {
       stride: asIntArray(stride as PyValue, 'tensor stride', file),
     };
     if (ref.size.length !== ref.stride.length) {
-      throw new FileFormatError(file, `tensor size ${describe(ref.size)} and stride ${describe(ref.stride)} have different lengths`);
+      throw new FileFormatError(
+        file,
+        `tensor size ${describe(ref.size)} and stride ${describe(ref.stride)} have different lengths`,
+      );
     }
     return ref;
   };
@@ -132,7 +136,10 @@ function numpyScalar(args: PyValue[], file: string): PyValue {
   if (!(raw instanceof Uint8Array)) throw new FileFormatError(file, 'numpy scalar without bytes');
   const sizes: Readonly<Record<string, number>> = { f8: 8, f4: 4, i8: 8, i4: 4, b1: 1 };
   if (Object.prototype.hasOwnProperty.call(sizes, code) && raw.byteLength < (sizes[code] as number)) {
-    throw new FileFormatError(file, `numpy scalar of dtype "${code}" has ${raw.byteLength} bytes, expected ${sizes[code]}`);
+    throw new FileFormatError(
+      file,
+      `numpy scalar of dtype "${code}" has ${raw.byteLength} bytes, expected ${sizes[code]}`,
+    );
   }
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const le = dtype?.littleEndian !== false;
@@ -162,7 +169,8 @@ function storageFromPid(pid: PyValue, file: string): StorageRef {
   if (typeof dtype !== 'string') {
     throw new FileFormatError(file, `unsupported storage type ${typeName ?? String(type)}`);
   }
-  if (typeof key !== 'string' && typeof key !== 'number') throw new FileFormatError(file, `storage key: expected a string, received ${describe(key)}`);
+  if (typeof key !== 'string' && typeof key !== 'number')
+    throw new FileFormatError(file, `storage key: expected a string, received ${describe(key)}`);
   const count = asCount(numel, `storage ${key}: element count`, file);
   let viewOffset = 0;
   let viewSize = count;
@@ -170,7 +178,10 @@ function storageFromPid(pid: PyValue, file: string): StorageRef {
     viewOffset = asCount(view[1], `storage view ${key}: offset`, file);
     viewSize = asCount(view[2], `storage view ${key}: size`, file);
     if (viewOffset + viewSize > count) {
-      throw new FileFormatError(file, `storage view ${key}: elements [${viewOffset}, ${viewOffset + viewSize}) are out of bounds for a storage of ${count} elements`);
+      throw new FileFormatError(
+        file,
+        `storage view ${key}: elements [${viewOffset}, ${viewOffset + viewSize}) are out of bounds for a storage of ${count} elements`,
+      );
     }
   }
   return {
@@ -188,7 +199,11 @@ function storageFromPid(pid: PyValue, file: string): StorageRef {
 function normalisePid(pid: PyValue): PyValue {
   if (!Array.isArray(pid)) return pid;
   const type = pid[1];
-  if (type instanceof PyGlobal && type.module === 'torch' && Object.prototype.hasOwnProperty.call(STORAGE_DTYPES, type.name)) {
+  if (
+    type instanceof PyGlobal &&
+    type.module === 'torch' &&
+    Object.prototype.hasOwnProperty.call(STORAGE_DTYPES, type.name)
+  ) {
     const copy = [...pid];
     copy[1] = { __pyclass__: 'torch.storage-type', dtype: STORAGE_DTYPES[type.name] } as PyObject;
     return copy;
@@ -200,12 +215,21 @@ function normalisePid(pid: PyValue): PyValue {
  * Copies a strided view of a storage into a fresh contiguous host tensor, after the bounds
  * check of PyTorch's `setStorage` (aten/src/ATen/native/Resize.h, `checkInBoundsForStorage`).
  */
-function materialise(ref: TensorRef, storage: Uint8Array, littleEndian: boolean, file: string, limits: Readonly<ReadLimits>): HostTensor {
+function materialise(
+  ref: TensorRef,
+  storage: Uint8Array,
+  littleEndian: boolean,
+  file: string,
+  limits: Readonly<ReadLimits>,
+): HostTensor {
   const { dtype } = ref.storage;
   const size = DTYPE_SIZE[dtype];
   const n = numElements(ref.size);
   // The storage the view may use: the view's elements (legacy), bounded by the bytes present.
-  const storageElements = Math.min(ref.storage.viewSize, Math.floor(storage.byteLength / size) - ref.storage.viewOffset);
+  const storageElements = Math.min(
+    ref.storage.viewSize,
+    Math.floor(storage.byteLength / size) - ref.storage.viewOffset,
+  );
   let required = 0;
   if (n > 0) {
     required = ref.offset + 1;
@@ -218,7 +242,10 @@ function materialise(ref: TensorRef, storage: Uint8Array, littleEndian: boolean,
     );
   }
   if (n * size > limits.maxTensorBytes) {
-    throw new FileFormatError(file, `a tensor of size [${ref.size.join(', ')}] needs ${n * size} bytes, more than maxTensorBytes = ${limits.maxTensorBytes} (raise it with setReadLimits() or the limits option)`);
+    throw new FileFormatError(
+      file,
+      `a tensor of size [${ref.size.join(', ')}] needs ${n * size} bytes, more than maxTensorBytes = ${limits.maxTensorBytes} (raise it with setReadLimits() or the limits option)`,
+    );
   }
   const data = littleEndian ? storage : swapBytes(storage, size);
   const elements = viewAs(dtype, data.subarray(0, Math.floor(data.byteLength / size) * size));
@@ -234,7 +261,9 @@ function materialise(ref: TensorRef, storage: Uint8Array, littleEndian: boolean,
   const Ctor = elements.constructor as new (length: number) => typeof elements;
   if (contiguous) {
     const out = new Ctor(n);
-    (out as unknown as { set(a: ArrayLike<number | bigint>): void }).set(elements.subarray(start, start + n) as ArrayLike<number | bigint>);
+    (out as unknown as { set(a: ArrayLike<number | bigint>): void }).set(
+      elements.subarray(start, start + n) as ArrayLike<number | bigint>,
+    );
     return { dtype, shape: ref.size, data: out };
   }
   const out = new Ctor(n) as unknown as Record<number, number | bigint>;
@@ -255,7 +284,8 @@ function materialise(ref: TensorRef, storage: Uint8Array, littleEndian: boolean,
 function swapBytes(bytes: Uint8Array, size: number): Uint8Array {
   if (size === 1) return bytes;
   const out = new Uint8Array(bytes.byteLength);
-  for (let i = 0; i < bytes.byteLength; i += size) for (let j = 0; j < size; j++) out[i + j] = bytes[i + size - 1 - j] as number;
+  for (let i = 0; i < bytes.byteLength; i += size)
+    for (let j = 0; j < size; j++) out[i + j] = bytes[i + size - 1 - j] as number;
   return out;
 }
 
@@ -270,7 +300,11 @@ function isContainer(value: unknown): value is Container {
  * shared object once. Returns the containers in post-order (children before parents) and the
  * distinct tensor references. Refuses cycles and graphs of more than `maxPickleNodes` objects.
  */
-function walkGraph(root: PyValue, file: string, limits: Readonly<ReadLimits>): { containers: Container[]; tensors: TensorRef[] } {
+function walkGraph(
+  root: PyValue,
+  file: string,
+  limits: Readonly<ReadLimits>,
+): { containers: Container[]; tensors: TensorRef[] } {
   const IN_PROGRESS = 1;
   const DONE = 2;
   const state = new Map<object, number>();
@@ -279,7 +313,10 @@ function walkGraph(root: PyValue, file: string, limits: Readonly<ReadLimits>): {
   const stack: Array<{ node: Container; children: Iterator<PyValue> }> = [];
   const count = (): void => {
     if (state.size > limits.maxPickleNodes) {
-      throw new FileFormatError(file, `the checkpoint's object graph has more than maxPickleNodes = ${limits.maxPickleNodes} objects (raise it with setReadLimits() or the limits option)`);
+      throw new FileFormatError(
+        file,
+        `the checkpoint's object graph has more than maxPickleNodes = ${limits.maxPickleNodes} objects (raise it with setReadLimits() or the limits option)`,
+      );
     }
   };
   const enter = (value: PyValue): void => {
@@ -293,11 +330,18 @@ function walkGraph(root: PyValue, file: string, limits: Readonly<ReadLimits>): {
     }
     if (!isContainer(value)) return;
     const seen = state.get(value);
-    if (seen === IN_PROGRESS) throw new FileFormatError(file, 'the pickled object graph has a cycle (a list or dict that contains itself); checkpoints never need one');
+    if (seen === IN_PROGRESS)
+      throw new FileFormatError(
+        file,
+        'the pickled object graph has a cycle (a list or dict that contains itself); checkpoints never need one',
+      );
     if (seen === DONE) return;
     state.set(value, IN_PROGRESS);
     count();
-    stack.push({ node: value, children: (Array.isArray(value) ? value.values() : value.values()) as Iterator<PyValue> });
+    stack.push({
+      node: value,
+      children: (Array.isArray(value) ? value.values() : value.values()) as Iterator<PyValue>,
+    });
   };
   enter(root);
   while (stack.length > 0) {
@@ -334,7 +378,8 @@ async function resolveTensors(
   };
   const resolved = new Map<object, unknown>();
   for (const ref of tensors) resolved.set(ref, materialise(ref, await load(ref.storage), littleEndian, file, limits));
-  const output = (v: PyValue): unknown => (typeof v === 'object' && v !== null && resolved.has(v) ? resolved.get(v) : v);
+  const output = (v: PyValue): unknown =>
+    typeof v === 'object' && v !== null && resolved.has(v) ? resolved.get(v) : v;
   // Post-order: every child is resolved before its parent; shared children stay shared.
   for (const container of containers) {
     if (Array.isArray(container)) {
@@ -378,7 +423,10 @@ export async function readTorchCheckpoint(
       const bytes = typeof input === 'string' ? await readFileBytes(input) : input;
       value = await readLegacyCheckpoint(bytes, display, limits);
     } else {
-      throw new FileFormatError(display, 'not a PyTorch checkpoint: expected a zip archive (torch.save ≥ 1.6) or a legacy pickle stream');
+      throw new FileFormatError(
+        display,
+        'not a PyTorch checkpoint: expected a zip archive (torch.save ≥ 1.6) or a legacy pickle stream',
+      );
     }
     if (typeof value === 'object' && value !== null) checkpointFiles.set(value, display);
     return value;
@@ -387,11 +435,19 @@ export async function readTorchCheckpoint(
   }
 }
 
-async function readZipCheckpoint(source: ByteSource, file: string, limits: Readonly<ReadLimits>): Promise<CheckpointValue> {
+async function readZipCheckpoint(
+  source: ByteSource,
+  file: string,
+  limits: Readonly<ReadLimits>,
+): Promise<CheckpointValue> {
   const archive = await ZipArchive.open(source, { limits });
-  const pickleName = archive.names().find((n) => /^[^/]+\/data\.pkl$/.test(n)) ?? archive.names().find((n) => n.endsWith('data.pkl'));
+  const pickleName =
+    archive.names().find((n) => /^[^/]+\/data\.pkl$/.test(n)) ?? archive.names().find((n) => n.endsWith('data.pkl'));
   if (!pickleName) {
-    throw new FileFormatError(file, `not a PyTorch checkpoint: the zip archive has no <name>/data.pkl (entries: ${archive.names().slice(0, 8).join(', ')})`);
+    throw new FileFormatError(
+      file,
+      `not a PyTorch checkpoint: the zip archive has no <name>/data.pkl (entries: ${archive.names().slice(0, 8).join(', ')})`,
+    );
   }
   const prefix = pickleName.slice(0, -'data.pkl'.length);
   let littleEndian = true;
@@ -422,18 +478,27 @@ async function readZipCheckpoint(source: ByteSource, file: string, limits: Reado
   );
 }
 
-async function readLegacyCheckpoint(bytes: Uint8Array, file: string, limits: Readonly<ReadLimits>): Promise<CheckpointValue> {
+async function readLegacyCheckpoint(
+  bytes: Uint8Array,
+  file: string,
+  limits: Readonly<ReadLimits>,
+): Promise<CheckpointValue> {
   const options = { file, limits, globals: torchGlobals(file) };
   const magic = unpickle(bytes, options, 0);
   if (typeof magic.value !== 'bigint' || magic.value !== LEGACY_MAGIC) {
     throw new FileFormatError(file, 'not a PyTorch checkpoint: a pickle stream without the legacy magic number');
   }
   const protocol = unpickle(bytes, options, magic.end);
-  if (protocol.value !== 1001) throw new FileFormatError(file, `unsupported legacy protocol version ${String(protocol.value)}`);
+  if (protocol.value !== 1001)
+    throw new FileFormatError(file, `unsupported legacy protocol version ${String(protocol.value)}`);
   const sysInfo = unpickle(bytes, options, protocol.end);
   const sys = sysInfo.value instanceof Map ? sysInfo.value : new Map();
   const littleEndian = sys.get('little_endian') !== false;
-  const main = unpickle(bytes, { ...options, persistentLoad: (pid) => storageFromPid(normalisePid(pid), file) }, sysInfo.end);
+  const main = unpickle(
+    bytes,
+    { ...options, persistentLoad: (pid) => storageFromPid(normalisePid(pid), file) },
+    sysInfo.end,
+  );
   const keys = unpickle(bytes, options, main.end);
   if (!Array.isArray(keys.value)) throw new FileFormatError(file, 'corrupted legacy checkpoint: no storage key list');
   // Collect each root storage's dtype from the tensors that use it.
@@ -462,7 +527,10 @@ async function readLegacyCheckpoint(bytes: Uint8Array, file: string, limits: Rea
       const data = storages.get(ref.key);
       if (!data) throw new FileFormatError(file, `storage ${ref.key} is referenced but not stored`);
       if (data.byteLength < ref.numel * DTYPE_SIZE[ref.dtype]) {
-        throw new FileFormatError(file, `storage ${ref.key} has ${data.byteLength} bytes, its tensors declare ${ref.numel * DTYPE_SIZE[ref.dtype]}`);
+        throw new FileFormatError(
+          file,
+          `storage ${ref.key} has ${data.byteLength} bytes, its tensors declare ${ref.numel * DTYPE_SIZE[ref.dtype]}`,
+        );
       }
       return data;
     },
@@ -495,15 +563,22 @@ export function extractStateDict(
   checkpoint: CheckpointValue,
   options: { readonly key?: string; readonly stripPrefix?: string; readonly file?: string } = {},
 ): Map<string, HostTensor> {
-  const file = options.file ?? (typeof checkpoint === 'object' && checkpoint !== null ? checkpointFiles.get(checkpoint) : undefined) ?? '<checkpoint>';
-  if (!(checkpoint instanceof Map)) throw new FileFormatError(file, 'expected a dict at the top level of the checkpoint');
+  const file =
+    options.file ??
+    (typeof checkpoint === 'object' && checkpoint !== null ? checkpointFiles.get(checkpoint) : undefined) ??
+    '<checkpoint>';
+  if (!(checkpoint instanceof Map))
+    throw new FileFormatError(file, 'expected a dict at the top level of the checkpoint');
   const isStateDict = (m: Map<unknown, unknown>): boolean =>
     m.size > 0 && [...m.entries()].every(([k, v]) => typeof k === 'string' && isHostTensor(v));
   let dict: Map<unknown, unknown> | undefined;
   if (options.key !== undefined) {
     const value = checkpoint.get(options.key);
     if (!(value instanceof Map)) {
-      throw new FileFormatError(file, `no state dict under "${options.key}" (top-level keys: ${[...checkpoint.keys()].map(String).join(', ')})`);
+      throw new FileFormatError(
+        file,
+        `no state dict under "${options.key}" (top-level keys: ${[...checkpoint.keys()].map(String).join(', ')})`,
+      );
     }
     dict = value;
   } else if (isStateDict(checkpoint)) {
@@ -518,13 +593,19 @@ export function extractStateDict(
     }
   }
   if (!dict) {
-    throw new FileFormatError(file, `no state dict found: expected a dict of tensors, or one under ${STATE_DICT_KEYS.join(' / ')} (top-level keys: ${[...checkpoint.keys()].map(String).join(', ')})`);
+    throw new FileFormatError(
+      file,
+      `no state dict found: expected a dict of tensors, or one under ${STATE_DICT_KEYS.join(' / ')} (top-level keys: ${[...checkpoint.keys()].map(String).join(', ')})`,
+    );
   }
   const out = new Map<string, HostTensor>();
   for (const [k, v] of dict) {
     if (!isHostTensor(v)) continue;
     const key = String(k);
-    out.set(options.stripPrefix && key.startsWith(options.stripPrefix) ? key.slice(options.stripPrefix.length) : key, v);
+    out.set(
+      options.stripPrefix && key.startsWith(options.stripPrefix) ? key.slice(options.stripPrefix.length) : key,
+      v,
+    );
   }
   return out;
 }

@@ -24,7 +24,10 @@ export function bytesSource(bytes: Uint8Array, name = '<bytes>'): ByteSource {
     size: bytes.byteLength,
     read: async (offset, length) => {
       if (offset < 0 || length < 0 || offset + length > bytes.byteLength) {
-        throw new FileFormatError(name, `truncated: expected ${length} bytes at offset ${offset}, the data has ${bytes.byteLength}`);
+        throw new FileFormatError(
+          name,
+          `truncated: expected ${length} bytes at offset ${offset}, the data has ${bytes.byteLength}`,
+        );
       }
       return bytes.subarray(offset, offset + length);
     },
@@ -52,7 +55,10 @@ export async function fileSource(path: string): Promise<ByteSource> {
     size,
     read: async (offset, length) => {
       if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
-        throw new FileFormatError(path, `truncated: expected ${length} bytes at offset ${offset}, the file has ${size}`);
+        throw new FileFormatError(
+          path,
+          `truncated: expected ${length} bytes at offset ${offset}, the file has ${size}`,
+        );
       }
       return readExactly(handle, path, offset, length);
     },
@@ -141,18 +147,30 @@ export async function inflateBounded(options: InflateOptions): Promise<Uint8Arra
   const zlib = await loadZlib();
   if (!zlib) throw new FileFormatError(file, `${at}inflating needs Node's zlib (not available in this runtime)`);
   const raise = 'raise it with setReadLimits() or the limits option of the reader';
-  const cap = Math.min(limits.maxInflatedBytes, Math.max(limits.inflateRatioGrace, limits.maxInflateRatio * compressedSize));
+  const cap = Math.min(
+    limits.maxInflatedBytes,
+    Math.max(limits.inflateRatioGrace, limits.maxInflateRatio * compressedSize),
+  );
   if (declaredSize !== undefined) {
     if (declaredSize > limits.maxInflatedBytes) {
-      throw new FileFormatError(file, `${at}declares ${declaredSize} inflated bytes, more than the limit maxInflatedBytes = ${limits.maxInflatedBytes} (${raise})`);
+      throw new FileFormatError(
+        file,
+        `${at}declares ${declaredSize} inflated bytes, more than the limit maxInflatedBytes = ${limits.maxInflatedBytes} (${raise})`,
+      );
     }
     if (declaredSize > cap) {
-      throw new FileFormatError(file, `${at}declares ${declaredSize} bytes from ${compressedSize} compressed, a ratio above maxInflateRatio = ${limits.maxInflateRatio} (a deflate bomb? ${raise})`);
+      throw new FileFormatError(
+        file,
+        `${at}declares ${declaredSize} bytes from ${compressedSize} compressed, a ratio above maxInflateRatio = ${limits.maxInflateRatio} (a deflate bomb? ${raise})`,
+      );
     }
   }
   const bound = declaredSize ?? cap;
   // 1 MiB output chunks: far fewer events than zlib's default 16 KiB, same bounds.
-  const inflater = options.format === 'raw' ? zlib.createInflateRaw({ chunkSize: 1 << 20 }) : zlib.createGunzip({ chunkSize: 1 << 20 });
+  const inflater =
+    options.format === 'raw'
+      ? zlib.createInflateRaw({ chunkSize: 1 << 20 })
+      : zlib.createGunzip({ chunkSize: 1 << 20 });
   let out: Uint8Array = new Uint8Array(declaredSize ?? Math.min(bound, 1 << 20));
   let total = 0;
   let fed = 0;
@@ -166,14 +184,24 @@ export async function inflateBounded(options: InflateOptions): Promise<Uint8Arra
       if (failure) return;
       const next = total + chunk.byteLength;
       if (next > bound) {
-        fail(new FileFormatError(file, declaredSize !== undefined
-          ? `${at}inflates to more than the ${declaredSize} bytes its directory declares`
-          : `${at}inflates to more than ${bound} bytes (maxInflatedBytes = ${limits.maxInflatedBytes}, maxInflateRatio = ${limits.maxInflateRatio} × ${compressedSize} compressed bytes; ${raise})`));
+        fail(
+          new FileFormatError(
+            file,
+            declaredSize !== undefined
+              ? `${at}inflates to more than the ${declaredSize} bytes its directory declares`
+              : `${at}inflates to more than ${bound} bytes (maxInflatedBytes = ${limits.maxInflatedBytes}, maxInflateRatio = ${limits.maxInflateRatio} × ${compressedSize} compressed bytes; ${raise})`,
+          ),
+        );
         reject(failure);
         return;
       }
       if (next > limits.inflateRatioGrace && next > limits.maxInflateRatio * Math.max(fed, 1)) {
-        fail(new FileFormatError(file, `${at}${next} bytes inflated from the first ${fed} compressed bytes, a ratio above maxInflateRatio = ${limits.maxInflateRatio} (a deflate bomb? ${raise})`));
+        fail(
+          new FileFormatError(
+            file,
+            `${at}${next} bytes inflated from the first ${fed} compressed bytes, a ratio above maxInflateRatio = ${limits.maxInflateRatio} (a deflate bomb? ${raise})`,
+          ),
+        );
         reject(failure);
         return;
       }
@@ -186,7 +214,15 @@ export async function inflateBounded(options: InflateOptions): Promise<Uint8Arra
       total = next;
     });
     inflater.on('end', () => resolve());
-    inflater.on('error', (error) => reject(failure ?? new FileFormatError(file, `${at}corrupted or truncated ${options.format === 'raw' ? 'deflate' : 'gzip'} data (${error.message})`)));
+    inflater.on('error', (error) =>
+      reject(
+        failure ??
+          new FileFormatError(
+            file,
+            `${at}corrupted or truncated ${options.format === 'raw' ? 'deflate' : 'gzip'} data (${error.message})`,
+          ),
+      ),
+    );
     inflater.on('close', () => (failure ? reject(failure) : undefined));
   });
   done.catch(() => undefined); // observed below; avoids an unhandled rejection while feeding
@@ -243,7 +279,11 @@ export class ZipArchive {
   /** Reads the central directory of `source`. */
   static async open(source: ByteSource, options: ZipOpenOptions = {}): Promise<ZipArchive> {
     const name = source.name;
-    if (source.size < 22) throw new FileFormatError(name, `not a ZIP archive: ${source.size} bytes is shorter than an end-of-directory record`);
+    if (source.size < 22)
+      throw new FileFormatError(
+        name,
+        `not a ZIP archive: ${source.size} bytes is shorter than an end-of-directory record`,
+      );
     const tailLength = Math.min(source.size, 22 + 0xffff + 20);
     const tail = await source.read(source.size - tailLength, tailLength);
     const view = dataView(tail);
@@ -254,13 +294,18 @@ export class ZipArchive {
         break;
       }
     }
-    if (eocd < 0) throw new FileFormatError(name, 'not a ZIP archive, or truncated: no end-of-central-directory record');
+    if (eocd < 0)
+      throw new FileFormatError(name, 'not a ZIP archive, or truncated: no end-of-central-directory record');
     let count = u16(view, eocd + 10);
     let directorySize = u32(view, eocd + 12);
     let directoryOffset = u32(view, eocd + 16);
     if (eocd >= 20 && u32(view, eocd - 20) === ZIP64_LOCATOR) {
       const zip64Offset = u64(view, eocd - 20 + 8, name);
-      if (zip64Offset + 56 > source.size) throw new FileFormatError(name, `corrupted ZIP64 locator: record offset ${zip64Offset} is past the end of the ${source.size}-byte file`);
+      if (zip64Offset + 56 > source.size)
+        throw new FileFormatError(
+          name,
+          `corrupted ZIP64 locator: record offset ${zip64Offset} is past the end of the ${source.size}-byte file`,
+        );
       const record = dataView(await source.read(zip64Offset, 56));
       if (u32(record, 0) !== ZIP64_EOCD) throw new FileFormatError(name, 'corrupted ZIP64 end-of-directory record');
       count = u64(record, 32, name);
@@ -268,10 +313,16 @@ export class ZipArchive {
       directoryOffset = u64(record, 48, name);
     }
     if (directoryOffset + directorySize > source.size) {
-      throw new FileFormatError(name, `truncated: the central directory ends at ${directoryOffset + directorySize}, the file has ${source.size} bytes`);
+      throw new FileFormatError(
+        name,
+        `truncated: the central directory ends at ${directoryOffset + directorySize}, the file has ${source.size} bytes`,
+      );
     }
     if (count * 46 > directorySize) {
-      throw new FileFormatError(name, `corrupted central directory: ${count} entries cannot fit in ${directorySize} bytes`);
+      throw new FileFormatError(
+        name,
+        `corrupted central directory: ${count} entries cannot fit in ${directorySize} bytes`,
+      );
     }
     const directory = await source.read(directoryOffset, directorySize);
     const dir = dataView(directory);
@@ -293,7 +344,10 @@ export class ZipArchive {
       let localHeaderOffset = u32(dir, at + 42);
       const recordEnd = at + 46 + nameLength + extraLength + commentLength;
       if (recordEnd > directory.byteLength) {
-        throw new FileFormatError(name, `corrupted central directory at entry ${i}: its name, extra field and comment end at byte ${recordEnd} of a ${directory.byteLength}-byte directory`);
+        throw new FileFormatError(
+          name,
+          `corrupted central directory at entry ${i}: its name, extra field and comment end at byte ${recordEnd} of a ${directory.byteLength}-byte directory`,
+        );
       }
       const entryName = decoder.decode(directory.subarray(at + 46, at + 46 + nameLength));
       // ZIP64 extended information: the 0xFFFFFFFF fields follow in this order.
@@ -303,11 +357,16 @@ export class ZipArchive {
         const id = u16(dir, extra);
         const length = u16(dir, extra + 2);
         const fieldEnd = extra + 4 + length;
-        if (fieldEnd > extraEnd) throw new FileFormatError(name, `entry "${entryName}": extra field 0x${id.toString(16)} of ${length} bytes runs past its ${extraLength}-byte extra area`);
+        if (fieldEnd > extraEnd)
+          throw new FileFormatError(
+            name,
+            `entry "${entryName}": extra field 0x${id.toString(16)} of ${length} bytes runs past its ${extraLength}-byte extra area`,
+          );
         if (id === 0x0001) {
           let p = extra + 4;
           const next = (): number => {
-            if (p + 8 > fieldEnd) throw new FileFormatError(name, `entry "${entryName}": ZIP64 extra field too short (${length} bytes)`);
+            if (p + 8 > fieldEnd)
+              throw new FileFormatError(name, `entry "${entryName}": ZIP64 extra field too short (${length} bytes)`);
             const value = u64(dir, p, name);
             p += 8;
             return value;
@@ -318,12 +377,20 @@ export class ZipArchive {
         }
         extra = fieldEnd;
       }
-      if (entries.has(entryName)) throw new FileFormatError(name, `entry "${entryName}" appears twice in the central directory`);
+      if (entries.has(entryName))
+        throw new FileFormatError(name, `entry "${entryName}" appears twice in the central directory`);
       if (method === 0 && size !== compressedSize) {
-        throw new FileFormatError(name, `entry "${entryName}": stored (uncompressed) but its sizes differ (${compressedSize} stored, ${size} declared)`);
+        throw new FileFormatError(
+          name,
+          `entry "${entryName}": stored (uncompressed) but its sizes differ (${compressedSize} stored, ${size} declared)`,
+        );
       }
       entries.set(entryName, { name: entryName, method, compressedSize, size, crc32, localHeaderOffset });
-      headerEnds.push({ name: entryName, start: localHeaderOffset, minEnd: localHeaderOffset + 30 + nameLength + compressedSize });
+      headerEnds.push({
+        name: entryName,
+        start: localHeaderOffset,
+        minEnd: localHeaderOffset + 30 + nameLength + compressedSize,
+      });
       at = recordEnd;
     }
     // Refuse overlapping entries: each member's local header, name and data must end before the
@@ -332,9 +399,13 @@ export class ZipArchive {
     const ends = new Map<string, number>();
     for (let i = 0; i < headerEnds.length; i++) {
       const entry = headerEnds[i] as (typeof headerEnds)[number];
-      const limit = i + 1 < headerEnds.length ? (headerEnds[i + 1] as (typeof headerEnds)[number]).start : directoryOffset;
+      const limit =
+        i + 1 < headerEnds.length ? (headerEnds[i + 1] as (typeof headerEnds)[number]).start : directoryOffset;
       if (entry.minEnd > limit) {
-        throw new FileFormatError(name, `entry "${entry.name}" (bytes ${entry.start}–${entry.minEnd}) overlaps ${i + 1 < headerEnds.length ? `entry "${(headerEnds[i + 1] as (typeof headerEnds)[number]).name}" at ${limit}` : `the central directory at ${limit}`}: overlapping entries are refused`);
+        throw new FileFormatError(
+          name,
+          `entry "${entry.name}" (bytes ${entry.start}–${entry.minEnd}) overlaps ${i + 1 < headerEnds.length ? `entry "${(headerEnds[i + 1] as (typeof headerEnds)[number]).name}" at ${limit}` : `the central directory at ${limit}`}: overlapping entries are refused`,
+        );
       }
       ends.set(entry.name, limit);
     }
@@ -361,16 +432,25 @@ export class ZipArchive {
     const cached = this.#dataOffsets.get(entry.name);
     if (cached !== undefined) return cached;
     if (entry.localHeaderOffset + 30 > this.source.size) {
-      throw new FileFormatError(this.source.name, `entry "${entry.name}": local header offset ${entry.localHeaderOffset} is past the end of the ${this.source.size}-byte file`);
+      throw new FileFormatError(
+        this.source.name,
+        `entry "${entry.name}": local header offset ${entry.localHeaderOffset} is past the end of the ${this.source.size}-byte file`,
+      );
     }
     const header = dataView(await this.source.read(entry.localHeaderOffset, 30));
     if (u32(header, 0) !== LOCAL) {
-      throw new FileFormatError(this.source.name, `entry "${entry.name}": corrupted local header at offset ${entry.localHeaderOffset}`);
+      throw new FileFormatError(
+        this.source.name,
+        `entry "${entry.name}": corrupted local header at offset ${entry.localHeaderOffset}`,
+      );
     }
     const offset = entry.localHeaderOffset + 30 + u16(header, 26) + u16(header, 28);
     const end = this.#ends.get(entry.name) ?? this.source.size;
     if (offset + entry.compressedSize > end) {
-      throw new FileFormatError(this.source.name, `entry "${entry.name}": its data (${entry.compressedSize} bytes at ${offset}) runs past ${end === this.source.size ? `the end of the ${this.source.size}-byte file` : `the next entry at ${end}`}`);
+      throw new FileFormatError(
+        this.source.name,
+        `entry "${entry.name}": its data (${entry.compressedSize} bytes at ${offset}) runs past ${end === this.source.size ? `the end of the ${this.source.size}-byte file` : `the next entry at ${end}`}`,
+      );
     }
     this.#dataOffsets.set(entry.name, offset);
     return offset;
@@ -379,7 +459,10 @@ export class ZipArchive {
   private entry(name: string): ZipEntry {
     const entry = this.entries.get(name);
     if (!entry) {
-      throw new FileFormatError(this.source.name, `no entry "${name}" in the archive (it has: ${this.names().slice(0, 12).join(', ')}${this.entries.size > 12 ? ', …' : ''})`);
+      throw new FileFormatError(
+        this.source.name,
+        `no entry "${name}" in the archive (it has: ${this.names().slice(0, 12).join(', ')}${this.entries.size > 12 ? ', …' : ''})`,
+      );
     }
     return entry;
   }
@@ -405,11 +488,17 @@ export class ZipArchive {
         ...(this.#limits ? { limits: this.#limits } : {}),
       });
     } else {
-      throw new FileFormatError(this.source.name, `entry "${name}": compression method ${entry.method} is not supported (expected 0 = stored or 8 = deflated)`);
+      throw new FileFormatError(
+        this.source.name,
+        `entry "${name}": compression method ${entry.method} is not supported (expected 0 = stored or 8 = deflated)`,
+      );
     }
     const crc = await fastCrc32(out);
     if (crc !== entry.crc32) {
-      throw new FileFormatError(this.source.name, `entry "${name}": bad CRC-32 (computed ${hex32(crc)}, the directory says ${hex32(entry.crc32)}); the file is corrupted`);
+      throw new FileFormatError(
+        this.source.name,
+        `entry "${name}": bad CRC-32 (computed ${hex32(crc)}, the directory says ${hex32(entry.crc32)}); the file is corrupted`,
+      );
     }
     this.#verified.add(name);
     return out;
@@ -434,7 +523,10 @@ export class ZipArchive {
         crc = native ? native(piece, crc) >>> 0 : crc32(piece, crc);
       }
       if (crc !== entry.crc32) {
-        throw new FileFormatError(this.source.name, `entry "${name}": bad CRC-32 (computed ${hex32(crc)}, the directory says ${hex32(entry.crc32)}); the file is corrupted`);
+        throw new FileFormatError(
+          this.source.name,
+          `entry "${name}": bad CRC-32 (computed ${hex32(crc)}, the directory says ${hex32(entry.crc32)}); the file is corrupted`,
+        );
       }
     }
     this.#verified.add(name);
@@ -448,10 +540,16 @@ export class ZipArchive {
   async readRange(name: string, offset: number, length: number): Promise<Uint8Array> {
     const entry = this.entry(name);
     if (entry.method !== 0) {
-      throw new FileFormatError(this.source.name, `entry "${name}" is compressed; ranges can only be read from stored entries`);
+      throw new FileFormatError(
+        this.source.name,
+        `entry "${name}" is compressed; ranges can only be read from stored entries`,
+      );
     }
     if (offset < 0 || length < 0 || offset + length > entry.size) {
-      throw new FileFormatError(this.source.name, `entry "${name}": range [${offset}, ${offset + length}) is outside its ${entry.size} bytes`);
+      throw new FileFormatError(
+        this.source.name,
+        `entry "${name}": range [${offset}, ${offset + length}) is outside its ${entry.size} bytes`,
+      );
     }
     return this.source.read((await this.dataOffset(entry)) + offset, length);
   }

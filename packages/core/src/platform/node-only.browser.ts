@@ -5,4 +5,6 @@
  */
 import { VidError } from '../errors.js';
 
-throw new VidError('vid: file paths need Node.js; in a browser, pass the bytes instead (for example new Uint8Array(await (await fetch(url)).arrayBuffer()))');
+throw new VidError(
+  'vid: file paths need Node.js; in a browser, pass the bytes instead (for example new Uint8Array(await (await fetch(url)).arrayBuffer()))',
+);

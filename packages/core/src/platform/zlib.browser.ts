@@ -62,7 +62,10 @@ class InflateStream {
 
   once(event: string, listener: Listener): this {
     const wrapped: Listener = (value) => {
-      this.#listeners.set(event, (this.#listeners.get(event) ?? []).filter((entry) => entry !== wrapped));
+      this.#listeners.set(
+        event,
+        (this.#listeners.get(event) ?? []).filter((entry) => entry !== wrapped),
+      );
       listener(value);
     };
     return this.on(event, wrapped);

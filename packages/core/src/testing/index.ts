@@ -15,7 +15,14 @@ import type { Module } from '../module.js';
 export type Numeric = tf.Tensor | HostTensor | Float32Array | Float64Array | Int32Array | number[] | number;
 
 function isHost(value: unknown): value is HostTensor {
-  return typeof value === 'object' && value !== null && 'dtype' in value && 'data' in value && 'shape' in value && !(value instanceof tf.Tensor);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'dtype' in value &&
+    'data' in value &&
+    'shape' in value &&
+    !(value instanceof tf.Tensor)
+  );
 }
 
 function toArray(value: Numeric): { data: ArrayLike<number>; shape: readonly number[] } {
@@ -82,12 +89,29 @@ export function compareClose(actual: Numeric, expected: Numeric, options: CloseO
   const a = toArray(actual);
   const e = toArray(expected);
   const name = options.name ?? 'value';
-  const shapeKnown = !Array.isArray(actual) && !Array.isArray(expected) && !ArrayBuffer.isView(actual) && !ArrayBuffer.isView(expected);
+  const shapeKnown =
+    !Array.isArray(actual) && !Array.isArray(expected) && !ArrayBuffer.isView(actual) && !ArrayBuffer.isView(expected);
   if ((options.checkShape ?? true) && shapeKnown && !tf.util.arraysEqual([...a.shape], [...e.shape])) {
-    return { ok: false, maxAbsError: Infinity, maxRelativeToMax: Infinity, worstIndex: [], actual: NaN, expected: NaN, message: `${name}: shape ${formatShape(a.shape)} differs from the expected ${formatShape(e.shape)}` };
+    return {
+      ok: false,
+      maxAbsError: Infinity,
+      maxRelativeToMax: Infinity,
+      worstIndex: [],
+      actual: NaN,
+      expected: NaN,
+      message: `${name}: shape ${formatShape(a.shape)} differs from the expected ${formatShape(e.shape)}`,
+    };
   }
   if (a.data.length !== e.data.length) {
-    return { ok: false, maxAbsError: Infinity, maxRelativeToMax: Infinity, worstIndex: [], actual: NaN, expected: NaN, message: `${name}: ${a.data.length} elements, expected ${e.data.length}` };
+    return {
+      ok: false,
+      maxAbsError: Infinity,
+      maxRelativeToMax: Infinity,
+      worstIndex: [],
+      actual: NaN,
+      expected: NaN,
+      message: `${name}: ${a.data.length} elements, expected ${e.data.length}`,
+    };
   }
   let scale = 0;
   for (let i = 0; i < e.data.length; i++) scale = Math.max(scale, Math.abs(e.data[i] as number));
@@ -118,12 +142,22 @@ export function compareClose(actual: Numeric, expected: Numeric, options: CloseO
     options.atol !== undefined ? `atol ${options.atol}` : '',
     options.rtol !== undefined ? `rtol ${options.rtol}` : '',
     options.relativeToMax !== undefined ? `${options.relativeToMax} × max|expected| (${scale.toExponential(3)})` : '',
-  ].filter(Boolean).join(', ');
+  ]
+    .filter(Boolean)
+    .join(', ');
   const message =
     `${name}: ${ok ? 'within' : 'exceeds'} tolerance (${tolerance || 'exact'}); ` +
     `worst element at [${index.join(', ')}]: actual ${actualValue}, expected ${expectedValue}, ` +
     `|error| ${Math.abs(actualValue - expectedValue).toExponential(3)}; max |error| ${maxAbs.toExponential(3)}, relative to max ${relative.toExponential(3)}`;
-  return { ok, maxAbsError: maxAbs, maxRelativeToMax: relative, worstIndex: index, actual: actualValue, expected: expectedValue, message };
+  return {
+    ok,
+    maxAbsError: maxAbs,
+    maxRelativeToMax: relative,
+    worstIndex: index,
+    actual: actualValue,
+    expected: expectedValue,
+    message,
+  };
 }
 
 /** Throws unless `actual` is close to `expected` (see {@link CloseOptions}); the message names the worst element. */
@@ -145,13 +179,16 @@ export async function expectNoLeakedTensors<T>(fn: () => T | Promise<T>, name = 
     if (value instanceof tf.Tensor) leftovers.push(value);
     else if (Array.isArray(value)) value.forEach(collect);
     else if (value instanceof Map) value.forEach(collect);
-    else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) Object.values(value).forEach(collect);
+    else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+      Object.values(value).forEach(collect);
   };
   collect(result);
   for (const t of leftovers) if (!t.isDisposed) t.dispose();
   const after = tf.memory().numTensors;
   if (after !== before) {
-    throw new Error(`${name} leaked ${after - before} tensor(s): tf.memory().numTensors was ${before} before and ${after} after`);
+    throw new Error(
+      `${name} leaked ${after - before} tensor(s): tf.memory().numTensors was ${before} before and ${after} after`,
+    );
   }
 }
 
@@ -173,7 +210,10 @@ export async function referenceFixtureDir(): Promise<string | null> {
   let dir = process.cwd();
   for (let i = 0; i < 8; i++) {
     if (fs.existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
-      candidates.push(path.join(dir, '..', 'shared', 'fixtures', 'reference'), path.join(dir, 'shared', 'fixtures', 'reference'));
+      candidates.push(
+        path.join(dir, '..', 'shared', 'fixtures', 'reference'),
+        path.join(dir, 'shared', 'fixtures', 'reference'),
+      );
       break;
     }
     const parent = path.dirname(dir);
@@ -221,7 +261,8 @@ export async function loadReferenceFixture(name: string): Promise<SafetensorsCon
 /** Parses a JSON string from a fixture's `__metadata__`. */
 export function fixtureMetadata<T = unknown>(contents: SafetensorsContents, key: string): T {
   const raw = contents.metadata[key];
-  if (raw === undefined) throw new Error(`fixture metadata has no "${key}" (keys: ${Object.keys(contents.metadata).join(', ')})`);
+  if (raw === undefined)
+    throw new Error(`fixture metadata has no "${key}" (keys: ${Object.keys(contents.metadata).join(', ')})`);
   try {
     return JSON.parse(raw) as T;
   } catch {
@@ -262,10 +303,14 @@ export function numericalGradient(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, 
 export function numericalVariableGradient(variable: tf.Variable, loss: () => tf.Scalar, epsilon = 1e-2): Float32Array {
   const original = tf.clone(variable);
   try {
-    return numericalGradient((value) => {
-      variable.assign(value);
-      return loss();
-    }, original, epsilon);
+    return numericalGradient(
+      (value) => {
+        variable.assign(value);
+        return loss();
+      },
+      original,
+      epsilon,
+    );
   } finally {
     variable.assign(original);
     original.dispose();
@@ -277,10 +322,16 @@ export function numericalVariableGradient(variable: tf.Variable, loss: () => tf.
  * layout (through each parameter's layout), ready to compare with gradients saved by PyTorch; and
  * the loss value. The caller disposes the gradients.
  */
-export function torchGradients(module: Module, loss: () => tf.Scalar): { value: number; grads: Map<string, tf.Tensor> } {
+export function torchGradients(
+  module: Module,
+  loss: () => tf.Scalar,
+): { value: number; grads: Map<string, tf.Tensor> } {
   const named = module.namedParameters();
   const layouts = module.parameterLayouts();
-  const { value, grads } = tf.variableGrads(loss, named.map(([, v]) => v));
+  const { value, grads } = tf.variableGrads(
+    loss,
+    named.map(([, v]) => v),
+  );
   const out = new Map<string, tf.Tensor>();
   try {
     for (const [name, variable] of named) {
@@ -296,7 +347,10 @@ export function torchGradients(module: Module, loss: () => tf.Scalar): { value: 
 }
 
 /** The tensors whose names start with `prefix`, with the prefix removed (a fixture's sub-model). */
-export function tensorsWithPrefix(tensors: ReadonlyMap<string, HostTensor> | SafetensorsContents, prefix: string): Map<string, HostTensor> {
+export function tensorsWithPrefix(
+  tensors: ReadonlyMap<string, HostTensor> | SafetensorsContents,
+  prefix: string,
+): Map<string, HostTensor> {
   const source = tensors instanceof Map ? tensors : (tensors as SafetensorsContents).tensors;
   const out = new Map<string, HostTensor>();
   for (const [name, tensor] of source) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), tensor);
@@ -309,7 +363,10 @@ export function tensorsWithPrefix(tensors: ReadonlyMap<string, HostTensor> | Saf
  * outputs on both. `run` returns the tensors to compare (they are disposed here). Disposes the
  * loaded model, not `model`. Throws an Error that says what differs.
  */
-export async function expectSaveLoadRoundTrip(model: Module, run: (model: Module) => tf.Tensor | readonly tf.Tensor[]): Promise<void> {
+export async function expectSaveLoadRoundTrip(
+  model: Module,
+  run: (model: Module) => tf.Tensor | readonly tf.Tensor[],
+): Promise<void> {
   const { saveModel, loadModel } = await import('../io/model-io.js');
   const { bytes } = await saveModel(model);
   const loaded = await loadModel(bytes);
@@ -320,17 +377,21 @@ export async function expectSaveLoadRoundTrip(model: Module, run: (model: Module
     if (a !== b) throw new Error(`${name}: config differs after loading: saved ${a}, loaded ${b}`);
     const [keysA, keysB] = [[...model.stateDict().keys()].join(', '), [...loaded.stateDict().keys()].join(', ')];
     if (keysA !== keysB) throw new Error(`${name}: parameters differ: saved ${keysA}, loaded ${keysB}`);
-    const toList = (value: tf.Tensor | readonly tf.Tensor[]): tf.Tensor[] => (value instanceof tf.Tensor ? [value] : [...value]);
+    const toList = (value: tf.Tensor | readonly tf.Tensor[]): tf.Tensor[] =>
+      value instanceof tf.Tensor ? [value] : [...value];
     const expected = toList(run(model));
     const actual = toList(run(loaded));
     try {
-      if (expected.length !== actual.length) throw new Error(`${name}: ${expected.length} outputs before, ${actual.length} after`);
+      if (expected.length !== actual.length)
+        throw new Error(`${name}: ${expected.length} outputs before, ${actual.length} after`);
       for (let i = 0; i < expected.length; i++) {
         const [e, o] = [expected[i] as tf.Tensor, actual[i] as tf.Tensor];
-        if (!tf.util.arraysEqual(e.shape, o.shape)) throw new Error(`${name}: output ${i} has shape ${formatShape(o.shape)}, expected ${formatShape(e.shape)}`);
+        if (!tf.util.arraysEqual(e.shape, o.shape))
+          throw new Error(`${name}: output ${i} has shape ${formatShape(o.shape)}, expected ${formatShape(e.shape)}`);
         const [ed, od] = [e.dataSync(), o.dataSync()];
         for (let k = 0; k < ed.length; k++) {
-          if (!Object.is(ed[k], od[k])) throw new Error(`${name}: output ${i} differs at flat index ${k}: ${od[k]} after loading, ${ed[k]} before`);
+          if (!Object.is(ed[k], od[k]))
+            throw new Error(`${name}: output ${i} differs at flat index ${k}: ${od[k]} after loading, ${ed[k]} before`);
         }
       }
     } finally {

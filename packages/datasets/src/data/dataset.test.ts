@@ -26,11 +26,18 @@ describe('Dataset operators', () => {
       .take(4);
     expect(await ds.toArray()).toEqual([4, 8, 10, 14]);
     expect(await Dataset.from(range(7)).batch(3).toArray()).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
-    expect(await Dataset.from(range(7)).batch(3, { dropRemainder: true }).toArray()).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(await Dataset.from(range(7)).batch(3, { dropRemainder: true }).toArray()).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
     expect(Dataset.from(range(7)).batch(3).size).toBe(3);
     expect(await Dataset.from([1, 2]).repeat(2).toArray()).toEqual([1, 2, 1, 2]);
     expect(await Dataset.from<number>([]).repeat().toArray()).toEqual([]);
-    expect(await Dataset.generate((i) => i * i).take(4).toArray()).toEqual([0, 1, 4, 9]);
+    expect(
+      await Dataset.generate((i) => i * i)
+        .take(4)
+        .toArray(),
+    ).toEqual([0, 1, 4, 9]);
   });
 
   it('shuffle is a seeded permutation, reproducible, and reshuffles per iteration', async () => {
@@ -85,7 +92,12 @@ describe('Dataset operators', () => {
 });
 
 describe('video batches and tensors', () => {
-  const clip = (value: number, label?: number): VideoClip => ({ frames: new Uint8Array(2 * 3 * 4 * 1).fill(value), shape: [2, 3, 4, 1], label, id: `c${value}` });
+  const clip = (value: number, label?: number): VideoClip => ({
+    frames: new Uint8Array(2 * 3 * 4 * 1).fill(value),
+    shape: [2, 3, 4, 1],
+    label,
+    id: `c${value}`,
+  });
 
   it('stacks clips NTHWC as [0, 1] floats or bytes, with labels', () => {
     const batch = stackClips([clip(0, 1), clip(255, 0), clip(51, 2)]);
@@ -99,7 +111,9 @@ describe('video batches and tensors', () => {
     const bytes = stackClips([clip(7), clip(9)], 'uint8');
     expect(bytes.frames).toBeInstanceOf(Uint8Array);
     expect(bytes.labels).toBeNull();
-    expect(() => stackClips([clip(1), { frames: new Uint8Array(8), shape: [2, 2, 2, 1] }])).toThrow(/clips\[1\]\.shape: expected \[2, 3, 4, 1\], received \[2, 2, 2, 1\]/);
+    expect(() => stackClips([clip(1), { frames: new Uint8Array(8), shape: [2, 2, 2, 1] }])).toThrow(
+      /clips\[1\]\.shape: expected \[2, 3, 4, 1\], received \[2, 2, 2, 1\]/,
+    );
   });
 
   it('converts batches to tensors without leaking', async () => {
@@ -123,10 +137,17 @@ describe('memory stays bounded on streams longer than memory would hold', () => 
   it('streams 400 Moving MNIST batches (2 GB of float32 pixels) through shuffle, batch and prefetch without growing', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const digits = digitSetFromArray(Uint8Array.from({ length: 20 * 28 * 28 }, (_, i) => (i * 31) % 256), [20, 28, 28]);
+    const digits = digitSetFromArray(
+      Uint8Array.from({ length: 20 * 28 * 28 }, (_, i) => (i * 31) % 256),
+      [20, 28, 28],
+    );
     const generator = new MovingMnist({ digits, seed: 1 });
     // 400 batches × 16 × 20 × 64 × 64 float32 = 2.1 GB streamed in total, one batch 5.2 MB.
-    const ds = generator.stream().shuffle({ bufferSize: 32, seed: 2 }).batch(16, { collate: collateVideos() }).prefetch(2);
+    const ds = generator
+      .stream()
+      .shuffle({ bufferSize: 32, seed: 2 })
+      .batch(16, { collate: collateVideos() })
+      .prefetch(2);
     const heap: number[] = [];
     let count = 0;
     let checksum = 0;

@@ -116,9 +116,12 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** `count` elements (or an endless stream) made by `make(index)`. */
   static generate<T>(make: (index: number) => T | Promise<T>, count = Infinity): Dataset<T> {
     if (count !== Infinity) nonNegativeInteger(count, 'count', 'Dataset.generate');
-    return new Dataset(async function* () {
-      for (let index = 0; index < count; index++) yield await make(index);
-    } as unknown as Source<T>, count);
+    return new Dataset(
+      async function* () {
+        for (let index = 0; index < count; index++) yield await make(index);
+      } as unknown as Source<T>,
+      count,
+    );
   }
 
   /**
@@ -132,15 +135,18 @@ export class Dataset<T> implements AsyncIterable<T> {
     const length = nonNegativeInteger(source.length, 'source.length', 'Dataset.fromIndexed');
     const seed = options.seed ?? 0;
     const shuffle = options.shuffle ?? false;
-    return new Dataset(async function* (iteration: number) {
-      for (let epoch = 0; epoch < epochs; epoch++) {
-        const order = shuffle ? new Rng(`${seed}:fromIndexed:${iteration}:${epoch}`).permutation(length) : null;
-        for (let i = 0; i < length; i++) {
-          const item = await source.get(order ? (order[i] as number) : i);
-          yield { ...item, epoch, epochSize: length };
+    return new Dataset(
+      async function* (iteration: number) {
+        for (let epoch = 0; epoch < epochs; epoch++) {
+          const order = shuffle ? new Rng(`${seed}:fromIndexed:${iteration}:${epoch}`).permutation(length) : null;
+          for (let i = 0; i < length; i++) {
+            const item = await source.get(order ? (order[i] as number) : i);
+            yield { ...item, epoch, epochSize: length };
+          }
         }
-      }
-    } as unknown as (iteration: number) => AsyncIterator<T & EpochTagged>, epochs === Infinity ? Infinity : length * epochs);
+      } as unknown as (iteration: number) => AsyncIterator<T & EpochTagged>,
+      epochs === Infinity ? Infinity : length * epochs,
+    );
   }
 
   /** A fresh iterator over the pipeline: one epoch of its source. */
@@ -151,10 +157,13 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** Applies `transform` to each element (sync or async). */
   map<U>(transform: (value: T, index: number) => U | Promise<U>): Dataset<U> {
     const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
-    return new Dataset(async function* () {
-      let index = 0;
-      for await (const value of upstream) yield await transform(value, index++);
-    } as unknown as Source<U>, this.size);
+    return new Dataset(
+      async function* () {
+        let index = 0;
+        for await (const value of upstream) yield await transform(value, index++);
+      } as unknown as Source<U>,
+      this.size,
+    );
   }
 
   /** Keeps the elements for which `predicate` is true. */
@@ -173,31 +182,35 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   shuffle(options: ShuffleOptions): Dataset<T> {
     const bufferSize = positiveInteger(options.bufferSize ?? 256, 'bufferSize', 'Dataset.shuffle');
-    if (options.seed === undefined) throw new ConfigError('seed', 'a number or a string (shuffles are seeded)', undefined, 'Dataset.shuffle');
+    if (options.seed === undefined)
+      throw new ConfigError('seed', 'a number or a string (shuffles are seeded)', undefined, 'Dataset.shuffle');
     const seed = options.seed;
     const reshuffle = options.reshuffleEachIteration ?? true;
     const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
-    return new Dataset(async function* (iteration: number) {
-      const rng = new Rng(`${seed}:shuffle:${reshuffle ? iteration : 0}`);
-      const buffer: T[] = [];
-      for await (const value of upstream) {
-        if (buffer.length < bufferSize) {
-          buffer.push(value);
-          continue;
+    return new Dataset(
+      async function* (iteration: number) {
+        const rng = new Rng(`${seed}:shuffle:${reshuffle ? iteration : 0}`);
+        const buffer: T[] = [];
+        for await (const value of upstream) {
+          if (buffer.length < bufferSize) {
+            buffer.push(value);
+            continue;
+          }
+          const pick = rng.int(bufferSize);
+          const out = buffer[pick] as T;
+          buffer[pick] = value;
+          yield out;
         }
-        const pick = rng.int(bufferSize);
-        const out = buffer[pick] as T;
-        buffer[pick] = value;
-        yield out;
-      }
-      while (buffer.length > 0) {
-        const pick = rng.int(buffer.length);
-        const out = buffer[pick] as T;
-        buffer[pick] = buffer[buffer.length - 1] as T;
-        buffer.pop();
-        yield out;
-      }
-    } as unknown as (iteration: number) => AsyncIterator<T>, this.size);
+        while (buffer.length > 0) {
+          const pick = rng.int(buffer.length);
+          const out = buffer[pick] as T;
+          buffer[pick] = buffer[buffer.length - 1] as T;
+          buffer.pop();
+          yield out;
+        }
+      } as unknown as (iteration: number) => AsyncIterator<T>,
+      this.size,
+    );
   }
 
   /**
@@ -205,40 +218,52 @@ export class Dataset<T> implements AsyncIterable<T> {
    * what it returns (for videos: {@link collateVideos}), else an array.
    */
   batch(size: number, options?: { readonly dropRemainder?: boolean }): Dataset<T[]>;
-  batch<B>(size: number, options: BatchOptions<T, B> & { readonly collate: (items: T[], progress: EpochProgress | null) => B }): Dataset<B>;
+  batch<B>(
+    size: number,
+    options: BatchOptions<T, B> & { readonly collate: (items: T[], progress: EpochProgress | null) => B },
+  ): Dataset<B>;
   batch<B>(size: number, options: BatchOptions<T, B> = {}): Dataset<B | T[]> {
     positiveInteger(size, 'size', 'Dataset.batch');
     const dropRemainder = options.dropRemainder ?? false;
     const collate = options.collate;
     const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
     const batches =
-      this.size === null ? null : this.size === Infinity ? Infinity : dropRemainder ? Math.floor(this.size / size) : Math.ceil(this.size / size);
-    return new Dataset(async function* () {
-      const seenPerEpoch = new Map<number, number>();
-      let items: T[] = [];
-      const emit = (): B | T[] => {
-        const out = items;
-        items = [];
-        let progress: EpochProgress | null = null;
-        const last = out[out.length - 1];
-        if (isEpochTagged(last)) {
-          const seen = seenPerEpoch.get(last.epoch) ?? 0;
-          const epochSize = last.epochSize;
-          progress = { epoch: last.epoch, seen, epochSize, fraction: epochSize ? seen / epochSize : null };
+      this.size === null
+        ? null
+        : this.size === Infinity
+          ? Infinity
+          : dropRemainder
+            ? Math.floor(this.size / size)
+            : Math.ceil(this.size / size);
+    return new Dataset(
+      async function* () {
+        const seenPerEpoch = new Map<number, number>();
+        let items: T[] = [];
+        const emit = (): B | T[] => {
+          const out = items;
+          items = [];
+          let progress: EpochProgress | null = null;
+          const last = out[out.length - 1];
+          if (isEpochTagged(last)) {
+            const seen = seenPerEpoch.get(last.epoch) ?? 0;
+            const epochSize = last.epochSize;
+            progress = { epoch: last.epoch, seen, epochSize, fraction: epochSize ? seen / epochSize : null };
+          }
+          return collate ? collate(out, progress) : out;
+        };
+        for await (const value of upstream) {
+          if (isEpochTagged(value)) {
+            seenPerEpoch.set(value.epoch, (seenPerEpoch.get(value.epoch) ?? 0) + 1);
+            // Forget epochs that are long past, so that the map stays small on endless streams.
+            if (seenPerEpoch.size > 4) seenPerEpoch.delete(Math.min(...seenPerEpoch.keys()));
+          }
+          items.push(value);
+          if (items.length === size) yield emit();
         }
-        return collate ? collate(out, progress) : out;
-      };
-      for await (const value of upstream) {
-        if (isEpochTagged(value)) {
-          seenPerEpoch.set(value.epoch, (seenPerEpoch.get(value.epoch) ?? 0) + 1);
-          // Forget epochs that are long past, so that the map stays small on endless streams.
-          if (seenPerEpoch.size > 4) seenPerEpoch.delete(Math.min(...seenPerEpoch.keys()));
-        }
-        items.push(value);
-        if (items.length === size) yield emit();
-      }
-      if (items.length > 0 && !dropRemainder) yield emit();
-    } as unknown as Source<B | T[]>, batches);
+        if (items.length > 0 && !dropRemainder) yield emit();
+      } as unknown as Source<B | T[]>,
+      batches,
+    );
   }
 
   /**
@@ -257,46 +282,55 @@ export class Dataset<T> implements AsyncIterable<T> {
   take(count: number): Dataset<T> {
     nonNegativeInteger(count, 'count', 'Dataset.take');
     const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
-    return new Dataset(async function* () {
-      if (count === 0) return;
-      let taken = 0;
-      for await (const value of upstream) {
-        yield value;
-        if (++taken >= count) return;
-      }
-    } as unknown as Source<T>, this.size === null ? null : Math.min(this.size, count));
+    return new Dataset(
+      async function* () {
+        if (count === 0) return;
+        let taken = 0;
+        for await (const value of upstream) {
+          yield value;
+          if (++taken >= count) return;
+        }
+      } as unknown as Source<T>,
+      this.size === null ? null : Math.min(this.size, count),
+    );
   }
 
   /** All but the first `count` elements. */
   skip(count: number): Dataset<T> {
     nonNegativeInteger(count, 'count', 'Dataset.skip');
     const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
-    return new Dataset(async function* () {
-      let skipped = 0;
-      for await (const value of upstream) {
-        if (skipped < count) {
-          skipped++;
-          continue;
+    return new Dataset(
+      async function* () {
+        let skipped = 0;
+        for await (const value of upstream) {
+          if (skipped < count) {
+            skipped++;
+            continue;
+          }
+          yield value;
         }
-        yield value;
-      }
-    } as unknown as Source<T>, this.size === null ? null : Math.max(0, this.size - count));
+      } as unknown as Source<T>,
+      this.size === null ? null : Math.max(0, this.size - count),
+    );
   }
 
   /** The dataset `count` times over (each pass a new iteration, so shuffles draw new orders). */
   repeat(count = Infinity): Dataset<T> {
     if (count !== Infinity) nonNegativeInteger(count, 'count', 'Dataset.repeat');
     const upstream: AsyncIterable<T> = { [Symbol.asyncIterator]: () => this[Symbol.asyncIterator]() };
-    return new Dataset(async function* () {
-      for (let pass = 0; pass < count; pass++) {
-        let any = false;
-        for await (const value of upstream) {
-          any = true;
-          yield value;
+    return new Dataset(
+      async function* () {
+        for (let pass = 0; pass < count; pass++) {
+          let any = false;
+          for await (const value of upstream) {
+            any = true;
+            yield value;
+          }
+          if (!any) return; // an empty dataset repeated forever must not spin
         }
-        if (!any) return; // an empty dataset repeated forever must not spin
-      }
-    } as unknown as Source<T>, this.size === null ? null : count === Infinity ? (this.size === 0 ? 0 : Infinity) : this.size * count);
+      } as unknown as Source<T>,
+      this.size === null ? null : count === Infinity ? (this.size === 0 ? 0 : Infinity) : this.size * count,
+    );
   }
 
   /** Calls `visit` on each element, in order. */
@@ -307,7 +341,8 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /** Collects every element (only for finite, small datasets). */
   async toArray(): Promise<T[]> {
-    if (this.size === Infinity) throw new ConfigError('dataset', 'a finite dataset (use take(n) first)', 'an endless stream', 'Dataset.toArray');
+    if (this.size === Infinity)
+      throw new ConfigError('dataset', 'a finite dataset (use take(n) first)', 'an endless stream', 'Dataset.toArray');
     const out: T[] = [];
     for await (const value of this) out.push(value);
     return out;
@@ -316,7 +351,10 @@ export class Dataset<T> implements AsyncIterable<T> {
 
 /** The prefetching iterator behind {@link Dataset.prefetch}. */
 function prefetchIterator<T>(upstream: AsyncIterator<T>, bufferSize: number): AsyncIterator<T> {
-  type Slot = { readonly kind: 'value'; readonly value: T } | { readonly kind: 'done' } | { readonly kind: 'error'; readonly error: unknown };
+  type Slot =
+    | { readonly kind: 'value'; readonly value: T }
+    | { readonly kind: 'done' }
+    | { readonly kind: 'error'; readonly error: unknown };
   const queue: Slot[] = [];
   let waiting: ((slot: Slot) => void) | null = null;
   let room: (() => void) | null = null;
@@ -358,7 +396,8 @@ function prefetchIterator<T>(upstream: AsyncIterator<T>, bufferSize: number): As
         started = true;
         void pump();
       }
-      const slot = queue.length > 0 ? (queue.shift() as Slot) : await new Promise<Slot>((resolve) => (waiting = resolve));
+      const slot =
+        queue.length > 0 ? (queue.shift() as Slot) : await new Promise<Slot>((resolve) => (waiting = resolve));
       if (room) {
         const wake = room;
         room = null;

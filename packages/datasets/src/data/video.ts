@@ -47,13 +47,19 @@ export interface CollateOptions {
  * Stacks clips of one shape into a {@link VideoBatch}. Bytes become floats by `/ 255` (as
  * OpenSTL's loaders do); floats become bytes by rounding `255·x`, clamped to [0, 255].
  */
-export function collateVideos(options: CollateOptions = {}): (clips: VideoClip[], progress: EpochProgress | null) => VideoBatch {
+export function collateVideos(
+  options: CollateOptions = {},
+): (clips: VideoClip[], progress: EpochProgress | null) => VideoBatch {
   const dtype = options.dtype ?? 'float32';
   return (clips, progress) => stackClips(clips, dtype, progress);
 }
 
 /** Stacks clips of one shape into a batch (see {@link collateVideos}). */
-export function stackClips(clips: readonly VideoClip[], dtype: PixelDtype = 'float32', progress: EpochProgress | null = null): VideoBatch {
+export function stackClips(
+  clips: readonly VideoClip[],
+  dtype: PixelDtype = 'float32',
+  progress: EpochProgress | null = null,
+): VideoBatch {
   const first = clips[0];
   if (!first) throw new ShapeError('clips', 'at least one clip', 'none', 'stackClips');
   const [t, h, w, c] = first.shape;
@@ -62,7 +68,12 @@ export function stackClips(clips: readonly VideoClip[], dtype: PixelDtype = 'flo
   const labels = clips.every((clip) => clip.label !== undefined) ? new Int32Array(clips.length) : null;
   clips.forEach((clip, i) => {
     if (clip.shape.some((d, k) => d !== first.shape[k])) {
-      throw new ShapeError(`clips[${i}].shape`, formatShape(first.shape), formatShape(clip.shape), 'stackClips (every clip of a batch must have one shape; resize or crop them first)');
+      throw new ShapeError(
+        `clips[${i}].shape`,
+        formatShape(first.shape),
+        formatShape(clip.shape),
+        'stackClips (every clip of a batch must have one shape; resize or crop them first)',
+      );
     }
     if (clip.frames.length !== clipSize) {
       throw new ShapeError(`clips[${i}].frames.length`, String(clipSize), String(clip.frames.length), 'stackClips');

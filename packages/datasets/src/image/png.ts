@@ -55,10 +55,17 @@ export async function readPng(path: string, channels: 1 | 3 = 1): Promise<Decode
 
 /** Encodes `[height, width, channels]` bytes (1 or 3 channels) as PNG. */
 export function encodePng(image: DecodedImage): Uint8Array {
-  const png = new PNG({ width: image.width, height: image.height, colorType: image.channels === 1 ? 0 : 2, inputColorType: 6, inputHasAlpha: true });
+  const png = new PNG({
+    width: image.width,
+    height: image.height,
+    colorType: image.channels === 1 ? 0 : 2,
+    inputColorType: 6,
+    inputHasAlpha: true,
+  });
   const rgba = Buffer.alloc(image.width * image.height * 4);
   for (let p = 0; p < image.width * image.height; p++) {
-    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = image.data[p * image.channels + (image.channels === 1 ? 0 : c)] as number;
+    for (let c = 0; c < 3; c++)
+      rgba[p * 4 + c] = image.data[p * image.channels + (image.channels === 1 ? 0 : c)] as number;
     rgba[p * 4 + 3] = 255;
   }
   png.data = rgba;

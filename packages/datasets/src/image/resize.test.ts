@@ -22,11 +22,15 @@ describe('bilinear resize with half-pixel centres (OpenCV INTER_LINEAR sampling)
 
   it('nearest, multi-channel, identity and whole clips', () => {
     const rgb = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // 2×2×3
-    expect(Array.from(resizeImage(rgb, 2, 2, 3, 4, 4, { filter: 'nearest' }).subarray(0, 12))).toEqual([1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
+    expect(Array.from(resizeImage(rgb, 2, 2, 3, 4, 4, { filter: 'nearest' }).subarray(0, 12))).toEqual([
+      1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6,
+    ]);
     expect(resizeImage(rgb, 2, 2, 3, 2, 2)).toBe(rgb);
     const clip = resizeFrames(new Uint8Array(3 * 4 * 4).fill(9), [3, 4, 4, 1], 2, 6);
     expect(clip.length).toBe(36);
     expect(clip.every((v) => v === 9)).toBe(true);
-    expect(() => resizeImage(rgb, 3, 3, 3, 1, 1)).toThrow(/image: expected 27 values for \[3, 3, 3\], received "12 values"/);
+    expect(() => resizeImage(rgb, 3, 3, 3, 1, 1)).toThrow(
+      /image: expected 27 values for \[3, 3, 3\], received "12 values"/,
+    );
   });
 });

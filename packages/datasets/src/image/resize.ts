@@ -63,11 +63,18 @@ export function resizeImage<A extends Uint8Array | Float32Array>(
   options: ResizeOptions = {},
 ): A {
   if (image.length !== height * width * channels) {
-    throw new ConfigError('image', `${height * width * channels} values for [${height}, ${width}, ${channels}]`, `${image.length} values`, 'resizeImage');
+    throw new ConfigError(
+      'image',
+      `${height * width * channels} values for [${height}, ${width}, ${channels}]`,
+      `${image.length} values`,
+      'resizeImage',
+    );
   }
   if (height === outHeight && width === outWidth) return image;
   const isBytes = image instanceof Uint8Array;
-  const out = (isBytes ? new Uint8Array(outHeight * outWidth * channels) : new Float32Array(outHeight * outWidth * channels)) as A;
+  const out = (
+    isBytes ? new Uint8Array(outHeight * outWidth * channels) : new Float32Array(outHeight * outWidth * channels)
+  ) as A;
   const filter = options.filter ?? 'bilinear';
   if (filter === 'nearest') {
     const rows = nearestTaps(height, outHeight);
@@ -122,7 +129,10 @@ export function resizeFrames<A extends Uint8Array | Float32Array>(
   const outSize = outHeight * outWidth * c;
   const out = (frames instanceof Uint8Array ? new Uint8Array(t * outSize) : new Float32Array(t * outSize)) as A;
   for (let i = 0; i < t; i++) {
-    out.set(resizeImage(frames.subarray(i * frameSize, (i + 1) * frameSize) as A, h, w, c, outHeight, outWidth, options), i * outSize);
+    out.set(
+      resizeImage(frames.subarray(i * frameSize, (i + 1) * frameSize) as A, h, w, c, outHeight, outWidth, options),
+      i * outSize,
+    );
   }
   return out;
 }

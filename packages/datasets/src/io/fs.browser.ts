@@ -24,7 +24,10 @@ export function dirname(path: string): string {
 
 /** POSIX `join` on strings (no normalisation beyond single slashes). */
 export function join(...parts: string[]): string {
-  return parts.filter((p) => p.length > 0).join('/').replace(/\/{2,}/g, '/');
+  return parts
+    .filter((p) => p.length > 0)
+    .join('/')
+    .replace(/\/{2,}/g, '/');
 }
 
 export async function openFile(path: string): Promise<{ handle: FileHandleLike; size: number }> {

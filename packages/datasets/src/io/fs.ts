@@ -29,13 +29,21 @@ export async function openFile(path: string): Promise<{ handle: FileHandle; size
 }
 
 /** Reads exactly `length` bytes at `position`, or throws a truncation error naming the file. */
-export async function readAt(handle: FileHandleLike, path: string, position: number, length: number): Promise<Uint8Array> {
+export async function readAt(
+  handle: FileHandleLike,
+  path: string,
+  position: number,
+  length: number,
+): Promise<Uint8Array> {
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(out, done, length - done, position + done);
     if (bytesRead === 0) {
-      throw new FileFormatError(path, `truncated: expected ${length} bytes at offset ${position}, the file ends after ${position + done}`);
+      throw new FileFormatError(
+        path,
+        `truncated: expected ${length} bytes at offset ${position}, the file ends after ${position + done}`,
+      );
     }
     done += bytesRead;
   }
@@ -53,7 +61,13 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     // Bounded: a gzip bomb is refused after a few megabytes (see @vid/core's ReadLimits).
-    return inflateBounded({ format: 'gzip', compressedSize: bytes.byteLength, read: async (at, length) => bytes.subarray(at, at + length), file: path, what: '' });
+    return inflateBounded({
+      format: 'gzip',
+      compressedSize: bytes.byteLength,
+      read: async (at, length) => bytes.subarray(at, at + length),
+      file: path,
+      what: '',
+    });
   }
   return bytes;
 }

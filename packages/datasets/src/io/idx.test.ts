@@ -43,7 +43,9 @@ describe('IDX reader', () => {
     await writeFile(path, Uint8Array.from([0x1a, 0x2b, 0x08, 0x03, ...bytes.subarray(4)]));
     await expect(readIdx(path)).rejects.toThrow(new RegExp(`${path}: not an IDX file: wrong magic number 0x1a2b0803`));
     await writeFile(path, bytes.subarray(0, 40));
-    await expect(readIdx(path)).rejects.toThrow(new RegExp(`${path}: truncated: shape \\[3, 4, 5\\] needs 76 bytes, the file has 40`));
+    await expect(readIdx(path)).rejects.toThrow(
+      new RegExp(`${path}: truncated: shape \\[3, 4, 5\\] needs 76 bytes, the file has 40`),
+    );
     await writeFile(path, Uint8Array.from([...bytes, 1, 2]));
     await expect(readIdx(path)).rejects.toThrow(/2 unexpected bytes/);
     const gz = join(temp.dir, 'bad.gz');

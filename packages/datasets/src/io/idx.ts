@@ -30,7 +30,11 @@ export interface IdxHeader {
 
 /** Parses the header of IDX bytes. */
 export function parseIdxHeader(bytes: Uint8Array, file = '<idx>'): IdxHeader {
-  if (bytes.byteLength < 4) throw new FileFormatError(file, `truncated: an IDX file starts with a 4-byte magic number, the file has ${bytes.byteLength} bytes`);
+  if (bytes.byteLength < 4)
+    throw new FileFormatError(
+      file,
+      `truncated: an IDX file starts with a 4-byte magic number, the file has ${bytes.byteLength} bytes`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   const type = IDX_TYPES[bytes[2] as number];
@@ -42,7 +46,11 @@ export function parseIdxHeader(bytes: Uint8Array, file = '<idx>'): IdxHeader {
     );
   }
   const dataOffset = 4 + 4 * rank;
-  if (bytes.byteLength < dataOffset) throw new FileFormatError(file, `truncated: the IDX header of rank ${rank} needs ${dataOffset} bytes, the file has ${bytes.byteLength}`);
+  if (bytes.byteLength < dataOffset)
+    throw new FileFormatError(
+      file,
+      `truncated: the IDX header of rank ${rank} needs ${dataOffset} bytes, the file has ${bytes.byteLength}`,
+    );
   const shape = Array.from({ length: rank }, (_, d) => view.getUint32(4 + 4 * d, false));
   return { magic, dtype: type.dtype, shape, dataOffset };
 }
@@ -54,10 +62,16 @@ export function parseIdx(bytes: Uint8Array, file = '<idx>'): HostTensor {
   const count = numElements(header.shape);
   const needed = header.dataOffset + count * type.size;
   if (bytes.byteLength < needed) {
-    throw new FileFormatError(file, `truncated: shape [${header.shape.join(', ')}] needs ${needed} bytes, the file has ${bytes.byteLength}`);
+    throw new FileFormatError(
+      file,
+      `truncated: shape [${header.shape.join(', ')}] needs ${needed} bytes, the file has ${bytes.byteLength}`,
+    );
   }
   if (bytes.byteLength > needed) {
-    throw new FileFormatError(file, `${bytes.byteLength - needed} unexpected bytes after the data of shape [${header.shape.join(', ')}]`);
+    throw new FileFormatError(
+      file,
+      `${bytes.byteLength - needed} unexpected bytes after the data of shape [${header.shape.join(', ')}]`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + header.dataOffset, count * type.size);
   let data: HostTensor['data'];

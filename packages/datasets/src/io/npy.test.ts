@@ -15,10 +15,30 @@ beforeAll(async () => {
 });
 afterAll(() => temp.cleanup());
 
-const DTYPES: Record<string, string> = { '|u1': 'U8', '<f4': 'F32', '>f8': 'F64', '<i4': 'I32', '|b1': 'BOOL', '<i2': 'I16', '<i8': 'I64', '<u2': 'U16', '<f8': 'F64' };
+const DTYPES: Record<string, string> = {
+  '|u1': 'U8',
+  '<f4': 'F32',
+  '>f8': 'F64',
+  '<i4': 'I32',
+  '|b1': 'BOOL',
+  '<i2': 'I16',
+  '<i8': 'I64',
+  '<u2': 'U16',
+  '<f8': 'F64',
+};
 
 describe('.npy written by NumPy reads back exactly', () => {
-  it.each(['u1_2x3.npy', 'f4_3x4.npy', 'f8_big_endian.npy', 'i4_fortran.npy', 'b1.npy', 'i2_scalar.npy', 'i8_1d.npy', 'u2_empty.npy', 'i4_v2.npy'])('%s', async (name) => {
+  it.each([
+    'u1_2x3.npy',
+    'f4_3x4.npy',
+    'f8_big_endian.npy',
+    'i4_fortran.npy',
+    'b1.npy',
+    'i2_scalar.npy',
+    'i8_1d.npy',
+    'u2_empty.npy',
+    'i4_v2.npy',
+  ])('%s', async (name) => {
     const want = expected.npy[name]!;
     const got = await readNpy(fixture('arrays', name));
     expect(got.shape).toEqual(want.shape);
@@ -30,7 +50,13 @@ describe('.npy written by NumPy reads back exactly', () => {
   it('parses the header as a Python literal (version, fortran order, shape)', async () => {
     const bytes = new Uint8Array(await readFile(fixture('arrays', 'i4_fortran.npy')));
     const header = parseNpyHeader(bytes, 'i4_fortran.npy');
-    expect(header).toMatchObject({ descr: '<i4', fortranOrder: true, shape: [2, 3, 4], version: [1, 0], dataOffset: 128 });
+    expect(header).toMatchObject({
+      descr: '<i4',
+      fortranOrder: true,
+      shape: [2, 3, 4],
+      version: [1, 0],
+      dataOffset: 128,
+    });
     const v2 = parseNpyHeader(new Uint8Array(await readFile(fixture('arrays', 'i4_v2.npy'))));
     expect(v2.version).toEqual([2, 0]);
     expect(v2.dataOffset % 64).toBe(0);
@@ -59,7 +85,10 @@ describe('.npy written by NumPy reads back exactly', () => {
       const row = await array.readSlab([1]);
       expect(row.shape).toEqual([4]);
       expect(Array.from(row.data as Float32Array)).toEqual(all.slice(4, 8));
-      const block = await array.readSlab([[1, 3], [1, 3]]);
+      const block = await array.readSlab([
+        [1, 3],
+        [1, 3],
+      ]);
       expect(block.shape).toEqual([2, 2]);
       expect(Array.from(block.data as Float32Array)).toEqual([all[5], all[6], all[9], all[10]]);
       const column = await array.readSlab([[0, 3], 2]);
@@ -108,7 +137,10 @@ describe('.npz, stored and deflated', () => {
   });
 
   it('reads slabs of stored members without inflating, and of deflated ones after inflating', async () => {
-    for (const [name, stored] of [['stored.npz', true], ['deflated.npz', false]] as const) {
+    for (const [name, stored] of [
+      ['stored.npz', true],
+      ['deflated.npz', false],
+    ] as const) {
       const npz = await NpzFile.open(fixture('arrays', name));
       try {
         expect(npz.isStored('images')).toBe(stored);
@@ -123,7 +155,14 @@ describe('.npz, stored and deflated', () => {
   it('round-trips through writeNpz, stored and compressed', async () => {
     for (const compress of [false, true]) {
       const path = join(temp.dir, `out-${compress}.npz`);
-      await writeNpz(path, { x: { dtype: 'U8', shape: [3], data: Uint8Array.from([1, 2, 3]) }, y: { dtype: 'I32', shape: [1, 2], data: Int32Array.from([-1, 7]) } }, { compress });
+      await writeNpz(
+        path,
+        {
+          x: { dtype: 'U8', shape: [3], data: Uint8Array.from([1, 2, 3]) },
+          y: { dtype: 'I32', shape: [1, 2], data: Int32Array.from([-1, 7]) },
+        },
+        { compress },
+      );
       const back = await readNpz(path);
       expect(Array.from(back.get('x')!.data as Uint8Array)).toEqual([1, 2, 3]);
       expect(Array.from(back.get('y')!.data as Int32Array)).toEqual([-1, 7]);
@@ -142,7 +181,9 @@ describe('bad .npy/.npz input gives errors that name the file', () => {
     const path = join(temp.dir, 'truncated.npy');
     const bytes = await readFile(fixture('arrays', 'f4_3x4.npy'));
     await writeFile(path, bytes.subarray(0, bytes.length - 5));
-    await expect(readNpy(path)).rejects.toThrow(new RegExp(`${path}: truncated: shape \\[3, 4\\] of <f4 needs 176 bytes, the file has 171`));
+    await expect(readNpy(path)).rejects.toThrow(
+      new RegExp(`${path}: truncated: shape \\[3, 4\\] of <f4 needs 176 bytes, the file has 171`),
+    );
     await writeFile(path, bytes.subarray(0, 30));
     await expect(readNpy(path)).rejects.toThrow(/truncated: the \.npy header needs 128 bytes, the file has 30/);
   });
@@ -160,8 +201,12 @@ describe('bad .npy/.npz input gives errors that name the file', () => {
       out.set(new TextEncoder().encode(text), 10);
       return out;
     };
-    expect(() => parseNpy(make("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n"), 'c.npy')).toThrow(/c\.npy: unsupported \.npy dtype "<c8"/);
-    expect(() => parseNpy(make("{'descr': '<f4', 'fortran_order': False, 'shape': (1,\n"), 'h.npy')).toThrow(/h\.npy: corrupted \.npy header/);
+    expect(() => parseNpy(make("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n"), 'c.npy')).toThrow(
+      /c\.npy: unsupported \.npy dtype "<c8"/,
+    );
+    expect(() => parseNpy(make("{'descr': '<f4', 'fortran_order': False, 'shape': (1,\n"), 'h.npy')).toThrow(
+      /h\.npy: corrupted \.npy header/,
+    );
   });
 
   it('a file that is not a ZIP archive, and a missing key', async () => {

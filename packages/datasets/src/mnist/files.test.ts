@@ -12,7 +12,8 @@ import { MovingMnistFile, writeMovingMnistFile } from './files.js';
 import { MovingMnist } from './moving-mnist.js';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-const toBytes = (frames: Uint8Array | Float32Array): Uint8Array => (frames instanceof Uint8Array ? frames : Uint8Array.from(frames, (v) => Math.round(v * 255)));
+const toBytes = (frames: Uint8Array | Float32Array): Uint8Array =>
+  frames instanceof Uint8Array ? frames : Uint8Array.from(frames, (v) => Math.round(v * 255));
 
 let expected: Expected;
 let temp: { dir: string; cleanup: () => Promise<void> };
@@ -48,8 +49,13 @@ describe('Moving MNIST files written by NumPy', () => {
   it('batches a file through Dataset.fromIndexed with epoch progress', async () => {
     const file = await MovingMnistFile.open(fixture('arrays', 'mnist_test_seq_small.npy'));
     try {
-      const batches = await Dataset.fromIndexed(file).batch(2, { collate: collateVideos({ dtype: 'uint8' }) }).toArray();
-      expect(batches.map((b) => b.shape)).toEqual([[2, 6, 16, 16, 1], [1, 6, 16, 16, 1]]);
+      const batches = await Dataset.fromIndexed(file)
+        .batch(2, { collate: collateVideos({ dtype: 'uint8' }) })
+        .toArray();
+      expect(batches.map((b) => b.shape)).toEqual([
+        [2, 6, 16, 16, 1],
+        [1, 6, 16, 16, 1],
+      ]);
       expect(batches.map((b) => b.progress)).toEqual([
         { epoch: 0, seen: 2, epochSize: 3, fraction: 2 / 3 },
         { epoch: 0, seen: 3, epochSize: 3, fraction: 1 },
@@ -62,7 +68,10 @@ describe('Moving MNIST files written by NumPy', () => {
 });
 
 describe('writing the standard files', () => {
-  const digits = digitSetFromArray(Uint8Array.from({ length: 3 * 16 }, (_, i) => (i * 37) % 256), [3, 4, 4]);
+  const digits = digitSetFromArray(
+    Uint8Array.from({ length: 3 * 16 }, (_, i) => (i * 37) % 256),
+    [3, 4, 4],
+  );
   const generator = new MovingMnist({ digits, canvasSize: 12, sequenceLength: 5 });
 
   it.each(['mnist_test_seq', 'conv-tt-lstm', 'predrnn'] as const)('%s round-trips a fixed set', async (format) => {
@@ -87,12 +96,18 @@ describe('writing the standard files', () => {
   it('names the file on bad input: wrong shape, unknown npz, truncated npy', async () => {
     const flat = join(temp.dir, 'flat.npy');
     await copyFile(fixture('arrays', 'u1_2x3.npy'), flat);
-    await expect(MovingMnistFile.open(flat)).rejects.toThrow(new RegExp(`${flat}: expected a time-major Moving MNIST array .* found shape \\[2, 3\\]`));
-    await expect(MovingMnistFile.open(fixture('arrays', 'stored.npz'))).rejects.toThrow(/stored\.npz: not a known Moving MNIST \.npz: .* found images, weights/);
+    await expect(MovingMnistFile.open(flat)).rejects.toThrow(
+      new RegExp(`${flat}: expected a time-major Moving MNIST array .* found shape \\[2, 3\\]`),
+    );
+    await expect(MovingMnistFile.open(fixture('arrays', 'stored.npz'))).rejects.toThrow(
+      /stored\.npz: not a known Moving MNIST \.npz: .* found images, weights/,
+    );
     const cut = join(temp.dir, 'cut.npy');
     const bytes = await readFile(fixture('arrays', 'mnist_test_seq_small.npy'));
     await writeFile(cut, bytes.subarray(0, 1000));
-    await expect(MovingMnistFile.open(cut)).rejects.toThrow(new RegExp(`${cut}: truncated: shape \\[6, 3, 16, 16\\] of \\|u1 needs 4736 bytes, the file has 1000`));
+    await expect(MovingMnistFile.open(cut)).rejects.toThrow(
+      new RegExp(`${cut}: truncated: shape \\[6, 3, 16, 16\\] of \\|u1 needs 4736 bytes, the file has 1000`),
+    );
   });
 });
 
@@ -103,7 +118,9 @@ describe('issue 12 bug 2: the layout of a Moving MNIST .npy is stated, never gue
     // Sequence-major values: element (n, t, …) holds n·10 + t, so a swap of time and sequences shows.
     const data = new Uint8Array(size);
     const per = size / ((shape[0] as number) * (shape[1] as number));
-    for (let n = 0; n < (shape[0] as number); n++) for (let t = 0; t < (shape[1] as number); t++) data.fill(n * 10 + t, (n * (shape[1] as number) + t) * per, (n * (shape[1] as number) + t + 1) * per);
+    for (let n = 0; n < (shape[0] as number); n++)
+      for (let t = 0; t < (shape[1] as number); t++)
+        data.fill(n * 10 + t, (n * (shape[1] as number) + t) * per, (n * (shape[1] as number) + t + 1) * per);
     await writeNpy(path, { dtype: 'U8', shape, data });
     return path;
   };
@@ -124,10 +141,14 @@ describe('issue 12 bug 2: the layout of a Moving MNIST .npy is stated, never gue
 
   it('refuses a 5-D file without a stated layout, and a [T, H, W, 1] clip under any layout, naming the file, the shape and the layouts tried', async () => {
     const five = await write('five.npy', [3, 5, 4, 4, 1]);
-    await expect(MovingMnistFile.open(five)).rejects.toThrow(/five\.npy.*\[3, 5, 4, 4, 1\].*time-major.*sequence-major/);
+    await expect(MovingMnistFile.open(five)).rejects.toThrow(
+      /five\.npy.*\[3, 5, 4, 4, 1\].*time-major.*sequence-major/,
+    );
     const clip = await write('clip.npy', [10, 64, 64, 1]);
     await expect(MovingMnistFile.open(clip)).rejects.toThrow(/clip\.npy.*\[10, 64, 64, 1\].*time-major/);
-    await expect(MovingMnistFile.open(clip, { layout: 'sequence-major' })).rejects.toThrow(/clip\.npy.*\[10, 64, 64, 1\].*sequence-major/);
+    await expect(MovingMnistFile.open(clip, { layout: 'sequence-major' })).rejects.toThrow(
+      /clip\.npy.*\[10, 64, 64, 1\].*sequence-major/,
+    );
   });
 
   it('keeps time-major the default for mnist_test_seq.npy', async () => {

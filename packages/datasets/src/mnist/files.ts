@@ -31,7 +31,13 @@ export const MOVING_MNIST_FORMATS: readonly MovingMnistFormat[] = ['mnist_test_s
 function toPixels(tensor: HostTensor, file: string): Uint8Array | Float32Array {
   if (tensor.dtype === 'U8') return tensor.data as Uint8Array;
   if (tensor.dtype === 'F32') return tensor.data as Float32Array;
-  if (tensor.dtype === 'F64' || tensor.dtype === 'I32' || tensor.dtype === 'I16' || tensor.dtype === 'U16' || tensor.dtype === 'I8') {
+  if (
+    tensor.dtype === 'F64' ||
+    tensor.dtype === 'I32' ||
+    tensor.dtype === 'I16' ||
+    tensor.dtype === 'U16' ||
+    tensor.dtype === 'I8'
+  ) {
     return Float32Array.from(tensor.data as ArrayLike<number>);
   }
   throw new FileFormatError(file, `pixels of dtype ${tensor.dtype} are not supported (expected uint8 or a float type)`);
@@ -43,7 +49,8 @@ function chwToHwc<A extends Uint8Array | Float32Array>(data: A, t: number, c: nu
   const out = new (data.constructor as new (n: number) => A)(data.length);
   for (let f = 0; f < t; f++) {
     for (let ch = 0; ch < c; ch++) {
-      for (let p = 0; p < h * w; p++) out[((f * h * w + p) * c + ch) as number] = data[((f * c + ch) * h * w + p) as number] as number;
+      for (let p = 0; p < h * w; p++)
+        out[((f * h * w + p) * c + ch) as number] = data[((f * c + ch) * h * w + p) as number] as number;
     }
   }
   return out;
@@ -69,9 +76,17 @@ export class MovingMnistFile implements IndexedSource<VideoClip> {
    * width(, channels)]`). A 5-D `.npy` needs its layout stated, and a shape that cannot be the
    * layout (such as one clip `[T, H, W, 1]`) is an error naming the file, the shape and the layouts tried.
    */
-  static async open(path: string, options: { readonly format?: MovingMnistFormat; readonly layout?: MovingMnistLayout } = {}): Promise<MovingMnistFile> {
-    const format = options.format ? oneOf(options.format, MOVING_MNIST_FORMATS, 'format', 'MovingMnistFile.open') : undefined;
-    const layout = options.layout !== undefined ? oneOf(options.layout, MOVING_MNIST_LAYOUTS, 'layout', 'MovingMnistFile.open') : undefined;
+  static async open(
+    path: string,
+    options: { readonly format?: MovingMnistFormat; readonly layout?: MovingMnistLayout } = {},
+  ): Promise<MovingMnistFile> {
+    const format = options.format
+      ? oneOf(options.format, MOVING_MNIST_FORMATS, 'format', 'MovingMnistFile.open')
+      : undefined;
+    const layout =
+      options.layout !== undefined
+        ? oneOf(options.layout, MOVING_MNIST_LAYOUTS, 'layout', 'MovingMnistFile.open')
+        : undefined;
     if (format === 'mnist_test_seq' || (!format && path.endsWith('.npy'))) {
       const array = await NpyArray.open(path);
       try {
@@ -84,12 +99,20 @@ export class MovingMnistFile implements IndexedSource<VideoClip> {
           );
         };
         // A frame is at least 2×2 pixels: a last axis of 1 is a channel axis, not a width.
-        if (shape.length === 4 && shape[3] === 1) refuse('its last axis of 1 is a channel axis (one clip [time, height, width, 1]?), not a frame width');
-        if (shape.length === 5 && !layout) refuse('a 5-D array is time-major [time, sequences, height, width, 1] or sequence-major [sequences, time, height, width, channels]');
+        if (shape.length === 4 && shape[3] === 1)
+          refuse('its last axis of 1 is a channel axis (one clip [time, height, width, 1]?), not a frame width');
+        if (shape.length === 5 && !layout)
+          refuse(
+            'a 5-D array is time-major [time, sequences, height, width, 1] or sequence-major [sequences, time, height, width, channels]',
+          );
         if (shape.length !== 4 && shape.length !== 5) {
-          throw new FileFormatError(path, `expected a ${layout ?? 'time-major'} Moving MNIST array ${layout === 'sequence-major' ? '[sequences, time, height, width(, channels)]' : '[time, sequences, height, width] like mnist_test_seq.npy ([20, 10000, 64, 64])'}, found shape [${shape.join(', ')}]`);
+          throw new FileFormatError(
+            path,
+            `expected a ${layout ?? 'time-major'} Moving MNIST array ${layout === 'sequence-major' ? '[sequences, time, height, width(, channels)]' : '[time, sequences, height, width] like mnist_test_seq.npy ([20, 10000, 64, 64])'}, found shape [${shape.join(', ')}]`,
+          );
         }
-        if (shape.length === 5 && layout === 'time-major' && shape[4] !== 1) refuse('a time-major array holds one channel');
+        if (shape.length === 5 && layout === 'time-major' && shape[4] !== 1)
+          refuse('a time-major array holds one channel');
         const sequenceMajor = layout === 'sequence-major';
         const [a, b, h, w] = shape as [number, number, number, number];
         const c = shape.length === 5 ? (shape[4] as number) : 1;
@@ -100,7 +123,8 @@ export class MovingMnistFile implements IndexedSource<VideoClip> {
           n,
           [t, h, w, c],
           async (index) => {
-            if (sequenceMajor) return { frames: toPixels(await array.readSlab([index]), path), shape: [t, h, w, c], id: `${index}` };
+            if (sequenceMajor)
+              return { frames: toPixels(await array.readSlab([index]), path), shape: [t, h, w, c], id: `${index}` };
             // Sequence `index` is the slab [:, index]: T positioned reads of H·W elements.
             const slab = await array.readSlab([[0, t], index]);
             return { frames: toPixels(slab, path), shape: [t, h, w, 1], id: `${index}` };
@@ -115,13 +139,26 @@ export class MovingMnistFile implements IndexedSource<VideoClip> {
     const npz = await NpzFile.open(path);
     try {
       const keys = npz.keys();
-      const detected: MovingMnistFormat | undefined = format ?? (keys.includes('data') ? 'conv-tt-lstm' : keys.includes('input_raw_data') && keys.includes('clips') ? 'predrnn' : undefined);
+      const detected: MovingMnistFormat | undefined =
+        format ??
+        (keys.includes('data')
+          ? 'conv-tt-lstm'
+          : keys.includes('input_raw_data') && keys.includes('clips')
+            ? 'predrnn'
+            : undefined);
       if (detected === 'conv-tt-lstm') {
-        if (!npz.has('data')) throw new FileFormatError(path, `a conv-tt-lstm Moving MNIST .npz needs the key "data" (it has: ${keys.join(', ')})`);
+        if (!npz.has('data'))
+          throw new FileFormatError(
+            path,
+            `a conv-tt-lstm Moving MNIST .npz needs the key "data" (it has: ${keys.join(', ')})`,
+          );
         const array = await npz.array('data');
         const shape = array.shape;
         if (shape.length !== 5) {
-          throw new FileFormatError(path, `"data" must be [sequences, time, height, width, channels] (conv-tt-lstm MNIST_Dataset), found shape [${shape.join(', ')}]`);
+          throw new FileFormatError(
+            path,
+            `"data" must be [sequences, time, height, width, channels] (conv-tt-lstm MNIST_Dataset), found shape [${shape.join(', ')}]`,
+          );
         }
         const [n, t, h, w, c] = shape as [number, number, number, number, number];
         return new MovingMnistFile(
@@ -129,35 +166,59 @@ export class MovingMnistFile implements IndexedSource<VideoClip> {
           'conv-tt-lstm',
           n,
           [t, h, w, c],
-          async (index) => ({ frames: toPixels(await array.readSlab([index]), path), shape: [t, h, w, c], id: `${index}` }),
+          async (index) => ({
+            frames: toPixels(await array.readSlab([index]), path),
+            shape: [t, h, w, c],
+            id: `${index}`,
+          }),
           () => npz.close(),
         );
       }
       if (detected === 'predrnn') {
         for (const key of ['clips', 'dims', 'input_raw_data']) {
-          if (!npz.has(key)) throw new FileFormatError(path, `a PredRNN Moving MNIST .npz needs the keys clips, dims and input_raw_data (it has: ${keys.join(', ')})`);
+          if (!npz.has(key))
+            throw new FileFormatError(
+              path,
+              `a PredRNN Moving MNIST .npz needs the keys clips, dims and input_raw_data (it has: ${keys.join(', ')})`,
+            );
         }
         const clips = await npz.read('clips');
         const dims = await npz.read('dims');
         const raw = await npz.array('input_raw_data');
         if (clips.shape.length !== 3 || clips.shape[0] !== 2 || clips.shape[2] !== 2) {
-          throw new FileFormatError(path, `"clips" must be [2, sequences, 2] (begin and length of the input and output parts), found shape [${clips.shape.join(', ')}]`);
+          throw new FileFormatError(
+            path,
+            `"clips" must be [2, sequences, 2] (begin and length of the input and output parts), found shape [${clips.shape.join(', ')}]`,
+          );
         }
-        if (raw.shape.length !== 4) throw new FileFormatError(path, `"input_raw_data" must be [frames, channels, height, width], found shape [${raw.shape.join(', ')}]`);
+        if (raw.shape.length !== 4)
+          throw new FileFormatError(
+            path,
+            `"input_raw_data" must be [frames, channels, height, width], found shape [${raw.shape.join(', ')}]`,
+          );
         const [frames, c, h, w] = raw.shape as [number, number, number, number];
         const dimValues = Array.from(dims.data as ArrayLike<number | bigint>, Number);
         if (dimValues.length < 3 || dimValues[0] !== c || dimValues[1] !== h || dimValues[2] !== w) {
-          throw new FileFormatError(path, `"dims" ${JSON.stringify(dimValues)} does not match input_raw_data's [channels, height, width] = [${c}, ${h}, ${w}]`);
+          throw new FileFormatError(
+            path,
+            `"dims" ${JSON.stringify(dimValues)} does not match input_raw_data's [channels, height, width] = [${c}, ${h}, ${w}]`,
+          );
         }
         const n = clips.shape[1] as number;
         const table = Array.from(clips.data as ArrayLike<number | bigint>, Number);
-        const part = (k: number, i: number): [number, number] => [table[(k * n + i) * 2] as number, table[(k * n + i) * 2 + 1] as number];
+        const part = (k: number, i: number): [number, number] => [
+          table[(k * n + i) * 2] as number,
+          table[(k * n + i) * 2 + 1] as number,
+        ];
         let longest = 0;
         for (let i = 0; i < n; i++) {
           const [b0, l0] = part(0, i);
           const [b1, l1] = part(1, i);
           if (b0 < 0 || b1 < 0 || b0 + l0 > frames || b1 + l1 > frames) {
-            throw new FileFormatError(path, `clips entry ${i} ([${b0}, +${l0}], [${b1}, +${l1}]) is outside input_raw_data's ${frames} frames`);
+            throw new FileFormatError(
+              path,
+              `clips entry ${i} ([${b0}, +${l0}], [${b1}, +${l1}]) is outside input_raw_data's ${frames} frames`,
+            );
           }
           longest = Math.max(longest, l0 + l1);
         }
@@ -171,7 +232,9 @@ export class MovingMnistFile implements IndexedSource<VideoClip> {
             const [b1, l1] = part(1, index);
             const input = toPixels(await raw.readSlab([[b0, b0 + l0]]), path);
             const output = toPixels(await raw.readSlab([[b1, b1 + l1]]), path);
-            const joined = new (input.constructor as new (n: number) => Uint8Array | Float32Array)(input.length + output.length);
+            const joined = new (input.constructor as new (n: number) => Uint8Array | Float32Array)(
+              input.length + output.length,
+            );
             joined.set(input, 0);
             joined.set(output as never, input.length);
             return { frames: chwToHwc(joined, l0 + l1, c, h, w), shape: [l0 + l1, h, w, c], id: `${index}` };
@@ -179,7 +242,10 @@ export class MovingMnistFile implements IndexedSource<VideoClip> {
           () => npz.close(),
         );
       }
-      throw new FileFormatError(path, `not a known Moving MNIST .npz: expected the key "data" (conv-tt-lstm) or "clips", "dims", "input_raw_data" (PredRNN), found ${keys.join(', ') || 'no arrays'}`);
+      throw new FileFormatError(
+        path,
+        `not a known Moving MNIST .npz: expected the key "data" (conv-tt-lstm) or "clips", "dims", "input_raw_data" (PredRNN), found ${keys.join(', ') || 'no arrays'}`,
+      );
     } catch (error) {
       await npz.close();
       throw error;
@@ -219,16 +285,25 @@ function toBytes(clip: VideoClip): Uint8Array {
  * at once (pass an {@link IndexedSource}, e.g. `MovingMnist.fixedSet`); the `.npz` formats are
  * assembled in memory.
  */
-export async function writeMovingMnistFile(path: string, sequences: IndexedSource<VideoClip> | readonly VideoClip[], options: WriteMovingMnistOptions): Promise<void> {
+export async function writeMovingMnistFile(
+  path: string,
+  sequences: IndexedSource<VideoClip> | readonly VideoClip[],
+  options: WriteMovingMnistOptions,
+): Promise<void> {
   const format = oneOf(options.format, MOVING_MNIST_FORMATS, 'format', 'writeMovingMnistFile');
-  const source: IndexedSource<VideoClip> = Array.isArray(sequences) ? { length: sequences.length, get: (i: number) => sequences[i] as VideoClip } : (sequences as IndexedSource<VideoClip>);
+  const source: IndexedSource<VideoClip> = Array.isArray(sequences)
+    ? { length: sequences.length, get: (i: number) => sequences[i] as VideoClip }
+    : (sequences as IndexedSource<VideoClip>);
   const n = source.length;
   if (n < 1) throw new FileFormatError(path, 'nothing to write (no sequences)');
   const first = await source.get(0);
   const [t, h, w, c] = first.shape;
   const check = (clip: VideoClip, i: number): void => {
     if (clip.shape.some((d, k) => d !== first.shape[k])) {
-      throw new FileFormatError(path, `sequence ${i} has shape [${clip.shape.join(', ')}], the first has [${first.shape.join(', ')}]`);
+      throw new FileFormatError(
+        path,
+        `sequence ${i} has shape [${clip.shape.join(', ')}], the first has [${first.shape.join(', ')}]`,
+      );
     }
   };
   if (format === 'mnist_test_seq') {
@@ -271,7 +346,8 @@ export async function writeMovingMnistFile(path: string, sequences: IndexedSourc
     for (let f = 0; f < t; f++) {
       for (let p = 0; p < h * w; p++) {
         for (let ch = 0; ch < c; ch++) {
-          raw[(((i * t + f) * c + ch) * h * w + p) as number] = (all[((i * t + f) * h * w + p) * c + ch] as number) / 255;
+          raw[(((i * t + f) * c + ch) * h * w + p) as number] =
+            (all[((i * t + f) * h * w + p) * c + ch] as number) / 255;
         }
       }
     }

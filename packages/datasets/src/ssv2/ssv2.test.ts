@@ -7,7 +7,14 @@ import { collateVideos } from '../data/video.js';
 import { fixture, tempDir } from '../__fixtures__/paths.js';
 import { makeFlatVideo } from '../__fixtures__/videos.js';
 import { FfmpegNotFoundError, findFfmpeg, hasFfmpeg } from '../video/ffmpeg.js';
-import { SomethingSomethingV2, observedFrameCount, readSsv2Annotations, readSsv2Labels, sampleFrameIndices, templateToClassName } from './ssv2.js';
+import {
+  SomethingSomethingV2,
+  observedFrameCount,
+  readSsv2Annotations,
+  readSsv2Labels,
+  sampleFrameIndices,
+  templateToClassName,
+} from './ssv2.js';
 
 const ffmpegAvailable = await hasFfmpeg();
 let temp: { dir: string; cleanup: () => Promise<void> };
@@ -18,17 +25,25 @@ afterAll(() => temp.cleanup());
 
 describe('SSv2 annotations', () => {
   it('maps bracketed templates to labels; the test file has ids only', async () => {
-    expect(templateToClassName('Putting [number of] [something] onto [something]')).toBe('Putting number of something onto something');
+    expect(templateToClassName('Putting [number of] [something] onto [something]')).toBe(
+      'Putting number of something onto something',
+    );
     const labelsFile = fixture('ssv2', 'something-something-v2-labels.json');
     const labels = await readSsv2Labels(labelsFile);
     expect(labels.get('Putting something into something')).toBe(1);
     const train = await readSsv2Annotations(fixture('ssv2', 'something-something-v2-train.json'), labels);
-    expect(train.map((e) => [e.id, e.label])).toEqual([['101', 1], ['102', 0]]);
+    expect(train.map((e) => [e.id, e.label])).toEqual([
+      ['101', 1],
+      ['102', 0],
+    ]);
     expect(train[0]!.placeholders).toEqual(['a pen', 'a cup']);
     const validation = await readSsv2Annotations(fixture('ssv2', 'something-something-v2-validation.json'), labels);
     expect(validation.map((e) => e.label)).toEqual([2]);
     const test = await readSsv2Annotations(fixture('ssv2', 'something-something-v2-test.json'), labels);
-    expect(test).toEqual([{ id: '101', label: null }, { id: '201', label: null }]);
+    expect(test).toEqual([
+      { id: '101', label: null },
+      { id: '201', label: null },
+    ]);
   });
 
   it('an unknown template is an error naming the file, the entry and the labels file', async () => {
@@ -40,7 +55,9 @@ describe('SSv2 annotations', () => {
     );
     await writeFile(path, '[{"id": "1"');
     await expect(readSsv2Annotations(path, null)).rejects.toThrow(new RegExp(`${path}: not valid JSON`));
-    await expect(SomethingSomethingV2.open(join(temp.dir, 'nothing'))).rejects.toThrow(`${join(temp.dir, 'nothing')}: no such Something-Something V2 directory`);
+    await expect(SomethingSomethingV2.open(join(temp.dir, 'nothing'))).rejects.toThrow(
+      `${join(temp.dir, 'nothing')}: no such Something-Something V2 directory`,
+    );
   });
 });
 
@@ -65,17 +82,28 @@ describe.runIf(ffmpegAvailable)('SSv2 clips decoded from WebM by ffmpeg', () => 
   it('reads the committed fixtures: shapes, values, labels, early view', async () => {
     const train = await SomethingSomethingV2.open(fixture('ssv2'), { numFrames: 4, size: [8, 12] });
     expect(train.length).toBe(2);
-    expect(train.classes).toEqual(['Approaching something with your camera', 'Putting something into something', 'Putting number of something onto something']);
+    expect(train.classes).toEqual([
+      'Approaching something with your camera',
+      'Putting something into something',
+      'Putting number of something onto something',
+    ]);
     const clip = await train.get(0); // 101.webm: 12 frames at 30 + 20·n; uniform picks 1, 4, 7, 10
     expect(clip.shape).toEqual([4, 8, 12, 3]);
     expect(clip.label).toBe(1);
     const got = [0, 1, 2, 3].map((t) => clip.frames[t * 288 + 150]!);
     [50, 110, 170, 230].forEach((want, t) => expect(Math.abs(got[t]! - want)).toBeLessThanOrEqual(4));
     // Early view: the first 50% (6 frames) → picks 0, 2, 3, 5 → 30, 70, 90, 130.
-    const early = await SomethingSomethingV2.open(fixture('ssv2'), { numFrames: 4, size: [8, 12], observedPercent: 50, channels: 1 });
+    const early = await SomethingSomethingV2.open(fixture('ssv2'), {
+      numFrames: 4,
+      size: [8, 12],
+      observedPercent: 50,
+      channels: 1,
+    });
     const earlyClip = await early.get(0);
     expect(earlyClip.shape).toEqual([4, 8, 12, 1]);
-    [30, 70, 90, 130].forEach((want, t) => expect(Math.abs(earlyClip.frames[t * 96 + 50]! - want)).toBeLessThanOrEqual(4));
+    [30, 70, 90, 130].forEach((want, t) =>
+      expect(Math.abs(earlyClip.frames[t * 96 + 50]! - want)).toBeLessThanOrEqual(4),
+    );
     const test = await SomethingSomethingV2.open(fixture('ssv2'), { split: 'test', numFrames: 2, size: 8 });
     const batch = (await test.dataset().batch(2, { collate: collateVideos() }).toArray())[0]!;
     expect(batch.shape).toEqual([2, 2, 8, 8, 3]);
@@ -98,7 +126,9 @@ describe.runIf(ffmpegAvailable)('SSv2 clips decoded from WebM by ffmpeg', () => 
       expect(value).toBeGreaterThanOrEqual(40 * t - 4);
       expect(value).toBeLessThanOrEqual(40 * t + 34);
     }
-    await expect(train.get(1)).rejects.toThrow(new RegExp(`${join(root, 'videos', '102.webm')}: ffmpeg could not decode this video`));
+    await expect(train.get(1)).rejects.toThrow(
+      new RegExp(`${join(root, 'videos', '102.webm')}: ffmpeg could not decode this video`),
+    );
   });
 });
 

@@ -13,7 +13,16 @@
  * otherwise), to a fixed count and a fixed size. The early-recognition view keeps only the first
  * p% of each video's frames before sampling.
  */
-import { ConfigError, FileFormatError, Rng, assertKnownKeys, finiteNumber, oneOf, pairOf, positiveInteger } from '@vid/core';
+import {
+  ConfigError,
+  FileFormatError,
+  Rng,
+  assertKnownKeys,
+  finiteNumber,
+  oneOf,
+  pairOf,
+  positiveInteger,
+} from '@vid/core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -58,13 +67,19 @@ async function readJson(path: string): Promise<unknown> {
 export async function readSsv2Labels(path: string): Promise<Map<string, number>> {
   const json = await readJson(path);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new FileFormatError(path, 'expected an object mapping each template to its class id, e.g. {"Approaching something with your camera": "0"}');
+    throw new FileFormatError(
+      path,
+      'expected an object mapping each template to its class id, e.g. {"Approaching something with your camera": "0"}',
+    );
   }
   const out = new Map<string, number>();
   for (const [name, id] of Object.entries(json as Record<string, unknown>)) {
     const value = typeof id === 'string' ? Number(id) : id;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new FileFormatError(path, `class id of ${JSON.stringify(name)} must be a non-negative integer (as a string), found ${JSON.stringify(id)}`);
+      throw new FileFormatError(
+        path,
+        `class id of ${JSON.stringify(name)} must be a non-negative integer (as a string), found ${JSON.stringify(id)}`,
+      );
     }
     out.set(name, value);
   }
@@ -72,7 +87,11 @@ export async function readSsv2Labels(path: string): Promise<Map<string, number>>
 }
 
 /** Reads a split file and maps templates to labels. An unknown template is an error naming both files. */
-export async function readSsv2Annotations(path: string, labels: ReadonlyMap<string, number> | null, labelsFile = 'the labels file'): Promise<Ssv2Entry[]> {
+export async function readSsv2Annotations(
+  path: string,
+  labels: ReadonlyMap<string, number> | null,
+  labelsFile = 'the labels file',
+): Promise<Ssv2Entry[]> {
   const json = await readJson(path);
   if (!Array.isArray(json)) throw new FileFormatError(path, 'expected an array of {"id": …} entries');
   return json.map((raw, i): Ssv2Entry => {
@@ -82,17 +101,26 @@ export async function readSsv2Annotations(path: string, labels: ReadonlyMap<stri
     }
     const id = String(entry.id);
     if (entry.template === undefined) return { id, label: null };
-    if (typeof entry.template !== 'string') throw new FileFormatError(path, `entry ${i} (id ${id}): "template" must be a string`);
+    if (typeof entry.template !== 'string')
+      throw new FileFormatError(path, `entry ${i} (id ${id}): "template" must be a string`);
     let label: number | null = null;
     if (labels) {
       const name = templateToClassName(entry.template);
       const found = labels.get(name);
       if (found === undefined) {
-        throw new FileFormatError(path, `entry ${i} (id ${id}): template ${JSON.stringify(entry.template)} (class ${JSON.stringify(name)}) is not in ${labelsFile}`);
+        throw new FileFormatError(
+          path,
+          `entry ${i} (id ${id}): template ${JSON.stringify(entry.template)} (class ${JSON.stringify(name)}) is not in ${labelsFile}`,
+        );
       }
       label = found;
     }
-    return { id, label, template: entry.template, placeholders: Array.isArray(entry.placeholders) ? entry.placeholders.map(String) : undefined };
+    return {
+      id,
+      label,
+      template: entry.template,
+      placeholders: Array.isArray(entry.placeholders) ? entry.placeholders.map(String) : undefined,
+    };
   });
 }
 
@@ -106,7 +134,12 @@ export type FrameSampling = 'uniform' | 'segment';
  *   drawn from `U[0, available / count)` by `rng`, or the segment's centre without `rng`.
  * Fewer available frames than `count` repeat frames.
  */
-export function sampleFrameIndices(available: number, count: number, sampling: FrameSampling = 'uniform', rng?: Rng): number[] {
+export function sampleFrameIndices(
+  available: number,
+  count: number,
+  sampling: FrameSampling = 'uniform',
+  rng?: Rng,
+): number[] {
   positiveInteger(available, 'available', 'sampleFrameIndices');
   positiveInteger(count, 'count', 'sampleFrameIndices');
   const step = available / count;
@@ -143,7 +176,17 @@ export interface Ssv2Options {
   readonly ffmpegPath?: string;
 }
 
-const KNOWN = ['split', 'videoDirectory', 'numFrames', 'sampling', 'size', 'channels', 'observedPercent', 'seed', 'ffmpegPath'];
+const KNOWN = [
+  'split',
+  'videoDirectory',
+  'numFrames',
+  'sampling',
+  'size',
+  'channels',
+  'observedPercent',
+  'seed',
+  'ffmpegPath',
+];
 
 /** A split of Something-Something V2: clips `[numFrames, H, W, C]` with class labels. */
 export class SomethingSomethingV2 implements IndexedSource<VideoClip> {
@@ -170,8 +213,12 @@ export class SomethingSomethingV2 implements IndexedSource<VideoClip> {
     const channels = options.channels ?? 3;
     if (channels !== 1 && channels !== 3) throw new ConfigError('channels', '1 or 3', channels, context);
     this.channels = channels;
-    this.observedPercent = finiteNumber(options.observedPercent ?? 100, 'observedPercent', context, { min: Number.MIN_VALUE, max: 100 });
-    if (this.observedPercent <= 0) throw new ConfigError('observedPercent', 'a percentage in (0, 100]', this.observedPercent, context);
+    this.observedPercent = finiteNumber(options.observedPercent ?? 100, 'observedPercent', context, {
+      min: Number.MIN_VALUE,
+      max: 100,
+    });
+    if (this.observedPercent <= 0)
+      throw new ConfigError('observedPercent', 'a percentage in (0, 100]', this.observedPercent, context);
     this.seed = options.seed ?? 0;
   }
 
@@ -216,31 +263,46 @@ export class SomethingSomethingV2 implements IndexedSource<VideoClip> {
    */
   async get(index: number, draw = 0): Promise<VideoClip> {
     const entry = this.entries[index];
-    if (!entry) throw new ConfigError('index', `an integer in [0, ${this.entries.length})`, index, 'SomethingSomethingV2.get');
+    if (!entry)
+      throw new ConfigError('index', `an integer in [0, ${this.entries.length})`, index, 'SomethingSomethingV2.get');
     const path = this.videoPath(index);
-    const video = await readVideo(path, { pixelFormat: this.channels === 1 ? 'gray' : 'rgb', ffmpegPath: this.options.ffmpegPath });
+    const video = await readVideo(path, {
+      pixelFormat: this.channels === 1 ? 'gray' : 'rgb',
+      ffmpegPath: this.options.ffmpegPath,
+    });
     const [total, h, w, c] = video.shape;
     const observed = observedFrameCount(total, this.observedPercent);
-    const rng = this.sampling === 'segment' && this.split === 'train' ? new Rng(`${this.seed}:ssv2:${index}:${draw}`) : undefined;
+    const rng =
+      this.sampling === 'segment' && this.split === 'train' ? new Rng(`${this.seed}:ssv2:${index}:${draw}`) : undefined;
     const picks = sampleFrameIndices(observed, this.numFrames, this.sampling, rng);
     const frameSize = h * w * c;
     const chosen = new Uint8Array(picks.length * frameSize);
-    picks.forEach((frame, i) => chosen.set(video.frames.subarray(frame * frameSize, (frame + 1) * frameSize), i * frameSize));
+    picks.forEach((frame, i) =>
+      chosen.set(video.frames.subarray(frame * frameSize, (frame + 1) * frameSize), i * frameSize),
+    );
     const [outH, outW] = this.size;
     const frames = resizeFrames(chosen, [picks.length, h, w, c], outH, outW);
     return { frames, shape: [picks.length, outH, outW, c], label: entry.label ?? undefined, id: entry.id };
   }
 
   /** The clips as a dataset (seeded order when `shuffle`), with epoch progress. */
-  dataset(options: { readonly shuffle?: boolean; readonly seed?: number | string; readonly epochs?: number } = {}): Dataset<VideoClip & EpochTagged> {
+  dataset(
+    options: { readonly shuffle?: boolean; readonly seed?: number | string; readonly epochs?: number } = {},
+  ): Dataset<VideoClip & EpochTagged> {
     const get = (index: number, draw: number): Promise<VideoClip> => this.get(index, draw);
     const length = this.length;
     const epochs = options.epochs ?? 1;
-    return new Dataset(async function* (iteration: number) {
-      for (let epoch = 0; epoch < epochs; epoch++) {
-        const order = options.shuffle ? new Rng(`${options.seed ?? 0}:ssv2:${iteration}:${epoch}`).permutation(length) : null;
-        for (let i = 0; i < length; i++) yield { ...(await get(order ? (order[i] as number) : i, epoch)), epoch, epochSize: length };
-      }
-    } as unknown as (iteration: number) => AsyncIterator<VideoClip & EpochTagged>, epochs === Infinity ? Infinity : this.length * epochs);
+    return new Dataset(
+      async function* (iteration: number) {
+        for (let epoch = 0; epoch < epochs; epoch++) {
+          const order = options.shuffle
+            ? new Rng(`${options.seed ?? 0}:ssv2:${iteration}:${epoch}`).permutation(length)
+            : null;
+          for (let i = 0; i < length; i++)
+            yield { ...(await get(order ? (order[i] as number) : i, epoch)), epoch, epochSize: length };
+        }
+      } as unknown as (iteration: number) => AsyncIterator<VideoClip & EpochTagged>,
+      epochs === Infinity ? Infinity : this.length * epochs,
+    );
   }
 }

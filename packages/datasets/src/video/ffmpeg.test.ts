@@ -40,20 +40,28 @@ describe.runIf(ffmpegAvailable)('decoding with ffmpeg', () => {
   });
 
   it('names a file that is missing or that ffmpeg cannot decode, and never hangs', async () => {
-    await expect(readVideo(join(temp.dir, 'missing.avi'))).rejects.toThrow(`${join(temp.dir, 'missing.avi')}: no such file (expected a video file)`);
+    await expect(readVideo(join(temp.dir, 'missing.avi'))).rejects.toThrow(
+      `${join(temp.dir, 'missing.avi')}: no such file (expected a video file)`,
+    );
     const broken = fixture('kth', 'person02_walking_d3_uncomp.avi');
     await expect(readVideo(broken)).rejects.toThrow(new RegExp(`${broken}: ffmpeg could not decode this video`));
     await expect(countVideoFrames(broken)).rejects.toThrow(new RegExp(`${broken}: ffmpeg could not read this video`));
   });
 });
 
-describe.runIf(npmFfmpeg !== null)('the npm-installed ffmpeg (@ffmpeg-installer/ffmpeg, used where no system ffmpeg exists)', () => {
-  it('decodes the committed AVI and WebM fixtures', async () => {
-    const avi = await readVideo(fixture('kth', 'person01_boxing_d1_uncomp.avi'), { ffmpegPath: npmFfmpeg! });
-    expect(avi.shape).toEqual([13, 24, 32, 1]);
-    expect(Math.abs(avi.frames[12 * 768]! - 190)).toBeLessThanOrEqual(3);
-    const webm = await readVideo(fixture('ssv2', 'videos', '102.webm'), { ffmpegPath: npmFfmpeg!, pixelFormat: 'rgb' });
-    expect(webm.shape).toEqual([8, 16, 24, 3]);
-    expect(await countVideoFrames(fixture('ssv2', 'videos', '201.webm'), { ffmpegPath: npmFfmpeg! })).toBe(10);
-  });
-});
+describe.runIf(npmFfmpeg !== null)(
+  'the npm-installed ffmpeg (@ffmpeg-installer/ffmpeg, used where no system ffmpeg exists)',
+  () => {
+    it('decodes the committed AVI and WebM fixtures', async () => {
+      const avi = await readVideo(fixture('kth', 'person01_boxing_d1_uncomp.avi'), { ffmpegPath: npmFfmpeg! });
+      expect(avi.shape).toEqual([13, 24, 32, 1]);
+      expect(Math.abs(avi.frames[12 * 768]! - 190)).toBeLessThanOrEqual(3);
+      const webm = await readVideo(fixture('ssv2', 'videos', '102.webm'), {
+        ffmpegPath: npmFfmpeg!,
+        pixelFormat: 'rgb',
+      });
+      expect(webm.shape).toEqual([8, 16, 24, 3]);
+      expect(await countVideoFrames(fixture('ssv2', 'videos', '201.webm'), { ffmpegPath: npmFfmpeg! })).toBe(10);
+    });
+  },
+);

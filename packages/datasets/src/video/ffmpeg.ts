@@ -194,10 +194,17 @@ export async function* decodeVideo(path: string, options: DecodeVideoOptions = {
       }
     }
     const code = await exited;
-    if (timedOut) throw new FileFormatError(path, `ffmpeg did not finish decoding within ${options.timeoutMs ?? 120_000} ms (killed)`);
+    if (timedOut)
+      throw new FileFormatError(
+        path,
+        `ffmpeg did not finish decoding within ${options.timeoutMs ?? 120_000} ms (killed)`,
+      );
     if (code !== 0 || frames === 0) {
       const message = stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${code}`;
-      throw new FileFormatError(path, `ffmpeg could not decode this video${frames ? ` after ${frames} frames` : ''}: ${message}`);
+      throw new FileFormatError(
+        path,
+        `ffmpeg could not decode this video${frames ? ` after ${frames} frames` : ''}: ${message}`,
+      );
     }
     finished = true;
   } finally {
@@ -219,7 +226,10 @@ export async function readVideo(path: string, options: DecodeVideoOptions = {}):
   for await (const frame of decodeVideo(path, options)) {
     const first = frames[0];
     if (first && (frame.height !== first.height || frame.width !== first.width)) {
-      throw new FileFormatError(path, `the frame size changes from ${first.width}×${first.height} to ${frame.width}×${frame.height} at frame ${frames.length}`);
+      throw new FileFormatError(
+        path,
+        `the frame size changes from ${first.width}×${first.height} to ${frame.width}×${frame.height} at frame ${frames.length}`,
+      );
     }
     frames.push(frame);
   }
@@ -235,14 +245,21 @@ export async function readVideo(path: string, options: DecodeVideoOptions = {}):
  * packets to a null muxer and reports the count). Exact for the intra/predicted-frame codecs of
  * KTH (MPEG-4 part 2) and SSv2 (VP8/VP9).
  */
-export async function countVideoFrames(path: string, options: Pick<DecodeVideoOptions, 'ffmpegPath' | 'timeoutMs'> = {}): Promise<number> {
+export async function countVideoFrames(
+  path: string,
+  options: Pick<DecodeVideoOptions, 'ffmpegPath' | 'timeoutMs'> = {},
+): Promise<number> {
   try {
     if (!(await stat(path)).isFile()) throw new Error('not a file');
   } catch {
     throw new FileFormatError(path, 'no such file (expected a video file)');
   }
   const ffmpeg = await findFfmpeg(options.ffmpegPath);
-  const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-stats', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    ffmpeg,
+    ['-hide_banner', '-nostdin', '-v', 'error', '-stats', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8000);
@@ -256,7 +273,13 @@ export async function countVideoFrames(path: string, options: Pick<DecodeVideoOp
   const matches = [...stderr.matchAll(/frame=\s*(\d+)/g)];
   const last = matches[matches.length - 1];
   if (code !== 0 || !last) {
-    const message = stderr.replace(/frame=.*?(\r|\n)/g, '').trim().split('\n').slice(-3).join(' | ') || `exit code ${code}`;
+    const message =
+      stderr
+        .replace(/frame=.*?(\r|\n)/g, '')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' | ') || `exit code ${code}`;
     throw new FileFormatError(path, `ffmpeg could not read this video: ${message}`);
   }
   return Number(last[1]);

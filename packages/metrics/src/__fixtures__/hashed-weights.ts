@@ -42,7 +42,9 @@ export function hashedParameter(name: string, shape: readonly number[], index: n
 }
 
 /** All parameters of a fixture entry (`config[net].parameters`: `[name, shape]` in order). */
-export function hashedStateDict(parameters: ReadonlyArray<readonly [string, readonly number[]]>): Map<string, HostTensor> {
+export function hashedStateDict(
+  parameters: ReadonlyArray<readonly [string, readonly number[]]>,
+): Map<string, HostTensor> {
   return new Map(parameters.map(([name, shape], index) => [name, hashedParameter(name, shape, index)]));
 }
 

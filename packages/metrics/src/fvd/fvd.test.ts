@@ -4,7 +4,13 @@ import { expectNoLeakedTensors, fixtureMetadata } from '@vid/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadLocalFixture, values } from '../__fixtures__/local.js';
-import { FeatureStatistics, FrechetVideoDistance, type GaussianStatistics, frechetDistance, frechetDistanceFromFeatures } from './fvd.js';
+import {
+  FeatureStatistics,
+  FrechetVideoDistance,
+  type GaussianStatistics,
+  frechetDistance,
+  frechetDistanceFromFeatures,
+} from './fvd.js';
 import { matMul, sqrtPsd, symmetricEigen } from './linalg.js';
 
 beforeAll(async () => {
@@ -33,15 +39,21 @@ function orthogonal(n: number, rng: Rng): Float64Array {
 function fromSpectrum(q: Float64Array, lambda: readonly number[]): Float64Array {
   const n = lambda.length;
   const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += q[i * n + j]! * lambda[j]! * q[k * n + j]!;
-    out[i * n + k] = s;
-  }
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < n; k++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += q[i * n + j]! * lambda[j]! * q[k * n + j]!;
+      out[i * n + k] = s;
+    }
   return out;
 }
 
-const gaussian = (mean: number[], covariance: Float64Array): GaussianStatistics => ({ dimension: mean.length, count: 100, mean: Float64Array.from(mean), covariance });
+const gaussian = (mean: number[], covariance: Float64Array): GaussianStatistics => ({
+  dimension: mean.length,
+  count: 100,
+  mean: Float64Array.from(mean),
+  covariance,
+});
 
 describe('symmetric eigendecomposition (float64, host)', () => {
   it('recovers a known spectrum and orthonormal eigenvectors', () => {
@@ -56,7 +68,8 @@ describe('symmetric eigendecomposition (float64, host)', () => {
     const a = fromSpectrum(q, lambda);
     const av = matMul(a, vectors, n);
     let worst = 0;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(av[i * n + j]! - vectors[i * n + j]! * eig[j]!));
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(av[i * n + j]! - vectors[i * n + j]! * eig[j]!));
     expect(worst).toBeLessThan(1e-12);
   });
 
@@ -190,18 +203,26 @@ describe('FrechetVideoDistance with a pluggable extractor', () => {
   });
 
   it('gives clear errors', async () => {
-    expect(() => new FrechetVideoDistance({} as never)).toThrow(/extractor: expected a function or an object with extract/);
+    expect(() => new FrechetVideoDistance({} as never)).toThrow(
+      /extractor: expected a function or an object with extract/,
+    );
     const fvd = new FrechetVideoDistance({ extractor: (v) => tf.reshape(v, [v.shape[0]!, -1]) });
     const frames = tf.zeros([2, 8, 8, 1]);
-    await expect(fvd.update(frames, null)).rejects.toThrow(/real: expected \[batch, time, height, width, channels\], received \[2, 8, 8, 1\]/);
+    await expect(fvd.update(frames, null)).rejects.toThrow(
+      /real: expected \[batch, time, height, width, channels\], received \[2, 8, 8, 1\]/,
+    );
     expect(() => fvd.compute()).toThrow(/at least 2 feature vectors/);
     const bad = new FrechetVideoDistance({ extractor: () => tf.zeros([3]) });
     const videos = tf.zeros([2, 1, 2, 2, 1]);
-    await expect(bad.update(videos, null)).rejects.toThrow(/extractor\(real\): expected \[2, dimension\] features, received \[3\]/);
+    await expect(bad.update(videos, null)).rejects.toThrow(
+      /extractor\(real\): expected \[2, dimension\] features, received \[3\]/,
+    );
     const nan = new FeatureStatistics(2);
     expect(() => nan.add([1, 2, NaN, 4], 2)).toThrow(/finite feature values, received NaN in row 1, column 0/);
     expect(() => nan.add([1, 2, 3], 1)).toThrow(ShapeError);
-    expect(() => frechetDistance(gaussian([0], Float64Array.from([1])), gaussian([0, 0], new Float64Array(4)))).toThrow(/b: expected features of dimension 1/);
+    expect(() => frechetDistance(gaussian([0], Float64Array.from([1])), gaussian([0, 0], new Float64Array(4)))).toThrow(
+      /b: expected features of dimension 1/,
+    );
     tf.dispose([frames, videos]);
   });
 });

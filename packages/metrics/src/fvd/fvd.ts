@@ -74,18 +74,31 @@ export class FeatureStatistics {
   add(values: ArrayLike<number>, rows: number, name = 'features'): this {
     const context = 'FeatureStatistics';
     if (!Number.isInteger(rows) || rows < 1) throw new ConfigError('rows', 'a positive integer', rows, context);
-    if (values.length % rows !== 0) throw new ShapeError(name, `${rows} rows of equal length`, `${values.length} values`, context);
+    if (values.length % rows !== 0)
+      throw new ShapeError(name, `${rows} rows of equal length`, `${values.length} values`, context);
     const d = values.length / rows;
     if (this.#dimension === null) this.#dimension = d;
-    if (d !== this.#dimension) throw new ShapeError(name, `[batch, ${this.#dimension}] (the feature dimension so far)`, `[${rows}, ${d}]`, context);
+    if (d !== this.#dimension)
+      throw new ShapeError(
+        name,
+        `[batch, ${this.#dimension}] (the feature dimension so far)`,
+        `[${rows}, ${d}]`,
+        context,
+      );
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i] as number)) {
-        throw new ShapeError(name, 'finite feature values', `${values[i]} in row ${Math.floor(i / d)}, column ${i % d}`, context);
+        throw new ShapeError(
+          name,
+          'finite feature values',
+          `${values[i]} in row ${Math.floor(i / d)}, column ${i % d}`,
+          context,
+        );
       }
     }
     // Batch mean and comoment, centred on the batch mean.
     const batchMean = new Float64Array(d);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) batchMean[j] = (batchMean[j] as number) + (values[r * d + j] as number);
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < d; j++) batchMean[j] = (batchMean[j] as number) + (values[r * d + j] as number);
     for (let j = 0; j < d; j++) batchMean[j] = (batchMean[j] as number) / rows;
     const batchComoment = new Float64Array(d * d);
     const centred = new Float64Array(d);
@@ -95,10 +108,12 @@ export class FeatureStatistics {
         const ci = centred[i] as number;
         if (ci === 0) continue;
         const row = i * d;
-        for (let j = i; j < d; j++) batchComoment[row + j] = (batchComoment[row + j] as number) + ci * (centred[j] as number);
+        for (let j = i; j < d; j++)
+          batchComoment[row + j] = (batchComoment[row + j] as number) + ci * (centred[j] as number);
       }
     }
-    for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) batchComoment[i * d + j] = batchComoment[j * d + i] as number;
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < i; j++) batchComoment[i * d + j] = batchComoment[j * d + i] as number;
     if (this.#mean === null || this.#comoment === null) {
       this.#mean = batchMean;
       this.#comoment = batchComoment;
@@ -113,7 +128,10 @@ export class FeatureStatistics {
     for (let i = 0; i < d; i++) {
       for (let j = 0; j < d; j++) {
         const k = i * d + j;
-        this.#comoment[k] = (this.#comoment[k] as number) + (batchComoment[k] as number) + (delta[i] as number) * (delta[j] as number) * weight;
+        this.#comoment[k] =
+          (this.#comoment[k] as number) +
+          (batchComoment[k] as number) +
+          (delta[i] as number) * (delta[j] as number) * weight;
       }
     }
     for (let j = 0; j < d; j++) this.#mean[j] = (this.#mean[j] as number) + ((delta[j] as number) * rows) / total;
@@ -127,7 +145,12 @@ export class FeatureStatistics {
    */
   async update(features: tf.Tensor, name = 'features'): Promise<this> {
     if (!(features instanceof tf.Tensor) || features.rank !== 2) {
-      throw new ShapeError(name, '[batch, dimension]', features instanceof tf.Tensor ? formatShape(features.shape) : String(features), 'FeatureStatistics');
+      throw new ShapeError(
+        name,
+        '[batch, dimension]',
+        features instanceof tf.Tensor ? formatShape(features.shape) : String(features),
+        'FeatureStatistics',
+      );
     }
     const data = await features.data();
     return this.add(data as Float32Array, features.shape[0] as number, name);
@@ -138,7 +161,12 @@ export class FeatureStatistics {
     const kind = oneOf(covariance, ['sample', 'population'] as const, 'covariance', 'FeatureStatistics');
     const needed = kind === 'sample' ? 2 : 1;
     if (this.#mean === null || this.#comoment === null || this.#dimension === null || this.#count < needed) {
-      throw new ShapeError('features', `at least ${needed} feature vector${needed > 1 ? 's' : ''} for a ${kind} covariance`, `${this.#count}`, 'FeatureStatistics');
+      throw new ShapeError(
+        'features',
+        `at least ${needed} feature vector${needed > 1 ? 's' : ''} for a ${kind} covariance`,
+        `${this.#count}`,
+        'FeatureStatistics',
+      );
     }
     const divisor = kind === 'sample' ? this.#count - 1 : this.#count;
     return {
@@ -160,7 +188,14 @@ export class FeatureStatistics {
 function checkStatistics(value: GaussianStatistics, name: string): void {
   const d = value?.dimension;
   if (!Number.isInteger(d) || d < 1 || value.mean?.length !== d || value.covariance?.length !== d * d) {
-    throw new ShapeError(name, 'GaussianStatistics with mean [d] and covariance [d, d]', value ? `dimension ${d}, mean of ${value.mean?.length}, covariance of ${value.covariance?.length}` : String(value), 'frechetDistance');
+    throw new ShapeError(
+      name,
+      'GaussianStatistics with mean [d] and covariance [d, d]',
+      value
+        ? `dimension ${d}, mean of ${value.mean?.length}, covariance of ${value.covariance?.length}`
+        : String(value),
+      'frechetDistance',
+    );
   }
 }
 
@@ -171,7 +206,13 @@ function checkStatistics(value: GaussianStatistics, name: string): void {
 export function frechetDistance(a: GaussianStatistics, b: GaussianStatistics): number {
   checkStatistics(a, 'a');
   checkStatistics(b, 'b');
-  if (a.dimension !== b.dimension) throw new ShapeError('b', `features of dimension ${a.dimension} (as a)`, `dimension ${b.dimension}`, 'frechetDistance');
+  if (a.dimension !== b.dimension)
+    throw new ShapeError(
+      'b',
+      `features of dimension ${a.dimension} (as a)`,
+      `dimension ${b.dimension}`,
+      'frechetDistance',
+    );
   const n = a.dimension;
   let meanTerm = 0;
   for (let i = 0; i < n; i++) meanTerm += ((a.mean[i] as number) - (b.mean[i] as number)) ** 2;
@@ -190,7 +231,11 @@ export function frechetDistance(a: GaussianStatistics, b: GaussianStatistics): n
  * The Fréchet distance between two sets of feature vectors, `[n₁, d]` and `[n₂, d]` tensors
  * (read back; the caller keeps ownership).
  */
-export async function frechetDistanceFromFeatures(a: tf.Tensor, b: tf.Tensor, options: { readonly covariance?: CovarianceKind } = {}): Promise<number> {
+export async function frechetDistanceFromFeatures(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  options: { readonly covariance?: CovarianceKind } = {},
+): Promise<number> {
   assertKnownKeys(options, ['covariance'], 'frechetDistanceFromFeatures');
   const covariance = options.covariance ?? 'sample';
   const statsA = await new FeatureStatistics().update(a, 'a');
@@ -227,23 +272,41 @@ export class FrechetVideoDistance {
 
   constructor(options: FrechetVideoDistanceOptions) {
     const context = 'FrechetVideoDistance';
-    if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an options object with an extractor', options, context);
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError('options', 'an options object with an extractor', options, context);
     assertKnownKeys(options, ['extractor', 'covariance'], context);
     const extractor = options.extractor;
     if (typeof extractor === 'function') this.#extract = extractor;
-    else if (extractor && typeof extractor.extract === 'function') this.#extract = (videos) => extractor.extract(videos);
-    else throw new ConfigError('extractor', 'a function or an object with extract(videos) returning [batch, dimension] features', extractor, context);
+    else if (extractor && typeof extractor.extract === 'function')
+      this.#extract = (videos) => extractor.extract(videos);
+    else
+      throw new ConfigError(
+        'extractor',
+        'a function or an object with extract(videos) returning [batch, dimension] features',
+        extractor,
+        context,
+      );
     this.covariance = oneOf(options.covariance ?? 'sample', ['sample', 'population'] as const, 'covariance', context);
   }
 
   async #add(stats: FeatureStatistics, videos: tf.Tensor, name: string): Promise<void> {
     if (!(videos instanceof tf.Tensor) || videos.rank !== 5) {
-      throw new ShapeError(name, '[batch, time, height, width, channels]', videos instanceof tf.Tensor ? formatShape(videos.shape) : String(videos), 'FrechetVideoDistance');
+      throw new ShapeError(
+        name,
+        '[batch, time, height, width, channels]',
+        videos instanceof tf.Tensor ? formatShape(videos.shape) : String(videos),
+        'FrechetVideoDistance',
+      );
     }
     const features = tf.tidy(() => this.#extract(videos));
     try {
       if (features.rank !== 2 || features.shape[0] !== videos.shape[0]) {
-        throw new ShapeError(`extractor(${name})`, `[${videos.shape[0]}, dimension] features`, formatShape(features.shape), 'FrechetVideoDistance');
+        throw new ShapeError(
+          `extractor(${name})`,
+          `[${videos.shape[0]}, dimension] features`,
+          formatShape(features.shape),
+          'FrechetVideoDistance',
+        );
       }
       await stats.update(features, `extractor(${name})`);
     } finally {

@@ -16,7 +16,12 @@ export interface SymmetricEigen {
 
 function checkSquare(matrix: Float64Array, n: number, name: string): void {
   if (!Number.isInteger(n) || n < 1 || matrix.length !== n * n) {
-    throw new ConfigError(name, `a ${n} × ${n} row-major matrix (${n * n} values)`, `${matrix.length} values`, 'linalg');
+    throw new ConfigError(
+      name,
+      `a ${n} × ${n} row-major matrix (${n * n} values)`,
+      `${matrix.length} values`,
+      'linalg',
+    );
   }
 }
 
@@ -147,7 +152,8 @@ function diagonalize(W: Float64Array, d: Float64Array, e: Float64Array, n: numbe
     if (m > l) {
       let iterations = 0;
       do {
-        if (++iterations > 100) throw new VidError(`symmetricEigen: the QL iteration did not converge for eigenvalue ${l} of ${n}`);
+        if (++iterations > 100)
+          throw new VidError(`symmetricEigen: the QL iteration did not converge for eigenvalue ${l} of ${n}`);
         // Compute the implicit shift.
         let g = d[l] as number;
         let p = ((d[l + 1] as number) - g) / (2 * (e[l] as number));

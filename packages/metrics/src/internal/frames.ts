@@ -19,23 +19,41 @@ export interface FlatFrames {
  * tensors of one shape. Throws a {@link ShapeError} naming the argument otherwise.
  */
 export function assertFramePair(prediction: tf.Tensor, target: tf.Tensor, context: string, minSize = 1): void {
-  for (const [name, value] of [['prediction', prediction], ['target', target]] as const) {
+  for (const [name, value] of [
+    ['prediction', prediction],
+    ['target', target],
+  ] as const) {
     if (!(value instanceof tf.Tensor)) {
       throw new ShapeError(name, 'a tf.Tensor of shape [..., height, width, channels]', String(value), context);
     }
     if (value.rank < 3) {
-      throw new ShapeError(name, 'rank ≥ 3 ([..., height, width, channels]; add a channel axis to grayscale frames)', `rank ${value.rank} ${formatShape(value.shape)}`, context);
+      throw new ShapeError(
+        name,
+        'rank ≥ 3 ([..., height, width, channels]; add a channel axis to grayscale frames)',
+        `rank ${value.rank} ${formatShape(value.shape)}`,
+        context,
+      );
     }
     if (value.dtype !== 'float32' && value.dtype !== 'int32') {
       throw new ShapeError(name, 'dtype float32 or int32', `dtype ${value.dtype}`, context);
     }
   }
   if (!tf.util.arraysEqual(prediction.shape, target.shape)) {
-    throw new ShapeError('target', `the shape of prediction ${formatShape(prediction.shape)}`, formatShape(target.shape), context);
+    throw new ShapeError(
+      'target',
+      `the shape of prediction ${formatShape(prediction.shape)}`,
+      formatShape(target.shape),
+      context,
+    );
   }
   const [height, width] = prediction.shape.slice(-3) as [number, number];
   if (height < minSize || width < minSize) {
-    throw new ShapeError('prediction', `frames of at least ${minSize}×${minSize} pixels`, `${height}×${width} ${formatShape(prediction.shape)}`, context);
+    throw new ShapeError(
+      'prediction',
+      `frames of at least ${minSize}×${minSize} pixels`,
+      `${height}×${width} ${formatShape(prediction.shape)}`,
+      context,
+    );
   }
 }
 
@@ -44,7 +62,12 @@ export function flattenFrames(x: tf.Tensor): FlatFrames {
   const leading = x.shape.slice(0, -3);
   const [height, width, channels] = x.shape.slice(-3) as [number, number, number];
   // x: [...leading, h, w, c] → [n, h, w, c]
-  const frames = tf.reshape(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), [-1, height, width, channels]) as tf.Tensor4D;
+  const frames = tf.reshape(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), [
+    -1,
+    height,
+    width,
+    channels,
+  ]) as tf.Tensor4D;
   return { frames, leading };
 }
 
@@ -73,25 +96,47 @@ export function imageSum(x: tf.Tensor4D): tf.Tensor1D {
  * smallest and largest possible value, as scikit-image defines it). Reads the values back, so it
  * is skipped when debug checks are off.
  */
-export function debugCheckValues(prediction: tf.Tensor, target: tf.Tensor, context: string, range?: { readonly dataRange?: number; readonly interval?: readonly [number, number] }): void {
+export function debugCheckValues(
+  prediction: tf.Tensor,
+  target: tf.Tensor,
+  context: string,
+  range?: { readonly dataRange?: number; readonly interval?: readonly [number, number] },
+): void {
   if (!debugChecksEnabled()) return;
   assertFinite(prediction, 'prediction', context);
   assertFinite(target, 'target', context);
   if (!range) return;
   // In float32: the pair may mix dtypes (float32 and int32), which tf.stack refuses.
-  const [pMin, pMax, tMin, tMax] = tf.tidy(() => tf.stack([tf.min(prediction), tf.max(prediction), tf.min(target), tf.max(target)].map((m) => tf.cast(m, 'float32'))).dataSync()) as unknown as number[];
+  const [pMin, pMax, tMin, tMax] = tf.tidy(() =>
+    tf
+      .stack([tf.min(prediction), tf.max(prediction), tf.min(target), tf.max(target)].map((m) => tf.cast(m, 'float32')))
+      .dataSync(),
+  ) as unknown as number[];
   const show = (v: number): number => Number(v.toPrecision(6));
   const low = Math.min(pMin as number, tMin as number);
   const high = Math.max(pMax as number, tMax as number);
   if (range.interval) {
     const [lo, hi] = range.interval;
-    for (const [name, min, max] of [['prediction', pMin, pMax], ['target', tMin, tMax]] as const) {
+    for (const [name, min, max] of [
+      ['prediction', pMin, pMax],
+      ['target', tMin, tMax],
+    ] as const) {
       if ((min as number) < lo || (max as number) > hi) {
-        throw new ShapeError(name, `values in [${lo}, ${hi}]`, `values in [${show(min as number)}, ${show(max as number)}]`, context);
+        throw new ShapeError(
+          name,
+          `values in [${lo}, ${hi}]`,
+          `values in [${show(min as number)}, ${show(max as number)}]`,
+          context,
+        );
       }
     }
   }
   if (range.dataRange !== undefined && high - low > range.dataRange * (1 + 1e-6)) {
-    throw new ShapeError('prediction and target', `values spanning at most dataRange = ${range.dataRange}`, `values in [${show(low)}, ${show(high)}] (span ${show(high - low)})`, context);
+    throw new ShapeError(
+      'prediction and target',
+      `values spanning at most dataRange = ${range.dataRange}`,
+      `values in [${show(low)}, ${show(high)}] (span ${show(high - low)})`,
+      context,
+    );
   }
 }

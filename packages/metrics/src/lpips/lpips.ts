@@ -9,12 +9,31 @@
  * input (`ScalingLayer`: `(x − shift) / scale`), and `w_l` the learned 1×1 linear weights.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Module, type ParameterLayout, Rng, ShapeError, StateDictError, assertKnownKeys, bool, formatShape, oneOf } from '@vid/core';
+import {
+  ConfigError,
+  Module,
+  type ParameterLayout,
+  Rng,
+  ShapeError,
+  StateDictError,
+  assertKnownKeys,
+  bool,
+  formatShape,
+  oneOf,
+} from '@vid/core';
 import { type ModuleConfig, registerClass, seedConfig } from '@vid/core';
 
 import { assertFramePair, debugCheckValues, flattenFrames, imageMean } from '../internal/frames.js';
 import { type LpipsNet, LPIPS_TRUNKS, LpipsTrunk, NetLinLayer, trunkFeatureSizes } from './trunks.js';
-import { LPIPS_SCALING, type LpipsWeightSource, type NameMapping, type WeightTensor, missingWeightsHint, normalizeLpipsNames, readWeightSource } from './weights.js';
+import {
+  LPIPS_SCALING,
+  type LpipsWeightSource,
+  type NameMapping,
+  type WeightTensor,
+  missingWeightsHint,
+  normalizeLpipsNames,
+  readWeightSource,
+} from './weights.js';
 
 /** The value range of the frames given to {@link LPIPS}. */
 export type LpipsInputRange = '[0,1]' | '[-1,1]';
@@ -103,8 +122,14 @@ class ScalingLayer extends Module {
   readonly scale: tf.Variable;
   constructor() {
     super();
-    this.shift = this.registerParameter('shift', tf.tensor1d([...LPIPS_SCALING.shift]), { layout: channelVector, trainable: false });
-    this.scale = this.registerParameter('scale', tf.tensor1d([...LPIPS_SCALING.scale]), { layout: channelVector, trainable: false });
+    this.shift = this.registerParameter('shift', tf.tensor1d([...LPIPS_SCALING.shift]), {
+      layout: channelVector,
+      trainable: false,
+    });
+    this.scale = this.registerParameter('scale', tf.tensor1d([...LPIPS_SCALING.scale]), {
+      layout: channelVector,
+      trainable: false,
+    });
   }
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.div(tf.sub(x, this.shift), this.scale) as tf.Tensor4D;
@@ -117,24 +142,39 @@ function normalizeChannels(x: tf.Tensor4D): tf.Tensor4D {
   return tf.div(x, tf.add(norm, 1e-10)) as tf.Tensor4D;
 }
 
-function resolveInput(options: Pick<LpipsOptions, 'preset' | 'inputRange' | 'rescale'>, context: string): Required<LpipsInputConvention> & { preset: LpipsInputPreset | 'custom' } {
-  const preset = options.preset === undefined ? undefined : oneOf(options.preset, Object.keys(LPIPS_INPUT_PRESETS) as LpipsInputPreset[], 'preset', context);
+function resolveInput(
+  options: Pick<LpipsOptions, 'preset' | 'inputRange' | 'rescale'>,
+  context: string,
+): Required<LpipsInputConvention> & { preset: LpipsInputPreset | 'custom' } {
+  const preset =
+    options.preset === undefined
+      ? undefined
+      : oneOf(options.preset, Object.keys(LPIPS_INPUT_PRESETS) as LpipsInputPreset[], 'preset', context);
   if (preset === undefined && options.inputRange === undefined) {
     throw new ConfigError(
       'inputRange',
-      `the range of the frames, '[0,1]' or '[-1,1]' (or a preset: ${Object.keys(LPIPS_INPUT_PRESETS).map((p) => `'${p}'`).join(', ')}), because LPIPS values depend on it`,
+      `the range of the frames, '[0,1]' or '[-1,1]' (or a preset: ${Object.keys(LPIPS_INPUT_PRESETS)
+        .map((p) => `'${p}'`)
+        .join(', ')}), because LPIPS values depend on it`,
       undefined,
       context,
     );
   }
   const base = preset ? LPIPS_INPUT_PRESETS[preset] : undefined;
   const inputRange = oneOf(options.inputRange ?? base?.inputRange, ['[0,1]', '[-1,1]'] as const, 'inputRange', context);
-  const rescale = inputRange === '[-1,1]' ? false : bool(options.rescale ?? (base && base.inputRange === inputRange ? base.rescale : true), 'rescale', context);
+  const rescale =
+    inputRange === '[-1,1]'
+      ? false
+      : bool(options.rescale ?? (base && base.inputRange === inputRange ? base.rescale : true), 'rescale', context);
   if (inputRange === '[-1,1]' && options.rescale === true) {
     throw new ConfigError('rescale', "false (or unset) for inputRange '[-1,1]'", true, context);
   }
   const same = base !== undefined && base.inputRange === inputRange && base.rescale === rescale;
-  const named = same ? (preset as LpipsInputPreset) : (Object.entries(LPIPS_INPUT_PRESETS).find(([, c]) => c.inputRange === inputRange && c.rescale === rescale)?.[0] as LpipsInputPreset | undefined);
+  const named = same
+    ? (preset as LpipsInputPreset)
+    : (Object.entries(LPIPS_INPUT_PRESETS).find(
+        ([, c]) => c.inputRange === inputRange && c.rescale === rescale,
+      )?.[0] as LpipsInputPreset | undefined);
   return { inputRange, rescale, preset: named ?? 'custom' };
 }
 
@@ -168,7 +208,8 @@ export class LPIPS extends Module {
   constructor(options: LpipsOptions) {
     super();
     const context = 'LPIPS';
-    if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an options object', options, context);
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError('options', 'an options object', options, context);
     assertKnownKeys(options, LPIPS_KEYS, context);
     this.net = oneOf(options.net ?? 'alex', ['alex', 'vgg', 'squeeze'] as const, 'net', context);
     const input = resolveInput(options, context);
@@ -180,7 +221,9 @@ export class LPIPS extends Module {
     this.scalingLayer = this.registerModule('scaling_layer', new ScalingLayer());
     this.trunk = this.registerModule('net', new LpipsTrunk(this.net, rng.fork('trunk')));
     const linRng = rng.fork('lin');
-    this.lins = LPIPS_TRUNKS[this.net].channels.map((channels, k) => this.registerModule(`lin${k}`, new NetLinLayer(channels, linRng)));
+    this.lins = LPIPS_TRUNKS[this.net].channels.map((channels, k) =>
+      this.registerModule(`lin${k}`, new NetLinLayer(channels, linRng)),
+    );
     this.freeze();
   }
 
@@ -190,9 +233,16 @@ export class LPIPS extends Module {
    * found; the scaling layer may be absent (its constants are filled in).
    */
   static async load(options: LpipsLoadOptions): Promise<LPIPS> {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an options object with weights', options, 'LPIPS.load');
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError('options', 'an options object with weights', options, 'LPIPS.load');
     const { weights, ...rest } = options;
-    if (weights === undefined) throw new ConfigError('weights', 'a file path, file bytes or a map of tensors (or a list of them)', undefined, 'LPIPS.load');
+    if (weights === undefined)
+      throw new ConfigError(
+        'weights',
+        'a file path, file bytes or a map of tensors (or a list of them)',
+        undefined,
+        'LPIPS.load',
+      );
     const model = new LPIPS(rest);
     try {
       await model.loadWeights(weights);
@@ -209,12 +259,19 @@ export class LPIPS extends Module {
     const merged = new Map<string, WeightTensor>();
     for (const source of sources) for (const [name, tensor] of await readWeightSource(source)) merged.set(name, tensor);
     const { tensors, mapping } = normalizeLpipsNames(this.net, merged);
-    const label = sources.map((s) => (typeof s === 'string' ? s : s instanceof Uint8Array ? '<bytes>' : '<tensors>')).join(' + ');
+    const label = sources
+      .map((s) => (typeof s === 'string' ? s : s instanceof Uint8Array ? '<bytes>' : '<tensors>'))
+      .join(' + ');
     try {
       this.loadStateDict(tensors, { layout: 'torch', source: label });
     } catch (error) {
       if (error instanceof StateDictError && error.missing.length > 0) {
-        throw new StateDictError(`${error.message}. Hint: ${missingWeightsHint(this.net, error.missing)}`, error.missing, error.unexpected, error.mismatched);
+        throw new StateDictError(
+          `${error.message}. Hint: ${missingWeightsHint(this.net, error.missing)}`,
+          error.missing,
+          error.unexpected,
+          error.mismatched,
+        );
       }
       throw error;
     }
@@ -223,7 +280,12 @@ export class LPIPS extends Module {
 
   /** A one-line description, for result tables. */
   describe(): string {
-    const input = this.inputRange === '[-1,1]' ? 'frames in [-1, 1]' : this.rescale ? 'frames in [0, 1] rescaled to [-1, 1]' : 'frames in [0, 1] fed unscaled (the network expects [-1, 1])';
+    const input =
+      this.inputRange === '[-1,1]'
+        ? 'frames in [-1, 1]'
+        : this.rescale
+          ? 'frames in [0, 1] rescaled to [-1, 1]'
+          : 'frames in [0, 1] fed unscaled (the network expects [-1, 1])';
     return `LPIPS v0.1 [${this.net}, ${this.inputPreset}]: ${input}, grayscale repeated to 3 channels`;
   }
 
@@ -240,12 +302,22 @@ export class LPIPS extends Module {
     assertFramePair(x0, x1, context);
     const channels = x0.shape[x0.rank - 1];
     if (channels !== 1 && channels !== 3) {
-      throw new ShapeError('prediction', '[..., height, width, 1 or 3] (grayscale or RGB)', formatShape(x0.shape), context);
+      throw new ShapeError(
+        'prediction',
+        '[..., height, width, 1 or 3] (grayscale or RGB)',
+        formatShape(x0.shape),
+        context,
+      );
     }
     const [height, width] = x0.shape.slice(-3) as [number, number];
     const sizes = trunkFeatureSizes(this.net, height, width);
     if (sizes.some(([h, w]) => h < 1 || w < 1)) {
-      throw new ShapeError('prediction', `frames large enough for every ${this.net} slice (feature maps ${sizes.map(([h, w]) => `${h}×${w}`).join(', ')})`, formatShape(x0.shape), context);
+      throw new ShapeError(
+        'prediction',
+        `frames large enough for every ${this.net} slice (feature maps ${sizes.map(([h, w]) => `${h}×${w}`).join(', ')})`,
+        formatShape(x0.shape),
+        context,
+      );
     }
     debugCheckValues(x0, x1, context, { interval: this.inputRange === '[0,1]' ? [0, 1] : [-1, 1] });
   }

@@ -18,10 +18,23 @@ export type LpipsNet = 'alex' | 'vgg' | 'squeeze';
 
 /** One layer of torchvision's `features`. */
 export type TrunkLayer =
-  | { readonly kind: 'conv'; readonly inChannels: number; readonly outChannels: number; readonly kernel: number; readonly stride: number; readonly padding: number }
+  | {
+      readonly kind: 'conv';
+      readonly inChannels: number;
+      readonly outChannels: number;
+      readonly kernel: number;
+      readonly stride: number;
+      readonly padding: number;
+    }
   | { readonly kind: 'relu' }
   | { readonly kind: 'maxpool'; readonly size: number; readonly stride: number; readonly ceil: boolean }
-  | { readonly kind: 'fire'; readonly inChannels: number; readonly squeeze: number; readonly expand1x1: number; readonly expand3x3: number };
+  | {
+      readonly kind: 'fire';
+      readonly inChannels: number;
+      readonly squeeze: number;
+      readonly expand1x1: number;
+      readonly expand3x3: number;
+    };
 
 /** A trunk: torchvision's layer list, the LPIPS slices over it, and each slice's output channels. */
 export interface TrunkDefinition {
@@ -35,10 +48,23 @@ export interface TrunkDefinition {
   readonly torchvisionWeights: string;
 }
 
-const conv = (inChannels: number, outChannels: number, kernel: number, stride = 1, padding = 0): TrunkLayer => ({ kind: 'conv', inChannels, outChannels, kernel, stride, padding });
+const conv = (inChannels: number, outChannels: number, kernel: number, stride = 1, padding = 0): TrunkLayer => ({
+  kind: 'conv',
+  inChannels,
+  outChannels,
+  kernel,
+  stride,
+  padding,
+});
 const relu: TrunkLayer = { kind: 'relu' };
 const pool = (size: number, stride: number, ceil = false): TrunkLayer => ({ kind: 'maxpool', size, stride, ceil });
-const fire = (inChannels: number, squeeze: number, expand1x1: number, expand3x3: number): TrunkLayer => ({ kind: 'fire', inChannels, squeeze, expand1x1, expand3x3 });
+const fire = (inChannels: number, squeeze: number, expand1x1: number, expand3x3: number): TrunkLayer => ({
+  kind: 'fire',
+  inChannels,
+  squeeze,
+  expand1x1,
+  expand3x3,
+});
 
 function vgg16Features(): TrunkLayer[] {
   const layers: TrunkLayer[] = [];
@@ -58,30 +84,67 @@ function vgg16Features(): TrunkLayer[] {
 export const LPIPS_TRUNKS: Readonly<Record<LpipsNet, TrunkDefinition>> = {
   alex: {
     features: [
-      conv(3, 64, 11, 4, 2), relu, pool(3, 2),
-      conv(64, 192, 5, 1, 2), relu, pool(3, 2),
-      conv(192, 384, 3, 1, 1), relu,
-      conv(384, 256, 3, 1, 1), relu,
-      conv(256, 256, 3, 1, 1), relu, pool(3, 2),
+      conv(3, 64, 11, 4, 2),
+      relu,
+      pool(3, 2),
+      conv(64, 192, 5, 1, 2),
+      relu,
+      pool(3, 2),
+      conv(192, 384, 3, 1, 1),
+      relu,
+      conv(384, 256, 3, 1, 1),
+      relu,
+      conv(256, 256, 3, 1, 1),
+      relu,
+      pool(3, 2),
     ],
-    slices: [[0, 2], [2, 5], [5, 8], [8, 10], [10, 12]],
+    slices: [
+      [0, 2],
+      [2, 5],
+      [5, 8],
+      [8, 10],
+      [10, 12],
+    ],
     channels: [64, 192, 384, 256, 256],
     torchvisionWeights: 'alexnet-owt-7be5be79.pth',
   },
   vgg: {
     features: vgg16Features(),
-    slices: [[0, 4], [4, 9], [9, 16], [16, 23], [23, 30]],
+    slices: [
+      [0, 4],
+      [4, 9],
+      [9, 16],
+      [16, 23],
+      [23, 30],
+    ],
     channels: [64, 128, 256, 512, 512],
     torchvisionWeights: 'vgg16-397923af.pth',
   },
   squeeze: {
     features: [
-      conv(3, 64, 3, 2, 0), relu, pool(3, 2, true),
-      fire(64, 16, 64, 64), fire(128, 16, 64, 64), pool(3, 2, true),
-      fire(128, 32, 128, 128), fire(256, 32, 128, 128), pool(3, 2, true),
-      fire(256, 48, 192, 192), fire(384, 48, 192, 192), fire(384, 64, 256, 256), fire(512, 64, 256, 256),
+      conv(3, 64, 3, 2, 0),
+      relu,
+      pool(3, 2, true),
+      fire(64, 16, 64, 64),
+      fire(128, 16, 64, 64),
+      pool(3, 2, true),
+      fire(128, 32, 128, 128),
+      fire(256, 32, 128, 128),
+      pool(3, 2, true),
+      fire(256, 48, 192, 192),
+      fire(384, 48, 192, 192),
+      fire(384, 64, 256, 256),
+      fire(512, 64, 256, 256),
     ],
-    slices: [[0, 2], [2, 5], [5, 8], [8, 10], [10, 11], [11, 12], [12, 13]],
+    slices: [
+      [0, 2],
+      [2, 5],
+      [5, 8],
+      [8, 10],
+      [10, 11],
+      [11, 12],
+      [12, 13],
+    ],
     channels: [64, 128, 256, 384, 384, 512, 512],
     torchvisionWeights: 'squeezenet1_1-b8a52dc0.pth',
   },
@@ -104,9 +167,18 @@ export class Fire extends Module {
 
   constructor(layer: Extract<TrunkLayer, { kind: 'fire' }>, rng: Rng) {
     super();
-    this.squeeze = this.registerModule('squeeze', new Conv2d({ inChannels: layer.inChannels, outChannels: layer.squeeze, kernelSize: 1, padding: 0, seed: rng }));
-    this.expand1x1 = this.registerModule('expand1x1', new Conv2d({ inChannels: layer.squeeze, outChannels: layer.expand1x1, kernelSize: 1, padding: 0, seed: rng }));
-    this.expand3x3 = this.registerModule('expand3x3', new Conv2d({ inChannels: layer.squeeze, outChannels: layer.expand3x3, kernelSize: 3, padding: 1, seed: rng }));
+    this.squeeze = this.registerModule(
+      'squeeze',
+      new Conv2d({ inChannels: layer.inChannels, outChannels: layer.squeeze, kernelSize: 1, padding: 0, seed: rng }),
+    );
+    this.expand1x1 = this.registerModule(
+      'expand1x1',
+      new Conv2d({ inChannels: layer.squeeze, outChannels: layer.expand1x1, kernelSize: 1, padding: 0, seed: rng }),
+    );
+    this.expand3x3 = this.registerModule(
+      'expand3x3',
+      new Conv2d({ inChannels: layer.squeeze, outChannels: layer.expand3x3, kernelSize: 3, padding: 1, seed: rng }),
+    );
   }
 
   /** x: `[n, h, w, in]` → `[n, h, w, expand1x1 + expand3x3]`. */
@@ -137,7 +209,16 @@ export function maxPool2d(x: tf.Tensor4D, size: number, stride: number, ceil: bo
   if (bottom === 0 && right === 0) return tf.maxPool(x, size, stride, 'valid');
   return tf.tidy(() => {
     // [n, h, w, c] → [n, h + bottom, w + right, c], padded with −∞
-    const padded = tf.pad(x, [[0, 0], [0, bottom], [0, right], [0, 0]], -Infinity);
+    const padded = tf.pad(
+      x,
+      [
+        [0, 0],
+        [0, bottom],
+        [0, right],
+        [0, 0],
+      ],
+      -Infinity,
+    );
     return tf.maxPool(padded as tf.Tensor4D, size, stride, 'valid');
   });
 }
@@ -159,7 +240,8 @@ export function trunkFeatureSizes(net: LpipsNet, height: number, width: number):
   };
   let size: [number, number] = [height, width];
   return definition.slices.map(([start, end]) => {
-    for (let i = start; i < end; i++) size = [step(size[0], definition.features[i] as TrunkLayer), step(size[1], definition.features[i] as TrunkLayer)];
+    for (let i = start; i < end; i++)
+      size = [step(size[0], definition.features[i] as TrunkLayer), step(size[1], definition.features[i] as TrunkLayer)];
     return [...size] as [number, number];
   });
 }
@@ -175,7 +257,14 @@ export class TrunkSlice extends Module {
       const layer = features[index] as TrunkLayer;
       switch (layer.kind) {
         case 'conv': {
-          const module = new Conv2d({ inChannels: layer.inChannels, outChannels: layer.outChannels, kernelSize: layer.kernel, stride: layer.stride, padding: layer.padding, seed: rng });
+          const module = new Conv2d({
+            inChannels: layer.inChannels,
+            outChannels: layer.outChannels,
+            kernelSize: layer.kernel,
+            stride: layer.stride,
+            padding: layer.padding,
+            seed: rng,
+          });
           layers.set(String(index), module);
           this.#steps.push((x) => module.apply(x));
           break;
@@ -217,7 +306,9 @@ export class LpipsTrunk extends Module {
     this.net = net;
     this.definition = LPIPS_TRUNKS[net];
     const rng = resolveRng(seed, 'seed', 'LpipsTrunk');
-    this.slices = this.definition.slices.map(([start, end], k) => this.registerModule(`slice${k + 1}`, new TrunkSlice(this.definition.features, start, end, rng)));
+    this.slices = this.definition.slices.map(([start, end], k) =>
+      this.registerModule(`slice${k + 1}`, new TrunkSlice(this.definition.features, start, end, rng)),
+    );
   }
 
   /** x: `[n, h, w, 3]` (after the scaling layer) → each slice's `[n, h_k, w_k, channels_k]`. */
@@ -242,7 +333,15 @@ export class NetLinLayer extends Module {
 
   constructor(channels: number, rng: Rng) {
     super();
-    this.conv = new Conv2d({ inChannels: channels, outChannels: 1, kernelSize: 1, padding: 0, bias: false, seed: rng, weightInit: uniform(0, 0.1) });
+    this.conv = new Conv2d({
+      inChannels: channels,
+      outChannels: 1,
+      kernelSize: 1,
+      padding: 0,
+      bias: false,
+      seed: rng,
+      weightInit: uniform(0, 0.1),
+    });
     this.registerModule('model', new ModuleDict([['1', this.conv]]));
   }
 
@@ -251,4 +350,3 @@ export class NetLinLayer extends Module {
     return this.conv.apply(d);
   }
 }
-

@@ -5,7 +5,14 @@
  * uses.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { FileFormatError, type HostTensor, extractStateDict, parseSafetensors, readFileBytes, readTorchCheckpoint } from '@vid/core';
+import {
+  FileFormatError,
+  type HostTensor,
+  extractStateDict,
+  parseSafetensors,
+  readFileBytes,
+  readTorchCheckpoint,
+} from '@vid/core';
 
 import { type LpipsNet, LPIPS_TRUNKS, sliceOfFeature } from './trunks.js';
 
@@ -16,7 +23,8 @@ export type WeightTensor = HostTensor | tf.Tensor;
  * Where LPIPS weights come from: a file path (`.safetensors`, or a PyTorch `.pth`/`.pt`, told
  * apart by their first bytes), the bytes of such a file, or tensors by name.
  */
-export type LpipsWeightSource = string | Uint8Array | ReadonlyMap<string, WeightTensor> | Readonly<Record<string, WeightTensor>>;
+export type LpipsWeightSource =
+  string | Uint8Array | ReadonlyMap<string, WeightTensor> | Readonly<Record<string, WeightTensor>>;
 
 /** The constants of `lpips.ScalingLayer` (`lpips/lpips.py`): ImageNet statistics mapped to [-1, 1]. */
 export const LPIPS_SCALING = { shift: [-0.03, -0.088, -0.188], scale: [0.458, 0.448, 0.45] } as const;
@@ -31,7 +39,11 @@ export async function readWeightSource(source: LpipsWeightSource): Promise<Map<s
   if (typeof source === 'string' || source instanceof Uint8Array) {
     const name = typeof source === 'string' ? source : '<weights bytes>';
     const bytes = typeof source === 'string' ? await readFileBytes(source) : source;
-    if (bytes.byteLength < 8) throw new FileFormatError(name, `truncated: ${bytes.byteLength} bytes is too short for a safetensors or PyTorch file`);
+    if (bytes.byteLength < 8)
+      throw new FileFormatError(
+        name,
+        `truncated: ${bytes.byteLength} bytes is too short for a safetensors or PyTorch file`,
+      );
     if (isSafetensors(bytes)) return new Map(parseSafetensors(bytes, name).tensors);
     const checkpoint = await readTorchCheckpoint(bytes, name);
     return extractStateDict(checkpoint, { file: name });
@@ -64,7 +76,10 @@ export interface NameMapping {
  *
  * Any other name is kept, so a strict load reports it as unexpected.
  */
-export function normalizeLpipsNames(net: LpipsNet, given: ReadonlyMap<string, WeightTensor>): { tensors: Map<string, WeightTensor>; mapping: NameMapping } {
+export function normalizeLpipsNames(
+  net: LpipsNet,
+  given: ReadonlyMap<string, WeightTensor>,
+): { tensors: Map<string, WeightTensor>; mapping: NameMapping } {
   const out = new Map<string, WeightTensor>();
   const renamed = new Map<string, string>();
   const dropped = new Map<string, string>();
@@ -117,10 +132,14 @@ export function normalizeLpipsNames(net: LpipsNet, given: ReadonlyMap<string, We
 export function missingWeightsHint(net: LpipsNet, missing: readonly string[]): string {
   const hints: string[] = [];
   if (missing.some((n) => n.startsWith('net.'))) {
-    hints.push(`the ${net} trunk is missing: pass torchvision's ${LPIPS_TRUNKS[net].torchvisionWeights} (names features.N.*) or a saved lpips.LPIPS state dict`);
+    hints.push(
+      `the ${net} trunk is missing: pass torchvision's ${LPIPS_TRUNKS[net].torchvisionWeights} (names features.N.*) or a saved lpips.LPIPS state dict`,
+    );
   }
   if (missing.some((n) => n.startsWith('lin'))) {
-    hints.push(`the linear layers are missing: pass the released lpips weights/v0.1/${net}.pth (names lin0.model.1.weight, …)`);
+    hints.push(
+      `the linear layers are missing: pass the released lpips weights/v0.1/${net}.pth (names lin0.model.1.weight, …)`,
+    );
   }
   return hints.join('; ');
 }

@@ -8,7 +8,12 @@ export async function initTestBackend(): Promise<void> {
 }
 
 /** Runs `steps` Adam steps of `loss(step)` on `module`'s parameters; returns the losses. */
-export async function trainSteps(module: Module, steps: number, lr: number, loss: (step: number) => tf.Scalar): Promise<number[]> {
+export async function trainSteps(
+  module: Module,
+  steps: number,
+  lr: number,
+  loss: (step: number) => tf.Scalar,
+): Promise<number[]> {
   const adam = new Adam(module.namedParameters(), { lr });
   const losses: number[] = [];
   try {
@@ -27,5 +32,6 @@ export async function trainSteps(module: Module, steps: number, lr: number, loss
 
 /** With `VID_TEST_LOG=1`, prints a measured value (accuracies, errors) for the report. */
 export function report(label: string, value: unknown): void {
-  if (process.env.VID_TEST_LOG === '1') console.log(`[measure] ${label}: ${typeof value === 'number' ? value.toFixed(4) : JSON.stringify(value)}`);
+  if (process.env.VID_TEST_LOG === '1')
+    console.log(`[measure] ${label}: ${typeof value === 'number' ? value.toFixed(4) : JSON.stringify(value)}`);
 }

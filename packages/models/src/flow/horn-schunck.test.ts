@@ -19,7 +19,11 @@ function pattern(size: number, dx: number, dy: number, channels = 1): tf.Tensor4
     for (let x = 0; x < size; x++) {
       const X = x - dx;
       const Y = y - dy;
-      const value = 0.5 + 0.2 * Math.sin(0.21 * X + 0.07 * Y) + 0.2 * Math.cos(0.17 * Y - 0.13 * X) + 0.1 * Math.sin(0.25 * X + 0.2 * Y + 1);
+      const value =
+        0.5 +
+        0.2 * Math.sin(0.21 * X + 0.07 * Y) +
+        0.2 * Math.cos(0.17 * Y - 0.13 * X) +
+        0.1 * Math.sin(0.25 * X + 0.2 * Y + 1);
       for (let c = 0; c < channels; c++) data[(y * size + x) * channels + c] = value;
     }
   }
@@ -57,7 +61,10 @@ describe('hornSchunck (Horn and Schunck 1981)', () => {
   });
 
   it('recovers shifts of several pixels coarse to fine with warping (3 levels)', async () => {
-    for (const [dx, dy] of [[2.5, 1.5], [-3.2, 1.1]] as const) {
+    for (const [dx, dy] of [
+      [2.5, 1.5],
+      [-3.2, 1.1],
+    ] as const) {
       const frame1 = pattern(64, 0, 0, 3); // colour frames go through luma
       const frame2 = pattern(64, dx, dy, 3);
       const flow = hornSchunck(frame1, frame2, { levels: 3, warps: 2, iterations: 60 });
@@ -88,11 +95,18 @@ describe('hornSchunck (Horn and Schunck 1981)', () => {
 
   it('videoFlow: every consecutive pair of every video', async () => {
     // Video 0 moves (+0.5, 0) per frame, video 1 (0, −0.5).
-    const frames = (dx: number, dy: number) => tf.concat([0, 1, 2].map((t) => pattern(48, t * dx, t * dy)), 0);
+    const frames = (dx: number, dy: number) =>
+      tf.concat(
+        [0, 1, 2].map((t) => pattern(48, t * dx, t * dy)),
+        0,
+      );
     const video = tf.stack([frames(0.5, 0), frames(0, -0.5)]); // [2, 3, 48, 48, 1]
     const flow = videoFlow(video, { iterations: 150 });
     expect(flow.shape).toEqual([2, 2, 48, 48, 2]);
-    for (const [b, dx, dy] of [[0, 0.5, 0], [1, 0, -0.5]] as const) {
+    for (const [b, dx, dy] of [
+      [0, 0.5, 0],
+      [1, 0, -0.5],
+    ] as const) {
       for (const t of [0, 1]) {
         const pair = tf.reshape(tf.slice(flow, [b, t, 0, 0, 0], [1, 1, 48, 48, 2]), [1, 48, 48, 2]);
         expect(await endpointError(pair, dx, dy, 6)).toBeLessThan(0.1);
@@ -115,7 +129,10 @@ describe('hornSchunck (Horn and Schunck 1981)', () => {
   it('does not leak tensors', async () => {
     const frame1 = pattern(16, 0, 0);
     const frame2 = pattern(16, 0.3, 0.2);
-    await expectNoLeakedTensors(() => hornSchunck(frame1, frame2, { iterations: 5, levels: 2, warps: 2 }), 'hornSchunck');
+    await expectNoLeakedTensors(
+      () => hornSchunck(frame1, frame2, { iterations: 5, levels: 2, warps: 2 }),
+      'hornSchunck',
+    );
     const video = tf.stack([tf.concat([frame1, frame2], 0)]);
     await expectNoLeakedTensors(() => videoFlow(video, { iterations: 3 }), 'videoFlow');
     tf.dispose([frame1, frame2, video]);
@@ -123,15 +140,25 @@ describe('hornSchunck (Horn and Schunck 1981)', () => {
 
   it('rejects bad input with the argument, the expected and the received value', () => {
     const frame = tf.zeros([1, 16, 16, 1]);
-    expect(() => hornSchunck(frame, tf.zeros([1, 16, 15, 1]))).toThrow(/frame2: expected \[1, 16, 16, 1\] \(the shape of frame1\), received \[1, 16, 15, 1\]/);
-    expect(() => hornSchunck(tf.zeros([1, 16, 16, 2]), tf.zeros([1, 16, 16, 2]))).toThrow(/frame1: expected \[batch, height, width, 1 or 3\], received \[1, 16, 16, 2\]/);
+    expect(() => hornSchunck(frame, tf.zeros([1, 16, 15, 1]))).toThrow(
+      /frame2: expected \[1, 16, 16, 1\] \(the shape of frame1\), received \[1, 16, 15, 1\]/,
+    );
+    expect(() => hornSchunck(tf.zeros([1, 16, 16, 2]), tf.zeros([1, 16, 16, 2]))).toThrow(
+      /frame1: expected \[batch, height, width, 1 or 3\], received \[1, 16, 16, 2\]/,
+    );
     expect(() => hornSchunck(frame, frame, { levels: 4 })).toThrow(/levels: expected at most 3 for 16×16 frames/);
     expect(() => hornSchunck(frame, frame, { alpha: -1 })).toThrow(/alpha: expected a number ≥ 0, received -1/);
-    expect(() => hornSchunck(frame, frame, { iterations: 0 })).toThrow(/iterations: expected a positive integer, received 0/);
+    expect(() => hornSchunck(frame, frame, { iterations: 0 })).toThrow(
+      /iterations: expected a positive integer, received 0/,
+    );
     expect(() => hornSchunck(frame, frame, { smoothness: 1 } as never)).toThrow(/smoothness/);
-    expect(() => videoFlow(tf.zeros([1, 1, 8, 8, 1]))).toThrow(/video: expected \[batch, time ≥ 2, height, width, channels\], received \[1, 1, 8, 8, 1\]/);
+    expect(() => videoFlow(tf.zeros([1, 1, 8, 8, 1]))).toThrow(
+      /video: expected \[batch, time ≥ 2, height, width, channels\], received \[1, 1, 8, 8, 1\]/,
+    );
     setDebugChecks(true);
-    expect(() => hornSchunck(tf.fill([1, 8, 8, 1], Number.NaN), tf.zeros([1, 8, 8, 1]))).toThrow(/frame1: expected finite values, received NaN/);
+    expect(() => hornSchunck(tf.fill([1, 8, 8, 1], Number.NaN), tf.zeros([1, 8, 8, 1]))).toThrow(
+      /frame1: expected finite values, received NaN/,
+    );
     frame.dispose();
   });
 });

@@ -23,7 +23,15 @@
  * I₂(x + u, y + v) ≈ I₁(x, y); u is along the width (x, columns), v along the height (y, rows).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, assertFinite, assertKnownKeys, finiteNumber, formatShape, positiveInteger } from '@vid/core';
+import {
+  ConfigError,
+  ShapeError,
+  assertFinite,
+  assertKnownKeys,
+  finiteNumber,
+  formatShape,
+  positiveInteger,
+} from '@vid/core';
 
 /** Options of {@link hornSchunck}. */
 export interface HornSchunckOptions {
@@ -62,7 +70,12 @@ export function hornSchunck(frame1: tf.Tensor, frame2: tf.Tensor, options: HornS
   assertKnownKeys(options, OPTION_KEYS, context);
   checkFrame(frame1, 'frame1', context);
   if (!tf.util.arraysEqual(frame1.shape, frame2.shape)) {
-    throw new ShapeError('frame2', `${formatShape(frame1.shape)} (the shape of frame1)`, formatShape(frame2.shape), context);
+    throw new ShapeError(
+      'frame2',
+      `${formatShape(frame1.shape)} (the shape of frame1)`,
+      formatShape(frame2.shape),
+      context,
+    );
   }
   const alpha = finiteNumber(options.alpha ?? 0.1, 'alpha', context, { min: 0 });
   const iterations = positiveInteger(options.iterations ?? 100, 'iterations', context);
@@ -71,7 +84,12 @@ export function hornSchunck(frame1: tf.Tensor, frame2: tf.Tensor, options: HornS
   const [, height, width] = frame1.shape as [number, number, number, number];
   const smallest = Math.min(height, width) / 2 ** (levels - 1);
   if (smallest < 4) {
-    throw new ConfigError('levels', `at most ${Math.floor(Math.log2(Math.min(height, width) / 4)) + 1} for ${height}×${width} frames (the coarsest level must keep ≥ 4 pixels a side)`, levels, context);
+    throw new ConfigError(
+      'levels',
+      `at most ${Math.floor(Math.log2(Math.min(height, width) / 4)) + 1} for ${height}×${width} frames (the coarsest level must keep ≥ 4 pixels a side)`,
+      levels,
+      context,
+    );
   }
   assertFinite(frame1, 'frame1', context);
   assertFinite(frame2, 'frame2', context);
@@ -129,8 +147,19 @@ export function videoFlow(video: tf.Tensor, options: HornSchunckOptions = {}): t
 export function warpBilinear(image: tf.Tensor4D, flow: tf.Tensor4D): tf.Tensor4D {
   const context = 'warpBilinear';
   const [batch, height, width, channels] = image.shape;
-  if (flow.rank !== 4 || flow.shape[0] !== batch || flow.shape[1] !== height || flow.shape[2] !== width || flow.shape[3] !== 2) {
-    throw new ShapeError('flow', `[${batch}, ${height}, ${width}, 2] (the image's batch and size; u, v)`, formatShape(flow.shape), context);
+  if (
+    flow.rank !== 4 ||
+    flow.shape[0] !== batch ||
+    flow.shape[1] !== height ||
+    flow.shape[2] !== width ||
+    flow.shape[3] !== 2
+  ) {
+    throw new ShapeError(
+      'flow',
+      `[${batch}, ${height}, ${width}, 2] (the image's batch and size; u, v)`,
+      formatShape(flow.shape),
+      context,
+    );
   }
   return tf.tidy(() => {
     const columns = tf.reshape(tf.range(0, width, 1, 'float32'), [1, 1, width]);
@@ -150,7 +179,12 @@ export function warpBilinear(image: tf.Tensor4D, flow: tf.Tensor4D): tf.Tensor4D
     const base = tf.reshape(tf.mul(tf.range(0, batch, 1, 'float32'), height * width), [batch, 1, 1]);
     const flat = tf.reshape(image, [batch * height * width, channels]);
     const at = (yy: tf.Tensor, xx: tf.Tensor): tf.Tensor =>
-      tf.reshape(tf.gather(flat, tf.cast(tf.add(base, tf.add(tf.mul(yy, width), xx)), 'int32')), [batch, height, width, channels]);
+      tf.reshape(tf.gather(flat, tf.cast(tf.add(base, tf.add(tf.mul(yy, width), xx)), 'int32')), [
+        batch,
+        height,
+        width,
+        channels,
+      ]);
     const top = tf.add(tf.mul(at(y0, x0), tf.sub(1, wx)), tf.mul(at(y0, x1), wx));
     const bottom = tf.add(tf.mul(at(y1, x0), tf.sub(1, wx)), tf.mul(at(y1, x1), wx));
     return tf.add(tf.mul(top, tf.sub(1, wy)), tf.mul(bottom, wy)) as tf.Tensor4D;
@@ -192,14 +226,35 @@ function refine(i1: tf.Tensor4D, i2: tf.Tensor4D, flow: tf.Tensor4D, alpha: numb
 function gradients(image: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
   const [batch, height, width] = image.shape;
   const padded = padEdge(image); // [batch, H + 2, W + 2, 1]
-  const ix = tf.mul(tf.sub(tf.slice(padded, [0, 1, 2, 0], [batch, height, width, 1]), tf.slice(padded, [0, 1, 0, 0], [batch, height, width, 1])), 0.5);
-  const iy = tf.mul(tf.sub(tf.slice(padded, [0, 2, 1, 0], [batch, height, width, 1]), tf.slice(padded, [0, 0, 1, 0], [batch, height, width, 1])), 0.5);
+  const ix = tf.mul(
+    tf.sub(
+      tf.slice(padded, [0, 1, 2, 0], [batch, height, width, 1]),
+      tf.slice(padded, [0, 1, 0, 0], [batch, height, width, 1]),
+    ),
+    0.5,
+  );
+  const iy = tf.mul(
+    tf.sub(
+      tf.slice(padded, [0, 2, 1, 0], [batch, height, width, 1]),
+      tf.slice(padded, [0, 0, 1, 0], [batch, height, width, 1]),
+    ),
+    0.5,
+  );
   return [ix as tf.Tensor4D, iy as tf.Tensor4D];
 }
 
 /** Pads one pixel on each side by replicating the border (a symmetric mirror pad of 1). */
 function padEdge(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'symmetric');
+  return tf.mirrorPad(
+    x,
+    [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+    'symmetric',
+  );
 }
 
 /** Halves the frame size: a 2×2 box average (odd sizes drop their last row/column). */

@@ -28,11 +28,32 @@ export class CopyLastFramePredictor implements VideoPredictor {
     const inputFrames = positiveInteger(options.inputFrames, 'inputFrames', context);
     const futureFrames = positiveInteger(options.futureFrames, 'futureFrames', context);
     const [, time, , , channels] = frames.shape;
-    if (channels !== this.channels) throw new ShapeError('frames', `[batch, time, height, width, ${this.channels}]`, formatShape(frames.shape), context);
-    if (time < inputFrames) throw new ShapeError('frames', `at least inputFrames = ${inputFrames} frames on axis 1`, formatShape(frames.shape), context);
+    if (channels !== this.channels)
+      throw new ShapeError(
+        'frames',
+        `[batch, time, height, width, ${this.channels}]`,
+        formatShape(frames.shape),
+        context,
+      );
+    if (time < inputFrames)
+      throw new ShapeError(
+        'frames',
+        `at least inputFrames = ${inputFrames} frames on axis 1`,
+        formatShape(frames.shape),
+        context,
+      );
     const all = options.outputs === 'all';
-    if (options.teacherForcing && options.scheduledSamplingRatio !== undefined && (options.scheduledSamplingRatio < 0 || options.scheduledSamplingRatio > 1)) {
-      throw new ConfigError('scheduledSamplingRatio', 'a probability in [0, 1]', options.scheduledSamplingRatio, context);
+    if (
+      options.teacherForcing &&
+      options.scheduledSamplingRatio !== undefined &&
+      (options.scheduledSamplingRatio < 0 || options.scheduledSamplingRatio > 1)
+    ) {
+      throw new ConfigError(
+        'scheduledSamplingRatio',
+        'a probability in [0, 1]',
+        options.scheduledSamplingRatio,
+        context,
+      );
     }
     const predictions = tf.tidy(() => {
       // The last context frame [batch, 1, h, w, c], repeated over the future.

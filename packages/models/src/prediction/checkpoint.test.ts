@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { FileFormatError, type HostTensor, StateDictError, initBackend, readSafetensors, serializeSafetensors, writeSafetensors } from '@vid/core';
+import {
+  FileFormatError,
+  type HostTensor,
+  StateDictError,
+  initBackend,
+  readSafetensors,
+  serializeSafetensors,
+  writeSafetensors,
+} from '@vid/core';
 import { assertClose, fixtureTensor, loadReferenceFixture, referenceFixturePath } from '@vid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -29,7 +37,12 @@ function expectSameTensors(actual: ReadonlyMap<string, HostTensor>, expected: Re
   for (const [name, tensor] of expected) {
     const got = actual.get(name)!;
     expect(got.shape, name).toEqual(tensor.shape);
-    expect(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength)), `${name} bytes`).toBe(true);
+    expect(
+      Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(
+        Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength),
+      ),
+      `${name} bytes`,
+    ).toBe(true);
   }
 }
 
@@ -85,7 +98,10 @@ describe('checkpoint formats of the official code (convttlstm-scheduled fixtures
 
   it('infers each fixture configuration from its shapes (all but output_sigmoid, which has no parameter)', async () => {
     const names = ['convttlstm-net.safetensors', 'convlstm-net.safetensors', 'convttlstm-lags.safetensors'];
-    const contents = [await readSafetensors(local('convttlstm-scheduled.safetensors')), ...(await Promise.all(names.map((n) => loadReferenceFixture(n))))];
+    const contents = [
+      await readSafetensors(local('convttlstm-scheduled.safetensors')),
+      ...(await Promise.all(names.map((n) => loadReferenceFixture(n)))),
+    ];
     for (const fixture of contents) {
       if (!fixture) continue;
       const config = fixtureConfig(fixture) as Record<string, unknown>;
@@ -132,7 +148,9 @@ describe('errors that name the keys, the file and the configuration', () => {
     const error = await ConvRecurrentNet.fromCheckpoint(path, config as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateDictError);
     expect((error as StateDictError).unexpected).toContain('grad.layers.output.bias');
-    expect((error as Error).message).toMatch(/convttlstm-scheduled\.safetensors: the checkpoint does not match the convttlstm configuration: unexpected keys \(\d+\): .*grad\.layers\.b0l0\.layers\.0\.weight.*frames/);
+    expect((error as Error).message).toMatch(
+      /convttlstm-scheduled\.safetensors: the checkpoint does not match the convttlstm configuration: unexpected keys \(\d+\): .*grad\.layers\.b0l0\.layers\.0\.weight.*frames/,
+    );
   });
 
   it('lists missing keys', async () => {
@@ -144,7 +162,9 @@ describe('errors that name the keys, the file and the configuration', () => {
     const error = await ConvRecurrentNet.fromCheckpoint(path, config as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateDictError);
     expect((error as StateDictError).missing).toEqual(['layers.b1l0.layers_.1.weight', 'layers.output.bias']);
-    expect((error as Error).message).toMatch(/partial\.safetensors: .*missing keys \(2\): layers\.b1l0\.layers_\.1\.weight, layers\.output\.bias/);
+    expect((error as Error).message).toMatch(
+      /partial\.safetensors: .*missing keys \(2\): layers\.b1l0\.layers_\.1\.weight, layers\.output\.bias/,
+    );
   });
 
   it('explains a channel mismatch with the configuration the checkpoint implies', async () => {
@@ -154,25 +174,54 @@ describe('errors that name the keys, the file and the configuration', () => {
     const error = await ConvRecurrentNet.fromCheckpoint(path, wrongChannels as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateDictError);
     const message = (error as Error).message;
-    expect(message).toMatch(/layers\.b0l0\.layers\.1\.weight: checkpoint \[16, 5, 3, 5\], configuration \[16, 6, 3, 5\]/);
+    expect(message).toMatch(
+      /layers\.b0l0\.layers\.1\.weight: checkpoint \[16, 5, 3, 5\], configuration \[16, 6, 3, 5\]/,
+    );
     expect(message).toMatch(/layers\.output\.weight: checkpoint \[2, 11, 1, 1\], configuration \[3, 11, 1, 1\]/);
     expect(message).toMatch(/input_channels: configuration 3, checkpoint 2/);
-    const wrongHidden = { inputChannels: 2, layersPerBlock: [1, 1, 2], hiddenChannels: [4, 8, 5], skipStride: 1, order: 2, steps: 3, ranks: 3, kernelSize: [3, 5] as const };
-    await expect(ConvRecurrentNet.fromCheckpoint(path, wrongHidden)).rejects.toThrow(/hidden_channels: configuration \[4,8,5\], checkpoint \[4,6,5\]/);
+    const wrongHidden = {
+      inputChannels: 2,
+      layersPerBlock: [1, 1, 2],
+      hiddenChannels: [4, 8, 5],
+      skipStride: 1,
+      order: 2,
+      steps: 3,
+      ranks: 3,
+      kernelSize: [3, 5] as const,
+    };
+    await expect(ConvRecurrentNet.fromCheckpoint(path, wrongHidden)).rejects.toThrow(
+      /hidden_channels: configuration \[4,8,5\], checkpoint \[4,6,5\]/,
+    );
     const wrongCell = { ...config, cell: 'convlstm' };
-    await expect(ConvRecurrentNet.fromCheckpoint(path, wrongCell as never)).rejects.toThrow(/cell: configuration "convlstm", checkpoint "convttlstm"/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, wrongCell as never)).rejects.toThrow(
+      /cell: configuration "convlstm", checkpoint "convttlstm"/,
+    );
   });
 
   it('rejects bad official configurations, truncated files and wrong formats', async () => {
     const path = join(dir, 'clean.safetensors');
     await writeSafetensors(path, stateDict);
-    await expect(ConvRecurrentNet.fromCheckpoint(path, { ...config, cell_params: { order: 4, steps: 3, rank: 3 } } as never)).rejects.toThrow(/order: expected an order ≤ steps \(3\), received 4/);
-    await expect(ConvRecurrentNet.fromCheckpoint(path, { ...config, cell_params: { order: 2, steps: 3, rank: 0 } } as never)).rejects.toThrow(/cell_params\.rank: expected a positive integer, received 0/);
-    await expect(ConvRecurrentNet.fromCheckpoint(path, '{"cell": "convttlstm",')).rejects.toThrow(/config: expected JSON text/);
+    await expect(
+      ConvRecurrentNet.fromCheckpoint(path, { ...config, cell_params: { order: 4, steps: 3, rank: 3 } } as never),
+    ).rejects.toThrow(/order: expected an order ≤ steps \(3\), received 4/);
+    await expect(
+      ConvRecurrentNet.fromCheckpoint(path, { ...config, cell_params: { order: 2, steps: 3, rank: 0 } } as never),
+    ).rejects.toThrow(/cell_params\.rank: expected a positive integer, received 0/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, '{"cell": "convttlstm",')).rejects.toThrow(
+      /config: expected JSON text/,
+    );
     const bytes = readFileSync(path);
-    await expect(ConvRecurrentNet.fromCheckpoint(bytes.subarray(0, bytes.length - 100), config as never, { name: 'truncated.safetensors' })).rejects.toThrow(FileFormatError);
+    await expect(
+      ConvRecurrentNet.fromCheckpoint(bytes.subarray(0, bytes.length - 100), config as never, {
+        name: 'truncated.safetensors',
+      }),
+    ).rejects.toThrow(FileFormatError);
     await expect(ConvRecurrentNet.fromCheckpoint(join(dir, 'missing.pt'))).rejects.toThrow(/missing\.pt: no such file/);
-    await expect(ConvRecurrentNet.fromCheckpoint(new Uint8Array(0), config as never, { name: 'empty.pt' })).rejects.toThrow(/empty\.pt: the file is empty/);
-    await expect(ConvRecurrentNet.fromCheckpoint(path, config as never, { outputSigmoid: true })).rejects.toThrow(/outputSigmoid: expected no outputSigmoid option when a config is given/);
+    await expect(
+      ConvRecurrentNet.fromCheckpoint(new Uint8Array(0), config as never, { name: 'empty.pt' }),
+    ).rejects.toThrow(/empty\.pt: the file is empty/);
+    await expect(ConvRecurrentNet.fromCheckpoint(path, config as never, { outputSigmoid: true })).rejects.toThrow(
+      /outputSigmoid: expected no outputSigmoid option when a config is given/,
+    );
   });
 });

@@ -63,12 +63,19 @@ export function isTorchCheckpoint(bytes: Uint8Array): boolean {
 }
 
 /** Reads the parameters of an official checkpoint (safetensors or `.pt`) from a path or bytes. */
-export async function readOfficialCheckpoint(source: string | Uint8Array, options: ReadCheckpointOptions = {}): Promise<OfficialCheckpoint> {
+export async function readOfficialCheckpoint(
+  source: string | Uint8Array,
+  options: ReadCheckpointOptions = {},
+): Promise<OfficialCheckpoint> {
   const file = options.name ?? (typeof source === 'string' ? source : '<checkpoint bytes>');
   // A plain Uint8Array view: core's readers copy misaligned storages with `.slice()`, which on a
   // Node Buffer (`fs.readFileSync`) is a view of the whole pool, not a copy.
-  const bytes = typeof source === 'string' ? await readFileBytes(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  if (bytes.byteLength === 0) throw new FileFormatError(file, 'the file is empty (expected a safetensors or PyTorch checkpoint)');
+  const bytes =
+    typeof source === 'string'
+      ? await readFileBytes(source)
+      : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (bytes.byteLength === 0)
+    throw new FileFormatError(file, 'the file is empty (expected a safetensors or PyTorch checkpoint)');
   const format = options.format ?? (isTorchCheckpoint(bytes) ? 'pt' : 'safetensors');
   let stateDict: Map<string, HostTensor>;
   let metadata: Readonly<Record<string, string>> = {};
@@ -76,7 +83,8 @@ export async function readOfficialCheckpoint(source: string | Uint8Array, option
   if (format === 'pt') {
     const checkpoint = await readTorchCheckpoint(bytes, file);
     stateDict = extractStateDict(checkpoint, { file, ...(options.key !== undefined ? { key: options.key } : {}) });
-    if (checkpoint instanceof Map && typeof checkpoint.get('epoch') === 'number') epoch = checkpoint.get('epoch') as number;
+    if (checkpoint instanceof Map && typeof checkpoint.get('epoch') === 'number')
+      epoch = checkpoint.get('epoch') as number;
   } else {
     const contents = parseSafetensors(bytes, file);
     stateDict = new Map(contents.tensors);
@@ -98,10 +106,17 @@ const LAYER_KEY = /^layers\.b(\d+)l(\d+)\./;
  * bias. `output_sigmoid` has no parameter and cannot be inferred: it is `false` (as in
  * `eval_paper/`, which evaluates the released checkpoints).
  */
-export function inferOfficialConfig(stateDict: ReadonlyMap<string, { readonly shape: readonly number[] }>, file = '<state dict>'): Required<Omit<OfficialNetConfig, 'scope' | 'scope_params'>> {
+export function inferOfficialConfig(
+  stateDict: ReadonlyMap<string, { readonly shape: readonly number[] }>,
+  file = '<state dict>',
+): Required<Omit<OfficialNetConfig, 'scope' | 'scope_params'>> {
   const shape = (key: string): readonly number[] => {
     const tensor = stateDict.get(key);
-    if (!tensor) throw new StateDictError(`${file}: cannot infer the configuration: no "${key}" (keys: ${[...stateDict.keys()].slice(0, 12).join(', ')}${stateDict.size > 12 ? ', …' : ''})`, [key]);
+    if (!tensor)
+      throw new StateDictError(
+        `${file}: cannot infer the configuration: no "${key}" (keys: ${[...stateDict.keys()].slice(0, 12).join(', ')}${stateDict.size > 12 ? ', …' : ''})`,
+        [key],
+      );
     return tensor.shape;
   };
   const layers = new Map<number, number>();
@@ -110,20 +125,27 @@ export function inferOfficialConfig(stateDict: ReadonlyMap<string, { readonly sh
     if (match) layers.set(Number(match[1]), Math.max(layers.get(Number(match[1])) ?? 0, Number(match[2]) + 1));
   }
   const numBlocks = layers.size === 0 ? 0 : Math.max(...layers.keys()) + 1;
-  if (numBlocks === 0) throw new StateDictError(`${file}: cannot infer the configuration: no "layers.b{block}l{layer}.*" keys (is this a ConvLSTMNet state dict?)`);
+  if (numBlocks === 0)
+    throw new StateDictError(
+      `${file}: cannot infer the configuration: no "layers.b{block}l{layer}.*" keys (is this a ConvLSTMNet state dict?)`,
+    );
   const layersPerBlock = Array.from({ length: numBlocks }, (_, b) => layers.get(b) ?? 0);
   const cell: CellType = stateDict.has('layers.b0l0.conv.weight') ? 'convlstm' : 'convttlstm';
   let order = 3;
   let ranks = 8;
   let steps = 3;
   let kernel: readonly number[];
-  const bias = cell === 'convlstm' ? stateDict.has('layers.b0l0.conv.bias') : stateDict.has('layers.b0l0.layers.0.bias');
+  const bias =
+    cell === 'convlstm' ? stateDict.has('layers.b0l0.conv.bias') : stateDict.has('layers.b0l0.layers.0.bias');
   const hiddenChannels: number[] = [];
   const blockInput: number[] = [];
   if (cell === 'convttlstm') {
     order = 0;
     while (stateDict.has(`layers.b0l0.layers_.${order}.weight`)) order++;
-    if (order === 0) throw new StateDictError(`${file}: cannot infer the configuration: neither "layers.b0l0.conv.weight" (ConvLSTM) nor "layers.b0l0.layers_.0.weight" (Conv-TT-LSTM)`);
+    if (order === 0)
+      throw new StateDictError(
+        `${file}: cannot infer the configuration: neither "layers.b0l0.conv.weight" (ConvLSTM) nor "layers.b0l0.layers_.0.weight" (Conv-TT-LSTM)`,
+      );
     const window = shape('layers.b0l0.layers_.0.weight'); // [ranks, hidden, kh, kw, lags]
     ranks = window[0] as number;
     steps = (window[4] as number) + order - 1;
@@ -182,20 +204,26 @@ export function inferOfficialConfig(stateDict: ReadonlyMap<string, { readonly sh
  * unexpected key, every shape difference (PyTorch layouts), and, when they differ, the
  * configuration the checkpoint's shapes imply, field by field. Throws a {@link StateDictError}.
  */
-export function checkStateDict(stateDict: ReadonlyMap<string, { readonly shape: readonly number[] }>, config: NetConfig, file = '<state dict>'): void {
+export function checkStateDict(
+  stateDict: ReadonlyMap<string, { readonly shape: readonly number[] }>,
+  config: NetConfig,
+  file = '<state dict>',
+): void {
   const expected = officialParameterShapes(config);
   const missing = [...expected.keys()].filter((k) => !stateDict.has(k));
   const unexpected = [...stateDict.keys()].filter((k) => !expected.has(k));
   const mismatched: string[] = [];
   for (const [key, shape] of expected) {
     const tensor = stateDict.get(key);
-    if (tensor && !sameShape(tensor.shape, shape)) mismatched.push(`${key}: checkpoint ${formatShape(tensor.shape)}, configuration ${formatShape(shape)}`);
+    if (tensor && !sameShape(tensor.shape, shape))
+      mismatched.push(`${key}: checkpoint ${formatShape(tensor.shape)}, configuration ${formatShape(shape)}`);
   }
   if (missing.length === 0 && unexpected.length === 0 && mismatched.length === 0) return;
   const parts: string[] = [];
   if (missing.length) parts.push(`missing keys (${missing.length}): ${missing.join(', ')}`);
   if (unexpected.length) parts.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
-  if (mismatched.length) parts.push(`shape mismatches in PyTorch layout (${mismatched.length}): ${mismatched.join('; ')}`);
+  if (mismatched.length)
+    parts.push(`shape mismatches in PyTorch layout (${mismatched.length}): ${mismatched.join('; ')}`);
   let hint = '';
   try {
     const inferred = inferOfficialConfig(stateDict, file);
@@ -204,11 +232,17 @@ export function checkStateDict(stateDict: ReadonlyMap<string, { readonly shape: 
       .filter((k) => k !== 'output_sigmoid' && !(config.cell === 'convlstm' && k === 'cell_params'))
       .filter((k) => JSON.stringify(inferred[k]) !== JSON.stringify(wanted[k]))
       .map((k) => `${k}: configuration ${JSON.stringify(wanted[k])}, checkpoint ${JSON.stringify(inferred[k])}`);
-    if (differences.length) hint = `. The checkpoint's shapes imply a different configuration: ${differences.join('; ')}`;
+    if (differences.length)
+      hint = `. The checkpoint's shapes imply a different configuration: ${differences.join('; ')}`;
   } catch {
     // Not a ConvLSTMNet state dict at all: the key lists say enough.
   }
-  throw new StateDictError(`${file}: the checkpoint does not match the ${config.cell} configuration: ${parts.join('; ')}${hint}`, missing, unexpected, mismatched);
+  throw new StateDictError(
+    `${file}: the checkpoint does not match the ${config.cell} configuration: ${parts.join('; ')}${hint}`,
+    missing,
+    unexpected,
+    mismatched,
+  );
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -216,7 +250,10 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** The official configuration stored in a safetensors file's `__metadata__.config`, if any. */
-export function metadataConfig(metadata: Readonly<Record<string, string>>, file: string): OfficialNetConfig | undefined {
+export function metadataConfig(
+  metadata: Readonly<Record<string, string>>,
+  file: string,
+): OfficialNetConfig | undefined {
   const raw = metadata.config;
   if (raw === undefined) return undefined;
   try {
@@ -224,6 +261,11 @@ export function metadataConfig(metadata: Readonly<Record<string, string>>, file:
     if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
     return parsed as OfficialNetConfig;
   } catch (error) {
-    throw new ConfigError('__metadata__.config', 'JSON of the official ConvLSTMNet arguments', raw.slice(0, 80), `${file} (${(error as Error).message})`);
+    throw new ConfigError(
+      '__metadata__.config',
+      'JSON of the official ConvLSTMNet arguments',
+      raw.slice(0, 80),
+      `${file} (${(error as Error).message})`,
+    );
   }
 }

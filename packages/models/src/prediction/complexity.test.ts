@@ -17,14 +17,22 @@ beforeAll(async () => {
 const countsFile = await referenceFixturePath('paper-parameter-counts.json');
 
 describe('parameter counts', () => {
-  it.runIf(countsFile !== null)('of the paper configurations equal the official ones exactly (paper-parameter-counts.json)', () => {
-    const official = JSON.parse(readFileSync(countsFile!, 'utf8')) as { parameters: { convlstm: number; convttlstm: number } };
-    expect(countParameters(paperNetwork('convlstm'))).toBe(official.parameters.convlstm);
-    expect(countParameters(paperNetwork('convttlstm'))).toBe(official.parameters.convttlstm);
-  });
+  it.runIf(countsFile !== null)(
+    'of the paper configurations equal the official ones exactly (paper-parameter-counts.json)',
+    () => {
+      const official = JSON.parse(readFileSync(countsFile!, 'utf8')) as {
+        parameters: { convlstm: number; convttlstm: number };
+      };
+      expect(countParameters(paperNetwork('convlstm'))).toBe(official.parameters.convlstm);
+      expect(countParameters(paperNetwork('convttlstm'))).toBe(official.parameters.convttlstm);
+    },
+  );
 
   it('are 3,973,201 (ConvLSTM) and 2,687,281 (Conv-TT-LSTM) for the built paper models and every preset', () => {
-    for (const [cell, expected] of [['convlstm', 3_973_201], ['convttlstm', 2_687_281]] as const) {
+    for (const [cell, expected] of [
+      ['convlstm', 3_973_201],
+      ['convttlstm', 2_687_281],
+    ] as const) {
       const model = new ConvRecurrentNet(paperNetwork(cell));
       expect(model.numParameters()).toBe(expected);
       model.dispose();
@@ -35,8 +43,25 @@ describe('parameter counts', () => {
 
   it('officialParameterShapes lists the names and PyTorch shapes of the built model, in state_dict order', () => {
     const configs: ConvRecurrentNetOptions[] = [
-      { inputChannels: 2, layersPerBlock: [1, 2, 1], hiddenChannels: [3, 4, 5], skipStride: 1, order: 2, steps: 4, ranks: 2, kernelSize: [3, 5] },
-      { cell: 'convlstm', inputChannels: 3, layersPerBlock: [2, 1, 1, 1], hiddenChannels: [2, 3, 4, 2], skipStride: 2, kernelSize: 3, bias: false },
+      {
+        inputChannels: 2,
+        layersPerBlock: [1, 2, 1],
+        hiddenChannels: [3, 4, 5],
+        skipStride: 1,
+        order: 2,
+        steps: 4,
+        ranks: 2,
+        kernelSize: [3, 5],
+      },
+      {
+        cell: 'convlstm',
+        inputChannels: 3,
+        layersPerBlock: [2, 1, 1, 1],
+        hiddenChannels: [2, 3, 4, 2],
+        skipStride: 2,
+        kernelSize: 3,
+        bias: false,
+      },
       { inputChannels: 1, layersPerBlock: [1], hiddenChannels: [2], order: 1, steps: 1, ranks: 1, kernelSize: 1 },
     ];
     for (const config of configs) {
@@ -62,7 +87,9 @@ describe('FLOPs per one-step prediction (multiplications per sample)', () => {
     // are (parameters − biases) × H × W.
     for (const cell of ['convlstm', 'convttlstm'] as const) {
       const config = paperNetwork(cell);
-      const biases = [...officialParameterShapes(config)].filter(([name]) => name.endsWith('.bias')).reduce((n, [, s]) => n + (s[0] as number), 0);
+      const biases = [...officialParameterShapes(config)]
+        .filter(([name]) => name.endsWith('.bias'))
+        .reduce((n, [, s]) => n + (s[0] as number), 0);
       const report = flopsPerStep(config, { height: 64, width: 64 });
       expect(report.convolution).toBe((countParameters(config) - biases) * 64 * 64);
       expect(report.elementwise).toBe(3 * (3 * (32 + 48 + 48 + 32)) * 64 * 64);
@@ -86,6 +113,8 @@ describe('FLOPs per one-step prediction (multiplications per sample)', () => {
   });
 
   it('rejects a bad frame size', () => {
-    expect(() => flopsPerStep(paperNetwork(), { height: 0, width: 64 })).toThrow(/height: expected a positive integer, received 0/);
+    expect(() => flopsPerStep(paperNetwork(), { height: 0, width: 64 })).toThrow(
+      /height: expected a positive integer, received 0/,
+    );
   });
 });

@@ -4,7 +4,14 @@
  */
 import { ConfigError, positiveInteger } from '@vid/core';
 
-import { type NetConfig, type NetConfigInput, OFFICIAL_CELL_TYPES, layerPlan, outputLayerChannels, resolveNetConfig } from './network-config.js';
+import {
+  type NetConfig,
+  type NetConfigInput,
+  OFFICIAL_CELL_TYPES,
+  layerPlan,
+  outputLayerChannels,
+  resolveNetConfig,
+} from './network-config.js';
 
 /**
  * Every parameter of the network with its official name and PyTorch shape, in `state_dict`
@@ -27,7 +34,11 @@ export function officialParameterShapes(config: NetConfigInput | NetConfig): Map
     }
     for (let l = 0; l < resolved.order; l++) {
       const last = l === resolved.order - 1;
-      conv(`${prefix}.layers.${l}`, last ? resolved.ranks + layer.inputChannels : resolved.ranks, last ? 4 * layer.hiddenChannels : resolved.ranks);
+      conv(
+        `${prefix}.layers.${l}`,
+        last ? resolved.ranks + layer.inputChannels : resolved.ranks,
+        last ? 4 * layer.hiddenChannels : resolved.ranks,
+      );
     }
     for (let l = 0; l < resolved.order; l++) {
       shapes.set(`${prefix}.layers_.${l}.weight`, [resolved.ranks, layer.hiddenChannels, kh, kw, lags]);
@@ -76,9 +87,13 @@ export interface FlopsReport {
  * of each LSTM update. Additions, biases, activations, the skip concatenations and the
  * scheduled-sampling mix are not multiplications of a step and are not counted.
  */
-export function flopsPerStep(config: NetConfigInput | NetConfig, frame: { readonly height: number; readonly width: number }): FlopsReport {
+export function flopsPerStep(
+  config: NetConfigInput | NetConfig,
+  frame: { readonly height: number; readonly width: number },
+): FlopsReport {
   const resolved = officialOnly(resolveNetConfig(config), 'flopsPerStep');
-  if (frame === null || typeof frame !== 'object') throw new ConfigError('frame', '{ height, width }', frame, 'flopsPerStep');
+  if (frame === null || typeof frame !== 'object')
+    throw new ConfigError('frame', '{ height, width }', frame, 'flopsPerStep');
   const height = positiveInteger(frame.height, 'height', 'flopsPerStep');
   const width = positiveInteger(frame.width, 'width', 'flopsPerStep');
   const pixels = height * width;
@@ -100,7 +115,11 @@ export function flopsPerStep(config: NetConfigInput | NetConfig, frame: { readon
     }
     layers.push({ id: layer.id, convolution: perPixel * pixels, elementwise: 3 * hidden * pixels });
   }
-  layers.push({ id: 'output', convolution: outputLayerChannels(resolved) * resolved.inputChannels * pixels, elementwise: 0 });
+  layers.push({
+    id: 'output',
+    convolution: outputLayerChannels(resolved) * resolved.inputChannels * pixels,
+    elementwise: 0,
+  });
   const convolution = layers.reduce((n, l) => n + l.convolution, 0);
   const elementwise = layers.reduce((n, l) => n + l.elementwise, 0);
   return { height, width, convolution, elementwise, multiplications: convolution + elementwise, layers };
@@ -109,7 +128,12 @@ export function flopsPerStep(config: NetConfigInput | NetConfig, frame: { readon
 /** The official network's cells only (the counts follow its parameter shapes). */
 function officialOnly(config: NetConfig, context: string): NetConfig {
   if (!OFFICIAL_CELL_TYPES.includes(config.cell)) {
-    throw new ConfigError('cell', `one of ${OFFICIAL_CELL_TYPES.join(', ')} (the official ConvLSTMNet's cells; count a built network's parameters instead)`, config.cell, context);
+    throw new ConfigError(
+      'cell',
+      `one of ${OFFICIAL_CELL_TYPES.join(', ')} (the official ConvLSTMNet's cells; count a built network's parameters instead)`,
+      config.cell,
+      context,
+    );
   }
   return config;
 }

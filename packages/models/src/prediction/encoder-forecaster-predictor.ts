@@ -6,7 +6,7 @@
  * (`forecasterInput: 'previous-frame'`); the paper's forecaster reads nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng} from '@vid/core';
+import type { Rng } from '@vid/core';
 import { ConfigError, ShapeError, assertRank, formatShape, positiveInteger, sliceFrames } from '@vid/core';
 
 import { EncoderForecaster, type EncoderForecasterOptions } from './encoder-forecaster.js';
@@ -30,7 +30,14 @@ export class EncoderForecasterPredictor implements VideoPredictor {
     const options =
       model instanceof EncoderForecaster
         ? m.getConfig()
-        : { frameSize: [...m.frameSize], frameChannels: m.frameChannels, patchSize: m.patchSize, hiddenChannels: [...m.hiddenChannels], forecasterInput: m.forecasterInput, ...specOptions(model) };
+        : {
+            frameSize: [...m.frameSize],
+            frameChannels: m.frameChannels,
+            patchSize: m.patchSize,
+            hiddenChannels: [...m.hiddenChannels],
+            forecasterInput: m.forecasterInput,
+            ...specOptions(model),
+          };
     this.spec = { type: 'encoder-forecaster', options };
   }
 
@@ -40,11 +47,18 @@ export class EncoderForecasterPredictor implements VideoPredictor {
     const inputFrames = positiveInteger(options.inputFrames, 'inputFrames', context);
     const futureFrames = positiveInteger(options.futureFrames, 'futureFrames', context);
     const time = frames.shape[1];
-    const { inputFrames: _inputFrames, futureFrames: _futureFrames, outputs: _outputs, checkpointing: _checkpointing, ...teacherForcing } = options;
+    const {
+      inputFrames: _inputFrames,
+      futureFrames: _futureFrames,
+      outputs: _outputs,
+      checkpointing: _checkpointing,
+      ...teacherForcing
+    } = options;
     // The paper's forecaster reads no frames: teacher forcing does not apply to it.
     const forcing = Boolean(options.teacherForcing) && this.module.forecasterInput === 'previous-frame';
     const needed = forcing ? inputFrames + futureFrames - 1 : inputFrames;
-    if (time < needed) throw new ShapeError('frames', `at least ${needed} frames on axis 1`, formatShape(frames.shape), context);
+    if (time < needed)
+      throw new ShapeError('frames', `at least ${needed} frames on axis 1`, formatShape(frames.shape), context);
     const ratio = options.scheduledSamplingRatio ?? 1;
     if (forcing && ratio > 0 && ratio < 1 && options.rng === undefined && options.teacherForcingMask === undefined) {
       throw new ConfigError('rng', 'an Rng for the scheduled-sampling draws', undefined, context);

@@ -5,7 +5,17 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { convertConvLSTMStateDict } from '@vid/cells';
 
-import { expectForward, expectGradients, get, initTestBackend, loadLocalFixture, torchGradients, videoFromTorch, videoToTorch, withPrefix } from './__fixtures__/parity.js';
+import {
+  expectForward,
+  expectGradients,
+  get,
+  initTestBackend,
+  loadLocalFixture,
+  torchGradients,
+  videoFromTorch,
+  videoToTorch,
+  withPrefix,
+} from './__fixtures__/parity.js';
 import { EncoderForecaster } from './encoder-forecaster.js';
 import { depthToSpace, spaceToDepth } from './patches.js';
 import { scheduledSampling } from './teacher-forcing.js';
@@ -38,7 +48,10 @@ describe('spaceToDepth / depthToSpace', () => {
     const patched = spaceToDepth(video, 2);
     expect(patched.shape).toEqual([2, 3, 4, 2, 8]);
     const frame = spaceToDepth(tf.squeeze(tf.slice(video, [1, 2, 0, 0, 0], [1, 1, 8, 4, 2]), [1]), 2);
-    assertClose(tf.squeeze(tf.slice(patched, [1, 2, 0, 0, 0], [1, 1, 4, 2, 8]), [1]), frame, { atol: 0, name: 'frame' });
+    assertClose(tf.squeeze(tf.slice(patched, [1, 2, 0, 0, 0], [1, 1, 4, 2, 8]), [1]), frame, {
+      atol: 0,
+      name: 'frame',
+    });
     const weights = tf.randomUniform([2, 3, 4, 2, 8], 0, 1, 'float32', 2);
     const grad = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(spaceToDepth(v, 2), weights)))(video);
     assertClose(grad, depthToSpace(weights, 2), { atol: 0, name: 'gradient = depthToSpace of the upstream gradient' });
@@ -50,9 +63,15 @@ describe('spaceToDepth / depthToSpace', () => {
     const odd = tf.zeros([1, 6, 5, 1]);
     const flat = tf.zeros([4, 4]);
     const depth = tf.zeros([1, 2, 2, 6]);
-    expect(() => spaceToDepth(odd, 2)).toThrow(/spaceToDepth: x: expected height and width divisible by patchSize 2, received \[1, 6, 5, 1\]/);
-    expect(() => spaceToDepth(flat, 2)).toThrow(/x: expected rank 4 \[batch, height, width, channels\] or rank 5.*received rank 2 \[4, 4\]/);
-    expect(() => depthToSpace(depth, 2)).toThrow(/depthToSpace: x: expected channels divisible by patchSize² = 4, received \[1, 2, 2, 6\]/);
+    expect(() => spaceToDepth(odd, 2)).toThrow(
+      /spaceToDepth: x: expected height and width divisible by patchSize 2, received \[1, 6, 5, 1\]/,
+    );
+    expect(() => spaceToDepth(flat, 2)).toThrow(
+      /x: expected rank 4 \[batch, height, width, channels\] or rank 5.*received rank 2 \[4, 4\]/,
+    );
+    expect(() => depthToSpace(depth, 2)).toThrow(
+      /depthToSpace: x: expected channels divisible by patchSize² = 4, received \[1, 2, 2, 6\]/,
+    );
     expect(() => spaceToDepth(odd, 0)).toThrow(/patchSize: expected a positive integer, received 0/);
     tf.dispose([odd, flat, depth]);
   });
@@ -66,9 +85,19 @@ describe('EncoderForecaster: parity with the encoder-forecaster written from Shi
 
   it('paper: no forecaster input, spatial peepholes, per-layer kernels 3 and 5, 2×2 patches; predictions, loss, every gradient', () => {
     const t = withPrefix(contents, 'paper.');
-    const model = new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: [5, 4], kernelSize: [3, 5] });
+    const model = new EncoderForecaster({
+      frameSize: [8, 8],
+      patchSize: 2,
+      hiddenChannels: [5, 4],
+      kernelSize: [3, 5],
+    });
     const params = parametersOf(t);
-    expect(model.namedParameters().map(([n]) => n).sort()).toEqual([...params.keys()].sort());
+    expect(
+      model
+        .namedParameters()
+        .map(([n]) => n)
+        .sort(),
+    ).toEqual([...params.keys()].sort());
     model.loadStateDict(params, { layout: 'torch' });
     const frames = videoFromTorch(get(t, 'input'));
     const targets = videoFromTorch(get(t, 'targets'));
@@ -76,7 +105,9 @@ describe('EncoderForecaster: parity with the encoder-forecaster written from Shi
     const predictions = videoToTorch(result.predictions);
     expectForward(predictions, get(t, 'predictions'), 'predictions');
     tf.dispose([predictions, result.predictions, result.logits]);
-    const { value, grads } = torchGradients(model, () => tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(frames, { horizon: 2 }).predictions, targets))));
+    const { value, grads } = torchGradients(model, () =>
+      tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(frames, { horizon: 2 }).predictions, targets))),
+    );
     expectForward(value, get(t, 'loss'), 'loss');
     expectGradients(grads, t);
     tf.dispose([frames, targets]);
@@ -86,7 +117,14 @@ describe('EncoderForecaster: parity with the encoder-forecaster written from Shi
   for (const mode of ['forced', 'free'] as const) {
     it(`previous-frame input, ${mode === 'forced' ? 'teacher forcing' : 'free running (own predictions fed back)'}: predictions, loss, every gradient`, () => {
       const t = withPrefix(contents, 'previous.');
-      const model = new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: [4, 4], kernelSize: 3, peephole: 'none', forecasterInput: 'previous-frame' });
+      const model = new EncoderForecaster({
+        frameSize: [8, 8],
+        patchSize: 2,
+        hiddenChannels: [4, 4],
+        kernelSize: 3,
+        peephole: 'none',
+        forecasterInput: 'previous-frame',
+      });
       model.loadStateDict(parametersOf(t), { layout: 'torch' });
       const frames = videoFromTorch(get(t, 'input'));
       const targets = videoFromTorch(get(t, 'targets'));
@@ -95,7 +133,9 @@ describe('EncoderForecaster: parity with the encoder-forecaster written from Shi
       const predictions = videoToTorch(result.predictions);
       expectForward(predictions, get(t, `${mode}.predictions`), 'predictions');
       tf.dispose([predictions, result.predictions, result.logits]);
-      const { value, grads } = torchGradients(model, () => tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(frames, options).predictions, targets))));
+      const { value, grads } = torchGradients(model, () =>
+        tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(frames, options).predictions, targets))),
+      );
       expectForward(value, get(t, `${mode}.loss`), 'loss');
       expectGradients(grads, withPrefix(contents, `previous.${mode}.`));
       tf.dispose([frames, targets]);
@@ -120,7 +160,17 @@ describe('EncoderForecaster: fused and unfused cells are the same model', () => 
 });
 
 describe('EncoderForecaster: teacher forcing and scheduled sampling hooks', () => {
-  const make = () => new EncoderForecaster({ frameSize: [4, 4], patchSize: 2, hiddenChannels: 2, numLayers: 2, kernelSize: 3, peephole: 'channel', forecasterInput: 'previous-frame', seed: 6 });
+  const make = () =>
+    new EncoderForecaster({
+      frameSize: [4, 4],
+      patchSize: 2,
+      hiddenChannels: 2,
+      numLayers: 2,
+      kernelSize: 3,
+      peephole: 'channel',
+      forecasterInput: 'previous-frame',
+      seed: 6,
+    });
   const frames = () => tf.randomUniform([3, 2, 4, 4, 1], 0, 1, 'float32', 7);
   const targets = () => tf.randomUniform([3, 3, 4, 4, 1], 0, 1, 'float32', 8);
 
@@ -135,9 +185,18 @@ describe('EncoderForecaster: teacher forcing and scheduled sampling hooks', () =
     assertClose(one.logits, forced.logits, { atol: 0, name: 'p = 1' });
     assertClose(zero.logits, free.logits, { atol: 0, name: 'p = 0' });
     // Examples 0 and 2 read the truth, example 1 its predictions: mask [batch 3, steps 2], row-major.
-    const mixed = model.apply(x, { horizon: 3, targets: y, teacherForcing: true, teacherForcingMask: [1, 1, 0, 0, 1, 1] });
+    const mixed = model.apply(x, {
+      horizon: 3,
+      targets: y,
+      teacherForcing: true,
+      teacherForcingMask: [1, 1, 0, 0, 1, 1],
+    });
     const pick = (r: { logits: tf.Tensor }, i: number) => tf.slice(r.logits, [i, 0, 0, 0, 0], [1, 3, 4, 4, 1]);
-    for (const [i, source] of [[0, forced], [1, free], [2, forced]] as const) {
+    for (const [i, source] of [
+      [0, forced],
+      [1, free],
+      [2, forced],
+    ] as const) {
       const a = pick(mixed, i);
       const b = pick(source, i);
       assertClose(a, b, { atol: 1e-6, name: `example ${i}` });
@@ -145,7 +204,12 @@ describe('EncoderForecaster: teacher forcing and scheduled sampling hooks', () =
     }
     // The same mask as a tensor gives the same result.
     const maskTensor = tf.tensor2d([1, 1, 0, 0, 1, 1], [3, 2]);
-    const mixedTensor = model.apply(x, { horizon: 3, targets: y, teacherForcing: true, teacherForcingMask: maskTensor });
+    const mixedTensor = model.apply(x, {
+      horizon: 3,
+      targets: y,
+      teacherForcing: true,
+      teacherForcingMask: maskTensor,
+    });
     assertClose(mixedTensor.logits, mixed.logits, { atol: 0, name: 'mask tensor = mask values' });
     // The first prediction never depends on the choice (it reads the last input frame).
     const firstForced = tf.slice(forced.logits, [0, 0, 0, 0, 0], [3, 1, 4, 4, 1]);
@@ -199,9 +263,21 @@ describe('EncoderForecaster: teacher forcing and scheduled sampling hooks', () =
     const model = make();
     const x = frames();
     const y = targets();
-    await expectNoLeakedTensors(() => model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5 }), 'apply');
+    await expectNoLeakedTensors(
+      () => model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5 }),
+      'apply',
+    );
     await expectNoLeakedTensors(() => {
-      const { grads, value } = torchGradients(model, () => tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5 }).predictions, y))));
+      const { grads, value } = torchGradients(model, () =>
+        tf.tidy(() =>
+          tf.mean(
+            tf.squaredDifference(
+              model.apply(x, { horizon: 3, targets: y, teacherForcing: true, scheduledSamplingRatio: 0.5 }).predictions,
+              y,
+            ),
+          ),
+        ),
+      );
       expect(Number.isFinite(value)).toBe(true);
       grads.forEach((g) => g.dispose());
     }, 'training step');
@@ -219,28 +295,56 @@ describe('EncoderForecaster: bad input', () => {
     const model = new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: 2, kernelSize: 3 });
     const wrongSize = tf.zeros([1, 2, 8, 6, 1]);
     const frames = tf.zeros([1, 2, 8, 8, 1]);
-    expect(() => model.apply(wrongSize, { horizon: 2 })).toThrow(/EncoderForecaster\.apply: frames: expected \[batch, time, 8, 8, 1\] \(frameSize, frameChannels\), received \[1, 2, 8, 6, 1\]/);
+    expect(() => model.apply(wrongSize, { horizon: 2 })).toThrow(
+      /EncoderForecaster\.apply: frames: expected \[batch, time, 8, 8, 1\] \(frameSize, frameChannels\), received \[1, 2, 8, 6, 1\]/,
+    );
     expect(() => model.apply(frames, { horizon: 0 })).toThrow(/horizon: expected a positive integer, received 0/);
-    expect(() => model.apply(frames, { horizon: 2, teacherForcing: true })).toThrow(/teacherForcing: expected false when forecasterInput is 'none'/);
+    expect(() => model.apply(frames, { horizon: 2, teacherForcing: true })).toThrow(
+      /teacherForcing: expected false when forecasterInput is 'none'/,
+    );
     const nan = tf.fill([1, 2, 8, 8, 1], NaN);
     setDebugChecks(true);
-    expect(() => model.apply(nan, { horizon: 1 })).toThrow(/frames: expected finite values, received NaN at flat index 0/);
+    expect(() => model.apply(nan, { horizon: 1 })).toThrow(
+      /frames: expected finite values, received NaN at flat index 0/,
+    );
     model.dispose();
-    const previous = new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: 2, kernelSize: 3, forecasterInput: 'previous-frame' });
+    const previous = new EncoderForecaster({
+      frameSize: [8, 8],
+      patchSize: 2,
+      hiddenChannels: 2,
+      kernelSize: 3,
+      forecasterInput: 'previous-frame',
+    });
     const short = tf.zeros([1, 1, 8, 8, 1]);
-    expect(() => previous.apply(frames, { horizon: 3, teacherForcing: true })).toThrow(/targets: expected the ground-truth future frames with teacher forcing/);
-    expect(() => previous.apply(frames, { horizon: 3, targets: short, teacherForcing: true })).toThrow(/targets: expected \[1, ≥ 2, 8, 8, 1\].*received \[1, 1, 8, 8, 1\]/);
-    expect(() => previous.apply(frames, { horizon: 3, targets: frames, teacherForcing: true, scheduledSamplingRatio: 1.5 })).toThrow(/scheduledSamplingRatio: expected a number ≤ 1, received 1\.5/);
-    expect(() => previous.apply(frames, { horizon: 3, targets: frames, teacherForcing: true, teacherForcingMask: [1, 0, 1] })).toThrow(/teacherForcingMask: expected 2 values \(batch 1 × 2 future steps\), row-major, received/);
+    expect(() => previous.apply(frames, { horizon: 3, teacherForcing: true })).toThrow(
+      /targets: expected the ground-truth future frames with teacher forcing/,
+    );
+    expect(() => previous.apply(frames, { horizon: 3, targets: short, teacherForcing: true })).toThrow(
+      /targets: expected \[1, ≥ 2, 8, 8, 1\].*received \[1, 1, 8, 8, 1\]/,
+    );
+    expect(() =>
+      previous.apply(frames, { horizon: 3, targets: frames, teacherForcing: true, scheduledSamplingRatio: 1.5 }),
+    ).toThrow(/scheduledSamplingRatio: expected a number ≤ 1, received 1\.5/);
+    expect(() =>
+      previous.apply(frames, { horizon: 3, targets: frames, teacherForcing: true, teacherForcingMask: [1, 0, 1] }),
+    ).toThrow(/teacherForcingMask: expected 2 values \(batch 1 × 2 future steps\), row-major, received/);
     previous.dispose();
-    expect(() => new EncoderForecaster({ frameSize: [64, 62], hiddenChannels: 2, kernelSize: 3 })).toThrow(/frameSize: expected a height and width divisible by patchSize 4, received \[64, 62\]/);
+    expect(() => new EncoderForecaster({ frameSize: [64, 62], hiddenChannels: 2, kernelSize: 3 })).toThrow(
+      /frameSize: expected a height and width divisible by patchSize 4, received \[64, 62\]/,
+    );
     tf.dispose([wrongSize, frames, nan, short]);
   });
 });
 
 describe('convertConvLSTMStateDict', () => {
   it('an unfused encoder-forecaster, converted, loads into a fused one with the same predictions (and back)', async () => {
-    const base = { frameSize: [8, 8] as const, patchSize: 2, hiddenChannels: [3, 2], kernelSize: [3, 2], peephole: 'channel' as const };
+    const base = {
+      frameSize: [8, 8] as const,
+      patchSize: 2,
+      hiddenChannels: [3, 2],
+      kernelSize: [3, 2],
+      peephole: 'channel' as const,
+    };
     const unfused = new EncoderForecaster({ ...base, fused: false, seed: 1 });
     const fused = new EncoderForecaster({ ...base, fused: true, seed: 2 });
     const again = new EncoderForecaster({ ...base, fused: false, seed: 3 });
@@ -248,7 +352,12 @@ describe('convertConvLSTMStateDict', () => {
     for (const [name, v] of unfused.namedParameters()) if (name.includes('w_c')) v.assign(tf.fill(v.shape, 0.2));
     const frames = tf.randomUniform([1, 2, 8, 8, 1], 0, 1, 'float32', 9);
     const converted = convertConvLSTMStateDict(unfused.stateDict(), { to: 'fused' });
-    expect([...converted.keys()].sort()).toEqual(fused.namedParameters().map(([n]) => n).sort());
+    expect([...converted.keys()].sort()).toEqual(
+      fused
+        .namedParameters()
+        .map(([n]) => n)
+        .sort(),
+    );
     fused.loadStateDict(converted);
     const back = convertConvLSTMStateDict(fused.stateDict(), { to: 'unfused' });
     again.loadStateDict(back);
@@ -262,7 +371,19 @@ describe('convertConvLSTMStateDict', () => {
     const fusedTorch = convertConvLSTMStateDict(torch, { to: 'fused', layout: 'torch' });
     const fusedVid = tf.transpose(fusedTorch.get('encoder.cells.0.conv.weight')!, [2, 3, 1, 0]);
     assertClose(fusedVid, converted.get('encoder.cells.0.conv.weight')!, { atol: 0, name: 'torch layout' });
-    tf.dispose([frames, fusedVid, a.logits, a.predictions, b.logits, b.predictions, c.logits, c.predictions, ...converted.values(), ...back.values(), ...fusedTorch.values()]);
+    tf.dispose([
+      frames,
+      fusedVid,
+      a.logits,
+      a.predictions,
+      b.logits,
+      b.predictions,
+      c.logits,
+      c.predictions,
+      ...converted.values(),
+      ...back.values(),
+      ...fusedTorch.values(),
+    ]);
     [unfused, fused, again].forEach((m) => m.dispose());
   });
 });

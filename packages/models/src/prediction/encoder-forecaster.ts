@@ -72,7 +72,18 @@ export interface EncoderForecasterOptions {
 }
 
 const OPTION_KEYS = [
-  'frameSize', 'frameChannels', 'patchSize', 'hiddenChannels', 'numLayers', 'kernelSize', 'peephole', 'fused', 'bias', 'forgetBias', 'forecasterInput', 'seed',
+  'frameSize',
+  'frameChannels',
+  'patchSize',
+  'hiddenChannels',
+  'numLayers',
+  'kernelSize',
+  'peephole',
+  'fused',
+  'bias',
+  'forgetBias',
+  'forecasterInput',
+  'seed',
 ] as const;
 
 /** Options of {@link EncoderForecaster.apply}. */
@@ -93,7 +104,14 @@ export interface ForecastOptions extends TeacherForcingOptions {
   readonly targets?: tf.Tensor;
 }
 
-const FORECAST_KEYS = ['horizon', 'targets', 'teacherForcing', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask'] as const;
+const FORECAST_KEYS = [
+  'horizon',
+  'targets',
+  'teacherForcing',
+  'scheduledSamplingRatio',
+  'rng',
+  'teacherForcingMask',
+] as const;
 
 /** What {@link EncoderForecaster.apply} returns; the caller disposes both. */
 export interface ForecastResult {
@@ -137,10 +155,20 @@ export class EncoderForecaster extends Module {
     this.patchSize = positiveInteger(options.patchSize ?? 4, 'patchSize', context);
     const [height, width] = this.frameSize;
     if (height % this.patchSize !== 0 || width % this.patchSize !== 0) {
-      throw new ConfigError('frameSize', `a height and width divisible by patchSize ${this.patchSize}`, [height, width], context);
+      throw new ConfigError(
+        'frameSize',
+        `a height and width divisible by patchSize ${this.patchSize}`,
+        [height, width],
+        context,
+      );
     }
     this.hiddenChannels = layerSizes(options.hiddenChannels, options.numLayers, 'hiddenChannels', context);
-    this.forecasterInput = oneOf(options.forecasterInput ?? 'none', ['none', 'previous-frame'] as const, 'forecasterInput', context);
+    this.forecasterInput = oneOf(
+      options.forecasterInput ?? 'none',
+      ['none', 'previous-frame'] as const,
+      'forecasterInput',
+      context,
+    );
     const patched = this.patchSize * this.patchSize * this.frameChannels;
     const rng = resolveRng(options.seed, 'seed', context);
     const cellOptions = {
@@ -152,13 +180,23 @@ export class EncoderForecaster extends Module {
       bias: bool(options.bias ?? true, 'bias', context),
       forgetBias: finiteNumber(options.forgetBias ?? 0, 'forgetBias', context),
     };
-    this.encoder = this.registerModule('encoder', new ConvLSTM({ ...cellOptions, inputChannels: patched, seed: rng.fork('encoder') }));
+    this.encoder = this.registerModule(
+      'encoder',
+      new ConvLSTM({ ...cellOptions, inputChannels: patched, seed: rng.fork('encoder') }),
+    );
     this.forecaster = this.registerModule(
       'forecaster',
-      new ConvLSTM({ ...cellOptions, inputChannels: this.forecasterInput === 'none' ? 0 : patched, seed: rng.fork('forecaster') }),
+      new ConvLSTM({
+        ...cellOptions,
+        inputChannels: this.forecasterInput === 'none' ? 0 : patched,
+        seed: rng.fork('forecaster'),
+      }),
     );
     const total = this.hiddenChannels.reduce((a, b) => a + b, 0);
-    this.output = this.registerModule('output', new Conv2d({ inChannels: total, outChannels: patched, kernelSize: 1, seed: rng.fork('output') }));
+    this.output = this.registerModule(
+      'output',
+      new Conv2d({ inChannels: total, outChannels: patched, kernelSize: 1, seed: rng.fork('output') }),
+    );
     this.samplingRng = rng.fork('sampling');
   }
 
@@ -178,22 +216,49 @@ export class EncoderForecaster extends Module {
     const context = 'EncoderForecaster.apply';
     const [height, width] = this.frameSize;
     const expected = `[batch, time, ${height}, ${width}, ${this.frameChannels}]`;
-    if (frames.rank !== 5 || frames.shape[2] !== height || frames.shape[3] !== width || frames.shape[4] !== this.frameChannels) {
+    if (
+      frames.rank !== 5 ||
+      frames.shape[2] !== height ||
+      frames.shape[3] !== width ||
+      frames.shape[4] !== this.frameChannels
+    ) {
       throw new ShapeError('frames', `${expected} (frameSize, frameChannels)`, formatShape(frames.shape), context);
     }
     assertKnownKeys(options, FORECAST_KEYS, context);
     const horizon = positiveInteger(options.horizon, 'horizon', context);
     const batch = frames.shape[0] as number;
     if (this.forecasterInput === 'none' && (options.teacherForcing || options.teacherForcingMask !== undefined)) {
-      throw new ConfigError('teacherForcing', "false when forecasterInput is 'none' (the forecaster reads no frames)", true, context);
+      throw new ConfigError(
+        'teacherForcing',
+        "false when forecasterInput is 'none' (the forecaster reads no frames)",
+        true,
+        context,
+      );
     }
     // [batch, horizon − 1]: forecast steps 1 … horizon − 1 may read the ground truth.
-    const mask = TeacherForcing.resolve({ ...options, rng: options.rng ?? this.samplingRng }, batch, horizon - 1, context);
+    const mask = TeacherForcing.resolve(
+      { ...options, rng: options.rng ?? this.samplingRng },
+      batch,
+      horizon - 1,
+      context,
+    );
     const needsTargets = mask !== null && horizon > 1;
     const targets = options.targets;
     if (targets) {
-      if (targets.rank !== 5 || targets.shape[0] !== batch || (targets.shape[1] as number) < horizon - 1 || targets.shape[2] !== height || targets.shape[3] !== width || targets.shape[4] !== this.frameChannels) {
-        throw new ShapeError('targets', `[${batch}, ≥ ${horizon - 1}, ${height}, ${width}, ${this.frameChannels}] (batch of frames, horizon − 1 future frames)`, formatShape(targets.shape), context);
+      if (
+        targets.rank !== 5 ||
+        targets.shape[0] !== batch ||
+        (targets.shape[1] as number) < horizon - 1 ||
+        targets.shape[2] !== height ||
+        targets.shape[3] !== width ||
+        targets.shape[4] !== this.frameChannels
+      ) {
+        throw new ShapeError(
+          'targets',
+          `[${batch}, ≥ ${horizon - 1}, ${height}, ${width}, ${this.frameChannels}] (batch of frames, horizon − 1 future frames)`,
+          formatShape(targets.shape),
+          context,
+        );
       }
     } else if (needsTargets) {
       throw new ConfigError('targets', 'the ground-truth future frames with teacher forcing', undefined, context);

@@ -5,7 +5,17 @@
  * The one place where vid defines them: every model and app calls these.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, accurateMean, assertKnownKeys, assertRank, formatShape, positiveInteger, sigmoidCrossEntropy, sliceFrames } from '@vid/core';
+import {
+  ConfigError,
+  ShapeError,
+  accurateMean,
+  assertKnownKeys,
+  assertRank,
+  formatShape,
+  positiveInteger,
+  sigmoidCrossEntropy,
+  sliceFrames,
+} from '@vid/core';
 
 import type { VideoPredictor } from './predictor.js';
 import type { TeacherForcingOptions } from './teacher-forcing.js';
@@ -16,7 +26,12 @@ import type { TeacherForcingOptions } from './teacher-forcing.js';
  */
 export function l1MseLoss(prediction: tf.Tensor, target: tf.Tensor): tf.Scalar {
   if (!tf.util.arraysEqual(prediction.shape, target.shape)) {
-    throw new ShapeError('target', `the shape of prediction ${formatShape(prediction.shape)}`, formatShape(target.shape), 'l1MseLoss');
+    throw new ShapeError(
+      'target',
+      `the shape of prediction ${formatShape(prediction.shape)}`,
+      formatShape(target.shape),
+      'l1MseLoss',
+    );
   }
   return tf.tidy(() => {
     const difference = tf.sub(prediction, target);
@@ -36,7 +51,12 @@ export const PREDICTION_LOSSES: readonly PredictionLossKind[] = ['l1+mse', 'mse'
  */
 export function reconstructionLoss(kind: PredictionLossKind, prediction: tf.Tensor, target: tf.Tensor): tf.Scalar {
   if (!tf.util.arraysEqual(prediction.shape, target.shape)) {
-    throw new ShapeError('target', `the shape of prediction ${formatShape(prediction.shape)}`, formatShape(target.shape), 'reconstructionLoss');
+    throw new ShapeError(
+      'target',
+      `the shape of prediction ${formatShape(prediction.shape)}`,
+      formatShape(target.shape),
+      'reconstructionLoss',
+    );
   }
   return tf.tidy(() => {
     switch (kind) {
@@ -77,14 +97,27 @@ export interface PredictionLossOptions extends Omit<TeacherForcingOptions, 'teac
   readonly checkpointing?: boolean;
 }
 
-const LOSS_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'loss', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
+const LOSS_KEYS = [
+  'inputFrames',
+  'futureFrames',
+  'outputFrames',
+  'loss',
+  'scheduledSamplingRatio',
+  'rng',
+  'teacherForcingMask',
+  'checkpointing',
+] as const;
 
 /**
  * The training loss of a predictor on clips `[batch, inputFrames + futureFrames, h, w, c]`: the
  * teacher-forced rollout on `clip[:, :−1]` (all one-step outputs), compared with the clip
  * frames each output predicts. Use inside `Adam.computeGradients`. Returns a scalar.
  */
-export function predictionLoss(predictor: VideoPredictor, clip: tf.Tensor5D, options: PredictionLossOptions): tf.Scalar {
+export function predictionLoss(
+  predictor: VideoPredictor,
+  clip: tf.Tensor5D,
+  options: PredictionLossOptions,
+): tf.Scalar {
   const context = 'predictionLoss';
   assertKnownKeys(options, LOSS_KEYS, context);
   assertRank(clip, 5, 'clip', context, '[batch, time, height, width, channels]');
@@ -92,7 +125,12 @@ export function predictionLoss(predictor: VideoPredictor, clip: tf.Tensor5D, opt
   const futureFrames = positiveInteger(options.futureFrames, 'futureFrames', context);
   const total = inputFrames + futureFrames;
   if (clip.shape[1] !== total) {
-    throw new ShapeError('clip', `${total} frames (inputFrames ${inputFrames} + futureFrames ${futureFrames}) on axis 1`, formatShape(clip.shape), context);
+    throw new ShapeError(
+      'clip',
+      `${total} frames (inputFrames ${inputFrames} + futureFrames ${futureFrames}) on axis 1`,
+      formatShape(clip.shape),
+      context,
+    );
   }
   const kind = options.loss ?? 'l1+mse';
   return tf.tidy(() => {
@@ -111,12 +149,23 @@ export function predictionLoss(predictor: VideoPredictor, clip: tf.Tensor5D, opt
     const available = result.predictions.shape[1];
     const outputFrames = positiveInteger(options.outputFrames ?? available, 'outputFrames', context);
     if (outputFrames > available) {
-      throw new ConfigError('outputFrames', `at most the ${available} one-step outputs ${predictor.kind} gives`, outputFrames, context);
+      throw new ConfigError(
+        'outputFrames',
+        `at most the ${available} one-step outputs ${predictor.kind} gives`,
+        outputFrames,
+        context,
+      );
     }
     // Outputs [firstFrame, total) predict clip frames [firstFrame, total); keep the last outputFrames.
     const start = available - outputFrames;
     const source = kind === 'bce' ? result.logits : result.predictions;
-    if (source === null) throw new ConfigError('loss', `"l1+mse", "mse" or "l1" (${predictor.kind} has no logits for "bce")`, kind, context);
+    if (source === null)
+      throw new ConfigError(
+        'loss',
+        `"l1+mse", "mse" or "l1" (${predictor.kind} has no logits for "bce")`,
+        kind,
+        context,
+      );
     const outputs = sliceFrames(source, start, outputFrames);
     const target = sliceFrames(clip, total - outputFrames, outputFrames);
     return reconstructionLoss(kind, outputs, target);

@@ -89,7 +89,12 @@ export interface OfficialNetConfig {
   readonly hidden_channels: readonly number[];
   readonly skip_stride?: number | null;
   /** Required for `cell: "convttlstm"`. `ranks` is accepted for `rank` (as in `eval_paper/`). */
-  readonly cell_params?: { readonly order?: number; readonly steps?: number; readonly rank?: number; readonly ranks?: number };
+  readonly cell_params?: {
+    readonly order?: number;
+    readonly steps?: number;
+    readonly rank?: number;
+    readonly ranks?: number;
+  };
   readonly kernel_size?: number | readonly [number, number];
   readonly bias?: boolean;
   readonly output_sigmoid?: boolean;
@@ -118,30 +123,70 @@ export interface NetConfig {
   readonly outputSigmoid: boolean;
 }
 
-const VID_KEYS = ['inputChannels', 'layersPerBlock', 'hiddenChannels', 'skipStride', 'cell', 'order', 'steps', 'ranks', 'kernelSize', 'bias', 'outputSigmoid', 'seed'] as const;
-const OFFICIAL_KEYS = ['cell', 'input_channels', 'layers_per_block', 'hidden_channels', 'skip_stride', 'cell_params', 'kernel_size', 'bias', 'output_sigmoid', 'scope', 'scope_params'] as const;
+const VID_KEYS = [
+  'inputChannels',
+  'layersPerBlock',
+  'hiddenChannels',
+  'skipStride',
+  'cell',
+  'order',
+  'steps',
+  'ranks',
+  'kernelSize',
+  'bias',
+  'outputSigmoid',
+  'seed',
+] as const;
+const OFFICIAL_KEYS = [
+  'cell',
+  'input_channels',
+  'layers_per_block',
+  'hidden_channels',
+  'skip_stride',
+  'cell_params',
+  'kernel_size',
+  'bias',
+  'output_sigmoid',
+  'scope',
+  'scope_params',
+] as const;
 
 function positiveList(value: unknown, field: string, context: string): number[] {
-  if (!Array.isArray(value) || value.length === 0) throw new ConfigError(field, 'a non-empty array of positive integers', value, context);
+  if (!Array.isArray(value) || value.length === 0)
+    throw new ConfigError(field, 'a non-empty array of positive integers', value, context);
   return value.map((v, i) => positiveInteger(v, `${field}[${i}]`, context));
 }
 
 /** Validates and resolves vid options (defaults filled in). */
 export function resolveNetOptions(options: ConvRecurrentNetOptions, context = 'ConvRecurrentNet'): NetConfig {
-  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an options object', options, context);
+  if (options === null || typeof options !== 'object')
+    throw new ConfigError('options', 'an options object', options, context);
   assertKnownKeys(options, VID_KEYS, context);
   const inputChannels = positiveInteger(options.inputChannels, 'inputChannels', context);
   const layersPerBlock = positiveList(options.layersPerBlock, 'layersPerBlock', context);
   const hiddenChannels = positiveList(options.hiddenChannels, 'hiddenChannels', context);
   if (layersPerBlock.length !== hiddenChannels.length) {
-    throw new ConfigError('hiddenChannels', `one entry per block (${layersPerBlock.length}, the length of layersPerBlock)`, options.hiddenChannels, context);
+    throw new ConfigError(
+      'hiddenChannels',
+      `one entry per block (${layersPerBlock.length}, the length of layersPerBlock)`,
+      options.hiddenChannels,
+      context,
+    );
   }
   const numBlocks = layersPerBlock.length;
-  const skipStride = options.skipStride === undefined || options.skipStride === null ? null : positiveInteger(options.skipStride, 'skipStride', context);
+  const skipStride =
+    options.skipStride === undefined || options.skipStride === null
+      ? null
+      : positiveInteger(options.skipStride, 'skipStride', context);
   if (skipStride === numBlocks) {
     // The official constructor indexes hidden_channels[-1 - skip_stride] for the output layer
     // when num_blocks >= skip_stride: an IndexError when they are equal.
-    throw new ConfigError('skipStride', `null, a stride < ${numBlocks} (the number of blocks) or one > ${numBlocks} (no skip); the official ConvLSTMNet fails (IndexError) when they are equal`, skipStride, context);
+    throw new ConfigError(
+      'skipStride',
+      `null, a stride < ${numBlocks} (the number of blocks) or one > ${numBlocks} (no skip); the official ConvLSTMNet fails (IndexError) when they are equal`,
+      skipStride,
+      context,
+    );
   }
   const cell = oneOf(options.cell ?? 'convttlstm', CELL_TYPES, 'cell', context);
   const order = positiveInteger(options.order ?? 3, 'order', context);
@@ -167,31 +212,54 @@ export function resolveNetOptions(options: ConvRecurrentNetOptions, context = 'C
 
 /** Whether a configuration object is in the official (snake_case) form. */
 export function isOfficialConfig(config: object): config is OfficialNetConfig {
-  return ['input_channels', 'layers_per_block', 'hidden_channels', 'cell_params', 'kernel_size', 'skip_stride', 'output_sigmoid'].some((k) => k in config);
+  return [
+    'input_channels',
+    'layers_per_block',
+    'hidden_channels',
+    'cell_params',
+    'kernel_size',
+    'skip_stride',
+    'output_sigmoid',
+  ].some((k) => k in config);
 }
 
 /**
  * Converts the official constructor arguments (an object or its JSON text) to vid options,
  * with the official defaults for missing fields (see {@link OfficialNetConfig}).
  */
-export function fromOfficialConfig(config: OfficialNetConfig | string, context = 'official config'): ConvRecurrentNetOptions {
+export function fromOfficialConfig(
+  config: OfficialNetConfig | string,
+  context = 'official config',
+): ConvRecurrentNetOptions {
   let parsed: unknown = config;
   if (typeof config === 'string') {
     try {
       parsed = JSON.parse(config);
     } catch (error) {
-      throw new ConfigError('config', 'JSON text of the official ConvLSTMNet arguments', `${config.slice(0, 80)}${config.length > 80 ? '…' : ''} (${(error as Error).message})`, context);
+      throw new ConfigError(
+        'config',
+        'JSON text of the official ConvLSTMNet arguments',
+        `${config.slice(0, 80)}${config.length > 80 ? '…' : ''} (${(error as Error).message})`,
+        context,
+      );
     }
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('config', 'an object of the official ConvLSTMNet arguments', parsed, context);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError('config', 'an object of the official ConvLSTMNet arguments', parsed, context);
   const official = parsed as OfficialNetConfig;
   assertKnownKeys(official, OFFICIAL_KEYS, context);
   const cell = oneOf(official.cell ?? 'convlstm', OFFICIAL_CELL_TYPES, 'cell', context);
   const params = official.cell_params ?? {};
-  if (params === null || typeof params !== 'object') throw new ConfigError('cell_params', 'an object {order, steps, rank}', params, context);
+  if (params === null || typeof params !== 'object')
+    throw new ConfigError('cell_params', 'an object {order, steps, rank}', params, context);
   assertKnownKeys(params, ['order', 'steps', 'rank', 'ranks'], `${context} cell_params`);
   if (params.rank !== undefined && params.ranks !== undefined && params.rank !== params.ranks) {
-    throw new ConfigError('cell_params.ranks', `the same value as cell_params.rank (${formatValue(params.rank)})`, params.ranks, context);
+    throw new ConfigError(
+      'cell_params.ranks',
+      `the same value as cell_params.rank (${formatValue(params.rank)})`,
+      params.ranks,
+      context,
+    );
   }
   const rank = params.rank ?? params.ranks;
   if (cell === 'convttlstm') {
@@ -210,7 +278,12 @@ export function fromOfficialConfig(config: OfficialNetConfig | string, context =
   const hiddenChannels = positiveList(official.hidden_channels, 'hidden_channels', context);
   if (layersPerBlock.length !== hiddenChannels.length) {
     // The official constructor asserts this ("Invalid number of blocks.").
-    throw new ConfigError('hidden_channels', `one entry per block (${layersPerBlock.length}, the length of layers_per_block)`, official.hidden_channels, context);
+    throw new ConfigError(
+      'hidden_channels',
+      `one entry per block (${layersPerBlock.length}, the length of layers_per_block)`,
+      official.hidden_channels,
+      context,
+    );
   }
   return {
     cell,
@@ -233,7 +306,12 @@ export function fromOfficialConfig(config: OfficialNetConfig | string, context =
  */
 export function toOfficialConfig(config: NetConfig): Required<Omit<OfficialNetConfig, 'scope' | 'scope_params'>> {
   if (config.cell === 'convgru') {
-    throw new ConfigError('cell', `one of ${OFFICIAL_CELL_TYPES.join(', ')} for the official ConvLSTMNet arguments (it has no ConvGRU)`, config.cell, 'toOfficialConfig');
+    throw new ConfigError(
+      'cell',
+      `one of ${OFFICIAL_CELL_TYPES.join(', ')} for the official ConvLSTMNet arguments (it has no ConvGRU)`,
+      config.cell,
+      'toOfficialConfig',
+    );
   }
   const [kh, kw] = config.kernelSize;
   return {
@@ -252,12 +330,21 @@ export function toOfficialConfig(config: NetConfig): Required<Omit<OfficialNetCo
 /** Resolves either form of configuration (an official one may be JSON text). */
 export function resolveNetConfig(config: NetConfigInput, context = 'ConvRecurrentNet'): NetConfig {
   if (typeof config === 'string') return resolveNetOptions(fromOfficialConfig(config, context), context);
-  if (config === null || typeof config !== 'object') throw new ConfigError('config', 'vid options or the official ConvLSTMNet arguments', config, context);
-  return isOfficialConfig(config) ? resolveNetOptions(fromOfficialConfig(config, context), context) : resolveNetOptions(config, context);
+  if (config === null || typeof config !== 'object')
+    throw new ConfigError('config', 'vid options or the official ConvLSTMNet arguments', config, context);
+  return isOfficialConfig(config)
+    ? resolveNetOptions(fromOfficialConfig(config, context), context)
+    : resolveNetOptions(config, context);
 }
 
 /** Input channels of each layer, by layer id (`b{block}l{layer}`), as the official constructor computes them. */
-export function layerPlan(config: NetConfig): Array<{ readonly id: string; readonly block: number; readonly layer: number; readonly inputChannels: number; readonly hiddenChannels: number }> {
+export function layerPlan(config: NetConfig): Array<{
+  readonly id: string;
+  readonly block: number;
+  readonly layer: number;
+  readonly inputChannels: number;
+  readonly hiddenChannels: number;
+}> {
   const { layersPerBlock, hiddenChannels, inputChannels } = config;
   const skip = config.skipStride ?? layersPerBlock.length + 1;
   const plan = [];

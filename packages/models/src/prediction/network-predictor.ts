@@ -33,7 +33,12 @@ export class ConvRecurrentPredictor implements VideoPredictor {
     this.patchSize = positiveInteger(options.patchSize ?? 1, 'patchSize', context);
     const area = this.patchSize * this.patchSize;
     if (network.config.inputChannels % area !== 0) {
-      throw new ConfigError('patchSize', `a patch whose area divides the network's inputChannels ${network.config.inputChannels}`, this.patchSize, context);
+      throw new ConfigError(
+        'patchSize',
+        `a patch whose area divides the network's inputChannels ${network.config.inputChannels}`,
+        this.patchSize,
+        context,
+      );
     }
     this.channels = network.config.inputChannels / area;
     this.sizeMultiple = this.patchSize;
@@ -42,7 +47,10 @@ export class ConvRecurrentPredictor implements VideoPredictor {
 
   /** Builds a network from vid options or the official constructor arguments. */
   static fromSpec(spec: ConvRecurrentNetSpec, seed: number | Rng = 0): ConvRecurrentPredictor {
-    const network = ConvRecurrentNet.fromConfig(spec.network as unknown as Parameters<typeof ConvRecurrentNet.fromConfig>[0], { seed });
+    const network = ConvRecurrentNet.fromConfig(
+      spec.network as unknown as Parameters<typeof ConvRecurrentNet.fromConfig>[0],
+      { seed },
+    );
     return new ConvRecurrentPredictor(network, { patchSize: spec.patchSize ?? 1 });
   }
 

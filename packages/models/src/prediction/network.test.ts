@@ -1,7 +1,15 @@
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, type SafetensorsContents, ShapeError, hostToTensor, initBackend, readSafetensors } from '@vid/core';
+import {
+  ConfigError,
+  Rng,
+  type SafetensorsContents,
+  ShapeError,
+  hostToTensor,
+  initBackend,
+  readSafetensors,
+} from '@vid/core';
 import { assertClose, expectNoLeakedTensors, fixtureTensor } from '@vid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,7 +28,16 @@ function randomVideo(shape: [number, number, number, number, number], seed: numb
   return tf.tensor5d(rng.fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 }
 
-const tiny = { inputChannels: 1, layersPerBlock: [1, 1], hiddenChannels: [3, 2], skipStride: 1, order: 2, steps: 3, ranks: 2, kernelSize: 3 } as const;
+const tiny = {
+  inputChannels: 1,
+  layersPerBlock: [1, 1],
+  hiddenChannels: [3, 2],
+  skipStride: 1,
+  order: 2,
+  steps: 3,
+  ranks: 2,
+  kernelSize: 3,
+} as const;
 
 /**
  * A fixture made with the official code (tooling/fixtures/tensor-train/make_fixtures.py): scheduled
@@ -53,8 +70,23 @@ describe('scheduled sampling, against the official code (convttlstm-scheduled.sa
     const { value, grads } = tf.variableGrads(() => {
       const [batch, time, height, width, channels] = frames.shape;
       const inputs = tf.slice(frames, [0, 0, 0, 0, 0], [batch, time - 1, height, width, channels]);
-      output = tf.keep(model.forward(inputs, { inputFrames: 4, futureFrames: 4, outputFrames: 5, teacherForcing: true, scheduledSamplingRatio: 0.5, teacherForcingMask: mask }));
-      return model.trainingLoss(frames, { inputFrames: 4, futureFrames: 4, outputFrames: 5, scheduledSamplingRatio: 0.5, teacherForcingMask: mask });
+      output = tf.keep(
+        model.forward(inputs, {
+          inputFrames: 4,
+          futureFrames: 4,
+          outputFrames: 5,
+          teacherForcing: true,
+          scheduledSamplingRatio: 0.5,
+          teacherForcingMask: mask,
+        }),
+      );
+      return model.trainingLoss(frames, {
+        inputFrames: 4,
+        futureFrames: 4,
+        outputFrames: 5,
+        scheduledSamplingRatio: 0.5,
+        teacherForcingMask: mask,
+      });
     }, variables);
     const expected = videoFromTorch(fixtureTensor(fixture, 'output.train'));
     assertClose(output as tf.Tensor, expected, { atol: 1e-5, name: 'output.train' });
@@ -63,7 +95,10 @@ describe('scheduled sampling, against the official code (convttlstm-scheduled.sa
     model.namedParameters().forEach(([name], i) => {
       tf.tidy(() => {
         const grad = grads[(variables[i] as tf.Variable).name] as tf.Tensor;
-        assertClose(layouts.get(name)!.toTorch(grad), hostToTensor(fixtureTensor(fixture, `grad.${name}`)), { relativeToMax: 1e-4, name: `grad.${name}` });
+        assertClose(layouts.get(name)!.toTorch(grad), hostToTensor(fixtureTensor(fixture, `grad.${name}`)), {
+          relativeToMax: 1e-4,
+          name: `grad.${name}`,
+        });
       });
     });
     tf.dispose([output as tf.Tensor, expected, value, ...Object.values(grads)]);
@@ -94,7 +129,16 @@ describe('rollout', () => {
       return output;
     }, '10 → 30 test-mode rollout');
     await expectNoLeakedTensors(() => {
-      const { value, grads } = tf.variableGrads(() => model.trainingLoss(video, { inputFrames: 10, futureFrames: 30, scheduledSamplingRatio: 0.7, rng: new Rng(3) }), model.trainableVariables());
+      const { value, grads } = tf.variableGrads(
+        () =>
+          model.trainingLoss(video, {
+            inputFrames: 10,
+            futureFrames: 30,
+            scheduledSamplingRatio: 0.7,
+            rng: new Rng(3),
+          }),
+        model.trainableVariables(),
+      );
       return [value, ...Object.values(grads)];
     }, '10 → 30 training step');
     tf.dispose([video, context]);
@@ -106,7 +150,13 @@ describe('rollout', () => {
     const drawn = new Rng(42);
     const values = Array.from({ length: 3 * 4 }, () => (drawn.bernoulli(ratio) ? 1 : 0));
     expect(new Set(values).size).toBe(2); // a mixed mask
-    const options = { inputFrames: 5, futureFrames: 5, outputFrames: 9, teacherForcing: true, scheduledSamplingRatio: ratio } as const;
+    const options = {
+      inputFrames: 5,
+      futureFrames: 5,
+      outputFrames: 9,
+      teacherForcing: true,
+      scheduledSamplingRatio: ratio,
+    } as const;
     const fromRng = model.forward(video, { ...options, rng: new Rng(42) });
     const fromMask = model.forward(video, { ...options, teacherForcingMask: values });
     const again = model.forward(video, { ...options, rng: 42 });
@@ -143,34 +193,64 @@ describe('rollout', () => {
 
   it('gives clear errors for bad inputs and options', () => {
     const video = randomVideo([1, 5, 4, 4, 1], 6);
-    expect(() => model.forward(video, { inputFrames: 6, futureFrames: 2 })).toThrow(/inputs: expected at least 6 frames on axis 1 \(inputFrames\), received \[1, 5, 4, 4, 1\]/);
-    expect(() => model.forward(video, { inputFrames: 3, futureFrames: 4, teacherForcing: true, scheduledSamplingRatio: 1 })).toThrow(/at least 6 frames.*teacher forcing/);
-    expect(() => model.forward(video, { inputFrames: 3, futureFrames: 2, outputFrames: 5 })).toThrow(/outputFrames: expected at most inputFrames \+ futureFrames − 1 = 4/);
-    expect(() => model.forward(video, { inputFrames: 3, futureFrames: 2, teacherForcing: true, scheduledSamplingRatio: 0.5 })).toThrow(/rng: expected an Rng or a seed/);
-    expect(() => model.forward(video, { inputFrames: 3, futureFrames: 2, teacherForcing: true, teacherForcingMask: [1, 0] })).toThrow(/teacherForcingMask: expected 1 values/);
-    expect(() => model.forward(video, { inputFrames: 3, futureFrames: 2, scheduledSamplingRatio: 2 })).toThrow(/scheduledSamplingRatio: expected a number ≤ 1, received 2/);
-    expect(() => model.forward(video, { inputFrames: 3, futureFrame: 2 } as never)).toThrow(/futureFrame.*unknown option/);
+    expect(() => model.forward(video, { inputFrames: 6, futureFrames: 2 })).toThrow(
+      /inputs: expected at least 6 frames on axis 1 \(inputFrames\), received \[1, 5, 4, 4, 1\]/,
+    );
+    expect(() =>
+      model.forward(video, { inputFrames: 3, futureFrames: 4, teacherForcing: true, scheduledSamplingRatio: 1 }),
+    ).toThrow(/at least 6 frames.*teacher forcing/);
+    expect(() => model.forward(video, { inputFrames: 3, futureFrames: 2, outputFrames: 5 })).toThrow(
+      /outputFrames: expected at most inputFrames \+ futureFrames − 1 = 4/,
+    );
+    expect(() =>
+      model.forward(video, { inputFrames: 3, futureFrames: 2, teacherForcing: true, scheduledSamplingRatio: 0.5 }),
+    ).toThrow(/rng: expected an Rng or a seed/);
+    expect(() =>
+      model.forward(video, { inputFrames: 3, futureFrames: 2, teacherForcing: true, teacherForcingMask: [1, 0] }),
+    ).toThrow(/teacherForcingMask: expected 1 values/);
+    expect(() => model.forward(video, { inputFrames: 3, futureFrames: 2, scheduledSamplingRatio: 2 })).toThrow(
+      /scheduledSamplingRatio: expected a number ≤ 1, received 2/,
+    );
+    expect(() => model.forward(video, { inputFrames: 3, futureFrame: 2 } as never)).toThrow(
+      /futureFrame.*unknown option/,
+    );
     const rgb = randomVideo([1, 5, 4, 4, 3], 7);
     expect(() => model.forward(rgb, { inputFrames: 3, futureFrames: 2 })).toThrow(ShapeError);
-    expect(() => model.forward(rgb, { inputFrames: 3, futureFrames: 2 })).toThrow(/inputs: expected \[batch, time, height, width, 1\] \(inputChannels\), received \[1, 5, 4, 4, 3\]/);
-    expect(() => model.trainingLoss(video, { inputFrames: 3, futureFrames: 3 })).toThrow(/frames: expected 6 frames \(inputFrames 3 \+ futureFrames 3\)/);
-    expect(() => model.forward(tf.zeros([5, 4, 4, 1]) as never, { inputFrames: 3, futureFrames: 2 })).toThrow(/inputs: expected rank 5/);
+    expect(() => model.forward(rgb, { inputFrames: 3, futureFrames: 2 })).toThrow(
+      /inputs: expected \[batch, time, height, width, 1\] \(inputChannels\), received \[1, 5, 4, 4, 3\]/,
+    );
+    expect(() => model.trainingLoss(video, { inputFrames: 3, futureFrames: 3 })).toThrow(
+      /frames: expected 6 frames \(inputFrames 3 \+ futureFrames 3\)/,
+    );
+    expect(() => model.forward(tf.zeros([5, 4, 4, 1]) as never, { inputFrames: 3, futureFrames: 2 })).toThrow(
+      /inputs: expected rank 5/,
+    );
     expect(() => l1MseLoss(video, rgb)).toThrow(/target: expected the shape of prediction/);
     tf.dispose([video, rgb]);
   });
 
   it('rejects bad network configurations', () => {
     expect(() => new ConvRecurrentNet({ ...tiny, order: 4 })).toThrow(ConfigError);
-    expect(() => new ConvRecurrentNet({ ...tiny, order: 4 })).toThrow(/order: expected an order ≤ steps \(3\), received 4/);
+    expect(() => new ConvRecurrentNet({ ...tiny, order: 4 })).toThrow(
+      /order: expected an order ≤ steps \(3\), received 4/,
+    );
     expect(() => new ConvRecurrentNet({ ...tiny, ranks: 0 })).toThrow(/ranks: expected a positive integer, received 0/);
-    expect(() => new ConvRecurrentNet({ ...tiny, hiddenChannels: [3] })).toThrow(/hiddenChannels: expected one entry per block \(2/);
+    expect(() => new ConvRecurrentNet({ ...tiny, hiddenChannels: [3] })).toThrow(
+      /hiddenChannels: expected one entry per block \(2/,
+    );
     expect(() => new ConvRecurrentNet({ ...tiny, skipStride: 2 })).toThrow(/skipStride: .*IndexError.*received 2/);
-    expect(() => new ConvRecurrentNet({ ...tiny, cell: 'gru' as never })).toThrow(/cell: expected one of "convttlstm", "convlstm", "convgru", received "gru"/);
+    expect(() => new ConvRecurrentNet({ ...tiny, cell: 'gru' as never })).toThrow(
+      /cell: expected one of "convttlstm", "convlstm", "convgru", received "gru"/,
+    );
     // A ConvGRU network has no official counterpart: no official config to export.
     const gru = new ConvRecurrentNet({ ...tiny, cell: 'convgru' });
-    expect(() => gru.officialConfig()).toThrow(/cell: expected one of convttlstm, convlstm for the official ConvLSTMNet arguments \(it has no ConvGRU\), received "convgru"/);
+    expect(() => gru.officialConfig()).toThrow(
+      /cell: expected one of convttlstm, convlstm for the official ConvLSTMNet arguments \(it has no ConvGRU\), received "convgru"/,
+    );
     gru.dispose();
-    expect(() => new ConvRecurrentNet({ ...tiny, kernelSize: [3, 4] })).toThrow(/kernelSize: expected odd kernel sizes/);
+    expect(() => new ConvRecurrentNet({ ...tiny, kernelSize: [3, 4] })).toThrow(
+      /kernelSize: expected odd kernel sizes/,
+    );
   });
 });
 
@@ -180,19 +260,37 @@ describe('gradient checkpointing', () => {
       const model = new ConvRecurrentNet({ ...tiny, cell, seed: 8 });
       const video = randomVideo([2, 8, 6, 6, 1], 9);
       const run = (checkpointing: boolean) =>
-        tf.variableGrads(() => model.trainingLoss(video, { inputFrames: 4, futureFrames: 4, scheduledSamplingRatio: 0.5, rng: 1, checkpointing }), model.trainableVariables());
+        tf.variableGrads(
+          () =>
+            model.trainingLoss(video, {
+              inputFrames: 4,
+              futureFrames: 4,
+              scheduledSamplingRatio: 0.5,
+              rng: 1,
+              checkpointing,
+            }),
+          model.trainableVariables(),
+        );
       const plain = run(false);
       const checkpointed = run(true);
       assertClose(checkpointed.value, plain.value, { atol: 1e-7, name: `${cell} loss` });
       for (const [name, grad] of Object.entries(plain.grads)) {
         assertClose(checkpointed.grads[name]!, grad, { relativeToMax: 1e-6, name: `${cell} grad ${name}` });
       }
-      tf.dispose([plain.value, checkpointed.value, ...Object.values(plain.grads), ...Object.values(checkpointed.grads)]);
+      tf.dispose([
+        plain.value,
+        checkpointed.value,
+        ...Object.values(plain.grads),
+        ...Object.values(checkpointed.grads),
+      ]);
       await expectNoLeakedTensors(() => {
         const { value, grads } = run(true);
         return [value, ...Object.values(grads)];
       }, `${cell} checkpointed training step`);
-      await expectNoLeakedTensors(() => model.forward(video, { inputFrames: 4, futureFrames: 4, checkpointing: true }), `${cell} checkpointed inference`);
+      await expectNoLeakedTensors(
+        () => model.forward(video, { inputFrames: 4, futureFrames: 4, checkpointing: true }),
+        `${cell} checkpointed inference`,
+      );
       video.dispose();
       model.dispose();
     }

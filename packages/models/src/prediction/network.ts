@@ -29,10 +29,23 @@ import {
   stackFrames,
   writeSafetensors,
 } from '@vid/core';
-import { ConvGRUCell, ConvLSTMCell, type RecurrentModule, type RecurrentState, mapState, stateTensors } from '@vid/cells';
+import {
+  ConvGRUCell,
+  ConvLSTMCell,
+  type RecurrentModule,
+  type RecurrentState,
+  mapState,
+  stateTensors,
+} from '@vid/cells';
 import { ConvTTLSTMCell } from '@vid/tensor-train';
 
-import { type ReadCheckpointOptions, checkStateDict, inferOfficialConfig, metadataConfig, readOfficialCheckpoint } from './checkpoint.js';
+import {
+  type ReadCheckpointOptions,
+  checkStateDict,
+  inferOfficialConfig,
+  metadataConfig,
+  readOfficialCheckpoint,
+} from './checkpoint.js';
 import { l1MseLoss } from './loss.js';
 import {
   type ConvRecurrentNetOptions,
@@ -103,8 +116,25 @@ export interface FromCheckpointOptions extends ReadCheckpointOptions {
   readonly seed?: number;
 }
 
-const ROLLOUT_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'teacherForcing', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
-const LOSS_KEYS = ['inputFrames', 'futureFrames', 'outputFrames', 'scheduledSamplingRatio', 'rng', 'teacherForcingMask', 'checkpointing'] as const;
+const ROLLOUT_KEYS = [
+  'inputFrames',
+  'futureFrames',
+  'outputFrames',
+  'teacherForcing',
+  'scheduledSamplingRatio',
+  'rng',
+  'teacherForcingMask',
+  'checkpointing',
+] as const;
+const LOSS_KEYS = [
+  'inputFrames',
+  'futureFrames',
+  'outputFrames',
+  'scheduledSamplingRatio',
+  'rng',
+  'teacherForcingMask',
+  'checkpointing',
+] as const;
 
 /**
  * A convolutional recurrent network for video prediction, the official `ConvLSTMNet` design
@@ -136,23 +166,48 @@ export class ConvRecurrentNet extends Module {
     const { config } = this;
     const cells: Array<{ id: string; block: number; cell: NetworkCell }> = [];
     for (const layer of layerPlan(config)) {
-      const common = { inputChannels: layer.inputChannels, hiddenChannels: layer.hiddenChannels, kernelSize: config.kernelSize, bias: config.bias, seed: rng };
+      const common = {
+        inputChannels: layer.inputChannels,
+        hiddenChannels: layer.hiddenChannels,
+        kernelSize: config.kernelSize,
+        bias: config.bias,
+        seed: rng,
+      };
       let cell: NetworkCell;
       if (config.cell === 'convttlstm') {
-        cell = new ConvTTLSTMCell({ ...common, order: config.order, steps: config.steps, ranks: config.ranks }) as unknown as NetworkCell;
+        cell = new ConvTTLSTMCell({
+          ...common,
+          order: config.order,
+          steps: config.steps,
+          ranks: config.ranks,
+        }) as unknown as NetworkCell;
       } else if (config.cell === 'convlstm') {
         // The official ConvLSTMCell (code/convlstmcell.py): Shi et al. without peepholes, one
         // convolution on [x, h] named `conv`, gates in the order i, f, o, g.
-        cell = new ConvLSTMCell({ ...common, peephole: 'none', fused: true, gateOrder: 'ifog' }) as unknown as NetworkCell;
+        cell = new ConvLSTMCell({
+          ...common,
+          peephole: 'none',
+          fused: true,
+          gateOrder: 'ifog',
+        }) as unknown as NetworkCell;
       } else {
         cell = new ConvGRUCell(common) as unknown as NetworkCell;
       }
       cells.push({ id: layer.id, block: layer.block, cell });
     }
     // The official output layer: Conv2d(channels, input_channels, kernel_size=1, bias=True).
-    this.output = new Conv2d({ inChannels: outputLayerChannels(config), outChannels: config.inputChannels, kernelSize: 1, bias: true, seed: rng });
+    this.output = new Conv2d({
+      inChannels: outputLayerChannels(config),
+      outChannels: config.inputChannels,
+      kernelSize: 1,
+      bias: true,
+      seed: rng,
+    });
     this.cells = cells;
-    this.layers = this.registerModule('layers', new ModuleDict<Module>([...cells.map(({ id, cell }) => [id, cell] as [string, Module]), ['output', this.output]]));
+    this.layers = this.registerModule(
+      'layers',
+      new ModuleDict<Module>([...cells.map(({ id, cell }) => [id, cell] as [string, Module]), ['output', this.output]]),
+    );
   }
 
   /** Builds a network from vid options or the official constructor arguments (object or JSON). */
@@ -168,7 +223,12 @@ export class ConvRecurrentNet extends Module {
    */
   override getConfig(): ModuleConfig {
     const { kernelSize, layersPerBlock, hiddenChannels, ...rest } = this.config;
-    return { ...rest, layersPerBlock: [...layersPerBlock], hiddenChannels: [...hiddenChannels], kernelSize: [...kernelSize] };
+    return {
+      ...rest,
+      layersPerBlock: [...layersPerBlock],
+      hiddenChannels: [...hiddenChannels],
+      kernelSize: [...kernelSize],
+    };
   }
 
   /**
@@ -182,13 +242,22 @@ export class ConvRecurrentNet extends Module {
    * from the tensor shapes. Missing, unexpected and mis-shaped keys are all listed in one
    * `StateDictError`, with the configuration the checkpoint implies where it differs.
    */
-  static async fromCheckpoint(source: string | Uint8Array, config?: NetConfigInput, options: FromCheckpointOptions = {}): Promise<ConvRecurrentNet> {
+  static async fromCheckpoint(
+    source: string | Uint8Array,
+    config?: NetConfigInput,
+    options: FromCheckpointOptions = {},
+  ): Promise<ConvRecurrentNet> {
     const checkpoint = await readOfficialCheckpoint(source, options);
     const { file, stateDict } = checkpoint;
     let input: NetConfigInput;
     if (config !== undefined) {
       if (options.outputSigmoid !== undefined) {
-        throw new ConfigError('outputSigmoid', 'no outputSigmoid option when a config is given (set it in the config)', options.outputSigmoid, 'ConvRecurrentNet.fromCheckpoint');
+        throw new ConfigError(
+          'outputSigmoid',
+          'no outputSigmoid option when a config is given (set it in the config)',
+          options.outputSigmoid,
+          'ConvRecurrentNet.fromCheckpoint',
+        );
       }
       input = config;
     } else {
@@ -253,7 +322,9 @@ export class ConvRecurrentNet extends Module {
     return tf.tidy(() => {
       // [B, T, H, W, C] → [T, B, H, W, C] → T × [B, H, W, C]
       const frames = tf.unstack(tf.transpose(inputs, [1, 0, 2, 3, 4])) as tf.Tensor4D[];
-      let states: RecurrentState[] = this.cells.map(({ cell }, i) => cell.zeroState(i === 0 ? (frames[0] as tf.Tensor4D) : tf.zeros([batch, height, width, cell.inputSize])));
+      let states: RecurrentState[] = this.cells.map(({ cell }, i) =>
+        cell.zeroState(i === 0 ? (frames[0] as tf.Tensor4D) : tf.zeros([batch, height, width, cell.inputSize])),
+      );
       // Once per rollout (not per step): each cell's `prepare` (a split gate kernel); a
       // checkpointed step prepares its own, inside its recomputation, so that the gradients
       // reach the parameters.
@@ -269,7 +340,10 @@ export class ConvRecurrentNet extends Module {
         // One tidy per step frees its intermediates at once (the tape keeps what backprop needs).
         const result = plan.checkpointing
           ? this.#checkpointedStep(x, current)
-          : (tf.tidy(() => this.#step(x, current, prepared) as unknown as tf.TensorContainer) as unknown as { output: tf.Tensor4D; states: RecurrentState[] });
+          : (tf.tidy(() => this.#step(x, current, prepared) as unknown as tf.TensorContainer) as unknown as {
+              output: tf.Tensor4D;
+              states: RecurrentState[];
+            });
         disposeDropped(current, result.states);
         states = result.states;
         outputs.push(result.output);
@@ -309,7 +383,12 @@ export class ConvRecurrentNet extends Module {
     const futureFrames = positiveInteger(options.futureFrames, 'futureFrames', context);
     const total = inputFrames + futureFrames;
     if (frames.shape[1] !== total) {
-      throw new ShapeError('frames', `${total} frames (inputFrames ${inputFrames} + futureFrames ${futureFrames}) on axis 1`, formatShape(frames.shape), context);
+      throw new ShapeError(
+        'frames',
+        `${total} frames (inputFrames ${inputFrames} + futureFrames ${futureFrames}) on axis 1`,
+        formatShape(frames.shape),
+        context,
+      );
     }
     const outputFrames = positiveInteger(options.outputFrames ?? total - 1, 'outputFrames', context);
     return tf.tidy(() => {
@@ -330,7 +409,11 @@ export class ConvRecurrentNet extends Module {
   }
 
   /** One time step through every layer and the output convolution. */
-  #step(input: tf.Tensor4D, states: readonly RecurrentState[], prepared?: readonly unknown[]): { output: tf.Tensor4D; states: RecurrentState[] } {
+  #step(
+    input: tf.Tensor4D,
+    states: readonly RecurrentState[],
+    prepared?: readonly unknown[],
+  ): { output: tf.Tensor4D; states: RecurrentState[] } {
     const skip = this.config.skipStride ?? this.config.layersPerBlock.length + 1;
     const next: RecurrentState[] = [];
     const queue: tf.Tensor4D[] = []; // outputs of the previous blocks, for the skip connections
@@ -360,11 +443,15 @@ export class ConvRecurrentNet extends Module {
    * and concatenated, and is split apart again (a split saves nothing for its gradient, so the
    * packed tensor is freed at once).
    */
-  #checkpointedStep(input: tf.Tensor4D, states: readonly RecurrentState[]): { output: tf.Tensor4D; states: RecurrentState[] } {
+  #checkpointedStep(
+    input: tf.Tensor4D,
+    states: readonly RecurrentState[],
+  ): { output: tf.Tensor4D; states: RecurrentState[] } {
     const stateInputs = [...new Set(layerStateTensors(states))];
     const variables = this.trainableVariables();
     const count = stateInputs.length;
-    const rebuild = (tensors: readonly tf.Tensor[]): RecurrentState[] => mapLayerStates(states, (leaf) => tensors[stateInputs.indexOf(leaf)] as tf.Tensor);
+    const rebuild = (tensors: readonly tf.Tensor[]): RecurrentState[] =>
+      mapLayerStates(states, (leaf) => tensors[stateInputs.indexOf(leaf)] as tf.Tensor);
     // Which leaves of the next state are new (packed into the output), by traversal position.
     let freshPositions: boolean[] = [];
     let nextStructure: RecurrentState[] = [];
@@ -379,7 +466,10 @@ export class ConvRecurrentNet extends Module {
       const fresh = leaves.filter((_, i) => freshPositions[i]);
       // [B, H, W, C_out], new states [B, H, W, C] … → one flat [B·H·W·(C_out + Σ C)]: a
       // concatenation of contiguous blocks (on channels it would be a strided copy).
-      return tf.concat([result.output, ...fresh].map((t) => tf.reshape(t, [-1])), 0);
+      return tf.concat(
+        [result.output, ...fresh].map((t) => tf.reshape(t, [-1])),
+        0,
+      );
     };
     const step = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const save = args[args.length - 1] as tf.GradSaveFunc;
@@ -393,7 +483,11 @@ export class ConvRecurrentNet extends Module {
           // allowNoGradients: an input the step does not use (a state or a parameter) gets zeros,
           // where tf.grads would throw.
           const grads = recomputeGradients(() =>
-            tf.tidy(() => tf.engine().gradients(() => pack(all[0] as tf.Tensor4D, all.slice(1, 1 + count), false), all, dy, true).grads),
+            tf.tidy(
+              () =>
+                tf.engine().gradients(() => pack(all[0] as tf.Tensor4D, all.slice(1, 1 + count), false), all, dy, true)
+                  .grads,
+            ),
           );
           return all.map((tensor, i) => grads[i] ?? tf.zerosLike(tensor));
         },
@@ -402,10 +496,21 @@ export class ConvRecurrentNet extends Module {
     return tf.tidy(() => {
       const packed = step(input, ...stateInputs, ...variables);
       const [batch, height, width] = input.shape;
-      const shapes: number[][] = [[batch, height, width, this.config.inputChannels], ...layerStateTensors(nextStructure).filter((_, i) => freshPositions[i]).map((t) => t.shape)];
+      const shapes: number[][] = [
+        [batch, height, width, this.config.inputChannels],
+        ...layerStateTensors(nextStructure)
+          .filter((_, i) => freshPositions[i])
+          .map((t) => t.shape),
+      ];
       // [B·H·W·(C_out + Σ C)] → the prediction [B, H, W, C_out] and each new state [B, H, W, C]
-      const pieces = tf.split(packed, shapes.map((shape) => shape.reduce((a, b) => a * b, 1)), 0);
-      const [output, ...fresh] = pieces.map((piece, i) => tf.reshape(piece, shapes[i] as number[]) as unknown as tf.Tensor4D);
+      const pieces = tf.split(
+        packed,
+        shapes.map((shape) => shape.reduce((a, b) => a * b, 1)),
+        0,
+      );
+      const [output, ...fresh] = pieces.map(
+        (piece, i) => tf.reshape(piece, shapes[i] as number[]) as unknown as tf.Tensor4D,
+      );
       let next = 0;
       const previous = new Set(stateInputs);
       let position = 0;
@@ -421,14 +526,27 @@ export class ConvRecurrentNet extends Module {
   #planRollout(
     inputs: tf.Tensor5D,
     options: RolloutOptions,
-  ): { inputFrames: number; futureFrames: number; totalSteps: number; outputFrames: number; mask: TeacherForcing | null; checkpointing: boolean } {
+  ): {
+    inputFrames: number;
+    futureFrames: number;
+    totalSteps: number;
+    outputFrames: number;
+    mask: TeacherForcing | null;
+    checkpointing: boolean;
+  } {
     const context = 'ConvRecurrentNet.forward';
-    if (options === null || typeof options !== 'object') throw new ConfigError('options', '{ inputFrames, futureFrames, … }', options, context);
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError('options', '{ inputFrames, futureFrames, … }', options, context);
     assertKnownKeys(options, ROLLOUT_KEYS, context);
     assertRank(inputs, 5, 'inputs', context, '[batch, time, height, width, channels]');
     const [batch, time, , , channels] = inputs.shape;
     if (channels !== this.config.inputChannels) {
-      throw new ShapeError('inputs', `[batch, time, height, width, ${this.config.inputChannels}] (inputChannels)`, formatShape(inputs.shape), context);
+      throw new ShapeError(
+        'inputs',
+        `[batch, time, height, width, ${this.config.inputChannels}] (inputChannels)`,
+        formatShape(inputs.shape),
+        context,
+      );
     }
     assertFinite(inputs, 'inputs', context);
     const inputFrames = positiveInteger(options.inputFrames, 'inputFrames', context);
@@ -436,7 +554,12 @@ export class ConvRecurrentNet extends Module {
     const totalSteps = inputFrames + futureFrames - 1;
     const outputFrames = positiveInteger(options.outputFrames ?? futureFrames, 'outputFrames', context);
     if (outputFrames > totalSteps) {
-      throw new ConfigError('outputFrames', `at most inputFrames + futureFrames − 1 = ${totalSteps} (the steps of the rollout)`, outputFrames, context);
+      throw new ConfigError(
+        'outputFrames',
+        `at most inputFrames + futureFrames − 1 = ${totalSteps} (the steps of the rollout)`,
+        outputFrames,
+        context,
+      );
     }
     // [batch, futureFrames − 1]: future steps 1 … futureFrames − 1 may read the ground truth.
     const mask = TeacherForcing.resolve(options, batch, futureFrames - 1, context);

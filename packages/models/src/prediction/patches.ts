@@ -12,7 +12,12 @@ import { ShapeError, formatShape, positiveInteger } from '@vid/core';
 function check(x: tf.Tensor, patchSize: number, context: string): void {
   positiveInteger(patchSize, 'patchSize', context);
   if (x.rank !== 4 && x.rank !== 5) {
-    throw new ShapeError('x', 'rank 4 [batch, height, width, channels] or rank 5 [batch, time, height, width, channels]', `rank ${x.rank} ${formatShape(x.shape)}`, context);
+    throw new ShapeError(
+      'x',
+      'rank 4 [batch, height, width, channels] or rank 5 [batch, time, height, width, channels]',
+      `rank ${x.rank} ${formatShape(x.shape)}`,
+      context,
+    );
   }
 }
 
@@ -43,7 +48,9 @@ export function spaceToDepth(x: tf.Tensor, patchSize: number): tf.Tensor {
     const split = tf.reshape(flat, [n * h, p, w, p * channels]);
     const moved = tf.transpose(split, [0, 2, 1, 3]);
     const patched = tf.reshape(moved, [n, h, w, p * p * channels]);
-    return x.rank === 5 ? tf.reshape(patched, [x.shape[0] as number, x.shape[1] as number, h, w, p * p * channels]) : patched;
+    return x.rank === 5
+      ? tf.reshape(patched, [x.shape[0] as number, x.shape[1] as number, h, w, p * p * channels])
+      : patched;
   });
 }
 
@@ -67,6 +74,8 @@ export function depthToSpace(x: tf.Tensor, patchSize: number): tf.Tensor {
     const split = tf.reshape(flat, [n * h, w, p, p * channels]);
     const moved = tf.transpose(split, [0, 2, 1, 3]);
     const image = tf.reshape(moved, [n, h * p, w * p, channels]);
-    return x.rank === 5 ? tf.reshape(image, [x.shape[0] as number, x.shape[1] as number, h * p, w * p, channels]) : image;
+    return x.rank === 5
+      ? tf.reshape(image, [x.shape[0] as number, x.shape[1] as number, h * p, w * p, channels])
+      : image;
   });
 }

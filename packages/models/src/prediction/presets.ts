@@ -50,24 +50,55 @@ export const PREDICTOR_PRESETS = {
     checkpoints: ['convttlstm-mnist.pt', 'convttlstm-kth.pt'],
   },
   /** The paper's ConvLSTM baseline: the same network with ConvLSTM cells (3,973,201 parameters). */
-  'convlstm-paper': { description: 'Su et al. 2020: the ConvLSTM baseline (same network, ConvLSTM cells)', spec: { type: 'conv-recurrent-net', network: { ...paperNetwork('convlstm') } } },
+  'convlstm-paper': {
+    description: 'Su et al. 2020: the ConvLSTM baseline (same network, ConvLSTM cells)',
+    spec: { type: 'conv-recurrent-net', network: { ...paperNetwork('convlstm') } },
+  },
   /** Shi et al. 2015, Moving MNIST: 3 layers 128-64-64, 5×5, 4×4 patches, forecaster without input. */
   'encoder-forecaster-shi2015': {
     description: 'Shi et al. 2015: encoder-forecaster, ConvLSTM 128-64-64, 5×5 kernels, 4×4 patches of 64×64 frames',
-    spec: { type: 'encoder-forecaster', options: { frameSize: [64, 64], frameChannels: 1, patchSize: 4, hiddenChannels: [128, 64, 64], kernelSize: 5, peephole: 'spatial', forecasterInput: 'none' } },
+    spec: {
+      type: 'encoder-forecaster',
+      options: {
+        frameSize: [64, 64],
+        frameChannels: 1,
+        patchSize: 4,
+        hiddenChannels: [128, 64, 64],
+        kernelSize: 5,
+        peephole: 'spatial',
+        forecasterInput: 'none',
+      },
+    },
   },
   /** A small ConvLSTM on 4×4 patches of 64×64 frames: trains on a CPU in minutes. */
   'convlstm-small': {
     description: 'A small ConvLSTM (one 32-channel layer, 3×3) on 4×4 patches of 64×64 frames',
-    spec: { type: 'conv-recurrent-net', patchSize: 4, network: { cell: 'convlstm', inputChannels: 16, layersPerBlock: [1], hiddenChannels: [32], skipStride: null, kernelSize: 3, bias: true, outputSigmoid: false } },
+    spec: {
+      type: 'conv-recurrent-net',
+      patchSize: 4,
+      network: {
+        cell: 'convlstm',
+        inputChannels: 16,
+        layersPerBlock: [1],
+        hiddenChannels: [32],
+        skipStride: null,
+        kernelSize: 3,
+        bias: true,
+        outputSigmoid: false,
+      },
+    },
   },
   /** The copy-last-frame baseline. */
-  'copy-last-frame': { description: 'Baseline: every future frame is the last context frame', spec: { type: 'copy-last-frame', channels: 1 } },
+  'copy-last-frame': {
+    description: 'Baseline: every future frame is the last context frame',
+    spec: { type: 'copy-last-frame', channels: 1 },
+  },
 } as const satisfies Record<string, PredictorPreset>;
 
 export type PredictorPresetName = keyof typeof PREDICTOR_PRESETS;
 
-const MNIST_NOTES = 'Moving-MNIST-2 (two digits, 64×64, values in [0, 1]). The official evaluation clamps predictions to [0, 1] before the metrics.';
+const MNIST_NOTES =
+  'Moving-MNIST-2 (two digits, 64×64, values in [0, 1]). The official evaluation clamps predictions to [0, 1] before the metrics.';
 const KTH_NOTES =
   'KTH actions: the official evaluation averages the RGB channels to grayscale, resizes each 120×120 frame to 128×128 (skimage.transform.resize) and clamps predictions to [0, 1].';
 

@@ -49,21 +49,38 @@ export interface CreatePredictorOptions {
 
 /** Checks a spec's shape (the models check their own options). */
 export function validatePredictorSpec(spec: unknown, context = 'createPredictor'): PredictorSpec {
-  if (spec === null || typeof spec !== 'object') throw new ConfigError('spec', `an object { type: ${PREDICTOR_TYPES.join(' | ')}, … }`, spec, context);
+  if (spec === null || typeof spec !== 'object')
+    throw new ConfigError('spec', `an object { type: ${PREDICTOR_TYPES.join(' | ')}, … }`, spec, context);
   const { type: given } = spec as { type?: unknown };
   const type = typeof given === 'string' ? (LEGACY_PREDICTOR_TYPES[given] ?? given) : given;
   const checked: object = type === given ? spec : { ...spec, type };
   switch (type) {
     case 'conv-recurrent-net':
       assertKnownKeys(checked, ['type', 'network', 'patchSize'], context);
-      if ((checked as { network?: unknown }).network === null || typeof (checked as { network?: unknown }).network !== 'object') {
-        throw new ConfigError('network', 'the network options or the official ConvLSTMNet arguments (an object)', (checked as { network?: unknown }).network, context);
+      if (
+        (checked as { network?: unknown }).network === null ||
+        typeof (checked as { network?: unknown }).network !== 'object'
+      ) {
+        throw new ConfigError(
+          'network',
+          'the network options or the official ConvLSTMNet arguments (an object)',
+          (checked as { network?: unknown }).network,
+          context,
+        );
       }
       return checked as PredictorSpec;
     case 'encoder-forecaster':
       assertKnownKeys(checked, ['type', 'options'], context);
-      if ((checked as { options?: unknown }).options === null || typeof (checked as { options?: unknown }).options !== 'object') {
-        throw new ConfigError('options', 'the EncoderForecaster options (an object)', (checked as { options?: unknown }).options, context);
+      if (
+        (checked as { options?: unknown }).options === null ||
+        typeof (checked as { options?: unknown }).options !== 'object'
+      ) {
+        throw new ConfigError(
+          'options',
+          'the EncoderForecaster options (an object)',
+          (checked as { options?: unknown }).options,
+          context,
+        );
       }
       return checked as PredictorSpec;
     case 'copy-last-frame':
@@ -82,7 +99,9 @@ export function createPredictor(spec: PredictorSpec, options: CreatePredictorOpt
     case 'conv-recurrent-net':
       return ConvRecurrentPredictor.fromSpec(checked, seed);
     case 'encoder-forecaster':
-      return new EncoderForecasterPredictor({ ...(checked.options as object), seed } as ConstructorParameters<typeof EncoderForecasterPredictor>[0]);
+      return new EncoderForecasterPredictor({ ...(checked.options as object), seed } as ConstructorParameters<
+        typeof EncoderForecasterPredictor
+      >[0]);
     case 'copy-last-frame':
       return new CopyLastFramePredictor(checked.channels !== undefined ? { channels: checked.channels } : {});
   }
@@ -96,14 +115,17 @@ export const PREDICTOR_METADATA_KEY = 'vid_predictor';
  * what the wrapper adds to the module (the space-to-depth patch of a `ConvRecurrentNet`). The
  * architecture itself is the file's `class_name` and `config`.
  */
-export type PredictorMetadata = { readonly type: 'conv-recurrent-net'; readonly patchSize: number } | { readonly type: 'encoder-forecaster' };
+export type PredictorMetadata =
+  { readonly type: 'conv-recurrent-net'; readonly patchSize: number } | { readonly type: 'encoder-forecaster' };
 
 /** The predictor types whose parameters live in a registered module: its class, and how a loaded one is wrapped. */
 const MODULE_PREDICTORS = {
   'conv-recurrent-net': {
     className: ConvRecurrentNet.className,
     wrap: (module: Module, info: PredictorMetadata): VideoPredictor =>
-      new ConvRecurrentPredictor(module as ConvRecurrentNet, { patchSize: info.type === 'conv-recurrent-net' ? info.patchSize : 1 }),
+      new ConvRecurrentPredictor(module as ConvRecurrentNet, {
+        patchSize: info.type === 'conv-recurrent-net' ? info.patchSize : 1,
+      }),
   },
   'encoder-forecaster': {
     className: EncoderForecaster.className,
@@ -144,7 +166,11 @@ export interface SavePredictorOptions {
  * `indexeddb://name`, `downloads://name`, or an IO handler; omit it to get the bytes only.
  * @returns what `saveModel` returns: the bytes, the location, the class name, config and tensor names.
  */
-export async function savePredictor(predictor: VideoPredictor, destination?: ModelDestination, options: SavePredictorOptions = {}): Promise<SavedModel> {
+export async function savePredictor(
+  predictor: VideoPredictor,
+  destination?: ModelDestination,
+  options: SavePredictorOptions = {},
+): Promise<SavedModel> {
   const context = 'savePredictor';
   assertKnownKeys(options, ['metadata'], context);
   const info = predictorMetadata(predictor.spec);
@@ -162,9 +188,16 @@ export async function savePredictor(predictor: VideoPredictor, destination?: Mod
     throw new ConfigError('predictor.module', `a ${expected} for a ${info.type} predictor`, className, context);
   }
   if (options.metadata && PREDICTOR_METADATA_KEY in options.metadata) {
-    throw new ConfigError(`metadata.${PREDICTOR_METADATA_KEY}`, 'a key other than vid_predictor (savePredictor writes it)', options.metadata[PREDICTOR_METADATA_KEY], context);
+    throw new ConfigError(
+      `metadata.${PREDICTOR_METADATA_KEY}`,
+      'a key other than vid_predictor (savePredictor writes it)',
+      options.metadata[PREDICTOR_METADATA_KEY],
+      context,
+    );
   }
-  return saveModel(predictor.module, destination, { metadata: { ...options.metadata, [PREDICTOR_METADATA_KEY]: JSON.stringify(info) } });
+  return saveModel(predictor.module, destination, {
+    metadata: { ...options.metadata, [PREDICTOR_METADATA_KEY]: JSON.stringify(info) },
+  });
 }
 
 /** Options of {@link loadPredictor}. */
@@ -218,12 +251,22 @@ export async function loadPredictor(source: ModelSource, options: LoadPredictorO
   assertKnownKeys(options, LOAD_KEYS, 'loadPredictor');
   const handler = resolveHandler(source, 'source');
   if (typeof handler.load !== 'function') {
-    throw new ConfigError('source', 'a source that can be read (a path, a URL, bytes, indexeddb:// or a handler with load)', handler.location, 'loadPredictor');
+    throw new ConfigError(
+      'source',
+      'a source that can be read (a path, a URL, bytes, indexeddb:// or a handler with load)',
+      handler.location,
+      'loadPredictor',
+    );
   }
   const location = options.name ?? handler.location;
   const bytes = await handler.load();
-  if (bytes.byteLength === 0) throw new FileFormatError(location, 'the file is empty (expected a vid model, a safetensors file or a PyTorch checkpoint)');
-  if (isSavedModel(bytes)) return loadSavedPredictor(bytes, parseSafetensors(bytes, location).metadata, location, options);
+  if (bytes.byteLength === 0)
+    throw new FileFormatError(
+      location,
+      'the file is empty (expected a vid model, a safetensors file or a PyTorch checkpoint)',
+    );
+  if (isSavedModel(bytes))
+    return loadSavedPredictor(bytes, parseSafetensors(bytes, location).metadata, location, options);
   return importPredictor(bytes, location, options);
 }
 
@@ -243,16 +286,29 @@ export function isSavedModel(bytes: Uint8Array): boolean {
 }
 
 /** A vid model file: the module from `readModel`, wrapped as `vid_predictor` says. */
-async function loadSavedPredictor(bytes: Uint8Array, metadata: Readonly<Record<string, string>>, location: string, options: LoadPredictorOptions): Promise<VideoPredictor> {
+async function loadSavedPredictor(
+  bytes: Uint8Array,
+  metadata: Readonly<Record<string, string>>,
+  location: string,
+  options: LoadPredictorOptions,
+): Promise<VideoPredictor> {
   const context = `loadPredictor(${location})`;
   for (const key of ['config', 'patchSize'] as const) {
     if (options[key] !== undefined) {
-      throw new ConfigError(key, `no ${key}: a vid model file holds its architecture (config and patchSize are for official PyTorch checkpoints)`, options[key], context);
+      throw new ConfigError(
+        key,
+        `no ${key}: a vid model file holds its architecture (config and patchSize are for official PyTorch checkpoints)`,
+        options[key],
+        context,
+      );
     }
   }
   const info = savedPredictorMetadata(metadata, location);
   const { className } = MODULE_PREDICTORS[info.type];
-  const readOptions: LoadModelOptions = { expectClass: className, ...(options.strict !== undefined ? { strict: options.strict } : {}) };
+  const readOptions: LoadModelOptions = {
+    expectClass: className,
+    ...(options.strict !== undefined ? { strict: options.strict } : {}),
+  };
   const { model } = await readModel({ location, load: async () => bytes }, readOptions);
   try {
     return MODULE_PREDICTORS[info.type].wrap(model, info);
@@ -269,7 +325,10 @@ function savedPredictorMetadata(metadata: Readonly<Record<string, string>>, loca
     const type = MODULE_PREDICTOR_TYPES.find((t) => MODULE_PREDICTORS[t].className === metadata.class_name);
     if (type === undefined) {
       const classes = MODULE_PREDICTOR_TYPES.map((t) => MODULE_PREDICTORS[t].className).join(' or ');
-      throw new FileFormatError(location, `not a video predictor: expected a model of class ${classes}, received a ${String(metadata.class_name)} (load it with loadModel)`);
+      throw new FileFormatError(
+        location,
+        `not a video predictor: expected a model of class ${classes}, received a ${String(metadata.class_name)} (load it with loadModel)`,
+      );
     }
     return type === 'conv-recurrent-net' ? { type, patchSize: 1 } : { type };
   }
@@ -282,7 +341,10 @@ function savedPredictorMetadata(metadata: Readonly<Record<string, string>>, loca
   }
   const type = (info as { type?: unknown } | null)?.type;
   if (info === null || typeof info !== 'object' || !MODULE_PREDICTOR_TYPES.includes(type as ModulePredictorType)) {
-    throw new FileFormatError(location, `${where}: expected { type: ${MODULE_PREDICTOR_TYPES.join(' | ')}, … }, received ${text.slice(0, 80)}`);
+    throw new FileFormatError(
+      location,
+      `${where}: expected { type: ${MODULE_PREDICTOR_TYPES.join(' | ')}, … }, received ${text.slice(0, 80)}`,
+    );
   }
   if (type === 'encoder-forecaster') {
     assertKnownKeys(info, ['type'], `${location} ${where}`);
@@ -291,7 +353,10 @@ function savedPredictorMetadata(metadata: Readonly<Record<string, string>>, loca
   assertKnownKeys(info, ['type', 'patchSize'], `${location} ${where}`);
   const patchSize = (info as { patchSize?: unknown }).patchSize ?? 1;
   if (typeof patchSize !== 'number' || !Number.isInteger(patchSize) || patchSize < 1) {
-    throw new FileFormatError(location, `${where}.patchSize: expected a positive integer, received ${JSON.stringify(patchSize)}`);
+    throw new FileFormatError(
+      location,
+      `${where}.patchSize: expected a positive integer, received ${JSON.stringify(patchSize)}`,
+    );
   }
   return { type: 'conv-recurrent-net', patchSize };
 }
@@ -301,13 +366,23 @@ function savedPredictorMetadata(metadata: Readonly<Record<string, string>>, loca
  * without vid's metadata) and an architecture from `options.config`, the legacy
  * `vid_predictor` spec, or the official `config` metadata.
  */
-async function importPredictor(bytes: Uint8Array, location: string, options: LoadPredictorOptions): Promise<VideoPredictor> {
+async function importPredictor(
+  bytes: Uint8Array,
+  location: string,
+  options: LoadPredictorOptions,
+): Promise<VideoPredictor> {
   const context = 'loadPredictor';
   const checkpoint = await readOfficialCheckpoint(bytes, { name: location });
   const { metadata } = checkpoint;
-  let config: unknown = typeof options.config === 'string' ? parseJson(options.config, 'config', context) : options.config;
+  let config: unknown =
+    typeof options.config === 'string' ? parseJson(options.config, 'config', context) : options.config;
   if (config === undefined) {
-    if (metadata[PREDICTOR_METADATA_KEY]) config = parseJson(metadata[PREDICTOR_METADATA_KEY], `${location} __metadata__.${PREDICTOR_METADATA_KEY}`, context);
+    if (metadata[PREDICTOR_METADATA_KEY])
+      config = parseJson(
+        metadata[PREDICTOR_METADATA_KEY],
+        `${location} __metadata__.${PREDICTOR_METADATA_KEY}`,
+        context,
+      );
     else if (metadata.config) config = parseJson(metadata.config, `${location} __metadata__.config`, context);
     else {
       throw new ConfigError(
@@ -319,13 +394,21 @@ async function importPredictor(bytes: Uint8Array, location: string, options: Loa
     }
   }
   let spec: PredictorSpec;
-  const isSpec = (value: object): boolean => 'type' in value && typeof value.type === 'string' && (PREDICTOR_TYPES.includes(value.type as never) || value.type in LEGACY_PREDICTOR_TYPES);
+  const isSpec = (value: object): boolean =>
+    'type' in value &&
+    typeof value.type === 'string' &&
+    (PREDICTOR_TYPES.includes(value.type as never) || value.type in LEGACY_PREDICTOR_TYPES);
   if (config !== null && typeof config === 'object' && isSpec(config)) {
     spec = validatePredictorSpec(config, context);
   } else {
     const patchSize = options.patchSize ?? (metadata.patch_size ? Number(metadata.patch_size) : 1);
     if (config === null || typeof config !== 'object' || (!isOfficialConfig(config) && !('layersPerBlock' in config))) {
-      throw new ConfigError('config', 'a predictor spec ({ type, … }), vid ConvRecurrentNet options or the official ConvLSTMNet arguments', config, context);
+      throw new ConfigError(
+        'config',
+        'a predictor spec ({ type, … }), vid ConvRecurrentNet options or the official ConvLSTMNet arguments',
+        config,
+        context,
+      );
     }
     spec = { type: 'conv-recurrent-net', network: config as Record<string, unknown>, patchSize };
   }
@@ -334,7 +417,11 @@ async function importPredictor(bytes: Uint8Array, location: string, options: Loa
     if (predictor.module) {
       const parameters = predictor.module.stateDict();
       const skip = options.strict === false ? (name: string): boolean => !parameters.has(name) : undefined;
-      predictor.module.loadStateDict(checkpoint.stateDict, { layout: 'torch', source: location, ...(skip ? { ignore: skip } : {}) });
+      predictor.module.loadStateDict(checkpoint.stateDict, {
+        layout: 'torch',
+        source: location,
+        ...(skip ? { ignore: skip } : {}),
+      });
     }
   } catch (error) {
     predictor.dispose();

@@ -11,7 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, FileFormatError, type Module, Rng, StateDictError, inspectModel, loadModel, parseSafetensors, saveModel, serializeSafetensors, writeSafetensors } from '@vid/core';
+import {
+  ConfigError,
+  FileFormatError,
+  type Module,
+  Rng,
+  StateDictError,
+  inspectModel,
+  loadModel,
+  parseSafetensors,
+  saveModel,
+  serializeSafetensors,
+  writeSafetensors,
+} from '@vid/core';
 import { expectNoLeakedTensors } from '@vid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -55,17 +67,38 @@ function randomVideo(shape: [number, number, number, number, number], seed: numb
   return tf.tensor5d(new Rng(seed).fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 }
 
-async function predictionsOf(predictor: { predict(context: tf.Tensor5D, futureFrames: number): tf.Tensor5D }, context: tf.Tensor5D, futureFrames: number): Promise<Float32Array> {
+async function predictionsOf(
+  predictor: { predict(context: tf.Tensor5D, futureFrames: number): tf.Tensor5D },
+  context: tf.Tensor5D,
+  futureFrames: number,
+): Promise<Float32Array> {
   const output = predictor.predict(context, futureFrames);
   const values = (await output.data()) as Float32Array;
   output.dispose();
   return values;
 }
 
-const CASES: ReadonlyArray<{ readonly name: string; readonly spec: PredictorSpec; readonly frames: [number, number, number, number, number]; readonly className: string }> = [
+const CASES: ReadonlyArray<{
+  readonly name: string;
+  readonly spec: PredictorSpec;
+  readonly frames: [number, number, number, number, number];
+  readonly className: string;
+}> = [
   {
     name: 'ConvRecurrentNet, convlstm cells, 2×2 patches',
-    spec: { type: 'conv-recurrent-net', patchSize: 2, network: { cell: 'convlstm', inputChannels: 4, layersPerBlock: [1, 1], hiddenChannels: [3, 2], skipStride: 1, kernelSize: 3, outputSigmoid: true } },
+    spec: {
+      type: 'conv-recurrent-net',
+      patchSize: 2,
+      network: {
+        cell: 'convlstm',
+        inputChannels: 4,
+        layersPerBlock: [1, 1],
+        hiddenChannels: [3, 2],
+        skipStride: 1,
+        kernelSize: 3,
+        outputSigmoid: true,
+      },
+    },
     frames: [2, 3, 8, 8, 1],
     className: 'ConvRecurrentNet',
   },
@@ -73,14 +106,35 @@ const CASES: ReadonlyArray<{ readonly name: string; readonly spec: PredictorSpec
     name: 'ConvRecurrentNet, convttlstm cells (official arguments)',
     spec: {
       type: 'conv-recurrent-net',
-      network: { input_channels: 2, layers_per_block: [1, 1], hidden_channels: [3, 2], skip_stride: 1, cell: 'convttlstm', cell_params: { order: 2, steps: 3, rank: 2 }, kernel_size: 3, bias: true, output_sigmoid: false },
+      network: {
+        input_channels: 2,
+        layers_per_block: [1, 1],
+        hidden_channels: [3, 2],
+        skip_stride: 1,
+        cell: 'convttlstm',
+        cell_params: { order: 2, steps: 3, rank: 2 },
+        kernel_size: 3,
+        bias: true,
+        output_sigmoid: false,
+      },
     },
     frames: [1, 4, 6, 5, 2],
     className: 'ConvRecurrentNet',
   },
   {
     name: 'EncoderForecaster on 2×2 patches (previous-frame forecaster)',
-    spec: { type: 'encoder-forecaster', options: { frameSize: [8, 8], frameChannels: 1, patchSize: 2, hiddenChannels: [3, 2], kernelSize: 3, peephole: 'spatial', forecasterInput: 'previous-frame' } },
+    spec: {
+      type: 'encoder-forecaster',
+      options: {
+        frameSize: [8, 8],
+        frameChannels: 1,
+        patchSize: 2,
+        hiddenChannels: [3, 2],
+        kernelSize: 3,
+        peephole: 'spatial',
+        forecasterInput: 'previous-frame',
+      },
+    },
     frames: [2, 3, 8, 8, 1],
     className: 'EncoderForecaster',
   },
@@ -100,7 +154,9 @@ describe('savePredictor → loadPredictor: the same predictions from a file, byt
       const info = await inspectModel(file);
       expect(info.className).toBe(className);
       expect(info.extra.run).toBe('test');
-      expect(JSON.parse(info.extra.vid_predictor as string)).toEqual(spec.type === 'conv-recurrent-net' ? { type: spec.type, patchSize: spec.patchSize ?? 1 } : { type: spec.type });
+      expect(JSON.parse(info.extra.vid_predictor as string)).toEqual(
+        spec.type === 'conv-recurrent-net' ? { type: spec.type, patchSize: spec.patchSize ?? 1 } : { type: spec.type },
+      );
 
       served.set(`/${className}.safetensors`, saved.bytes);
       const sources: ReadonlyArray<[string, string | Uint8Array]> = [
@@ -135,35 +191,64 @@ describe('savePredictor → loadPredictor: the same predictions from a file, byt
 });
 
 describe('loadModel of a predictor file: the module itself', () => {
-  it('ConvRecurrentNet (patch size 1): its predict is the predictor\'s', async () => {
-    const spec: PredictorSpec = { type: 'conv-recurrent-net', network: { cell: 'convttlstm', inputChannels: 1, layersPerBlock: [2], hiddenChannels: [3], order: 2, steps: 2, ranks: 2, kernelSize: 3 } };
+  it("ConvRecurrentNet (patch size 1): its predict is the predictor's", async () => {
+    const spec: PredictorSpec = {
+      type: 'conv-recurrent-net',
+      network: {
+        cell: 'convttlstm',
+        inputChannels: 1,
+        layersPerBlock: [2],
+        hiddenChannels: [3],
+        order: 2,
+        steps: 2,
+        ranks: 2,
+        kernelSize: 3,
+      },
+    };
     const predictor = createPredictor(spec, { seed: 6 });
     const file = join(root, 'net.safetensors');
     await savePredictor(predictor, file);
     const net = await loadModel(file);
     expect(net).toBeInstanceOf(ConvRecurrentNet);
     const context = randomVideo([2, 3, 6, 6, 1], 2);
-    expect(Array.from(await predictionsOf(net as ConvRecurrentNet, context, 2))).toEqual(Array.from(await predictionsOf(predictor, context, 2)));
+    expect(Array.from(await predictionsOf(net as ConvRecurrentNet, context, 2))).toEqual(
+      Array.from(await predictionsOf(predictor, context, 2)),
+    );
     tf.dispose([context]);
     net.dispose();
     predictor.dispose();
   });
 
-  it('EncoderForecaster (patches inside the module): its predict is the predictor\'s', async () => {
+  it("EncoderForecaster (patches inside the module): its predict is the predictor's", async () => {
     const predictor = createPredictor(CASES[2]!.spec, { seed: 6 });
     const { bytes } = await savePredictor(predictor);
     const model = await loadModel(bytes);
     expect(model).toBeInstanceOf(EncoderForecaster);
     const context = randomVideo([1, 3, 8, 8, 1], 4);
-    expect(Array.from(await predictionsOf(model as EncoderForecaster, context, 2))).toEqual(Array.from(await predictionsOf(predictor, context, 2)));
+    expect(Array.from(await predictionsOf(model as EncoderForecaster, context, 2))).toEqual(
+      Array.from(await predictionsOf(predictor, context, 2)),
+    );
     context.dispose();
     model.dispose();
     predictor.dispose();
   });
 
   it('a module saved by saveModel alone loads as a predictor (patch size 1)', async () => {
-    const net = new ConvRecurrentNet({ cell: 'convlstm', inputChannels: 1, layersPerBlock: [1], hiddenChannels: [2], kernelSize: 3, seed: 2 });
-    const model = new EncoderForecaster({ frameSize: [4, 4], patchSize: 2, hiddenChannels: [2], kernelSize: 3, seed: 2 });
+    const net = new ConvRecurrentNet({
+      cell: 'convlstm',
+      inputChannels: 1,
+      layersPerBlock: [1],
+      hiddenChannels: [2],
+      kernelSize: 3,
+      seed: 2,
+    });
+    const model = new EncoderForecaster({
+      frameSize: [4, 4],
+      patchSize: 2,
+      hiddenChannels: [2],
+      kernelSize: 3,
+      seed: 2,
+    });
     const loadedNet = await loadPredictor((await saveModel(net)).bytes);
     expect(loadedNet).toBeInstanceOf(ConvRecurrentPredictor);
     expect((loadedNet as ConvRecurrentPredictor).patchSize).toBe(1);
@@ -186,11 +271,15 @@ describe('predictor files: refusals and the non-strict option', () => {
     await writeSafetensors(file, tensors, { ...contents.metadata });
     const error = await loadPredictor(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateDictError);
-    expect((error as Error).message).toMatch(/unexpected tensors \(2\): grad\.layers\.output\.bias, frames \(pass \{strict: false\} to skip them\)/);
+    expect((error as Error).message).toMatch(
+      /unexpected tensors \(2\): grad\.layers\.output\.bias, frames \(pass \{strict: false\} to skip them\)/,
+    );
     expect((error as Error).message).toContain(file);
     const loaded = await loadPredictor(file, { strict: false });
     const context = randomVideo([1, 2, 8, 8, 1], 5);
-    expect(Array.from(await predictionsOf(loaded, context, 2))).toEqual(Array.from(await predictionsOf(predictor, context, 2)));
+    expect(Array.from(await predictionsOf(loaded, context, 2))).toEqual(
+      Array.from(await predictionsOf(predictor, context, 2)),
+    );
     context.dispose();
     loaded.dispose();
     predictor.dispose();
@@ -201,21 +290,39 @@ describe('predictor files: refusals and the non-strict option', () => {
       /savePredictor: predictor: expected a predictor with parameters \(conv-recurrent-net or encoder-forecaster\); a parameter-free baseline has nothing to save, createPredictor\(\{"type":"copy-last-frame","channels":1\}\) rebuilds it, received "copy-last-frame"/,
     );
     const predictor = createPredictor(CASES[0]!.spec, { seed: 1 });
-    await expect(savePredictor(predictor, undefined, { metadata: { vid_predictor: '{}' } })).rejects.toThrow(/metadata\.vid_predictor: expected a key other than vid_predictor/);
+    await expect(savePredictor(predictor, undefined, { metadata: { vid_predictor: '{}' } })).rejects.toThrow(
+      /metadata\.vid_predictor: expected a key other than vid_predictor/,
+    );
     const { bytes } = await savePredictor(predictor);
-    await expect(loadPredictor(bytes, { name: 'net.safetensors', config: { type: 'copy-last-frame' } })).rejects.toThrow(
+    await expect(
+      loadPredictor(bytes, { name: 'net.safetensors', config: { type: 'copy-last-frame' } }),
+    ).rejects.toThrow(
       /loadPredictor\(net\.safetensors\): config: expected no config: a vid model file holds its architecture/,
     );
     await expect(loadPredictor(bytes, { patchSize: 2 })).rejects.toBeInstanceOf(ConfigError);
     const contents = parseSafetensors(bytes, 'predictor');
-    const tampered = serializeSafetensors(contents.tensors, { ...contents.metadata, vid_predictor: '{"type":"encoder-forecaster"}' });
-    await expect(loadPredictor(tampered, { name: 'tampered.safetensors' })).rejects.toThrow(/expectClass: expected a model of class EncoderForecaster, received "ConvRecurrentNet"/);
-    const patch = serializeSafetensors(contents.tensors, { ...contents.metadata, vid_predictor: '{"type":"conv-recurrent-net","patchSize":0}' });
-    await expect(loadPredictor(patch, { name: 'patch.safetensors' })).rejects.toThrow(/patch\.safetensors: .*vid_predictor\.patchSize: expected a positive integer, received 0/);
+    const tampered = serializeSafetensors(contents.tensors, {
+      ...contents.metadata,
+      vid_predictor: '{"type":"encoder-forecaster"}',
+    });
+    await expect(loadPredictor(tampered, { name: 'tampered.safetensors' })).rejects.toThrow(
+      /expectClass: expected a model of class EncoderForecaster, received "ConvRecurrentNet"/,
+    );
+    const patch = serializeSafetensors(contents.tensors, {
+      ...contents.metadata,
+      vid_predictor: '{"type":"conv-recurrent-net","patchSize":0}',
+    });
+    await expect(loadPredictor(patch, { name: 'patch.safetensors' })).rejects.toThrow(
+      /patch\.safetensors: .*vid_predictor\.patchSize: expected a positive integer, received 0/,
+    );
     const other = await saveModel((predictor as ConvRecurrentPredictor).module.output);
     await expect(loadPredictor(other.bytes, { name: 'dict.safetensors' })).rejects.toThrow(FileFormatError);
-    await expect(loadPredictor(other.bytes, { name: 'dict.safetensors' })).rejects.toThrow(/not a video predictor: expected a model of class ConvRecurrentNet or EncoderForecaster, received a Conv2d \(load it with loadModel\)/);
-    await expect(loadPredictor(new Uint8Array(0), { name: 'empty.safetensors' })).rejects.toThrow(/empty\.safetensors: the file is empty/);
+    await expect(loadPredictor(other.bytes, { name: 'dict.safetensors' })).rejects.toThrow(
+      /not a video predictor: expected a model of class ConvRecurrentNet or EncoderForecaster, received a Conv2d \(load it with loadModel\)/,
+    );
+    await expect(loadPredictor(new Uint8Array(0), { name: 'empty.safetensors' })).rejects.toThrow(
+      /empty\.safetensors: the file is empty/,
+    );
     predictor.dispose();
   });
 });
@@ -225,12 +332,17 @@ describe('files of the removed predictorWeights (PyTorch layouts, the whole spec
     for (const { spec, frames } of CASES) {
       const predictor = createPredictor(spec, { seed: 8 });
       // What predictorWeights wrote: the torch-layout state dict and the spec as JSON.
-      const legacy = serializeSafetensors(await predictor.module!.exportStateDict({ layout: 'torch' }), { format: 'pt', vid_predictor: JSON.stringify(predictor.spec) });
+      const legacy = serializeSafetensors(await predictor.module!.exportStateDict({ layout: 'torch' }), {
+        format: 'pt',
+        vid_predictor: JSON.stringify(predictor.spec),
+      });
       expect(isSavedModel(legacy)).toBe(false);
       expect(isSavedModel((await savePredictor(predictor)).bytes)).toBe(true);
       const loaded = await loadPredictor(legacy, { name: 'legacy.safetensors' });
       const context = randomVideo(frames, 9);
-      expect(Array.from(await predictionsOf(loaded, context, 2))).toEqual(Array.from(await predictionsOf(predictor, context, 2)));
+      expect(Array.from(await predictionsOf(loaded, context, 2))).toEqual(
+        Array.from(await predictionsOf(predictor, context, 2)),
+      );
       context.dispose();
       loaded.dispose();
       predictor.dispose();

@@ -33,14 +33,38 @@ async function roundTrip<M extends Module>(module: M): Promise<M> {
 describe('serializeModule → deserializeModule → the state dict: identical outputs', () => {
   for (const cell of CELL_TYPES) {
     it(`ConvRecurrentNet with ${cell} cells (skips, sigmoid head)`, async () => {
-      const net = new ConvRecurrentNet({ cell, inputChannels: 2, layersPerBlock: [1, 2, 1], hiddenChannels: [3, 4, 2], skipStride: 1, order: 2, steps: 3, ranks: 2, kernelSize: [3, 5], outputSigmoid: true, seed: 4 });
+      const net = new ConvRecurrentNet({
+        cell,
+        inputChannels: 2,
+        layersPerBlock: [1, 2, 1],
+        hiddenChannels: [3, 4, 2],
+        skipStride: 1,
+        order: 2,
+        steps: 3,
+        ranks: 2,
+        kernelSize: [3, 5],
+        outputSigmoid: true,
+        seed: 4,
+      });
       const serialized = serializeModule(net);
       expect(serialized.className).toBe('ConvRecurrentNet');
       expect(serialized.config.cell).toBe(cell);
       const copy = await roundTrip(net);
       const video = randomVideo([2, 4, 6, 5, 2], 1);
-      const a = net.forward(video, { inputFrames: 2, futureFrames: 3, outputFrames: 4, teacherForcing: true, teacherForcingMask: [1, 0, 0, 1] });
-      const b = copy.forward(video, { inputFrames: 2, futureFrames: 3, outputFrames: 4, teacherForcing: true, teacherForcingMask: [1, 0, 0, 1] });
+      const a = net.forward(video, {
+        inputFrames: 2,
+        futureFrames: 3,
+        outputFrames: 4,
+        teacherForcing: true,
+        teacherForcingMask: [1, 0, 0, 1],
+      });
+      const b = copy.forward(video, {
+        inputFrames: 2,
+        futureFrames: 3,
+        outputFrames: 4,
+        teacherForcing: true,
+        teacherForcingMask: [1, 0, 0, 1],
+      });
       expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
       tf.dispose([video, a, b]);
       net.dispose();
@@ -49,7 +73,16 @@ describe('serializeModule → deserializeModule → the state dict: identical ou
   }
 
   it('EncoderForecaster (per-layer kernels, previous-frame forecaster)', async () => {
-    const model = new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: [3, 2], kernelSize: [3, [3, 5]], peephole: 'spatial', forgetBias: 0.5, forecasterInput: 'previous-frame', seed: 2 });
+    const model = new EncoderForecaster({
+      frameSize: [8, 8],
+      patchSize: 2,
+      hiddenChannels: [3, 2],
+      kernelSize: [3, [3, 5]],
+      peephole: 'spatial',
+      forgetBias: 0.5,
+      forecasterInput: 'previous-frame',
+      seed: 2,
+    });
     expect(serializeModule(model).className).toBe('EncoderForecaster');
     const copy = await roundTrip(model);
     const video = randomVideo([2, 3, 8, 8, 1], 3);
@@ -62,8 +95,19 @@ describe('serializeModule → deserializeModule → the state dict: identical ou
   });
 
   it('ConvTTLSTMCell', async () => {
-    const cell = new ConvTTLSTMCell({ inputChannels: 2, hiddenChannels: 3, order: 2, steps: 3, ranks: 2, kernelSize: 3, seed: 5 });
-    expect(serializeModule(cell)).toEqual({ className: 'ConvTTLSTMCell', config: { inputChannels: 2, hiddenChannels: 3, order: 2, steps: 3, ranks: 2, kernelSize: [3, 3], bias: true } });
+    const cell = new ConvTTLSTMCell({
+      inputChannels: 2,
+      hiddenChannels: 3,
+      order: 2,
+      steps: 3,
+      ranks: 2,
+      kernelSize: 3,
+      seed: 5,
+    });
+    expect(serializeModule(cell)).toEqual({
+      className: 'ConvTTLSTMCell',
+      config: { inputChannels: 2, hiddenChannels: 3, order: 2, steps: 3, ranks: 2, kernelSize: [3, 3], bias: true },
+    });
     const copy = await roundTrip(cell);
     const x = tf.tidy(() => tf.reshape(randomVideo([1, 1, 4, 4, 2], 6), [1, 4, 4, 2]) as tf.Tensor4D);
     const [a, b] = [cell, copy].map((c) => {
@@ -81,7 +125,13 @@ describe('serializeModule → deserializeModule → the state dict: identical ou
   });
 
   it('leaks no tensor', async () => {
-    const net = new ConvRecurrentNet({ cell: 'convlstm', inputChannels: 1, layersPerBlock: [1], hiddenChannels: [2], kernelSize: 3 });
+    const net = new ConvRecurrentNet({
+      cell: 'convlstm',
+      inputChannels: 1,
+      layersPerBlock: [1],
+      hiddenChannels: [2],
+      kernelSize: 3,
+    });
     await expectNoLeakedTensors(async () => (await roundTrip(net)).dispose(), 'round trip');
     net.dispose();
   });

@@ -44,4 +44,6 @@ export type PredictorSpec = ConvRecurrentNetSpec | EncoderForecasterSpec | CopyL
 export const PREDICTOR_TYPES = ['conv-recurrent-net', 'encoder-forecaster', 'copy-last-frame'] as const;
 
 /** Spec types of files written by earlier versions, and the type each is read as. */
-export const LEGACY_PREDICTOR_TYPES: Readonly<Record<string, (typeof PREDICTOR_TYPES)[number]>> = { 'convttlstm-net': 'conv-recurrent-net' };
+export const LEGACY_PREDICTOR_TYPES: Readonly<Record<string, (typeof PREDICTOR_TYPES)[number]>> = {
+  'convttlstm-net': 'conv-recurrent-net',
+};

@@ -59,7 +59,8 @@ export class TeacherForcing {
     this.steps = steps;
     this.#values = mask instanceof Float32Array ? mask : null;
     this.#tensor = mask instanceof Float32Array ? null : mask;
-    this.#uniform = mask instanceof Float32Array ? uniformColumns(mask, batch, steps) : new Array<null>(steps).fill(null);
+    this.#uniform =
+      mask instanceof Float32Array ? uniformColumns(mask, batch, steps) : new Array<null>(steps).fill(null);
   }
 
   /**
@@ -68,16 +69,30 @@ export class TeacherForcing {
    * the options; draws from `rng` when the mask is not given.
    */
   static resolve(options: TeacherForcingOptions, batch: number, steps: number, context: string): TeacherForcing | null {
-    const ratio = finiteNumber(options.scheduledSamplingRatio ?? 1, 'scheduledSamplingRatio', context, { min: 0, max: 1 });
+    const ratio = finiteNumber(options.scheduledSamplingRatio ?? 1, 'scheduledSamplingRatio', context, {
+      min: 0,
+      max: 1,
+    });
     const given = options.teacherForcingMask;
     if (given !== undefined && !options.teacherForcing) {
-      throw new ConfigError('teacherForcingMask', 'teacherForcing: true alongside a mask', 'teacherForcing false', context);
+      throw new ConfigError(
+        'teacherForcingMask',
+        'teacherForcing: true alongside a mask',
+        'teacherForcing false',
+        context,
+      );
     }
     if (!options.teacherForcing || (given === undefined && ratio <= 1e-6)) return null;
     if (given !== undefined) return new TeacherForcing(batch, steps, checkMask(given, batch, steps, context));
     let rng = options.rng instanceof Rng ? options.rng : options.rng !== undefined ? new Rng(options.rng) : undefined;
     if (rng === undefined) {
-      if (ratio < 1) throw new ConfigError('rng', `an Rng or a seed for the scheduled-sampling mask (ratio ${ratio})`, undefined, context);
+      if (ratio < 1)
+        throw new ConfigError(
+          'rng',
+          `an Rng or a seed for the scheduled-sampling mask (ratio ${ratio})`,
+          undefined,
+          context,
+        );
       rng = new Rng(0); // ratio 1: every draw is 1
     }
     // torch.bernoulli(ratio · ones(batch, steps)): one draw per sample and step, row-major
@@ -98,7 +113,13 @@ export class TeacherForcing {
     // mask[:, column]: [B] → [B, 1, 1, 1]; ground truth × m + prediction × (1 − m)
     const m = this.#tensor
       ? tf.reshape(tf.cast(tf.slice(this.#tensor, [0, column], [this.batch, 1]), 'float32'), [this.batch, 1, 1, 1])
-      : tf.tensor4d(Float32Array.from({ length: this.batch }, (_, i) => (this.#values as Float32Array)[i * this.steps + column] as number), [this.batch, 1, 1, 1]);
+      : tf.tensor4d(
+          Float32Array.from(
+            { length: this.batch },
+            (_, i) => (this.#values as Float32Array)[i * this.steps + column] as number,
+          ),
+          [this.batch, 1, 1, 1],
+        );
     return tf.add(tf.mul(truth, m), tf.mul(prediction, tf.sub(1, m)));
   }
 }
@@ -107,12 +128,22 @@ export class TeacherForcing {
 function checkMask(mask: TeacherForcingMask, batch: number, steps: number, context: string): tf.Tensor | Float32Array {
   if (mask instanceof tf.Tensor) {
     if (!tf.util.arraysEqual(mask.shape, [batch, steps])) {
-      throw new ShapeError('teacherForcingMask', `[${batch}, ${steps}] (batch, future steps)`, formatShape(mask.shape), context);
+      throw new ShapeError(
+        'teacherForcingMask',
+        `[${batch}, ${steps}] (batch, future steps)`,
+        formatShape(mask.shape),
+        context,
+      );
     }
     return mask;
   }
   if (mask.length !== batch * steps) {
-    throw new ShapeError('teacherForcingMask', `${batch * steps} values (batch ${batch} × ${steps} future steps), row-major`, `${mask.length} values`, context);
+    throw new ShapeError(
+      'teacherForcingMask',
+      `${batch * steps} values (batch ${batch} × ${steps} future steps), row-major`,
+      `${mask.length} values`,
+      context,
+    );
   }
   return Float32Array.from(mask);
 }
@@ -135,7 +166,11 @@ function uniformColumns(mask: Float32Array, rows: number, columns: number): Arra
  */
 export const scheduledSampling = {
   /** ε_i = max(final, initial − slope·i). */
-  linear(options: { readonly initial?: number; readonly final?: number; readonly slope: number }): (iteration: number) => number {
+  linear(options: {
+    readonly initial?: number;
+    readonly final?: number;
+    readonly slope: number;
+  }): (iteration: number) => number {
     const initial = finiteNumber(options.initial ?? 1, 'initial', 'scheduledSampling.linear', { min: 0, max: 1 });
     const final = finiteNumber(options.final ?? 0, 'final', 'scheduledSampling.linear', { min: 0, max: 1 });
     const slope = finiteNumber(options.slope, 'slope', 'scheduledSampling.linear', { min: 0 });

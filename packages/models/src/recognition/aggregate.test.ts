@@ -50,8 +50,12 @@ describe('prediction aggregation over time (Ng et al. 2015, sec. 3.2; LRCN)', ()
     const rows = (await out.array()) as number[][];
     expect(rows[0]![0]).toBeCloseTo(rows[1]![1]!, 6);
     await expectNoLeakedTensors(() => aggregatePredictions(p, 'last'), 'aggregatePredictions');
-    expect(() => aggregatePredictions(p, 'median' as never)).toThrow(/method: expected one of "mean", "max", "sum", "last", "weighted", received "median"/);
-    expect(() => aggregatePredictions(tf.zeros([2, 3]), 'max')).toThrow(/probabilities: expected \[batch, time ≥ 1, classes\], received \[2, 3\]/);
+    expect(() => aggregatePredictions(p, 'median' as never)).toThrow(
+      /method: expected one of "mean", "max", "sum", "last", "weighted", received "median"/,
+    );
+    expect(() => aggregatePredictions(tf.zeros([2, 3]), 'max')).toThrow(
+      /probabilities: expected \[batch, time ≥ 1, classes\], received \[2, 3\]/,
+    );
     tf.dispose([p, out]);
   });
 });

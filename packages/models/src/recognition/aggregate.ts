@@ -49,7 +49,10 @@ export function aggregatePredictions(probabilities: tf.Tensor, method: Predictio
       case 'sum':
         return tf.sum(probabilities, 1) as tf.Tensor2D;
       case 'last':
-        return tf.reshape(tf.slice(probabilities, [0, time - 1, 0], [batch, 1, classes]), [batch, classes]) as tf.Tensor2D;
+        return tf.reshape(tf.slice(probabilities, [0, time - 1, 0], [batch, 1, classes]), [
+          batch,
+          classes,
+        ]) as tf.Tensor2D;
       case 'weighted': {
         const g = linearTimeWeights(time);
         const total = g.reduce((a, b) => a + b, 0);

@@ -51,13 +51,20 @@ export interface EvaluateOptions {
  *
  * videos: `[count, time, height, width, channels]`, labels: `count` class indices.
  */
-export async function evaluateAccuracy(model: VideoClassifier, videos: tf.Tensor, labels: ArrayLike<number> | tf.Tensor, options: EvaluateOptions = {}): Promise<number> {
+export async function evaluateAccuracy(
+  model: VideoClassifier,
+  videos: tf.Tensor,
+  labels: ArrayLike<number> | tf.Tensor,
+  options: EvaluateOptions = {},
+): Promise<number> {
   const context = 'evaluateAccuracy';
   assertTensor(videos, 'videos', context);
-  if (videos.rank !== 5) throw new ShapeError('videos', '[count, time, height, width, channels]', formatShape(videos.shape), context);
+  if (videos.rank !== 5)
+    throw new ShapeError('videos', '[count, time, height, width, channels]', formatShape(videos.shape), context);
   const count = videos.shape[0] as number;
   const truth = labels instanceof tf.Tensor ? await labels.data() : labels;
-  if (truth.length !== count) throw new ShapeError('labels', `${count} labels (one per video)`, `${truth.length}`, context);
+  if (truth.length !== count)
+    throw new ShapeError('labels', `${count} labels (one per video)`, `${truth.length}`, context);
   const batchSize = positiveInteger(options.batchSize ?? 32, 'batchSize', context);
   let correct = 0;
   for (let start = 0; start < count; start += batchSize) {

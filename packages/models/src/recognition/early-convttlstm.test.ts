@@ -22,21 +22,26 @@ interface ConvTTLSTMCellOptions {
   readonly seed?: number;
 }
 const tensorTrain: Record<string, unknown> = await import('@vid/tensor-train');
-const ConvTTLSTMCell = tensorTrain.ConvTTLSTMCell as (new (options: ConvTTLSTMCellOptions) => AnyRecurrentModule) | undefined;
+const ConvTTLSTMCell = tensorTrain.ConvTTLSTMCell as
+  (new (options: ConvTTLSTMCellOptions) => AnyRecurrentModule) | undefined;
 
 beforeAll(async () => {
   await initTestBackend();
 });
 
 describe.runIf(ConvTTLSTMCell !== undefined)('EarlyRecognizer on Conv-TT-LSTM cells (@vid/tensor-train)', () => {
-  const make = (seed: number) => new ConvTTLSTMCell!({ inputChannels: 16, hiddenChannels: 8, order: 2, steps: 3, ranks: 4, kernelSize: 3, seed });
+  const make = (seed: number) =>
+    new ConvTTLSTMCell!({ inputChannels: 16, hiddenChannels: 8, order: 2, steps: 3, ranks: 4, kernelSize: 3, seed });
 
   it('stacks as a RecurrentCell: parameters under recurrent.cells.<l>, no leaks', async () => {
     const model = new EarlyRecognizer({ frameSize: 16, numClasses: 2, patchSize: 4, recurrent: [make(1)], seed: 1 });
-    expect(model.namedParameters().map(([n]) => n).filter((n) => n.startsWith('recurrent.')).slice(0, 2)).toEqual([
-      'recurrent.cells.0.layers.0.weight',
-      'recurrent.cells.0.layers.0.bias',
-    ]);
+    expect(
+      model
+        .namedParameters()
+        .map(([n]) => n)
+        .filter((n) => n.startsWith('recurrent.'))
+        .slice(0, 2),
+    ).toEqual(['recurrent.cells.0.layers.0.weight', 'recurrent.cells.0.layers.0.bias']);
     const video = tf.randomUniform([2, 6, 16, 16, 1], 0, 1, 'float32', 1);
     const labels = tf.tensor1d([0, 1], 'int32');
     await expectNoLeakedTensors(() => model.apply(video, { observedPercent: 50 }), 'apply');
@@ -57,10 +62,15 @@ describe.runIf(ConvTTLSTMCell !== undefined)('EarlyRecognizer on Conv-TT-LSTM ce
     const xt = tf.tensor5d(test.videos, [...test.shape]);
     const model = new EarlyRecognizer({ frameSize: 16, numClasses: 2, patchSize: 4, recurrent: [make(2)], seed: 1 });
     const started = performance.now();
-    await trainSteps(model, 60, 5e-3, (step) => tf.tidy(() => {
-      const start = (step * 16) % 128;
-      return model.loss(model.apply(tf.slice(xs, [start, 0, 0, 0, 0], [16, -1, -1, -1, -1])), tf.slice(ys, [start], [16]));
-    }));
+    await trainSteps(model, 60, 5e-3, (step) =>
+      tf.tidy(() => {
+        const start = (step * 16) % 128;
+        return model.loss(
+          model.apply(tf.slice(xs, [start, 0, 0, 0, 0], [16, -1, -1, -1, -1])),
+          tf.slice(ys, [start], [16]),
+        );
+      }),
+    );
     report('EarlyRecognizer (Conv-TT-LSTM): train ms (60 steps, batch 16)', performance.now() - started);
     const table = await evaluateEarlyRecognition(model, xt, test.labels);
     report('EarlyRecognizer (Conv-TT-LSTM): accuracy per p', table);

@@ -15,10 +15,16 @@ beforeAll(async () => {
 
 afterEach(() => setDebugChecks(false));
 
-const random = (shape: number[], seed: number): tf.Tensor => tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+const random = (shape: number[], seed: number): tf.Tensor =>
+  tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 
 function disposeResult(result: ReturnType<EarlyRecognizer['apply']>): void {
-  tf.dispose([result.logits, result.probabilities, ...(result.predictedFrames ? [result.predictedFrames] : []), ...(result.targetFrames ? [result.targetFrames] : [])]);
+  tf.dispose([
+    result.logits,
+    result.probabilities,
+    ...(result.predictedFrames ? [result.predictedFrames] : []),
+    ...(result.targetFrames ? [result.targetFrames] : []),
+  ]);
 }
 
 describe('observing the first p% of a video', () => {
@@ -58,7 +64,10 @@ describe('EarlyRecognizer (Su et al. 2020 / Wang et al. 2019 protocol)', () => {
       const input = spaceToDepth(tf.slice(video, [0, 0, 0, 0, 0], [2, 4, 8, 8, 1]), 2); // [2, 4, 4, 4, 4]
       const run = model.recurrent.apply(input);
       // Final h of each layer, mean over space, concatenated: [2, 4 + 5].
-      const readout = tf.concat(run.states.map((s) => tf.mean(s.h, [1, 2])), 1);
+      const readout = tf.concat(
+        run.states.map((s) => tf.mean(s.h, [1, 2])),
+        1,
+      );
       const logits = model.classifier.apply(readout);
       // Next-frame predictions of frames 1…3 from the top layer's outputs at 0…2.
       const top = tf.slice(run.output, [0, 0, 0, 0, 0], [2, 3, 4, 4, 5]);
@@ -101,12 +110,24 @@ describe('EarlyRecognizer (Su et al. 2020 / Wang et al. 2019 protocol)', () => {
   });
 
   it('plugs in any convolutional RecurrentCell stack: ConvGRU cells, a given ConvLSTM', () => {
-    const gru = new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: [new ConvGRUCell({ inputChannels: 1, hiddenChannels: 4, kernelSize: 3 }), new ConvGRUCell({ inputChannels: 4, hiddenChannels: 2, kernelSize: 3 })], predictFrames: false });
+    const gru = new EarlyRecognizer({
+      frameSize: 8,
+      numClasses: 2,
+      recurrent: [
+        new ConvGRUCell({ inputChannels: 1, hiddenChannels: 4, kernelSize: 3 }),
+        new ConvGRUCell({ inputChannels: 4, hiddenChannels: 2, kernelSize: 3 }),
+      ],
+      predictFrames: false,
+    });
     expect(gru.predictor).toBeNull();
     const video = random([1, 4, 8, 8, 1], 5);
     const result = gru.apply(video);
     expect(result.logits.shape).toEqual([1, 2]);
-    const convlstm = new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: new ConvLSTM({ inputChannels: 1, hiddenChannels: [3], kernelSize: 5, peephole: 'channel' }) });
+    const convlstm = new EarlyRecognizer({
+      frameSize: 8,
+      numClasses: 2,
+      recurrent: new ConvLSTM({ inputChannels: 1, hiddenChannels: [3], kernelSize: 5, peephole: 'channel' }),
+    });
     expect(convlstm.namedParameters().map(([n]) => n)).toContain('recurrent.cells.0.w_ci');
     tf.dispose([video]);
     disposeResult(result);
@@ -123,10 +144,15 @@ describe('EarlyRecognizer (Su et al. 2020 / Wang et al. 2019 protocol)', () => {
     const xt = tf.tensor5d(test.videos, [...test.shape]);
     const model = new EarlyRecognizer({ frameSize: 16, numClasses: 2, patchSize: 4, hiddenChannels: [8], seed: 1 });
     const started = performance.now();
-    await trainSteps(model, 60, 5e-3, (step) => tf.tidy(() => {
-      const start = (step * 16) % 128;
-      return model.loss(model.apply(tf.slice(xs, [start, 0, 0, 0, 0], [16, -1, -1, -1, -1])), tf.slice(ys, [start], [16]));
-    }));
+    await trainSteps(model, 60, 5e-3, (step) =>
+      tf.tidy(() => {
+        const start = (step * 16) % 128;
+        return model.loss(
+          model.apply(tf.slice(xs, [start, 0, 0, 0, 0], [16, -1, -1, -1, -1])),
+          tf.slice(ys, [start], [16]),
+        );
+      }),
+    );
     report('EarlyRecognizer (ConvLSTM): train ms (60 steps, batch 16)', performance.now() - started);
     const table = await evaluateEarlyRecognition(model, xt, test.labels, { percents: [25, 50, 75, 100] });
     report('EarlyRecognizer (ConvLSTM): accuracy per p', table);
@@ -148,22 +174,67 @@ describe('EarlyRecognizer (Su et al. 2020 / Wang et al. 2019 protocol)', () => {
       expect(Object.keys(grads).length).toBe(model.parameters().length);
       return [value, ...Object.values(grads)];
     }, 'gradients');
-    await expectNoLeakedTensors(() => evaluateEarlyRecognition(model, video, [0, 1], { percents: [50] }), 'evaluateEarlyRecognition');
+    await expectNoLeakedTensors(
+      () => evaluateEarlyRecognition(model, video, [0, 1], { percents: [50] }),
+      'evaluateEarlyRecognition',
+    );
     tf.dispose([video, labels]);
     model.dispose();
   });
 
   it('rejects bad options and input', () => {
-    expect(() => new EarlyRecognizer({ frameSize: 10, numClasses: 2, patchSize: 4 })).toThrow(/patchSize: expected a divisor of the frame size \[10, 10\], received 4/);
-    expect(() => new EarlyRecognizer({ frameSize: 8, numClasses: 2, patchSize: 2, recurrent: new ConvLSTM({ inputChannels: 1, hiddenChannels: 4, kernelSize: 3 }) })).toThrow(/recurrent: expected a first layer that reads patchSize² · frameChannels = 4 channels, received "inputSize 1"/);
-    expect(() => new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: [new LSTMCell({ inputSize: 1, hiddenSize: 2 })] })).toThrow(/recurrent: expected convolutional cells/);
-    expect(() => new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: new ConvLSTM({ inputChannels: 1, hiddenChannels: 2, kernelSize: 3, direction: 'bidirectional' }) })).toThrow(/recurrent: expected a forward, non-stateful stack/);
-    expect(() => new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: new StackedRNN({ cells: [new ConvGRUCell({ inputChannels: 1, hiddenChannels: 2, kernelSize: 3 })] }), kernelSize: 3 })).toThrow(/kernelSize: expected nothing when a recurrent network is given/);
+    expect(() => new EarlyRecognizer({ frameSize: 10, numClasses: 2, patchSize: 4 })).toThrow(
+      /patchSize: expected a divisor of the frame size \[10, 10\], received 4/,
+    );
+    expect(
+      () =>
+        new EarlyRecognizer({
+          frameSize: 8,
+          numClasses: 2,
+          patchSize: 2,
+          recurrent: new ConvLSTM({ inputChannels: 1, hiddenChannels: 4, kernelSize: 3 }),
+        }),
+    ).toThrow(
+      /recurrent: expected a first layer that reads patchSize² · frameChannels = 4 channels, received "inputSize 1"/,
+    );
+    expect(
+      () =>
+        new EarlyRecognizer({
+          frameSize: 8,
+          numClasses: 2,
+          recurrent: [new LSTMCell({ inputSize: 1, hiddenSize: 2 })],
+        }),
+    ).toThrow(/recurrent: expected convolutional cells/);
+    expect(
+      () =>
+        new EarlyRecognizer({
+          frameSize: 8,
+          numClasses: 2,
+          recurrent: new ConvLSTM({ inputChannels: 1, hiddenChannels: 2, kernelSize: 3, direction: 'bidirectional' }),
+        }),
+    ).toThrow(/recurrent: expected a forward, non-stateful stack/);
+    expect(
+      () =>
+        new EarlyRecognizer({
+          frameSize: 8,
+          numClasses: 2,
+          recurrent: new StackedRNN({
+            cells: [new ConvGRUCell({ inputChannels: 1, hiddenChannels: 2, kernelSize: 3 })],
+          }),
+          kernelSize: 3,
+        }),
+    ).toThrow(/kernelSize: expected nothing when a recurrent network is given/);
     const model = new EarlyRecognizer({ frameSize: 8, numClasses: 2 });
-    expect(() => model.apply(tf.zeros([1, 4, 8, 8, 3]))).toThrow(/video: expected \[batch, time, 8, 8, 1\] \(frameSize, frameChannels\), received \[1, 4, 8, 8, 3\]/);
-    expect(() => model.apply(tf.zeros([1, 4, 8, 8, 1]), { observedPercent: -5 })).toThrow(/observedPercent: expected a number ≥ 0, received -5/);
+    expect(() => model.apply(tf.zeros([1, 4, 8, 8, 3]))).toThrow(
+      /video: expected \[batch, time, 8, 8, 1\] \(frameSize, frameChannels\), received \[1, 4, 8, 8, 3\]/,
+    );
+    expect(() => model.apply(tf.zeros([1, 4, 8, 8, 1]), { observedPercent: -5 })).toThrow(
+      /observedPercent: expected a number ≥ 0, received -5/,
+    );
     setDebugChecks(true);
-    expect(() => model.apply(tf.fill([1, 2, 8, 8, 1], Number.NaN))).toThrow(/video: expected finite values, received NaN/);
+    expect(() => model.apply(tf.fill([1, 2, 8, 8, 1], Number.NaN))).toThrow(
+      /video: expected finite values, received NaN/,
+    );
     model.dispose();
   });
 });

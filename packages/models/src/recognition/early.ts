@@ -58,10 +58,19 @@ export function observedFrames(total: number, percent: number): number {
  */
 export function observeFirst(video: tf.Tensor, percent: number): tf.Tensor {
   if (!(video instanceof tf.Tensor) || video.rank < 2) {
-    throw new ShapeError('video', '[batch, time, ...]', video instanceof tf.Tensor ? formatShape(video.shape) : typeof video, 'observeFirst');
+    throw new ShapeError(
+      'video',
+      '[batch, time, ...]',
+      video instanceof tf.Tensor ? formatShape(video.shape) : typeof video,
+      'observeFirst',
+    );
   }
   const frames = observedFrames(video.shape[1] as number, percent);
-  return tf.slice(video, video.shape.map(() => 0), video.shape.map((d, i) => (i === 1 ? frames : d)));
+  return tf.slice(
+    video,
+    video.shape.map(() => 0),
+    video.shape.map((d, i) => (i === 1 ? frames : d)),
+  );
 }
 
 /** Options of {@link EarlyRecognizer}. */
@@ -95,7 +104,18 @@ export interface EarlyRecognizerOptions {
   readonly seed?: number | Rng;
 }
 
-const OPTION_KEYS = ['frameSize', 'frameChannels', 'numClasses', 'patchSize', 'recurrent', 'hiddenChannels', 'kernelSize', 'predictFrames', 'predictionWeight', 'seed'] as const;
+const OPTION_KEYS = [
+  'frameSize',
+  'frameChannels',
+  'numClasses',
+  'patchSize',
+  'recurrent',
+  'hiddenChannels',
+  'kernelSize',
+  'predictFrames',
+  'predictionWeight',
+  'seed',
+] as const;
 
 /** What {@link EarlyRecognizer.apply} returns. The caller owns every tensor. */
 export interface EarlyRecognitionResult extends VideoClassification {
@@ -158,28 +178,63 @@ export class EarlyRecognizer extends Module implements VideoClassifier<EarlyReco
     let recurrent: StackedRNN;
     const recurrentOption = resolveModule(options.recurrent);
     if (recurrentOption === undefined) {
-      recurrent = new ConvLSTM({ inputChannels, hiddenChannels: options.hiddenChannels ?? [16], kernelSize: options.kernelSize ?? 3, seed: rng.fork('recurrent') });
+      recurrent = new ConvLSTM({
+        inputChannels,
+        hiddenChannels: options.hiddenChannels ?? [16],
+        kernelSize: options.kernelSize ?? 3,
+        seed: rng.fork('recurrent'),
+      });
     } else {
       for (const field of ['hiddenChannels', 'kernelSize'] as const) {
-        if (options[field] !== undefined) throw new ConfigError(field, 'nothing when a recurrent network is given', options[field], context);
+        if (options[field] !== undefined)
+          throw new ConfigError(field, 'nothing when a recurrent network is given', options[field], context);
       }
-      recurrent = recurrentOption instanceof StackedRNN ? recurrentOption : new StackedRNN({ cells: recurrentOption as ReadonlyArray<AnyRecurrentModule | SerializedModule> });
+      recurrent =
+        recurrentOption instanceof StackedRNN
+          ? recurrentOption
+          : new StackedRNN({ cells: recurrentOption as ReadonlyArray<AnyRecurrentModule | SerializedModule> });
       if (recurrent.direction !== 'forward' || recurrent.stateful) {
-        throw new ConfigError('recurrent', 'a forward, non-stateful stack (the classifier reads the state after the last observed frame)', `${recurrent.direction}${recurrent.stateful ? ', stateful' : ''}`, context);
+        throw new ConfigError(
+          'recurrent',
+          'a forward, non-stateful stack (the classifier reads the state after the last observed frame)',
+          `${recurrent.direction}${recurrent.stateful ? ', stateful' : ''}`,
+          context,
+        );
       }
     }
     if (recurrent.inputSize !== inputChannels) {
-      throw new ConfigError('recurrent', `a first layer that reads patchSize² · frameChannels = ${inputChannels} channels`, `inputSize ${recurrent.inputSize}`, context);
+      throw new ConfigError(
+        'recurrent',
+        `a first layer that reads patchSize² · frameChannels = ${inputChannels} channels`,
+        `inputSize ${recurrent.inputSize}`,
+        context,
+      );
     }
     const stepRank = recurrent.cells.at(0).inputRank;
     if (stepRank !== undefined && stepRank !== 4) {
-      throw new ConfigError('recurrent', 'convolutional cells (a step is [batch, height, width, channels])', `cells whose step has rank ${stepRank}`, context);
+      throw new ConfigError(
+        'recurrent',
+        'convolutional cells (a step is [batch, height, width, channels])',
+        `cells whose step has rank ${stepRank}`,
+        context,
+      );
     }
     this.recurrent = this.registerModule('recurrent', recurrent);
     const readout = recurrent.layerOutputSizes.reduce((a, b) => a + b, 0);
-    this.classifier = this.registerModule('classifier', new Linear({ inFeatures: readout, outFeatures: this.numClasses, seed: rng.fork('classifier') }));
+    this.classifier = this.registerModule(
+      'classifier',
+      new Linear({ inFeatures: readout, outFeatures: this.numClasses, seed: rng.fork('classifier') }),
+    );
     this.predictor = predictFrames
-      ? this.registerModule('predictor', new Conv2d({ inChannels: recurrent.outputSize, outChannels: inputChannels, kernelSize: 1, seed: rng.fork('predictor') }))
+      ? this.registerModule(
+          'predictor',
+          new Conv2d({
+            inChannels: recurrent.outputSize,
+            outChannels: inputChannels,
+            kernelSize: 1,
+            seed: rng.fork('predictor'),
+          }),
+        )
       : null;
   }
 
@@ -206,17 +261,34 @@ export class EarlyRecognizer extends Module implements VideoClassifier<EarlyReco
         const [, time, h, w, c] = output.shape as [number, number, number, number, number];
         return tf.mean(tf.reshape(tf.slice(output, [0, time - 1, 0, 0, 0], [batch, 1, h, w, c]), [batch, h * w, c]), 1); // [batch, c]
       });
-      const logits = this.classifier.apply(pooled.length === 1 ? (pooled[0] as tf.Tensor) : tf.concat(pooled, 1)) as tf.Tensor2D;
+      const logits = this.classifier.apply(
+        pooled.length === 1 ? (pooled[0] as tf.Tensor) : tf.concat(pooled, 1),
+      ) as tf.Tensor2D;
       const out: { logits: tf.Tensor2D; predictedFrames?: tf.Tensor5D; targetFrames?: tf.Tensor5D } = { logits };
       if (this.predictor && observed > 1) {
         // Frames 1 … observed − 1 from the top layer's outputs at 0 … observed − 2.
         const top = run.output;
         const [, , h, w, c] = top.shape as [number, number, number, number, number];
-        const steps = tf.reshape(tf.slice(top, [0, 0, 0, 0, 0], [batch, observed - 1, h, w, c]), [batch * (observed - 1), h, w, c]) as tf.Tensor4D;
-        const patched = tf.reshape(this.predictor.apply(steps), [batch, observed - 1, h, w, p * p * this.frameChannels]);
+        const steps = tf.reshape(tf.slice(top, [0, 0, 0, 0, 0], [batch, observed - 1, h, w, c]), [
+          batch * (observed - 1),
+          h,
+          w,
+          c,
+        ]) as tf.Tensor4D;
+        const patched = tf.reshape(this.predictor.apply(steps), [
+          batch,
+          observed - 1,
+          h,
+          w,
+          p * p * this.frameChannels,
+        ]);
         out.predictedFrames = (p > 1 ? depthToSpace(patched, p) : patched) as tf.Tensor5D;
         const [, , height, width, channels] = seen.shape;
-        out.targetFrames = tf.slice(seen, [0, 1, 0, 0, 0], [batch, observed - 1, height, width, channels]) as tf.Tensor5D;
+        out.targetFrames = tf.slice(
+          seen,
+          [0, 1, 0, 0, 0],
+          [batch, observed - 1, height, width, channels],
+        ) as tf.Tensor5D;
       }
       return out;
     });
@@ -239,7 +311,8 @@ export class EarlyRecognizer extends Module implements VideoClassifier<EarlyReco
     checkLabels(labels, result.logits.shape[0], context);
     return tf.tidy(() => {
       const crossEntropy = tf.mean(softmaxCrossEntropy(result.logits, labels, context));
-      if (!result.predictedFrames || !result.targetFrames || this.predictionWeight === 0) return crossEntropy as tf.Scalar;
+      if (!result.predictedFrames || !result.targetFrames || this.predictionWeight === 0)
+        return crossEntropy as tf.Scalar;
       const frames = tf.mean(tf.square(tf.sub(result.predictedFrames, result.targetFrames)));
       return tf.add(crossEntropy, tf.mul(frames, this.predictionWeight)) as tf.Scalar;
     });

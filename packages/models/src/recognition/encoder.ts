@@ -3,7 +3,19 @@
  * any user model meets to take its place.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, Linear, Module, ModuleList, type Rng, ShapeError, assertKnownKeys, formatShape, pairOf, positiveInteger, resolveRng } from '@vid/core';
+import {
+  Conv2d,
+  Linear,
+  Module,
+  ModuleList,
+  type Rng,
+  ShapeError,
+  assertKnownKeys,
+  formatShape,
+  pairOf,
+  positiveInteger,
+  resolveRng,
+} from '@vid/core';
 import { type ModuleConfig, configOf, registerClass } from '@vid/core';
 
 /**
@@ -71,7 +83,8 @@ export class ConvStack extends Module implements ConvTrunk {
     this.frameSize = pairOf(options.frameSize, 'frameSize', context);
     this.inputChannels = positiveInteger(options.inputChannels ?? 1, 'inputChannels', context);
     const channels = options.channels ?? [8, 16];
-    if (!Array.isArray(channels) || channels.length === 0) throw new ShapeError('channels', 'a non-empty list of channel counts', String(channels), context);
+    if (!Array.isArray(channels) || channels.length === 0)
+      throw new ShapeError('channels', 'a non-empty list of channel counts', String(channels), context);
     channels.forEach((c, i) => positiveInteger(c, `channels[${i}]`, context));
     const kernelSize = positiveInteger(options.kernelSize ?? 3, 'kernelSize', context);
     const rng = resolveRng(options.seed, 'seed', context);
@@ -80,7 +93,12 @@ export class ConvStack extends Module implements ConvTrunk {
     const layers: Conv2d[] = [];
     for (const [i, outChannels] of channels.entries()) {
       if (height < 2 || width < 2) {
-        throw new ShapeError('frameSize', `at least 2^${channels.length} a side for ${channels.length} pooling layers`, formatShape([...this.frameSize]), `${context} (layer ${i})`);
+        throw new ShapeError(
+          'frameSize',
+          `at least 2^${channels.length} a side for ${channels.length} pooling layers`,
+          formatShape([...this.frameSize]),
+          `${context} (layer ${i})`,
+        );
       }
       layers.push(new Conv2d({ inChannels, outChannels, kernelSize, seed: rng }));
       inChannels = outChannels;
@@ -94,8 +112,18 @@ export class ConvStack extends Module implements ConvTrunk {
   /** frames: `[n, height, width, inputChannels]` → `[n, height / 2^L, width / 2^L, channels[L − 1]]`. */
   apply(frames: tf.Tensor4D): tf.Tensor4D {
     const [height, width] = this.frameSize;
-    if (frames.rank !== 4 || frames.shape[1] !== height || frames.shape[2] !== width || frames.shape[3] !== this.inputChannels) {
-      throw new ShapeError('frames', `[n, ${height}, ${width}, ${this.inputChannels}] (frameSize, inputChannels)`, formatShape(frames.shape), 'ConvStack');
+    if (
+      frames.rank !== 4 ||
+      frames.shape[1] !== height ||
+      frames.shape[2] !== width ||
+      frames.shape[3] !== this.inputChannels
+    ) {
+      throw new ShapeError(
+        'frames',
+        `[n, ${height}, ${width}, ${this.inputChannels}] (frameSize, inputChannels)`,
+        formatShape(frames.shape),
+        'ConvStack',
+      );
     }
     return tf.tidy(() => {
       let x: tf.Tensor4D = frames;

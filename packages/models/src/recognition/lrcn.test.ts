@@ -16,7 +16,8 @@ beforeAll(async () => {
 
 afterEach(() => setDebugChecks(false));
 
-const random = (shape: number[], seed: number): tf.Tensor => tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+const random = (shape: number[], seed: number): tf.Tensor =>
+  tf.tensor(new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 
 /** A user encoder: flatten, one linear layer and tanh. */
 class FlattenEncoder extends Module implements FrameEncoder {
@@ -33,7 +34,14 @@ class FlattenEncoder extends Module implements FrameEncoder {
 
 describe('LRCN (Donahue et al. 2015)', () => {
   it('per-frame CNN → LSTM → per-frame softmax, averaged over time (by hand from its parts)', async () => {
-    const model = new LRCN({ frameSize: [8, 12], frameChannels: 3, numClasses: 4, hiddenSize: 5, cnn: { channels: [4], featureSize: 7 }, seed: 2 });
+    const model = new LRCN({
+      frameSize: [8, 12],
+      frameChannels: 3,
+      numClasses: 4,
+      hiddenSize: 5,
+      cnn: { channels: [4], featureSize: 7 },
+      seed: 2,
+    });
     expect(model.encoder).toBeInstanceOf(SmallCnn);
     expect(model.namedParameters().map(([n, v]) => `${n} ${v.shape.join('×')}`)).toEqual([
       'encoder.convs.layers.0.weight 3×3×3×4',
@@ -65,14 +73,27 @@ describe('LRCN (Donahue et al. 2015)', () => {
     const logp = (await tf.logSoftmax(result.frameLogits).array()) as number[][][];
     const byHand = -[0, 1, 2].reduce((acc, t) => acc + logp[0]![t]![3]! + logp[1]![t]![0]!, 0) / 6;
     expect((await loss.data())[0]).toBeCloseTo(byHand, 5);
-    tf.dispose([video, result.frameLogits, result.probabilities, expected.logits, expected.probabilities, labels, loss]);
+    tf.dispose([
+      video,
+      result.frameLogits,
+      result.probabilities,
+      expected.logits,
+      expected.probabilities,
+      labels,
+      loss,
+    ]);
     model.dispose();
   });
 
   it('accepts any encoder: a user Module trains with the model (encoder.*), a plain object is used as is', async () => {
     const encoder = new FlattenEncoder(36);
     const model = new LRCN({ frameSize: 6, numClasses: 2, hiddenSize: 4, encoder });
-    expect(model.namedParameters().map(([n]) => n).slice(0, 2)).toEqual(['encoder.proj.weight', 'encoder.proj.bias']);
+    expect(
+      model
+        .namedParameters()
+        .map(([n]) => n)
+        .slice(0, 2),
+    ).toEqual(['encoder.proj.weight', 'encoder.proj.bias']);
     const video = random([2, 3, 6, 6, 1], 4);
     const labels = tf.tensor1d([0, 1], 'int32');
     const { value, grads } = tf.variableGrads(() => tf.tidy(() => model.loss(model.apply(video), labels)));
@@ -99,11 +120,13 @@ describe('LRCN (Donahue et al. 2015)', () => {
     const model = new LRCN({ frameSize: 16, numClasses: 2, seed: 1 });
     const before = await evaluateAccuracy(model, xt, test.labels);
     const started = performance.now();
-    const losses = await trainSteps(model, 60, 3e-3, (step) => tf.tidy(() => {
-      const start = (step * 32) % 128;
-      const x = tf.slice(xs, [start, 0, 0, 0, 0], [32, -1, -1, -1, -1]);
-      return model.loss(model.apply(x), tf.slice(ys, [start], [32]));
-    }));
+    const losses = await trainSteps(model, 60, 3e-3, (step) =>
+      tf.tidy(() => {
+        const start = (step * 32) % 128;
+        const x = tf.slice(xs, [start, 0, 0, 0, 0], [32, -1, -1, -1, -1]);
+        return model.loss(model.apply(x), tf.slice(ys, [start], [32]));
+      }),
+    );
     report('LRCN: train ms (60 steps, batch 32)', performance.now() - started);
     const accuracy = await evaluateAccuracy(model, xt, test.labels);
     report('LRCN: held-out accuracy before, after', [before, accuracy]);
@@ -127,17 +150,31 @@ describe('LRCN (Donahue et al. 2015)', () => {
   });
 
   it('rejects bad options and input', () => {
-    expect(() => new LRCN({ frameSize: 8, numClasses: 0 })).toThrow(/numClasses: expected a positive integer, received 0/);
-    expect(() => new LRCN({ frameSize: 8, numClasses: 2, aggregation: 'median' as never })).toThrow(/aggregation: expected one of "mean", "max", "sum", "last", "weighted"/);
-    expect(() => new LRCN({ frameSize: 8, numClasses: 2, encoder: new FlattenEncoder(64), cnn: { featureSize: 3 } })).toThrow(/cnn: expected nothing when an encoder is given/);
-    expect(() => new LRCN({ frameSize: 8, numClasses: 2, encoder: { outputSize: 0, apply: (f: tf.Tensor) => f } as never })).toThrow(/encoder: expected a FrameEncoder/);
+    expect(() => new LRCN({ frameSize: 8, numClasses: 0 })).toThrow(
+      /numClasses: expected a positive integer, received 0/,
+    );
+    expect(() => new LRCN({ frameSize: 8, numClasses: 2, aggregation: 'median' as never })).toThrow(
+      /aggregation: expected one of "mean", "max", "sum", "last", "weighted"/,
+    );
+    expect(
+      () => new LRCN({ frameSize: 8, numClasses: 2, encoder: new FlattenEncoder(64), cnn: { featureSize: 3 } }),
+    ).toThrow(/cnn: expected nothing when an encoder is given/);
+    expect(
+      () => new LRCN({ frameSize: 8, numClasses: 2, encoder: { outputSize: 0, apply: (f: tf.Tensor) => f } as never }),
+    ).toThrow(/encoder: expected a FrameEncoder/);
     expect(() => new LRCN({ frameSize: 8, numClasses: 2, hidden: 3 } as never)).toThrow(/hidden/);
     const model = new LRCN({ frameSize: 8, numClasses: 2, hiddenSize: 3 });
-    expect(() => model.apply(tf.zeros([1, 2, 8, 9, 1]))).toThrow(/LRCN.apply: video: expected \[batch, time, 8, 8, 1\] \(frameSize, frameChannels\), received \[1, 2, 8, 9, 1\]/);
+    expect(() => model.apply(tf.zeros([1, 2, 8, 9, 1]))).toThrow(
+      /LRCN.apply: video: expected \[batch, time, 8, 8, 1\] \(frameSize, frameChannels\), received \[1, 2, 8, 9, 1\]/,
+    );
     const result = model.apply(tf.zeros([2, 2, 8, 8, 1]));
-    expect(() => model.loss(result, tf.zeros([3], 'int32'))).toThrow(/labels: expected \[2\] \(one class index per video\), received \[3\]/);
+    expect(() => model.loss(result, tf.zeros([3], 'int32'))).toThrow(
+      /labels: expected \[2\] \(one class index per video\), received \[3\]/,
+    );
     setDebugChecks(true);
-    expect(() => model.apply(tf.fill([1, 2, 8, 8, 1], Number.POSITIVE_INFINITY))).toThrow(/video: expected finite values, received Infinity/);
+    expect(() => model.apply(tf.fill([1, 2, 8, 8, 1], Number.POSITIVE_INFINITY))).toThrow(
+      /video: expected finite values, received Infinity/,
+    );
     model.dispose();
   });
 });
@@ -152,16 +189,31 @@ describe('DeepLSTMNet (Ng et al. 2015, sec. 3.2)', () => {
     const result = model.apply(video);
     const p = (await tf.softmax(result.frameLogits).array()) as number[][][];
     const g = [0.25, 0.5, 0.75, 1];
-    const weighted = p.map((video) => [0, 1, 2].map((c) => video.reduce((acc, step, t) => acc + g[t]! * step[c]!, 0) / 2.5));
+    const weighted = p.map((video) =>
+      [0, 1, 2].map((c) => video.reduce((acc, step, t) => acc + g[t]! * step[c]!, 0) / 2.5),
+    );
     assertClose(result.probabilities, weighted.flat(), { atol: 1e-6, name: 'weighted aggregation', checkShape: false });
     const logp = (await tf.logSoftmax(result.frameLogits).array()) as number[][][];
     const byHand = -[0, 1, 2, 3].reduce((acc, t) => acc + g[t]! * (logp[0]![t]![2]! + logp[1]![t]![1]!), 0) / 2.5 / 2;
     const loss = model.loss(result, labels);
     expect((await loss.data())[0]).toBeCloseTo(byHand, 5);
     for (const aggregation of ['max', 'sum', 'last'] as const) {
-      const other = new DeepLSTMNet({ frameSize: 8, numClasses: 3, cnn: { channels: [4], featureSize: 6 }, seed: 5, aggregation });
+      const other = new DeepLSTMNet({
+        frameSize: 8,
+        numClasses: 3,
+        cnn: { channels: [4], featureSize: 6 },
+        seed: 5,
+        aggregation,
+      });
       const r = other.apply(video);
-      const expected = aggregation === 'last' ? p.map((v) => v[3]!) : p.map((v) => [0, 1, 2].map((c) => (aggregation === 'max' ? Math.max(...v.map((s) => s[c]!)) : v.reduce((a, s) => a + s[c]!, 0))));
+      const expected =
+        aggregation === 'last'
+          ? p.map((v) => v[3]!)
+          : p.map((v) =>
+              [0, 1, 2].map((c) =>
+                aggregation === 'max' ? Math.max(...v.map((s) => s[c]!)) : v.reduce((a, s) => a + s[c]!, 0),
+              ),
+            );
       assertClose(r.probabilities, expected.flat(), { atol: 1e-6, name: aggregation, checkShape: false });
       tf.dispose([r.frameLogits, r.probabilities]);
       other.dispose();

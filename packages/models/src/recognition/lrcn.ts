@@ -16,10 +16,26 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LSTM } from '@vid/cells';
-import { ConfigError, Linear, Module, type Rng, assertKnownKeys, oneOf, pairOf, positiveInteger, resolveRng, softmaxCrossEntropy } from '@vid/core';
+import {
+  ConfigError,
+  Linear,
+  Module,
+  type Rng,
+  assertKnownKeys,
+  oneOf,
+  pairOf,
+  positiveInteger,
+  resolveRng,
+  softmaxCrossEntropy,
+} from '@vid/core';
 import { type ModuleConfig, type SerializedModule, configOf, registerClass, resolveModule } from '@vid/core';
 
-import { PREDICTION_AGGREGATIONS, type PredictionAggregation, aggregatePredictions, linearTimeWeights } from './aggregate.js';
+import {
+  PREDICTION_AGGREGATIONS,
+  type PredictionAggregation,
+  aggregatePredictions,
+  linearTimeWeights,
+} from './aggregate.js';
 import type { VideoClassification, VideoClassifier } from './classifier.js';
 import { type FrameEncoder, SmallCnn, type SmallCnnOptions, applyToFrames } from './encoder.js';
 import { checkLabels, checkVideo } from './internal.js';
@@ -54,7 +70,17 @@ export interface FrameLSTMOptions {
   readonly seed?: number | Rng;
 }
 
-const OPTION_KEYS = ['frameSize', 'frameChannels', 'numClasses', 'hiddenSize', 'encoder', 'cnn', 'aggregation', 'stepWeights', 'seed'] as const;
+const OPTION_KEYS = [
+  'frameSize',
+  'frameChannels',
+  'numClasses',
+  'hiddenSize',
+  'encoder',
+  'cnn',
+  'aggregation',
+  'stepWeights',
+  'seed',
+] as const;
 
 /** What {@link LRCN.apply} and {@link DeepLSTMNet.apply} return. The caller owns every tensor. */
 export interface FrameLSTMResult extends VideoClassification {
@@ -87,24 +113,65 @@ export class FrameLSTMClassifier extends Module implements VideoClassifier<Frame
     return configOf(this.#options, [], this.constructor.name);
   }
 
-  protected constructor(options: FrameLSTMOptions, defaults: { hiddenSize: number | readonly number[]; aggregation: PredictionAggregation; stepWeights: StepWeighting }, context: string) {
+  protected constructor(
+    options: FrameLSTMOptions,
+    defaults: {
+      hiddenSize: number | readonly number[];
+      aggregation: PredictionAggregation;
+      stepWeights: StepWeighting;
+    },
+    context: string,
+  ) {
     super();
     this.#options = { ...options };
     assertKnownKeys(options, OPTION_KEYS, context);
     this.frameSize = pairOf(options.frameSize, 'frameSize', context);
     this.frameChannels = positiveInteger(options.frameChannels ?? 1, 'frameChannels', context);
     this.numClasses = positiveInteger(options.numClasses, 'numClasses', context);
-    this.aggregation = oneOf(options.aggregation ?? defaults.aggregation, PREDICTION_AGGREGATIONS, 'aggregation', context);
-    this.stepWeights = oneOf(options.stepWeights ?? defaults.stepWeights, ['uniform', 'linear'] as const, 'stepWeights', context);
+    this.aggregation = oneOf(
+      options.aggregation ?? defaults.aggregation,
+      PREDICTION_AGGREGATIONS,
+      'aggregation',
+      context,
+    );
+    this.stepWeights = oneOf(
+      options.stepWeights ?? defaults.stepWeights,
+      ['uniform', 'linear'] as const,
+      'stepWeights',
+      context,
+    );
     const rng = resolveRng(options.seed, 'seed', context);
-    if (options.encoder && options.cnn) throw new ConfigError('cnn', 'nothing when an encoder is given', options.cnn, context);
-    const encoder = resolveModule(options.encoder) ?? new SmallCnn({ ...(options.cnn ?? {}), frameSize: this.frameSize, inputChannels: this.frameChannels, seed: rng.fork('encoder') });
+    if (options.encoder && options.cnn)
+      throw new ConfigError('cnn', 'nothing when an encoder is given', options.cnn, context);
+    const encoder =
+      resolveModule(options.encoder) ??
+      new SmallCnn({
+        ...(options.cnn ?? {}),
+        frameSize: this.frameSize,
+        inputChannels: this.frameChannels,
+        seed: rng.fork('encoder'),
+      });
     if (typeof encoder.apply !== 'function' || !Number.isInteger(encoder.outputSize) || encoder.outputSize < 1) {
-      throw new ConfigError('encoder', 'a FrameEncoder: { outputSize: positive integer, apply(frames) }', encoder, context);
+      throw new ConfigError(
+        'encoder',
+        'a FrameEncoder: { outputSize: positive integer, apply(frames) }',
+        encoder,
+        context,
+      );
     }
     this.encoder = encoder instanceof Module ? this.registerModule('encoder', encoder) : encoder;
-    this.lstm = this.registerModule('lstm', new LSTM({ inputSize: encoder.outputSize, hiddenSize: options.hiddenSize ?? defaults.hiddenSize, seed: rng.fork('lstm') }));
-    this.classifier = this.registerModule('classifier', new Linear({ inFeatures: this.lstm.outputSize, outFeatures: this.numClasses, seed: rng.fork('classifier') }));
+    this.lstm = this.registerModule(
+      'lstm',
+      new LSTM({
+        inputSize: encoder.outputSize,
+        hiddenSize: options.hiddenSize ?? defaults.hiddenSize,
+        seed: rng.fork('lstm'),
+      }),
+    );
+    this.classifier = this.registerModule(
+      'classifier',
+      new Linear({ inFeatures: this.lstm.outputSize, outFeatures: this.numClasses, seed: rng.fork('classifier') }),
+    );
   }
 
   /**

@@ -60,7 +60,12 @@ export function maxOverTime(x: tf.Tensor): tf.Tensor {
   if (x.rank < 2) throw new ShapeError('x', 'rank ≥ 2: [batch, time, ...]', formatShape(x.shape), 'maxOverTime');
   // [batch, time, ...rest] → [batch, time, size]: a rank-3 reduction (and gradient) is faster on wasm.
   if (x.rank <= 3) return tf.max(x, 1);
-  return tf.tidy(() => tf.reshape(tf.max(tf.reshape(x, [x.shape[0] as number, x.shape[1] as number, -1]), 1), [x.shape[0] as number, ...x.shape.slice(2)]));
+  return tf.tidy(() =>
+    tf.reshape(tf.max(tf.reshape(x, [x.shape[0] as number, x.shape[1] as number, -1]), 1), [
+      x.shape[0] as number,
+      ...x.shape.slice(2),
+    ]),
+  );
 }
 
 /** The number of windows of `window` frames, `stride` apart, in `time` frames: ⌊(time − window) / stride⌋ + 1. */
@@ -81,7 +86,8 @@ export function temporalMaxPool(x: tf.Tensor, window: number, stride: number): t
   positiveInteger(stride, 'stride', context);
   const time = x.shape[1] as number;
   const count = temporalWindows(time, window, stride);
-  if (x.rank < 2 || count < 1) throw new ShapeError('x', `[batch, time ≥ ${window} (window), ...]`, formatShape(x.shape), context);
+  if (x.rank < 2 || count < 1)
+    throw new ShapeError('x', `[batch, time ≥ ${window} (window), ...]`, formatShape(x.shape), context);
   return tf.tidy(() => {
     const batch = x.shape[0] as number;
     const rest = x.shape.slice(2);
@@ -89,7 +95,9 @@ export function temporalMaxPool(x: tf.Tensor, window: number, stride: number): t
     // [batch, time, ...rest] → [batch, time, size]: rank-3 slices and reductions (faster on wasm).
     const flat = tf.reshape(x, [batch, time, size]);
     // windows × [batch, size] → [batch, windows, size] → [batch, windows, ...rest]
-    const windows = Array.from({ length: count }, (_, k) => tf.max(tf.slice(flat, [0, k * stride, 0], [batch, window, size]), 1));
+    const windows = Array.from({ length: count }, (_, k) =>
+      tf.max(tf.slice(flat, [0, k * stride, 0], [batch, window, size]), 1),
+    );
     return tf.reshape(tf.stack(windows, 1), [batch, count, ...rest]);
   });
 }
@@ -105,15 +113,22 @@ export function temporalConv(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | 
   const context = 'temporalConv';
   assertTensor(x, 'x', context);
   assertTensor(weight, 'weight', context);
-  if (weight.rank !== 5) throw new ShapeError('weight', '[frames, kh, kw, in, out]', formatShape(weight.shape), context);
+  if (weight.rank !== 5)
+    throw new ShapeError('weight', '[frames, kh, kw, in, out]', formatShape(weight.shape), context);
   const [L, kh, kw, inChannels, outChannels] = weight.shape as [number, number, number, number, number];
-  if (x.rank !== 5 || x.shape[4] !== inChannels) throw new ShapeError('x', `[batch, time, height, width, ${inChannels}]`, formatShape(x.shape), context);
+  if (x.rank !== 5 || x.shape[4] !== inChannels)
+    throw new ShapeError('x', `[batch, time, height, width, ${inChannels}]`, formatShape(x.shape), context);
   const [batch, time, height, width] = x.shape as [number, number, number, number, number];
   const count = temporalWindows(time, L, stride);
   if (count < 1) throw new ShapeError('x', `at least ${L} frames (the temporal kernel)`, formatShape(x.shape), context);
   return tf.tidy(() => {
     // [L, kh, kw, in, out] → [kh, kw, L, in, out] → [kh, kw, L·in, out] (frame-major channels)
-    const kernel = tf.reshape(tf.transpose(weight, [1, 2, 0, 3, 4]), [kh, kw, L * inChannels, outChannels]) as tf.Tensor4D;
+    const kernel = tf.reshape(tf.transpose(weight, [1, 2, 0, 3, 4]), [
+      kh,
+      kw,
+      L * inChannels,
+      outChannels,
+    ]) as tf.Tensor4D;
     const frames = tf.unstack(x, 1); // time × [batch, H, W, in]
     // Each window's frames stacked along channels: windows × [batch, H, W, L·in] → [windows·batch, H, W, L·in]
     const windows = Array.from({ length: count }, (_, k) => tf.concat(frames.slice(k * stride, k * stride + L), 3));
@@ -174,7 +189,11 @@ export class TemporalConv extends Module {
     const rng = resolveRng(options.seed, 'seed', context);
     // PyTorch's nn.Conv3d default, with fan-in = in · L · kh · kw.
     const fanIn = inChannels * this.frames * kernel * kernel;
-    this.weight = this.registerParameter('weight', kaimingUniform({ fan: fanIn })([this.frames, kernel, kernel, inChannels, this.outChannels], rng), { layout: Layouts.conv3d });
+    this.weight = this.registerParameter(
+      'weight',
+      kaimingUniform({ fan: fanIn })([this.frames, kernel, kernel, inChannels, this.outChannels], rng),
+      { layout: Layouts.conv3d },
+    );
     this.bias = this.registerParameter('bias', biasUniform(fanIn)([this.outChannels], rng));
   }
 
@@ -219,7 +238,21 @@ export interface FeaturePoolingNetOptions {
   readonly seed?: number | Rng;
 }
 
-const OPTION_KEYS = ['frameSize', 'frameChannels', 'numClasses', 'pooling', 'numFrames', 'window', 'stride', 'hiddenSize', 'timeConvChannels', 'timeConvKernel', 'trunk', 'convs', 'seed'] as const;
+const OPTION_KEYS = [
+  'frameSize',
+  'frameChannels',
+  'numClasses',
+  'pooling',
+  'numFrames',
+  'window',
+  'stride',
+  'hiddenSize',
+  'timeConvChannels',
+  'timeConvKernel',
+  'trunk',
+  'convs',
+  'seed',
+] as const;
 
 /** What {@link FeaturePoolingNet.apply} returns. The caller owns both tensors. */
 export interface FeaturePoolingResult extends VideoClassification {
@@ -274,24 +307,49 @@ export class FeaturePoolingNet extends Module implements VideoClassifier<Feature
     this.hiddenSize = positiveInteger(options.hiddenSize ?? 32, 'hiddenSize', context);
     const global = this.pooling === 'conv' || this.pooling === 'late';
     for (const field of ['window', 'stride'] as const) {
-      if (global && options[field] !== undefined) throw new ConfigError(field, `nothing with pooling '${this.pooling}' (it pools over all frames)`, options[field], context);
+      if (global && options[field] !== undefined)
+        throw new ConfigError(
+          field,
+          `nothing with pooling '${this.pooling}' (it pools over all frames)`,
+          options[field],
+          context,
+        );
     }
     if (this.pooling !== 'time-conv') {
       for (const field of ['timeConvChannels', 'timeConvKernel'] as const) {
-        if (options[field] !== undefined) throw new ConfigError(field, "nothing unless pooling is 'time-conv'", options[field], context);
+        if (options[field] !== undefined)
+          throw new ConfigError(field, "nothing unless pooling is 'time-conv'", options[field], context);
       }
     }
     if (this.pooling === 'local' && this.numFrames === null) {
-      throw new ConfigError('numFrames', "the number of frames per video with pooling 'local' (its softmax reads every window)", undefined, context);
+      throw new ConfigError(
+        'numFrames',
+        "the number of frames per video with pooling 'local' (its softmax reads every window)",
+        undefined,
+        context,
+      );
     }
     if (!global && this.numFrames !== null && temporalWindows(this.numFrames, this.window, this.stride) < 1) {
       throw new ConfigError('window', `at most numFrames (${this.numFrames})`, this.window, context);
     }
     const rng = resolveRng(options.seed, 'seed', context);
-    if (options.trunk && options.convs) throw new ConfigError('convs', 'nothing when a trunk is given', options.convs, context);
-    const trunk = resolveModule(options.trunk) ?? new ConvStack({ ...(options.convs ?? {}), frameSize: this.frameSize, inputChannels: this.frameChannels, seed: rng.fork('trunk') });
+    if (options.trunk && options.convs)
+      throw new ConfigError('convs', 'nothing when a trunk is given', options.convs, context);
+    const trunk =
+      resolveModule(options.trunk) ??
+      new ConvStack({
+        ...(options.convs ?? {}),
+        frameSize: this.frameSize,
+        inputChannels: this.frameChannels,
+        seed: rng.fork('trunk'),
+      });
     if (typeof trunk.apply !== 'function' || !Array.isArray(trunk.outputShape) || trunk.outputShape.length !== 3) {
-      throw new ConfigError('trunk', 'a ConvTrunk: { outputShape: [height, width, channels], apply(frames) }', trunk, context);
+      throw new ConfigError(
+        'trunk',
+        'a ConvTrunk: { outputShape: [height, width, channels], apply(frames) }',
+        trunk,
+        context,
+      );
     }
     this.trunk = trunk instanceof Module ? this.registerModule('trunk', trunk) : trunk;
     const [h, w, c] = trunk.outputShape;
@@ -308,9 +366,15 @@ export class FeaturePoolingNet extends Module implements VideoClassifier<Feature
       this.timeConv = this.registerModule('time_conv', timeConv);
       channels = timeConv.outChannels;
     }
-    this.fc = this.registerModule('fc', new Linear({ inFeatures: h * w * channels, outFeatures: this.hiddenSize, seed: rng.fork('fc') }));
+    this.fc = this.registerModule(
+      'fc',
+      new Linear({ inFeatures: h * w * channels, outFeatures: this.hiddenSize, seed: rng.fork('fc') }),
+    );
     const towers = this.pooling === 'local' ? temporalWindows(this.numFrames as number, this.window, this.stride) : 1;
-    this.classifier = this.registerModule('classifier', new Linear({ inFeatures: this.hiddenSize * towers, outFeatures: this.numClasses, seed: rng.fork('classifier') }));
+    this.classifier = this.registerModule(
+      'classifier',
+      new Linear({ inFeatures: this.hiddenSize * towers, outFeatures: this.numClasses, seed: rng.fork('classifier') }),
+    );
   }
 
   /** The fewest frames a video may have for this variant. */
@@ -324,10 +388,24 @@ export class FeaturePoolingNet extends Module implements VideoClassifier<Feature
    */
   apply(video: tf.Tensor): FeaturePoolingResult {
     const context = 'FeaturePoolingNet.apply';
-    checkVideo(video, { frameSize: this.frameSize, channels: this.frameChannels, minFrames: this.minFrames, why: this.pooling === 'conv' || this.pooling === 'late' ? undefined : `window = ${this.window}` }, context);
+    checkVideo(
+      video,
+      {
+        frameSize: this.frameSize,
+        channels: this.frameChannels,
+        minFrames: this.minFrames,
+        why: this.pooling === 'conv' || this.pooling === 'late' ? undefined : `window = ${this.window}`,
+      },
+      context,
+    );
     const time = video.shape[1] as number;
     if (this.numFrames !== null && time !== this.numFrames) {
-      throw new ShapeError('video', `${this.numFrames} frames (numFrames)`, `${time} in ${formatShape(video.shape)}`, context);
+      throw new ShapeError(
+        'video',
+        `${this.numFrames} frames (numFrames)`,
+        `${time} in ${formatShape(video.shape)}`,
+        context,
+      );
     }
     const batch = video.shape[0] as number;
     return tf.tidy(() => {

@@ -41,24 +41,109 @@ interface Case {
   readonly run?: (model: Module, x: tf.Tensor) => unknown;
 }
 
-const classify = (model: Module, x: tf.Tensor): unknown => (model as unknown as { apply(v: tf.Tensor): unknown }).apply(x);
+const classify = (model: Module, x: tf.Tensor): unknown =>
+  (model as unknown as { apply(v: tf.Tensor): unknown }).apply(x);
 
 const cases: Record<string, Case> = {
-  ConvStack: { build: () => new ConvStack({ frameSize: 8, inputChannels: 2, channels: [3, 4], seed: 1 }), input: [2, 8, 8, 2] },
-  SmallCnn: { build: () => new SmallCnn({ frameSize: [8, 6], inputChannels: 1, channels: [3], featureSize: 5, seed: 2 }), input: [2, 8, 6, 1] },
-  TemporalConv: { build: () => new TemporalConv({ inChannels: 2, outChannels: 3, frames: 2, kernelSize: 3, stride: 1, seed: 3 }), input: [1, 4, 5, 5, 2] },
-  LRCN: { build: () => new LRCN({ frameSize: [8, 12], frameChannels: 3, numClasses: 4, hiddenSize: 5, cnn: { channels: [4], featureSize: 7 }, seed: 2 }), input: [2, 3, 8, 12, 3], run: classify },
-  DeepLSTMNet: { build: () => new DeepLSTMNet({ frameSize: 8, numClasses: 3, hiddenSize: [4, 3], seed: 5 }), input: [2, 3, 8, 8, 1], run: classify },
-  'LRCN with its own SmallCnn encoder': { build: () => new LRCN({ frameSize: 8, numClasses: 2, encoder: new SmallCnn({ frameSize: 8, channels: [2], featureSize: 3, seed: 9 }), seed: 1 }), input: [1, 2, 8, 8, 1], run: classify },
-  'FeaturePoolingNet (time-conv)': { build: () => new FeaturePoolingNet({ frameSize: 8, numClasses: 2, pooling: 'time-conv', window: 2, stride: 1, timeConvChannels: 3, convs: { channels: [3] }, seed: 6 }), input: [2, 4, 8, 8, 1], run: classify },
-  'FeaturePoolingNet (local)': { build: () => new FeaturePoolingNet({ frameSize: 8, numClasses: 2, pooling: 'local', numFrames: 4, window: 2, stride: 2, seed: 7 }), input: [2, 4, 8, 8, 1], run: classify },
-  'EarlyRecognizer (default ConvLSTM)': { build: () => new EarlyRecognizer({ frameSize: 8, numClasses: 3, patchSize: 2, hiddenChannels: [4, 5], seed: 1 }), input: [2, 3, 8, 8, 1], run: classify },
+  ConvStack: {
+    build: () => new ConvStack({ frameSize: 8, inputChannels: 2, channels: [3, 4], seed: 1 }),
+    input: [2, 8, 8, 2],
+  },
+  SmallCnn: {
+    build: () => new SmallCnn({ frameSize: [8, 6], inputChannels: 1, channels: [3], featureSize: 5, seed: 2 }),
+    input: [2, 8, 6, 1],
+  },
+  TemporalConv: {
+    build: () => new TemporalConv({ inChannels: 2, outChannels: 3, frames: 2, kernelSize: 3, stride: 1, seed: 3 }),
+    input: [1, 4, 5, 5, 2],
+  },
+  LRCN: {
+    build: () =>
+      new LRCN({
+        frameSize: [8, 12],
+        frameChannels: 3,
+        numClasses: 4,
+        hiddenSize: 5,
+        cnn: { channels: [4], featureSize: 7 },
+        seed: 2,
+      }),
+    input: [2, 3, 8, 12, 3],
+    run: classify,
+  },
+  DeepLSTMNet: {
+    build: () => new DeepLSTMNet({ frameSize: 8, numClasses: 3, hiddenSize: [4, 3], seed: 5 }),
+    input: [2, 3, 8, 8, 1],
+    run: classify,
+  },
+  'LRCN with its own SmallCnn encoder': {
+    build: () =>
+      new LRCN({
+        frameSize: 8,
+        numClasses: 2,
+        encoder: new SmallCnn({ frameSize: 8, channels: [2], featureSize: 3, seed: 9 }),
+        seed: 1,
+      }),
+    input: [1, 2, 8, 8, 1],
+    run: classify,
+  },
+  'FeaturePoolingNet (time-conv)': {
+    build: () =>
+      new FeaturePoolingNet({
+        frameSize: 8,
+        numClasses: 2,
+        pooling: 'time-conv',
+        window: 2,
+        stride: 1,
+        timeConvChannels: 3,
+        convs: { channels: [3] },
+        seed: 6,
+      }),
+    input: [2, 4, 8, 8, 1],
+    run: classify,
+  },
+  'FeaturePoolingNet (local)': {
+    build: () =>
+      new FeaturePoolingNet({
+        frameSize: 8,
+        numClasses: 2,
+        pooling: 'local',
+        numFrames: 4,
+        window: 2,
+        stride: 2,
+        seed: 7,
+      }),
+    input: [2, 4, 8, 8, 1],
+    run: classify,
+  },
+  'EarlyRecognizer (default ConvLSTM)': {
+    build: () => new EarlyRecognizer({ frameSize: 8, numClasses: 3, patchSize: 2, hiddenChannels: [4, 5], seed: 1 }),
+    input: [2, 3, 8, 8, 1],
+    run: classify,
+  },
   'EarlyRecognizer (given ConvGRU cells)': {
-    build: () => new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: [new ConvGRUCell({ inputChannels: 1, hiddenChannels: 4, kernelSize: 3 }), new ConvGRUCell({ inputChannels: 4, hiddenChannels: 2, kernelSize: 3 })], predictFrames: false }),
+    build: () =>
+      new EarlyRecognizer({
+        frameSize: 8,
+        numClasses: 2,
+        recurrent: [
+          new ConvGRUCell({ inputChannels: 1, hiddenChannels: 4, kernelSize: 3 }),
+          new ConvGRUCell({ inputChannels: 4, hiddenChannels: 2, kernelSize: 3 }),
+        ],
+        predictFrames: false,
+      }),
     input: [1, 4, 8, 8, 1],
     run: classify,
   },
-  'EarlyRecognizer (given ConvLSTM)': { build: () => new EarlyRecognizer({ frameSize: 8, numClasses: 2, recurrent: new ConvLSTM({ inputChannels: 1, hiddenChannels: [3], kernelSize: 5, peephole: 'channel' }) }), input: [1, 3, 8, 8, 1], run: classify },
+  'EarlyRecognizer (given ConvLSTM)': {
+    build: () =>
+      new EarlyRecognizer({
+        frameSize: 8,
+        numClasses: 2,
+        recurrent: new ConvLSTM({ inputChannels: 1, hiddenChannels: [3], kernelSize: 5, peephole: 'channel' }),
+      }),
+    input: [1, 3, 8, 8, 1],
+    run: classify,
+  },
   TwoStreamNet: {
     build: () =>
       new TwoStreamNet({
@@ -74,26 +159,59 @@ const cases: Record<string, Case> = {
 };
 
 describe('saveModel / loadModel: every @vid/models recognition module', () => {
-  it.each(Object.entries(cases))('%s: build → save → load → identical outputs', async (_label, { build, input, run }) => {
-    const before = tf.memory().numTensors;
-    const model = build();
-    const x = video(input, 11);
-    await expectSaveLoadRoundTrip(model, (m) => tensorsOf((run ?? classify)(m, x)));
-    x.dispose();
-    model.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-  });
+  it.each(Object.entries(cases))(
+    '%s: build → save → load → identical outputs',
+    async (_label, { build, input, run }) => {
+      const before = tf.memory().numTensors;
+      const model = build();
+      const x = video(input, 11);
+      await expectSaveLoadRoundTrip(model, (m) => tensorsOf((run ?? classify)(m, x)));
+      x.dispose();
+      model.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 
   it('a user script: a ConvLSTM stack (cells), ConvLSTMCell, a Conv-TT-LSTM network, an encoder-forecaster, LRCN and EarlyRecognizer saved to files load in a fresh process without any config, from the file, its bytes and a URL on 127.0.0.1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vid-models-fresh-'));
     try {
       const models: Array<[string, Module, number[]]> = [
-        ['convlstm', new ConvLSTM({ inputChannels: 1, hiddenChannels: [4, 2], kernelSize: 3, seed: 1 }), [1, 3, 8, 8, 1]],
-        ['cell', new ConvLSTMCell({ inputChannels: 1, hiddenChannels: 3, kernelSize: 3, peephole: 'channel', seed: 2 }), [1, 8, 8, 1]],
+        [
+          'convlstm',
+          new ConvLSTM({ inputChannels: 1, hiddenChannels: [4, 2], kernelSize: 3, seed: 1 }),
+          [1, 3, 8, 8, 1],
+        ],
+        [
+          'cell',
+          new ConvLSTMCell({ inputChannels: 1, hiddenChannels: 3, kernelSize: 3, peephole: 'channel', seed: 2 }),
+          [1, 8, 8, 1],
+        ],
         ['lrcn', new LRCN({ frameSize: 8, numClasses: 3, hiddenSize: 4, seed: 3 }), [1, 3, 8, 8, 1]],
-        ['early', new EarlyRecognizer({ frameSize: 8, numClasses: 2, patchSize: 2, hiddenChannels: 3, seed: 4 }), [1, 3, 8, 8, 1]],
-        ['convttlstm', new ConvRecurrentNet({ cell: 'convttlstm', inputChannels: 1, layersPerBlock: [1, 1], hiddenChannels: [4, 4], order: 2, steps: 2, ranks: 2, kernelSize: 3, seed: 6 }), [1, 3, 8, 8, 1]],
-        ['forecaster', new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: [4], kernelSize: 3, seed: 7 }), [1, 3, 8, 8, 1]],
+        [
+          'early',
+          new EarlyRecognizer({ frameSize: 8, numClasses: 2, patchSize: 2, hiddenChannels: 3, seed: 4 }),
+          [1, 3, 8, 8, 1],
+        ],
+        [
+          'convttlstm',
+          new ConvRecurrentNet({
+            cell: 'convttlstm',
+            inputChannels: 1,
+            layersPerBlock: [1, 1],
+            hiddenChannels: [4, 4],
+            order: 2,
+            steps: 2,
+            ranks: 2,
+            kernelSize: 3,
+            seed: 6,
+          }),
+          [1, 3, 8, 8, 1],
+        ],
+        [
+          'forecaster',
+          new EncoderForecaster({ frameSize: [8, 8], patchSize: 2, hiddenChannels: [4], kernelSize: 3, seed: 7 }),
+          [1, 3, 8, 8, 1],
+        ],
       ];
       const expected: Record<string, number[]> = {};
       for (const [name, model, shape] of models) {
@@ -133,7 +251,10 @@ server.close();
 process.stdout.write(JSON.stringify(out));
 `,
       });
-      const loaded = JSON.parse(stdout) as Record<string, { className: string; y: number[]; bytes: number[]; url: number[] }>;
+      const loaded = JSON.parse(stdout) as Record<
+        string,
+        { className: string; y: number[]; bytes: number[]; url: number[] }
+      >;
       expect(Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, v.className]))).toEqual({
         convlstm: 'ConvLSTM',
         cell: 'ConvLSTMCell',

@@ -47,9 +47,13 @@ describe('movingGlyphVideos', () => {
   });
 
   it('rejects impossible layouts', () => {
-    expect(() => movingGlyphVideos({ count: 2, frames: 10, size: 8 })).toThrow(/size: expected at least glyphSize \+ frames − 1 = 13/);
+    expect(() => movingGlyphVideos({ count: 2, frames: 10, size: 8 })).toThrow(
+      /size: expected at least glyphSize \+ frames − 1 = 13/,
+    );
     expect(() => movingGlyphVideos({ count: 0 })).toThrow(/count: expected a positive integer, received 0/);
-    expect(() => movingGlyphVideos({ count: 2, task: 'spin' as never })).toThrow(/task: expected one of "direction", "delayed"/);
+    expect(() => movingGlyphVideos({ count: 2, task: 'spin' as never })).toThrow(
+      /task: expected one of "direction", "delayed"/,
+    );
     expect(() => movingGlyphVideos({ count: 2, noise: -1 })).toThrow(/noise: expected a number ≥ 0, received -1/);
   });
 });

@@ -61,12 +61,23 @@ export function movingGlyphVideos(options: MovingGlyphOptions): SyntheticVideos 
   const noise = options.noise ?? 0;
   if (typeof noise !== 'number' || !(noise >= 0)) throw new ConfigError('noise', 'a number ≥ 0', noise, context);
   if (glyph + frames - 1 > size) {
-    throw new ConfigError('size', `at least glyphSize + frames − 1 = ${glyph + frames - 1} (room for the path)`, size, context);
+    throw new ConfigError(
+      'size',
+      `at least glyphSize + frames − 1 = ${glyph + frames - 1} (room for the path)`,
+      size,
+      context,
+    );
   }
-  if (task === 'delayed' && frames < 3) throw new ConfigError('frames', "at least 3 for task 'delayed'", frames, context);
+  if (task === 'delayed' && frames < 3)
+    throw new ConfigError('frames', "at least 3 for task 'delayed'", frames, context);
   const moving = frames - 1 - Math.floor(frames / 2); // pixels travelled in the second half ('delayed')
   if (task === 'delayed' && glyph + 2 * moving > size) {
-    throw new ConfigError('size', `at least glyphSize + 2 · ${moving} = ${glyph + 2 * moving} (room to move either way)`, size, context);
+    throw new ConfigError(
+      'size',
+      `at least glyphSize + 2 · ${moving} = ${glyph + 2 * moving} (room to move either way)`,
+      size,
+      context,
+    );
   }
   const rng = new Rng(options.seed ?? 0);
   const frameSize = size * size;
@@ -84,7 +95,10 @@ export function movingGlyphVideos(options: MovingGlyphOptions): SyntheticVideos 
     const high = Math.max(...offsets);
     // 'direction': uniform over the starts whose path fits. 'delayed': uniform over the starts from
     // which both directions fit, so that the resting glyph says nothing about the class.
-    const start = task === 'direction' ? -low + rng.int(size - glyph - (high - low) + 1) : moving + rng.int(size - glyph - 2 * moving + 1);
+    const start =
+      task === 'direction'
+        ? -low + rng.int(size - glyph - (high - low) + 1)
+        : moving + rng.int(size - glyph - 2 * moving + 1);
     const row = rng.int(size - glyph + 1);
     const pattern = glyphPattern(glyph, rng);
     for (let t = 0; t < frames; t++) {
@@ -106,7 +120,8 @@ function glyphPattern(size: number, rng: Rng): Float32Array {
     for (let i = 0; i < pattern.length; i++) pattern[i] = rng.uniform() < 0.6 ? 1 : 0;
     const on = pattern.reduce((a, b) => a + b, 0);
     const row = (y: number) => pattern.slice(y * size, (y + 1) * size).some((p) => p > 0);
-    const column = (x: number) => Array.from({ length: size }, (_, y) => pattern[y * size + x] as number).some((p) => p > 0);
+    const column = (x: number) =>
+      Array.from({ length: size }, (_, y) => pattern[y * size + x] as number).some((p) => p > 0);
     if (on >= pattern.length / 2 && row(0) && row(size - 1) && column(0) && column(size - 1)) return pattern;
   }
 }

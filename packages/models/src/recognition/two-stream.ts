@@ -31,7 +31,10 @@ export interface TwoStreamNetOptions<I extends VideoClassification, F extends Vi
 }
 
 /** What {@link TwoStreamNet.apply} returns. The caller owns every tensor. */
-export interface TwoStreamResult<I extends VideoClassification, F extends VideoClassification> extends VideoClassification {
+export interface TwoStreamResult<
+  I extends VideoClassification,
+  F extends VideoClassification,
+> extends VideoClassification {
   readonly image: I;
   readonly flow: F;
   /** (1 − w)·p_image + w·p_flow, each stream's scores normalised to sum to 1: `[batch, classes]`. */
@@ -44,7 +47,10 @@ const OPTION_KEYS = ['image', 'flow', 'flowWeight', 'flowMagnitude', 'flowOption
  * Two streams with late fusion. Parameters: `image.*` and `flow.*` (the streams' own, when they
  * are modules).
  */
-export class TwoStreamNet<I extends VideoClassification = VideoClassification, F extends VideoClassification = VideoClassification>
+export class TwoStreamNet<
+  I extends VideoClassification = VideoClassification,
+  F extends VideoClassification = VideoClassification,
+>
   extends Module
   implements VideoClassifier<TwoStreamResult<I, F>>
 {
@@ -72,16 +78,28 @@ export class TwoStreamNet<I extends VideoClassification = VideoClassification, F
     this.flowOptions = options.flowOptions ?? {};
     const image = resolveModule(options.image) as VideoClassifier<I>;
     const flow = resolveModule(options.flow) as VideoClassifier<F>;
-    if (!image || typeof image.apply !== 'function') throw new ConfigError('image', 'a VideoClassifier', image, context);
+    if (!image || typeof image.apply !== 'function')
+      throw new ConfigError('image', 'a VideoClassifier', image, context);
     if (!flow || typeof flow.apply !== 'function') throw new ConfigError('flow', 'a VideoClassifier', flow, context);
     const channels = this.flowMagnitude ? 3 : 2;
     if (flow.frameChannels !== channels) {
-      throw new ConfigError('flow.frameChannels', `${channels} (u, v${this.flowMagnitude ? ', magnitude' : ''})`, flow.frameChannels, context);
+      throw new ConfigError(
+        'flow.frameChannels',
+        `${channels} (u, v${this.flowMagnitude ? ', magnitude' : ''})`,
+        flow.frameChannels,
+        context,
+      );
     }
     if (!tf.util.arraysEqual([...flow.frameSize], [...image.frameSize])) {
-      throw new ConfigError('flow.frameSize', `${formatShape([...image.frameSize])} (the image stream's)`, flow.frameSize, context);
+      throw new ConfigError(
+        'flow.frameSize',
+        `${formatShape([...image.frameSize])} (the image stream's)`,
+        flow.frameSize,
+        context,
+      );
     }
-    if (flow.numClasses !== image.numClasses) throw new ConfigError('flow.numClasses', `${image.numClasses} (the image stream's)`, flow.numClasses, context);
+    if (flow.numClasses !== image.numClasses)
+      throw new ConfigError('flow.numClasses', `${image.numClasses} (the image stream's)`, flow.numClasses, context);
     this.image = image instanceof Module ? this.registerModule('image', image) : image;
     this.flow = flow instanceof Module ? this.registerModule('flow', flow) : flow;
   }
@@ -104,7 +122,11 @@ export class TwoStreamNet<I extends VideoClassification = VideoClassification, F
    * video: `[batch, time ≥ 2, height, width, channels]` → `[batch, time − 1, height, width, 2 or 3]`.
    */
   computeFlow(video: tf.Tensor): tf.Tensor5D {
-    checkVideo(video, { frameSize: this.frameSize, channels: this.frameChannels, minFrames: 2, why: 'flow needs pairs of frames' }, 'TwoStreamNet.computeFlow');
+    checkVideo(
+      video,
+      { frameSize: this.frameSize, channels: this.frameChannels, minFrames: 2, why: 'flow needs pairs of frames' },
+      'TwoStreamNet.computeFlow',
+    );
     return tf.tidy(() => {
       const flow = videoFlow(video, this.flowOptions);
       if (!this.flowMagnitude) return flow;
@@ -119,12 +141,27 @@ export class TwoStreamNet<I extends VideoClassification = VideoClassification, F
    */
   apply(video: tf.Tensor, options: { readonly flow?: tf.Tensor } = {}): TwoStreamResult<I, F> {
     const context = 'TwoStreamNet.apply';
-    checkVideo(video, { frameSize: this.frameSize, channels: this.frameChannels, minFrames: 2, why: 'flow needs pairs of frames' }, context);
+    checkVideo(
+      video,
+      { frameSize: this.frameSize, channels: this.frameChannels, minFrames: 2, why: 'flow needs pairs of frames' },
+      context,
+    );
     if (options.flow !== undefined) {
       const [batch, time, height, width] = video.shape as number[];
-      const expected = [batch as number, (time as number) - 1, height as number, width as number, this.flow.frameChannels];
+      const expected = [
+        batch as number,
+        (time as number) - 1,
+        height as number,
+        width as number,
+        this.flow.frameChannels,
+      ];
       if (!(options.flow instanceof tf.Tensor) || !tf.util.arraysEqual(options.flow.shape, expected)) {
-        throw new ShapeError('flow', `${formatShape(expected)} (computeFlow of video)`, options.flow instanceof tf.Tensor ? formatShape(options.flow.shape) : typeof options.flow, context);
+        throw new ShapeError(
+          'flow',
+          `${formatShape(expected)} (computeFlow of video)`,
+          options.flow instanceof tf.Tensor ? formatShape(options.flow.shape) : typeof options.flow,
+          context,
+        );
       }
     }
     const imageResult = this.image.apply(video);
@@ -133,7 +170,10 @@ export class TwoStreamNet<I extends VideoClassification = VideoClassification, F
       const flowResult = this.flow.apply(flowInput);
       const probabilities = tf.tidy(() => {
         const normalise = (p: tf.Tensor) => tf.div(p, tf.sum(p, 1, true));
-        return tf.add(tf.mul(normalise(imageResult.probabilities), 1 - this.flowWeight), tf.mul(normalise(flowResult.probabilities), this.flowWeight)) as tf.Tensor2D;
+        return tf.add(
+          tf.mul(normalise(imageResult.probabilities), 1 - this.flowWeight),
+          tf.mul(normalise(flowResult.probabilities), this.flowWeight),
+        ) as tf.Tensor2D;
       });
       return { image: imageResult, flow: flowResult, probabilities };
     } finally {
@@ -144,7 +184,9 @@ export class TwoStreamNet<I extends VideoClassification = VideoClassification, F
   /** Each stream's own loss against the labels, summed (the streams train separately). labels: `[batch]`. */
   loss(result: TwoStreamResult<I, F>, labels: tf.Tensor): tf.Scalar {
     checkLabels(labels, result.probabilities.shape[0], 'TwoStreamNet.loss');
-    return tf.tidy(() => tf.add(this.image.loss(result.image, labels), this.flow.loss(result.flow, labels)) as tf.Scalar);
+    return tf.tidy(
+      () => tf.add(this.image.loss(result.image, labels), this.flow.loss(result.flow, labels)) as tf.Scalar,
+    );
   }
 }
 

@@ -14,16 +14,24 @@ import { type TrainConfig, resolveConfigValues } from './config.js';
 export function readConfigFile(path: string): Record<string, unknown> {
   const file = resolve(path);
   if (!existsSync(file)) throw new FileFormatError(path, 'no such configuration file');
-  if (statSync(file).isDirectory()) throw new FileFormatError(path, 'is a directory (expected a .json, .yaml or .yml file)');
+  if (statSync(file).isDirectory())
+    throw new FileFormatError(path, 'is a directory (expected a .json, .yaml or .yml file)');
   const text = readFileSync(file, 'utf8');
   const ext = extname(file).toLowerCase();
   let value: unknown;
   try {
     value = ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new FileFormatError(path, `not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+    throw new FileFormatError(
+      path,
+      `not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+    );
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FileFormatError(path, `expected a configuration object, found ${Array.isArray(value) ? 'an array' : String(value)}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new FileFormatError(
+      path,
+      `expected a configuration object, found ${Array.isArray(value) ? 'an array' : String(value)}`,
+    );
   return value as Record<string, unknown>;
 }
 
@@ -60,7 +68,11 @@ export function resolveConfig(options: ResolveConfigOptions = {}): TrainConfig {
 export function checkDataPaths(config: TrainConfig, context = 'config'): void {
   const { data } = config;
   if (data.dataset === 'moving-mnist') return;
-  for (const [field, path] of [['data.path', data.path], ['data.validPath', data.validPath]] as const) {
-    if (path !== null && !existsSync(path)) throw new ConfigError(field, 'an existing path', path, `${context} (no such file or directory)`);
+  for (const [field, path] of [
+    ['data.path', data.path],
+    ['data.validPath', data.validPath],
+  ] as const) {
+    if (path !== null && !existsSync(path))
+      throw new ConfigError(field, 'an existing path', path, `${context} (no such file or directory)`);
   }
 }

@@ -36,7 +36,18 @@ const PAPER_TRAIN = {
 
 // The paper's network (Su et al. 2020), from @vid/models, in the training config's terms.
 const { layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid } = paperNetwork();
-const PAPER_NETWORK = { type: 'convttlstm-net', layersPerBlock, hiddenChannels, skipStride, order, steps, ranks, kernelSize, outputSigmoid, patchSize: 1 };
+const PAPER_NETWORK = {
+  type: 'convttlstm-net',
+  layersPerBlock,
+  hiddenChannels,
+  skipStride,
+  order,
+  steps,
+  ranks,
+  kernelSize,
+  outputSigmoid,
+  patchSize: 1,
+};
 
 // The dataset protocols (@vid/models' one registry of them): the paper trains 10 → 10.
 const protocolData = (name: 'mmnist-10-10' | 'kth-10-20') => {
@@ -55,7 +66,15 @@ export const PRESETS = {
       'The default: a small ConvLSTM (ConvLSTMNet with one 32-channel layer, 3×3 kernels) on 4×4 space-to-depth patches of generated Moving MNIST (64×64, 10 → 10), 160 steps of batch 8: about 2 minutes of training on 2 CPU cores (3 with the build), up to twice that on busy ones.',
     config: {
       data: { ...MMNIST_DATA, trainSamples: 160, validSamples: 32 },
-      model: { ...PAPER_NETWORK, cell: 'convlstm', layersPerBlock: [1], hiddenChannels: [32], skipStride: null, kernelSize: 3, patchSize: 4 },
+      model: {
+        ...PAPER_NETWORK,
+        cell: 'convlstm',
+        layersPerBlock: [1],
+        hiddenChannels: [32],
+        skipStride: null,
+        kernelSize: 3,
+        patchSize: 4,
+      },
       train: { ...PAPER_TRAIN, batchSize: 8, epochs: 8, learningRate: 2e-3, plateauEpochs: 2, ssrDecayRatio: 0.25 },
       validation: { batchSize: 16, everyEpochs: 1 },
       evaluation: { futureFrames: 10, samples: 64, protocol: 'convttlstm', gifSamples: 4 },
@@ -63,7 +82,8 @@ export const PRESETS = {
     },
   },
   'mmnist-convttlstm': {
-    description: 'The paper: Conv-TT-LSTM (order 3, steps 3, rank 8, 5×5) on Moving-MNIST-2, trained 10 → 10 on all 19 one-step outputs, evaluated 10 → 30 (Su et al. 2020, Table 1).',
+    description:
+      'The paper: Conv-TT-LSTM (order 3, steps 3, rank 8, 5×5) on Moving-MNIST-2, trained 10 → 10 on all 19 one-step outputs, evaluated 10 → 30 (Su et al. 2020, Table 1).',
     config: {
       data: MMNIST_DATA,
       model: { ...PAPER_NETWORK, cell: 'convttlstm' },
@@ -73,7 +93,8 @@ export const PRESETS = {
     },
   },
   'mmnist-convlstm': {
-    description: 'The paper\'s ConvLSTM baseline (same network with ConvLSTM cells) on Moving-MNIST-2, 10 → 10 training, 10 → 30 evaluation.',
+    description:
+      "The paper's ConvLSTM baseline (same network with ConvLSTM cells) on Moving-MNIST-2, 10 → 10 training, 10 → 30 evaluation.",
     config: {
       data: MMNIST_DATA,
       model: { ...PAPER_NETWORK, cell: 'convlstm' },
@@ -83,7 +104,8 @@ export const PRESETS = {
     },
   },
   'kth-convttlstm': {
-    description: 'The paper: Conv-TT-LSTM on KTH actions, 128×128 grayscale, 10 → 10 training (batch 8, as code/scripts/train_convttlstm.sh), 10 → 20 evaluation (Table 2). Needs data.path (the KTH folder).',
+    description:
+      'The paper: Conv-TT-LSTM on KTH actions, 128×128 grayscale, 10 → 10 training (batch 8, as code/scripts/train_convttlstm.sh), 10 → 20 evaluation (Table 2). Needs data.path (the KTH folder).',
     config: {
       data: KTH_DATA,
       model: { ...PAPER_NETWORK, cell: 'convttlstm' },
@@ -94,7 +116,8 @@ export const PRESETS = {
     },
   },
   'kth-convlstm': {
-    description: 'The paper\'s ConvLSTM baseline on KTH actions, 128×128, 10 → 10 training, 10 → 20 evaluation. Needs data.path.',
+    description:
+      "The paper's ConvLSTM baseline on KTH actions, 128×128, 10 → 10 training, 10 → 20 evaluation. Needs data.path.",
     config: {
       data: KTH_DATA,
       model: { ...PAPER_NETWORK, cell: 'convlstm' },
@@ -109,7 +132,14 @@ export const PRESETS = {
       'Shi et al. 2015 (sec. 4.1): encoder-forecaster with 3 ConvLSTM layers 128-64-64, 5×5 kernels, 4×4 patches, forecaster without input, cross-entropy loss, 10 → 10. Porting note: trained with Adam (Shi et al. used RMSProp, lr 1e-3, decay 0.9).',
     config: {
       data: MMNIST_DATA,
-      model: { type: 'encoder-forecaster', hiddenChannels: [128, 64, 64], kernelSize: 5, patchSize: 4, forecasterInput: 'none', peephole: 'spatial' },
+      model: {
+        type: 'encoder-forecaster',
+        hiddenChannels: [128, 64, 64],
+        kernelSize: 5,
+        patchSize: 4,
+        forecasterInput: 'none',
+        peephole: 'spatial',
+      },
       train: { ...PAPER_TRAIN, loss: 'bce', outputFrames: null },
       evaluation: { futureFrames: 10, samples: 3000, protocol: 'standard' },
       checkpoint: { everySteps: 625 },

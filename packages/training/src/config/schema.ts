@@ -48,13 +48,15 @@ function formatDefault(value: unknown, optional: boolean): string {
 /** Dotted path of a zod issue path under `base` (`train.betas[1]`). */
 function joinPath(base: string, parts: readonly PropertyKey[]): string {
   let out = base;
-  for (const part of parts) out = typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part);
+  for (const part of parts)
+    out = typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part);
   return out;
 }
 
 function valueAt(root: unknown, parts: readonly PropertyKey[]): unknown {
   let node = root;
-  for (const part of parts) node = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[part] : undefined;
+  for (const part of parts)
+    node = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[part] : undefined;
   return node;
 }
 
@@ -66,7 +68,12 @@ function parseWith<T>(schema: z.ZodType, value: unknown, path: string, context: 
   if (issue.code === 'unrecognized_keys') {
     const parent = joinPath(path, issue.path);
     const key = issue.keys[0] as string;
-    return fail(parent ? `${parent}.${key}` : key, issue.message.replace('{path}', parent ? ` of ${parent}` : '').replace('{key}', key), 'an unknown key', context);
+    return fail(
+      parent ? `${parent}.${key}` : key,
+      issue.message.replace('{path}', parent ? ` of ${parent}` : '').replace('{key}', key),
+      'an unknown key',
+      context,
+    );
   }
   const received = valueAt(value, issue.path);
   return fail(joinPath(path, issue.path) || '(root)', issue.message, received, context);
@@ -87,12 +94,21 @@ function leaf<T>(type: string, common: Common<T>, schema: z.ZodType): Schema<T> 
     optional: common.optional ?? false,
     zod,
     parse: (value, path, context) => parseWith<T>(zod, value, path, context),
-    describe: (path) => [{ path, type, default: formatDefault(common.default, common.optional ?? false), doc: common.doc }],
+    describe: (path) => [
+      { path, type, default: formatDefault(common.default, common.optional ?? false), doc: common.doc },
+    ],
   };
 }
 
 /** A finite number, optionally an integer within bounds. */
-export function number(options: Common<number> & { readonly min?: number; readonly max?: number; readonly integer?: boolean; readonly exclusiveMin?: boolean }): Schema<number> {
+export function number(
+  options: Common<number> & {
+    readonly min?: number;
+    readonly max?: number;
+    readonly integer?: boolean;
+    readonly exclusiveMin?: boolean;
+  },
+): Schema<number> {
   const { min, max, integer, exclusiveMin } = options;
   const parts = [integer ? 'integer' : 'number'];
   if (min !== undefined) parts.push(`${exclusiveMin ? '>' : '≥'} ${min}`);
@@ -120,15 +136,24 @@ export function string(options: Common<string> & { readonly allowEmpty?: boolean
 /** One of a fixed set of strings. */
 export function oneOf<const T extends string>(values: readonly T[], options: Common<T>): Schema<T> {
   const type = values.map((v) => `"${v}"`).join(' | ');
-  return leaf(type, options, z.enum(values as unknown as [T, ...T[]], { error: `one of ${values.map((v) => `"${v}"`).join(', ')}` }));
+  return leaf(
+    type,
+    options,
+    z.enum(values as unknown as [T, ...T[]], { error: `one of ${values.map((v) => `"${v}"`).join(', ')}` }),
+  );
 }
 
 /** An array of items, optionally of a fixed length. */
-export function array<T>(item: Schema<T>, options: Common<T[]> & { readonly length?: number; readonly minLength?: number }): Schema<T[]> {
+export function array<T>(
+  item: Schema<T>,
+  options: Common<T[]> & { readonly length?: number; readonly minLength?: number },
+): Schema<T[]> {
   const type = `${item.type}[]${options.length !== undefined ? ` (${options.length})` : ''}`;
   let schema = z.array(item.zod, { error: `an array of ${item.type}` });
-  if (options.length !== undefined) schema = schema.length(options.length, { error: `an array of ${options.length} values` });
-  if (options.minLength !== undefined) schema = schema.min(options.minLength, { error: `an array of at least ${options.minLength} values` });
+  if (options.length !== undefined)
+    schema = schema.length(options.length, { error: `an array of ${options.length} values` });
+  if (options.minLength !== undefined)
+    schema = schema.min(options.minLength, { error: `an array of at least ${options.minLength} values` });
   return leaf(type, options, schema);
 }
 
@@ -175,7 +200,10 @@ export function suggest(key: string, known: readonly string[]): string | undefin
 }
 
 /** An object with known fields: unknown keys are errors (with a "did you mean"), defaults fill omitted fields. */
-export function object<S extends Shape>(shape: S, options: { readonly doc: string; readonly optional?: boolean }): Schema<Parsed<S>> {
+export function object<S extends Shape>(
+  shape: S,
+  options: { readonly doc: string; readonly optional?: boolean },
+): Schema<Parsed<S>> {
   const keys = Object.keys(shape);
   const fields = Object.fromEntries(keys.map((key) => [key, (shape[key] as Schema<unknown>).zod]));
   let zod: z.ZodType = z
@@ -212,13 +240,24 @@ export function jsonSchema(schema: Schema<unknown>): Record<string, unknown> {
 export function describeSchema(schema: Schema<unknown>): string {
   const rows = schema.describe('');
   const escape = (text: string): string => text.replaceAll('|', '\\|');
-  return ['| field | type | default | meaning |', '|---|---|---|---|', ...rows.map((r) => `| \`${r.path}\` | ${escape(r.type)} | \`${escape(r.default)}\` | ${escape(r.doc)} |`)].join('\n');
+  return [
+    '| field | type | default | meaning |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| \`${r.path}\` | ${escape(r.type)} | \`${escape(r.default)}\` | ${escape(r.doc)} |`),
+  ].join('\n');
 }
 
 /** Deep merge of plain objects (arrays and scalars of `override` replace those of `base`). */
 export function deepMerge(base: unknown, override: unknown): unknown {
   if (override === undefined) return structuredClone(base);
-  if (base === null || override === null || typeof base !== 'object' || typeof override !== 'object' || Array.isArray(base) || Array.isArray(override)) {
+  if (
+    base === null ||
+    override === null ||
+    typeof base !== 'object' ||
+    typeof override !== 'object' ||
+    Array.isArray(base) ||
+    Array.isArray(override)
+  ) {
     return structuredClone(override);
   }
   const out: Record<string, unknown> = structuredClone(base) as Record<string, unknown>;

@@ -25,20 +25,42 @@ export function assertPixels(clip: VideoClip, source: string): void {
     if (value >= 0 && value <= 1) continue;
     const pixel = Math.floor(i / c);
     const where = `index ${i} (frame ${Math.floor(pixel / (h * w))}, row ${Math.floor(pixel / w) % h}, column ${pixel % w})`;
-    const what = Number.isNaN(value) || !Number.isFinite(value) ? `holds ${value} at ${where}` : `holds ${value} (outside [0, 1]) at ${where}`;
-    throw new FileFormatError(source, `sequence ${clip.id ?? '?'} ${what}: training data must be finite and in [0, 1] (uint8 bytes, or floats in [0, 1])`);
+    const what =
+      Number.isNaN(value) || !Number.isFinite(value)
+        ? `holds ${value} at ${where}`
+        : `holds ${value} (outside [0, 1]) at ${where}`;
+    throw new FileFormatError(
+      source,
+      `sequence ${clip.id ?? '?'} ${what}: training data must be finite and in [0, 1] (uint8 bytes, or floats in [0, 1])`,
+    );
   }
 }
 
 /** A clip cut to its first `frames` frames and checked against the configured size and [0, 1] range. */
-export function fitClip(clip: VideoClip, frames: number, size: readonly [number, number], channels: number, source: string): VideoClip {
+export function fitClip(
+  clip: VideoClip,
+  frames: number,
+  size: readonly [number, number],
+  channels: number,
+  source: string,
+): VideoClip {
   const [t, h, w, c] = clip.shape;
-  if (t < frames) throw new FileFormatError(source, `clip ${clip.id ?? ''} has ${t} frames, the configuration needs ${frames} (inputFrames + futureFrames)`);
-  if (c !== channels) throw new FileFormatError(source, `clips have ${c} channels, the configuration has data.channels = ${channels}`);
+  if (t < frames)
+    throw new FileFormatError(
+      source,
+      `clip ${clip.id ?? ''} has ${t} frames, the configuration needs ${frames} (inputFrames + futureFrames)`,
+    );
+  if (c !== channels)
+    throw new FileFormatError(source, `clips have ${c} channels, the configuration has data.channels = ${channels}`);
   assertPixels(clip, source);
-  let out: VideoClip = t === frames ? clip : { ...clip, frames: clip.frames.subarray(0, frames * h * w * c), shape: [frames, h, w, c] };
+  let out: VideoClip =
+    t === frames ? clip : { ...clip, frames: clip.frames.subarray(0, frames * h * w * c), shape: [frames, h, w, c] };
   if (h !== size[0] || w !== size[1]) {
-    out = { ...out, frames: resizeFrames(out.frames, out.shape, size[0], size[1]), shape: [frames, size[0], size[1], c] };
+    out = {
+      ...out,
+      frames: resizeFrames(out.frames, out.shape, size[0], size[1]),
+      shape: [frames, size[0], size[1], c],
+    };
   }
   return out;
 }

@@ -5,7 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { sliceFrames } from '@vid/core';
-import { FrameMetrics, type FrameMetricName, type FrameMetricsResult, type EvaluationProtocol, type LPIPS, PSNR_CAP_DB } from '@vid/metrics';
+import {
+  FrameMetrics,
+  type FrameMetricName,
+  type FrameMetricsResult,
+  type EvaluationProtocol,
+  type LPIPS,
+  PSNR_CAP_DB,
+} from '@vid/metrics';
 import { CopyLastFramePredictor, type VideoPredictor } from '@vid/models';
 import { batchToTensor } from '@vid/datasets';
 
@@ -39,19 +46,34 @@ export interface EvaluationResult {
 }
 
 /** Evaluates `predictor` (and the copy-last-frame baseline) on `source`. */
-export async function evaluatePredictor(predictor: VideoPredictor, source: ClipSource, options: EvaluateOptions): Promise<EvaluationResult> {
+export async function evaluatePredictor(
+  predictor: VideoPredictor,
+  source: ClipSource,
+  options: EvaluateOptions,
+): Promise<EvaluationResult> {
   const batchSize = options.batchSize ?? 16;
-  const metrics = options.metrics ?? (['mse', 'psnr', 'ssim', ...(options.lpips ? (['lpips'] as const) : [])] as FrameMetricName[]);
+  const metrics =
+    options.metrics ?? (['mse', 'psnr', 'ssim', ...(options.lpips ? (['lpips'] as const) : [])] as FrameMetricName[]);
   // Predictions are clamped to [0, 1] before the metrics, as NVlabs/conv-tt-lstm `code/model_test.py` does.
   // PSNR per frame is capped at PSNR_CAP_DB (100 dB): an exact match (the copy-last-frame
   // baseline on a still frame) would otherwise make the mean infinite.
-  const common = { protocol: options.protocol, metrics, outOfRange: 'clamp' as const, psnrMaxDb: PSNR_CAP_DB, ...(options.lpips ? { lpips: options.lpips } : {}) };
+  const common = {
+    protocol: options.protocol,
+    metrics,
+    outOfRange: 'clamp' as const,
+    psnrMaxDb: PSNR_CAP_DB,
+    ...(options.lpips ? { lpips: options.lpips } : {}),
+  };
   const model = new FrameMetrics(common);
   const withBaseline = options.baseline ?? true;
   const baselineMetrics = withBaseline ? new FrameMetrics(common) : null;
   const copyLast = new CopyLastFramePredictor({ channels: predictor.channels });
   const keep = Math.min(options.keepSamples ?? 0, source.length);
-  const kept: { context: Float32Array[]; truth: Float32Array[]; prediction: Float32Array[] } = { context: [], truth: [], prediction: [] };
+  const kept: { context: Float32Array[]; truth: Float32Array[]; prediction: Float32Array[] } = {
+    context: [],
+    truth: [],
+    prediction: [],
+  };
   let shape: [number, number, number] = [0, 0, 0];
   const { inputFrames, futureFrames } = options;
   for (let start = 0; start < source.length; start += batchSize) {
@@ -73,7 +95,9 @@ export async function evaluatePredictor(predictor: VideoPredictor, source: ClipS
       if (take > 0) {
         const pick = async (t: tf.Tensor5D, frames: number): Promise<Float32Array> => {
           // [n, frames, h, w, c] → the first `take` clips, as [n, frames·h·w·c] rows (a fast rank-2 slice).
-          const part = tf.tidy(() => tf.slice(tf.reshape(t, [n, frames * h * w * c]), [0, 0], [take, frames * h * w * c]));
+          const part = tf.tidy(() =>
+            tf.slice(tf.reshape(t, [n, frames * h * w * c]), [0, 0], [take, frames * h * w * c]),
+          );
           const data = (await part.data()) as Float32Array;
           part.dispose();
           return data;
@@ -98,7 +122,17 @@ export async function evaluatePredictor(predictor: VideoPredictor, source: ClipS
   };
   const samples: SampleVideos | null =
     keep > 0
-      ? { context: concat(kept.context), truth: concat(kept.truth), prediction: concat(kept.prediction), samples: keep, inputFrames, futureFrames, height: shape[0], width: shape[1], channels: shape[2] }
+      ? {
+          context: concat(kept.context),
+          truth: concat(kept.truth),
+          prediction: concat(kept.prediction),
+          samples: keep,
+          inputFrames,
+          futureFrames,
+          height: shape[0],
+          width: shape[1],
+          channels: shape[2],
+        }
       : null;
   return { model: model.result(), baseline: baselineMetrics?.result() ?? null, samples, clips: source.length };
 }

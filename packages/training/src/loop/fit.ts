@@ -187,7 +187,9 @@ export class TrainingDivergedError extends VidError {
     readonly loss: number,
     hint = '',
   ) {
-    super(`the training loss became ${loss} at step ${step}; lower train.learningRate or enable train.gradientClipping.${hint ? ` ${hint}` : ''}`);
+    super(
+      `the training loss became ${loss} at step ${step}; lower train.learningRate or enable train.gradientClipping.${hint ? ` ${hint}` : ''}`,
+    );
   }
 }
 
@@ -195,7 +197,13 @@ let officialRecipe: Recipe | undefined;
 /** The official recipe (NVlabs/conv-tt-lstm's defaults): the `train` section of the default configuration. */
 export function officialRecipeDefaults(): Recipe {
   if (!officialRecipe) {
-    const { batchSize: _b, epochs: _e, stepsPerEpoch: _s, maxSteps: _m, ...recipe } = (TRAIN_CONFIG_SCHEMA.parse({}, '', 'OFFICIAL_RECIPE') as TrainConfig).train;
+    const {
+      batchSize: _b,
+      epochs: _e,
+      stepsPerEpoch: _s,
+      maxSteps: _m,
+      ...recipe
+    } = (TRAIN_CONFIG_SCHEMA.parse({}, '', 'OFFICIAL_RECIPE') as TrainConfig).train;
     officialRecipe = Object.freeze(recipe) as Recipe;
   }
   return officialRecipe;
@@ -218,7 +226,11 @@ export interface ValidateOptions {
  * Validation as the official script: test-mode rollout, loss on the last outputFrames outputs;
  * also the future-frame MSE, and that of `@vid/models`' copy-last-frame baseline.
  */
-export async function validatePredictor(predictor: VideoPredictor, source: ClipSource, options: ValidateOptions): Promise<ValidationLog> {
+export async function validatePredictor(
+  predictor: VideoPredictor,
+  source: ClipSource,
+  options: ValidateOptions,
+): Promise<ValidationLog> {
   const { inputFrames, futureFrames } = options;
   const total = inputFrames + futureFrames;
   const batchSize = options.batchSize ?? 16;
@@ -241,8 +253,12 @@ export async function validatePredictor(predictor: VideoPredictor, source: ClipS
       const target = sliceFrames(clip, total - used, used);
       const future = sliceFrames(result.predictions, available - futureFrames, futureFrames);
       const truth = sliceFrames(clip, inputFrames, futureFrames);
-      const scalars = [reconstructionLoss(lossKind, outputs, target), reconstructionLoss('mse', tf.clipByValue(future, 0, 1), truth)];
-      if (knownBaseline === undefined) scalars.push(reconstructionLoss('mse', baseline.predict(context, futureFrames), truth));
+      const scalars = [
+        reconstructionLoss(lossKind, outputs, target),
+        reconstructionLoss('mse', tf.clipByValue(future, 0, 1), truth),
+      ];
+      if (knownBaseline === undefined)
+        scalars.push(reconstructionLoss('mse', baseline.predict(context, futureFrames), truth));
       return tf.stack(scalars);
     });
     // One read-back per batch; batch means weighted by the batch size (the official script:
@@ -277,17 +293,40 @@ export async function fit(predictor: VideoPredictor, data: TrainingData, options
         : maxSteps !== null
           ? positiveInteger(maxSteps, 'maxSteps', context)
           : (() => {
-              throw new ConfigError('stepsPerEpoch', 'a number of steps (or maxSteps) for endless data', undefined, context);
+              throw new ConfigError(
+                'stepsPerEpoch',
+                'a number of steps (or maxSteps) for endless data',
+                undefined,
+                context,
+              );
             })();
   const totalSteps = maxSteps === null ? epochs * spe : Math.min(epochs * spe, maxSteps);
-  const callbacks: readonly FitCallbacks[] = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks as FitCallbacks];
+  const callbacks: readonly FitCallbacks[] =
+    options.callbacks === undefined
+      ? []
+      : Array.isArray(options.callbacks)
+        ? options.callbacks
+        : [options.callbacks as FitCallbacks];
   const ownOptimizer = options.optimizer === undefined;
   const optimizer =
-    options.optimizer ?? new Adam(module.namedParameters(), { lr: recipe.learningRate, betas: [...recipe.betas] as [number, number], eps: recipe.eps, weightDecay: recipe.weightDecay });
+    options.optimizer ??
+    new Adam(module.namedParameters(), {
+      lr: recipe.learningRate,
+      betas: [...recipe.betas] as [number, number],
+      eps: recipe.eps,
+      weightDecay: recipe.weightDecay,
+    });
   const rng = new Rng(`${options.seed ?? 0}:scheduled-sampling`);
   const state: FitState = options.resume
     ? { ...options.resume, schedule: { ...options.resume.schedule } }
-    : { step: 0, position: 0, schedule: initialSchedule(recipe), rng: rng.getState(), baselineMse: null, validationsSinceBest: 0 };
+    : {
+        step: 0,
+        position: 0,
+        schedule: initialSchedule(recipe),
+        rng: rng.getState(),
+        baselineMse: null,
+        validationsSinceBest: 0,
+      };
   rng.setState(state.rng);
   let stopped: FitHistory['stopped'] = 'completed';
   let stopReason: string | null = null;
@@ -308,7 +347,15 @@ export async function fit(predictor: VideoPredictor, data: TrainingData, options
   let lastCheckpointStep = -1;
   const checkpoint = async (reason: FitCheckpoint['reason'], best = false, validLoss?: number): Promise<void> => {
     lastCheckpointStep = state.step;
-    const event: FitCheckpoint = { step: state.step, reason, best, ...(validLoss !== undefined ? { validLoss } : {}), state: snapshot(), predictor, optimizer };
+    const event: FitCheckpoint = {
+      step: state.step,
+      reason,
+      best,
+      ...(validLoss !== undefined ? { validLoss } : {}),
+      state: snapshot(),
+      predictor,
+      optimizer,
+    };
     for (const callback of callbacks) await callback.onCheckpoint?.(event, control);
   };
   const steps: StepLog[] = [];
@@ -317,7 +364,8 @@ export async function fit(predictor: VideoPredictor, data: TrainingData, options
   let nextBatch: Promise<VideoBatch> | null = null;
   try {
     for (const callback of callbacks) await callback.onTrainBegin?.(control);
-    const read = (position: number): Promise<VideoBatch> => Promise.resolve().then(() => data.trainBatch(position, batchSize));
+    const read = (position: number): Promise<VideoBatch> =>
+      Promise.resolve().then(() => data.trainBatch(position, batchSize));
     nextBatch = state.step < totalSteps ? read(state.position) : null;
     while (state.step < totalSteps) {
       if (options.signal?.aborted) {
@@ -374,10 +422,19 @@ export async function fit(predictor: VideoPredictor, data: TrainingData, options
           const after = afterValidation(state.schedule, epoch, validation.loss, state.step, recipe);
           best = after.best;
           events.push(...after.events);
-          const improved = previousBest === null || validation.loss < previousBest - (options.earlyStopping?.minDelta ?? 0);
+          const improved =
+            previousBest === null || validation.loss < previousBest - (options.earlyStopping?.minDelta ?? 0);
           state.validationsSinceBest = improved ? 0 : state.validationsSinceBest + 1;
         }
-        const epochLog: EpochLog = { epoch: epoch + 1, step: state.step, validation, best, events, lr: state.schedule.lr, ratio: state.schedule.ratio };
+        const epochLog: EpochLog = {
+          epoch: epoch + 1,
+          step: state.step,
+          validation,
+          best,
+          events,
+          lr: state.schedule.lr,
+          ratio: state.schedule.ratio,
+        };
         epochLogs.push(epochLog);
         for (const callback of callbacks) await callback.onEpochEnd?.(epochLog, control);
         if (best && validation && (options.checkpointBest ?? true)) {
@@ -390,10 +447,20 @@ export async function fit(predictor: VideoPredictor, data: TrainingData, options
           stopReason = `no validation improvement for ${state.validationsSinceBest} validations (patience ${options.earlyStopping.patience})`;
         }
       }
-      if (!savedBest && options.checkpointEverySteps !== undefined && state.step % options.checkpointEverySteps === 0) await checkpoint('interval');
+      if (!savedBest && options.checkpointEverySteps !== undefined && state.step % options.checkpointEverySteps === 0)
+        await checkpoint('interval');
     }
-    if (lastCheckpointStep !== state.step && (state.step > 0 || options.resume)) await checkpoint(state.step >= totalSteps || stopped === 'early-stopping' ? 'end' : 'stopped');
-    const history: FitHistory = { steps, epochs: epochLogs, step: state.step, totalSteps, stopped, stopReason, state: snapshot() };
+    if (lastCheckpointStep !== state.step && (state.step > 0 || options.resume))
+      await checkpoint(state.step >= totalSteps || stopped === 'early-stopping' ? 'end' : 'stopped');
+    const history: FitHistory = {
+      steps,
+      epochs: epochLogs,
+      step: state.step,
+      totalSteps,
+      stopped,
+      stopReason,
+      state: snapshot(),
+    };
     for (const callback of callbacks) await callback.onTrainEnd?.(history, control);
     return history;
   } finally {
@@ -406,15 +473,31 @@ export async function fit(predictor: VideoPredictor, data: TrainingData, options
  * Training data in a recorded order, to replay another run (e.g. a PyTorch one) batch for batch:
  * step `s` (0-based) reads the clips `order[s]` of `source`.
  */
-export function recordedBatches(source: ClipSource, order: readonly (readonly number[])[], validation: ClipSource | null = null): TrainingData {
+export function recordedBatches(
+  source: ClipSource,
+  order: readonly (readonly number[])[],
+  validation: ClipSource | null = null,
+): TrainingData {
   return {
     trainLength: Infinity,
     validation,
     trainBatch: async (position, batchSize) => {
       const step = Math.floor(position / batchSize);
       const indices = order[step];
-      if (!indices) throw new ConfigError('batchOrder', `a batch for step ${step + 1} (the recorded order has ${order.length} steps)`, undefined, 'recordedBatches');
-      if (indices.length !== batchSize) throw new ConfigError(`batchOrder[${step}]`, `${batchSize} clip indices (the batch size)`, indices.length, 'recordedBatches');
+      if (!indices)
+        throw new ConfigError(
+          'batchOrder',
+          `a batch for step ${step + 1} (the recorded order has ${order.length} steps)`,
+          undefined,
+          'recordedBatches',
+        );
+      if (indices.length !== batchSize)
+        throw new ConfigError(
+          `batchOrder[${step}]`,
+          `${batchSize} clip indices (the batch size)`,
+          indices.length,
+          'recordedBatches',
+        );
       return toBatch(await Promise.all(indices.map((index) => source.get(index))));
     },
   };
@@ -431,14 +514,28 @@ export interface SequenceGenerator {
  * a file, KTH: each epoch in its own seeded permutation). Clips must hold the frames training
  * needs (cut them with the dataset's `sequenceLength`).
  */
-export function trainingData(train: SequenceGenerator | ClipSource, options: { readonly validation?: ClipSource | null; readonly seed?: number | string } = {}): TrainingData {
+export function trainingData(
+  train: SequenceGenerator | ClipSource,
+  options: { readonly validation?: ClipSource | null; readonly seed?: number | string } = {},
+): TrainingData {
   const validation = options.validation ?? null;
   if ('sequence' in train && typeof train.sequence === 'function') {
     const generator = train;
-    return { trainLength: Infinity, validation, trainBatch: (position, batchSize) => toBatch(Array.from({ length: batchSize }, (_, i) => generator.sequence(position + i))) };
+    return {
+      trainLength: Infinity,
+      validation,
+      trainBatch: (position, batchSize) =>
+        toBatch(Array.from({ length: batchSize }, (_, i) => generator.sequence(position + i))),
+    };
   }
   const source = train as ClipSource;
-  if (!(source.length >= 1)) throw new ConfigError('train', 'a generator with sequence(index), or clips { length ≥ 1, get(index) }', train, 'trainingData');
+  if (!(source.length >= 1))
+    throw new ConfigError(
+      'train',
+      'a generator with sequence(index), or clips { length ≥ 1, get(index) }',
+      train,
+      'trainingData',
+    );
   const clipAt = epochShuffled(options.seed ?? 0, source.length);
   return {
     trainLength: source.length,

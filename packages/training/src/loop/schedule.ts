@@ -31,7 +31,15 @@ export interface ScheduleState {
 
 /** A copy of the schedules' initial state. */
 export function initialSchedule(recipe: Pick<Recipe, 'scheduledSamplingRatio' | 'learningRate'>): ScheduleState {
-  return { ratio: recipe.scheduledSamplingRatio, lr: recipe.learningRate, ssrDecayMode: false, lrDecayMode: false, minEpoch: 0, minLoss: null, bestStep: null };
+  return {
+    ratio: recipe.scheduledSamplingRatio,
+    lr: recipe.learningRate,
+    ssrDecayMode: false,
+    lrDecayMode: false,
+    minEpoch: 0,
+    minLoss: null,
+    bestStep: null,
+  };
 }
 
 /** The end-of-epoch schedule updates before validation (official Phase 1 tail). `epoch` is 0-based. */
@@ -52,7 +60,13 @@ export function decaySchedules(schedule: ScheduleState, epoch: number, recipe: R
  * The validation bookkeeping and plateau rule (official Phases 2–3). Returns whether the loss
  * is a new best, and the events. `epoch` is 0-based.
  */
-export function afterValidation(schedule: ScheduleState, epoch: number, validLoss: number, step: number, recipe: Recipe): { best: boolean; events: string[] } {
+export function afterValidation(
+  schedule: ScheduleState,
+  epoch: number,
+  validLoss: number,
+  step: number,
+  recipe: Recipe,
+): { best: boolean; events: string[] } {
   const events: string[] = [];
   let best = false;
   if (schedule.minLoss === null || validLoss < schedule.minLoss) {

@@ -12,7 +12,10 @@ declare module 'gifenc' {
     finish(): void;
     bytes(): Uint8Array;
   }
-  export function GIFEncoder(options?: { readonly auto?: boolean; readonly initialCapacity?: number }): GifEncoderStream;
+  export function GIFEncoder(options?: {
+    readonly auto?: boolean;
+    readonly initialCapacity?: number;
+  }): GifEncoderStream;
   const gifenc: { GIFEncoder: typeof GIFEncoder };
   export default gifenc;
 }

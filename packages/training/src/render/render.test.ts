@@ -104,17 +104,47 @@ describe('GIF encoder', () => {
 describe('pictures', () => {
   it('draws text, plots and sample grids as PNGs', () => {
     expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
-    const plot = plotPanels([{ title: 'LOSS', xLabel: 'STEP', yLabel: 'LOSS', logY: true, series: [{ label: 'TRAIN', points: [[1, 1], [2, 0.5], [3, 0.1]] }, { label: 'VALID', points: [[3, 0.2]], markers: true }] }]);
+    const plot = plotPanels([
+      {
+        title: 'LOSS',
+        xLabel: 'STEP',
+        yLabel: 'LOSS',
+        logY: true,
+        series: [
+          {
+            label: 'TRAIN',
+            points: [
+              [1, 1],
+              [2, 0.5],
+              [3, 0.1],
+            ],
+          },
+          { label: 'VALID', points: [[3, 0.2]], markers: true },
+        ],
+      },
+    ]);
     const png = decodePng(plot.toPng(), 3);
     expect([png.width, png.height]).toEqual([plot.width, plot.height]);
     // The first series is drawn in blue somewhere in the plot.
     let blue = false;
-    for (let i = 0; i < png.data.length; i += 3) if (png.data[i] === COLORS.blue[0] && png.data[i + 1] === COLORS.blue[1] && png.data[i + 2] === COLORS.blue[2]) blue = true;
+    for (let i = 0; i < png.data.length; i += 3)
+      if (png.data[i] === COLORS.blue[0] && png.data[i + 1] === COLORS.blue[1] && png.data[i + 2] === COLORS.blue[2])
+        blue = true;
     expect(blue).toBe(true);
     // An SVG with real text (resvg renders it with the system's fonts).
     expect(plot.svg).toContain('<text');
     expect(plot.svg).toContain('>TRAIN</text>');
-    const videos = { context: new Float32Array(2 * 3 * 16).fill(1), truth: new Float32Array(2 * 2 * 16).fill(0.5), prediction: new Float32Array(2 * 2 * 16), samples: 2, inputFrames: 3, futureFrames: 2, height: 4, width: 4, channels: 1 };
+    const videos = {
+      context: new Float32Array(2 * 3 * 16).fill(1),
+      truth: new Float32Array(2 * 2 * 16).fill(0.5),
+      prediction: new Float32Array(2 * 2 * 16),
+      samples: 2,
+      inputFrames: 3,
+      futureFrames: 2,
+      height: 4,
+      width: 4,
+      channels: 1,
+    };
     const grid = samplesGrid(videos);
     expect(grid.width).toBeGreaterThan(3 * 4 * 24);
     const gif = decodeGif(samplesGif(videos));

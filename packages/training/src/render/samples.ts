@@ -25,7 +25,12 @@ export interface SampleVideos {
 
 const GAP = 2;
 
-function frameOf(videos: SampleVideos, which: 'context' | 'truth' | 'prediction', sample: number, t: number): Float32Array {
+function frameOf(
+  videos: SampleVideos,
+  which: 'context' | 'truth' | 'prediction',
+  sample: number,
+  t: number,
+): Float32Array {
   const frames = which === 'context' ? videos.inputFrames : videos.futureFrames;
   const size = videos.height * videos.width * videos.channels;
   const start = (sample * frames + t) * size;
@@ -42,7 +47,8 @@ function frameDataUrl(frame: Float32Array, height: number, width: number, channe
   const c = channels === 3 ? 3 : 1;
   const data = new Uint8Array(height * width * c);
   for (let p = 0; p < height * width; p++) {
-    for (let k = 0; k < c; k++) data[p * c + k] = Math.round(Math.min(1, Math.max(0, frame[p * channels + k] as number)) * 255);
+    for (let k = 0; k < c; k++)
+      data[p * c + k] = Math.round(Math.min(1, Math.max(0, frame[p * channels + k] as number)) * 255);
   }
   return `data:image/png;base64,${Buffer.from(encodePng({ data, height, width, channels: c as 1 | 3 })).toString('base64')}`;
 }
@@ -52,7 +58,10 @@ function frameDataUrl(frame: Float32Array, height: number, width: number, channe
  * the ground-truth row and the prediction row, each frame labelled with its frame number (1-based,
  * in the clip: inputs 1…T, the future T+1…).
  */
-export function samplesGrid(videos: SampleVideos, options: { readonly maxColumns?: number; readonly title?: string } = {}): Figure {
+export function samplesGrid(
+  videos: SampleVideos,
+  options: { readonly maxColumns?: number; readonly title?: string } = {},
+): Figure {
   const scale = displayScale(videos.height);
   const fh = videos.height * scale;
   const fw = videos.width * scale;
@@ -85,11 +94,18 @@ export function samplesGrid(videos: SampleVideos, options: { readonly maxColumns
         // Long rows are subsampled evenly so that the first and last frames are shown.
         const index = shown === count ? t : Math.round((t * (count - 1)) / (shown - 1));
         const x = label + t * (fw + GAP);
-        parts.push(`<text x="${x + fw / 2}" y="${y - 3}" font-size="10" text-anchor="middle" fill="rgb(90,90,90)">${first + index}</text>`);
-        parts.push(`<image x="${x}" y="${y}" width="${fw}" height="${fh}" image-rendering="pixelated" preserveAspectRatio="none" href="${frameDataUrl(frameOf(videos, which, s, index), videos.height, videos.width, videos.channels)}"/>`);
+        parts.push(
+          `<text x="${x + fw / 2}" y="${y - 3}" font-size="10" text-anchor="middle" fill="rgb(90,90,90)">${first + index}</text>`,
+        );
+        parts.push(
+          `<image x="${x}" y="${y}" width="${fw}" height="${fh}" image-rendering="pixelated" preserveAspectRatio="none" href="${frameDataUrl(frameOf(videos, which, s, index), videos.height, videos.width, videos.channels)}"/>`,
+        );
       }
     });
-    if (s + 1 < videos.samples) parts.push(`<line x1="4" y1="${top + sampleHeight - 4}" x2="${width - 4}" y2="${top + sampleHeight - 4}" stroke="rgb(200,200,200)"/>`);
+    if (s + 1 < videos.samples)
+      parts.push(
+        `<line x1="4" y1="${top + sampleHeight - 4}" x2="${width - 4}" y2="${top + sampleHeight - 4}" stroke="rgb(200,200,200)"/>`,
+      );
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Lato, sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
   return { svg, width, height, toPng: () => svgToPng(svg) };
@@ -115,7 +131,10 @@ export function samplesGif(videos: SampleVideos, options: { readonly delayMs?: n
   const url = (frame: Float32Array): string => frameDataUrl(frame, videos.height, videos.width, videos.channels);
   for (let t = 0; t < total; t++) {
     // One SVG per GIF frame (labels in a real font), rendered by resvg, then palette-indexed by gifenc.
-    const parts: string[] = columns.map((label, c) => `<text x="${GAP + c * (fw + GAP) + fw / 2}" y="11" font-size="10" text-anchor="middle">${label.toLowerCase()}</text>`);
+    const parts: string[] = columns.map(
+      (label, c) =>
+        `<text x="${GAP + c * (fw + GAP) + fw / 2}" y="11" font-size="10" text-anchor="middle">${label.toLowerCase()}</text>`,
+    );
     for (let s = 0; s < videos.samples; s++) {
       const y = header + s * (fh + GAP);
       const future = t - videos.inputFrames;
@@ -123,10 +142,14 @@ export function samplesGif(videos: SampleVideos, options: { readonly delayMs?: n
       const truth = future >= 0 && videos.truth ? frameOf(videos, 'truth', s, future) : blank;
       const prediction = future >= 0 ? frameOf(videos, 'prediction', s, future) : blank;
       (videos.truth ? [input, truth, prediction] : [input, prediction]).forEach((frame, c) => {
-        parts.push(`<image x="${GAP + c * (fw + GAP)}" y="${y}" width="${fw}" height="${fh}" image-rendering="pixelated" preserveAspectRatio="none" href="${url(frame)}"/>`);
+        parts.push(
+          `<image x="${GAP + c * (fw + GAP)}" y="${y}" width="${fw}" height="${fh}" image-rendering="pixelated" preserveAspectRatio="none" href="${url(frame)}"/>`,
+        );
       });
     }
-    parts.push(`<text x="${GAP}" y="${height - 2}" font-size="10">${t < videos.inputFrames ? `frame ${t + 1} (input)` : `frame ${t + 1} (+${t - videos.inputFrames + 1})`}</text>`);
+    parts.push(
+      `<text x="${GAP}" y="${height - 2}" font-size="10">${t < videos.inputFrames ? `frame ${t + 1} (input)` : `frame ${t + 1} (+${t - videos.inputFrames + 1})`}</text>`,
+    );
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, Lato, sans-serif"><rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>`;
     const rgba = svgToRgba(svg);
     const rgb = new Uint8Array(width * height * 3);

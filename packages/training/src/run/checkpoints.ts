@@ -25,7 +25,14 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { type AdamState, FileFormatError, type HostTensor, VidError, parseSafetensors, serializeSafetensors } from '@vid/core';
+import {
+  type AdamState,
+  FileFormatError,
+  type HostTensor,
+  VidError,
+  parseSafetensors,
+  serializeSafetensors,
+} from '@vid/core';
 
 /** Everything a checkpoint holds. */
 export interface CheckpointData {
@@ -70,7 +77,11 @@ export async function writeFileSynced(path: string, bytes: Uint8Array): Promise<
 }
 
 /** Writes a small file atomically (temporary file, flush, rename). */
-export async function writeAtomic(path: string, bytes: Uint8Array, writer: FileWriter = writeFileSynced): Promise<void> {
+export async function writeAtomic(
+  path: string,
+  bytes: Uint8Array,
+  writer: FileWriter = writeFileSynced,
+): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`;
   try {
     await writer(temp, bytes);
@@ -138,7 +149,8 @@ export class CheckpointManager {
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     for (const entry of await readdir(this.dir)) {
-      if (entry.startsWith('.') && entry.includes('.tmp')) await rm(join(this.dir, entry), { recursive: true, force: true });
+      if (entry.startsWith('.') && entry.includes('.tmp'))
+        await rm(join(this.dir, entry), { recursive: true, force: true });
     }
   }
 
@@ -146,7 +158,10 @@ export class CheckpointManager {
    * Writes a checkpoint atomically and updates `latest.json` (and `best.json` when `isBest`).
    * On failure the previous checkpoint stays intact and a {@link CheckpointWriteError} says why.
    */
-  async save(data: CheckpointData, options: { readonly isBest?: boolean; readonly validLoss?: number } = {}): Promise<string> {
+  async save(
+    data: CheckpointData,
+    options: { readonly isBest?: boolean; readonly validLoss?: number } = {},
+  ): Promise<string> {
     const name = checkpointName(data.step);
     const finalDir = join(this.dir, name);
     const temp = join(this.dir, `.${name}.${process.pid}.tmp`);
@@ -157,22 +172,40 @@ export class CheckpointManager {
         await this.#writeFile(join(temp, 'model.safetensors'), data.model);
         await this.#writeFile(
           join(temp, 'optimizer.safetensors'),
-          serializeSafetensors(data.optimizer.tensors, { format: 'vid-adam', step: String(data.optimizer.step), lr: String(data.optimizer.lr) }),
+          serializeSafetensors(data.optimizer.tensors, {
+            format: 'vid-adam',
+            step: String(data.optimizer.step),
+            lr: String(data.optimizer.lr),
+          }),
         );
-        const state = { ...data.state, step: data.step, optimizer: { step: data.optimizer.step, lr: data.optimizer.lr } };
+        const state = {
+          ...data.state,
+          step: data.step,
+          optimizer: { step: data.optimizer.step, lr: data.optimizer.lr },
+        };
         await this.#writeFile(join(temp, 'state.json'), encoder.encode(`${JSON.stringify(state, null, 2)}\n`));
         await rename(temp, finalDir);
       }
-      await writeAtomic(join(this.dir, 'latest.json'), encoder.encode(`${JSON.stringify({ step: data.step, dir: name })}\n`), this.#writeFile);
+      await writeAtomic(
+        join(this.dir, 'latest.json'),
+        encoder.encode(`${JSON.stringify({ step: data.step, dir: name })}\n`),
+        this.#writeFile,
+      );
       if (options.isBest) {
-        await writeAtomic(join(this.dir, 'best.json'), encoder.encode(`${JSON.stringify({ step: data.step, dir: name, validLoss: options.validLoss ?? null })}\n`), this.#writeFile);
+        await writeAtomic(
+          join(this.dir, 'best.json'),
+          encoder.encode(`${JSON.stringify({ step: data.step, dir: name, validLoss: options.validLoss ?? null })}\n`),
+          this.#writeFile,
+        );
       }
     } catch (error) {
       await rm(temp, { recursive: true, force: true }).catch(() => undefined);
       const previous = await this.latestName().catch(() => null);
       throw new CheckpointWriteError(
         `could not write the checkpoint of step ${data.step} in ${this.dir}: ${describeFsError(error)}. ` +
-          (previous ? `The last good checkpoint (${previous}) is intact; resume with --resume ${this.dir}/..` : 'No earlier checkpoint exists.'),
+          (previous
+            ? `The last good checkpoint (${previous}) is intact; resume with --resume ${this.dir}/..`
+            : 'No earlier checkpoint exists.'),
       );
     }
     await this.prune().catch(() => undefined);
@@ -250,7 +283,10 @@ export async function resolveCheckpointDir(path: string, which: 'latest' | 'best
     }
   }
   if (!(await exists(path))) throw new FileFormatError(path, 'no such run or checkpoint folder');
-  throw new FileFormatError(path, 'not a checkpoint: expected a run folder (with checkpoints/latest.json) or a checkpoint folder (with state.json)');
+  throw new FileFormatError(
+    path,
+    'not a checkpoint: expected a run folder (with checkpoints/latest.json) or a checkpoint folder (with state.json)',
+  );
 }
 
 /** Throws a FileFormatError naming the file, the tensor and the first index of a NaN or infinite value. */
@@ -260,7 +296,11 @@ function assertFiniteTensors(tensors: ReadonlyMap<string, HostTensor>, file: str
     if (!(data instanceof Float32Array || data instanceof Float64Array)) continue;
     for (let i = 0; i < data.length; i++) {
       const value = data[i] as number;
-      if (!Number.isFinite(value)) throw new FileFormatError(file, `tensor ${name} holds ${value} at index ${i}: the weights are not finite (a diverged run?)`);
+      if (!Number.isFinite(value))
+        throw new FileFormatError(
+          file,
+          `tensor ${name} holds ${value} at index ${i}: the weights are not finite (a diverged run?)`,
+        );
     }
   }
 }
@@ -270,7 +310,10 @@ function assertFiniteTensors(tensors: ReadonlyMap<string, HostTensor>, file: str
  * checkpoint; when that one is unreadable or not finite, the previous good one, with a message
  * naming both (as a resumed run must not start from a corrupted state).
  */
-export async function loadResumeCheckpoint(path: string, log: (line: string) => void = () => undefined): Promise<LoadedCheckpoint> {
+export async function loadResumeCheckpoint(
+  path: string,
+  log: (line: string) => void = () => undefined,
+): Promise<LoadedCheckpoint> {
   const dir = await resolveCheckpointDir(path);
   try {
     return await loadCheckpoint(dir);
@@ -280,11 +323,16 @@ export async function loadResumeCheckpoint(path: string, log: (line: string) => 
     const reason = error instanceof Error ? error.message : String(error);
     const parent = dirname(dir);
     const newest = basename(dir);
-    const earlier = (await readdir(parent)).filter((name) => /^step-\d+$/.test(name) && name < newest).sort().reverse();
+    const earlier = (await readdir(parent))
+      .filter((name) => /^step-\d+$/.test(name) && name < newest)
+      .sort()
+      .reverse();
     for (const name of earlier) {
       try {
         const checkpoint = await loadCheckpoint(join(parent, name));
-        log(`vid train: the newest checkpoint ${dir} is unusable (${reason}); falls back to the previous good one, ${checkpoint.dir}`);
+        log(
+          `vid train: the newest checkpoint ${dir} is unusable (${reason}); falls back to the previous good one, ${checkpoint.dir}`,
+        );
         return checkpoint;
       } catch {
         // try the one before
@@ -317,7 +365,8 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     throw new FileFormatError(join(dir, 'state.json'), 'not valid JSON');
   }
   const opt = state.optimizer as { step: number; lr: number } | undefined;
-  if (!opt || typeof state.step !== 'number') throw new FileFormatError(join(dir, 'state.json'), 'missing "step" or "optimizer"');
+  if (!opt || typeof state.step !== 'number')
+    throw new FileFormatError(join(dir, 'state.json'), 'missing "step" or "optimizer"');
   return {
     dir,
     step: state.step,

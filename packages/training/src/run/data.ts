@@ -32,7 +32,15 @@ export interface RunData extends TrainingData {
   close(): Promise<void>;
 }
 
-function limited(source: ClipSource, count: number, frames: number, size: readonly [number, number], channels: number, name: string, offset = 0): ClipSource {
+function limited(
+  source: ClipSource,
+  count: number,
+  frames: number,
+  size: readonly [number, number],
+  channels: number,
+  name: string,
+  offset = 0,
+): ClipSource {
   return {
     length: Math.min(count, source.length - offset),
     get: async (index) => fitClip(await source.get(offset + index), frames, size, channels, name),
@@ -50,15 +58,32 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
     const trainDigits = await loadDigits({ split: 'train', labels: false });
     const testDigits = await loadDigits({ split: 'test', labels: false });
     const common = { numDigits: data.numDigits, canvasSize: size, digitSize: data.digitSize } as const;
-    const train = new MovingMnist({ ...common, digits: trainDigits, sequenceLength: trainFrames, seed: `${config.seed}:train`, epochSize: data.trainSamples });
+    const train = new MovingMnist({
+      ...common,
+      digits: trainDigits,
+      sequenceLength: trainFrames,
+      seed: `${config.seed}:train`,
+      epochSize: data.trainSamples,
+    });
     // Validation and evaluation draw digits from MNIST's test split; the evaluation set's first
     // frames are those of the validation set (same seeds), continued for longer.
-    const valid = new MovingMnist({ ...common, digits: testDigits, sequenceLength: trainFrames, seed: `${config.seed}:valid` });
-    const evaluationSet = new MovingMnist({ ...common, digits: testDigits, sequenceLength: evalFrames, seed: `${config.seed}:valid` });
+    const valid = new MovingMnist({
+      ...common,
+      digits: testDigits,
+      sequenceLength: trainFrames,
+      seed: `${config.seed}:valid`,
+    });
+    const evaluationSet = new MovingMnist({
+      ...common,
+      digits: testDigits,
+      sequenceLength: evalFrames,
+      seed: `${config.seed}:valid`,
+    });
     return {
       description: `Moving MNIST generated on the fly (${data.numDigits} digits, ${size[0]}×${size[1]}, seed ${config.seed}; validation on MNIST test digits)`,
       trainLength: Infinity,
-      trainBatch: async (position, batchSize) => toBatch(Array.from({ length: batchSize }, (_, i) => train.sequence(position + i))),
+      trainBatch: async (position, batchSize) =>
+        toBatch(Array.from({ length: batchSize }, (_, i) => train.sequence(position + i))),
       validation: valid.fixedSet(data.validSamples),
       evaluation: evaluationSet.fixedSet(evaluation.samples),
       close: async () => undefined,
@@ -68,34 +93,64 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
     const path = data.path as string;
     const layout = data.layout !== null ? { layout: data.layout } : {};
     const file = await MovingMnistFile.open(path, layout);
-    const validFile = data.validPath ? await MovingMnistFile.open(data.validPath, layout).catch(async (error: unknown) => {
-      await file.close();
-      throw error;
-    }) : null;
+    const validFile = data.validPath
+      ? await MovingMnistFile.open(data.validPath, layout).catch(async (error: unknown) => {
+          await file.close();
+          throw error;
+        })
+      : null;
     const needed = Math.max(trainFrames, evalFrames);
     for (const f of [file, validFile]) {
       if (f && f.clipShape[0] < needed) {
         await file.close();
         await validFile?.close();
-        throw new ConfigError('data.futureFrames', `at most ${f.clipShape[0] - data.inputFrames} (the file ${f.path} has ${f.clipShape[0]} frames per sequence, inputFrames is ${data.inputFrames})`, `${data.futureFrames} (evaluation ${evaluation.futureFrames})`, context);
+        throw new ConfigError(
+          'data.futureFrames',
+          `at most ${f.clipShape[0] - data.inputFrames} (the file ${f.path} has ${f.clipShape[0]} frames per sequence, inputFrames is ${data.inputFrames})`,
+          `${data.futureFrames} (evaluation ${evaluation.futureFrames})`,
+          context,
+        );
       }
     }
     const validSource: ClipSource = validFile ?? file;
     const validOffset = validFile ? 0 : Math.max(0, file.length - data.validSamples);
     const trainLength = validFile ? file.length : validOffset;
-    if (trainLength < 1) throw new ConfigError('data.validSamples', `fewer than the ${file.length} sequences of ${path} (the rest trains)`, data.validSamples, context);
+    if (trainLength < 1)
+      throw new ConfigError(
+        'data.validSamples',
+        `fewer than the ${file.length} sequences of ${path} (the rest trains)`,
+        data.validSamples,
+        context,
+      );
     const clipAt = epochShuffled(config.seed, trainLength);
     return {
       description: `Moving MNIST file ${path} (${trainLength} training sequences${validFile ? `, validation ${data.validPath}` : `, the last ${file.length - validOffset} validate`})`,
       trainLength,
       trainBatch: async (position, batchSize) => {
         const clips: VideoClip[] = [];
-        for (let i = 0; i < batchSize; i++) clips.push(fitClip(await file.get(clipAt(position + i)), trainFrames, size, data.channels, path));
+        for (let i = 0; i < batchSize; i++)
+          clips.push(fitClip(await file.get(clipAt(position + i)), trainFrames, size, data.channels, path));
         return toBatch(clips);
       },
       trainClips: limited(file, file.length, trainFrames, size, data.channels, path),
-      validation: limited(validSource, data.validSamples, trainFrames, size, data.channels, validFile?.path ?? path, validOffset),
-      evaluation: limited(validSource, evaluation.samples, evalFrames, size, data.channels, validFile?.path ?? path, validOffset),
+      validation: limited(
+        validSource,
+        data.validSamples,
+        trainFrames,
+        size,
+        data.channels,
+        validFile?.path ?? path,
+        validOffset,
+      ),
+      evaluation: limited(
+        validSource,
+        evaluation.samples,
+        evalFrames,
+        size,
+        data.channels,
+        validFile?.path ?? path,
+        validOffset,
+      ),
       close: async () => {
         await file.close();
         await validFile?.close();
@@ -104,11 +159,16 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
   }
   // KTH
   const root = data.path as string;
-  const open = (split: 'train' | 'test', frames: number): Promise<KthDataset> => KthDataset.open(root, { protocol: data.kthProtocol, split, sequenceLength: frames, size });
+  const open = (split: 'train' | 'test', frames: number): Promise<KthDataset> =>
+    KthDataset.open(root, { protocol: data.kthProtocol, split, sequenceLength: frames, size });
   const train = await open('train', trainFrames);
   const valid = await open('test', trainFrames);
   const evaluationSet = await open('test', evalFrames);
-  if (train.length === 0) throw new FileFormatError(root, 'no KTH training clips found (expected personXX_<action>_dY_uncomp.avi files or extracted frame folders)');
+  if (train.length === 0)
+    throw new FileFormatError(
+      root,
+      'no KTH training clips found (expected personXX_<action>_dY_uncomp.avi files or extracted frame folders)',
+    );
   const trainLength = train.length;
   const clipAt = epochShuffled(config.seed, trainLength);
   return {
@@ -116,7 +176,8 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
     trainLength,
     trainBatch: async (position, batchSize) => {
       const clips: VideoClip[] = [];
-      for (let i = 0; i < batchSize; i++) clips.push(fitClip(await train.get(clipAt(position + i)), trainFrames, size, data.channels, root));
+      for (let i = 0; i < batchSize; i++)
+        clips.push(fitClip(await train.get(clipAt(position + i)), trainFrames, size, data.channels, root));
       return toBatch(clips);
     },
     validation: limited(valid, data.validSamples, trainFrames, size, data.channels, root),
@@ -124,5 +185,3 @@ export async function openRunData(config: TrainConfig): Promise<RunData> {
     close: async () => undefined,
   };
 }
-
-

@@ -44,10 +44,18 @@ export class ProgressReporter {
   #lastTime = 0;
   #lastStep = 0;
 
-  constructor(options: { readonly mode?: ProgressMode; readonly logEvery?: number; readonly stream?: NodeJS.WriteStream; readonly write?: (text: string) => void } = {}) {
+  constructor(
+    options: {
+      readonly mode?: ProgressMode;
+      readonly logEvery?: number;
+      readonly stream?: NodeJS.WriteStream;
+      readonly write?: (text: string) => void;
+    } = {},
+  ) {
     const stream = options.stream ?? process.stderr;
     const requested = options.mode ?? 'auto';
-    const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
+    const ci =
+      process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
     this.mode = requested === 'auto' ? (stream.isTTY && !ci ? 'bar' : 'lines') : requested;
     this.logEvery = options.logEvery ?? 10;
     this.#write = options.write ?? ((text) => stream.write(text));
@@ -74,7 +82,10 @@ export class ProgressReporter {
     this.#lastTime = now;
     const average = done > 0 ? done / Math.max(elapsed, 1e-9) : 0;
     // Exponential smoothing of the instantaneous rate, anchored on the average.
-    this.#smoothedRate = this.#smoothedRate === 0 ? average : 0.7 * this.#smoothedRate + 0.3 * (Number.isFinite(instant) ? instant : average);
+    this.#smoothedRate =
+      this.#smoothedRate === 0
+        ? average
+        : 0.7 * this.#smoothedRate + 0.3 * (Number.isFinite(instant) ? instant : average);
     const rate = this.#smoothedRate;
     const eta = rate > 0 ? (update.total - update.step) / rate : Infinity;
     const rateText = rate >= 1 ? `${rate.toFixed(2)} it/s` : `${rate > 0 ? (1 / rate).toFixed(2) : '?'} s/it`;
@@ -85,7 +96,10 @@ export class ProgressReporter {
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${fields}`;
       this.#write(`\r${bar.padEnd(this.#lastBar.length)}`);
       this.#lastBar = bar;
-    } else if (this.mode === 'lines' && (update.step % this.logEvery === 0 || update.step === update.total || update.step === this.#startStep + 1)) {
+    } else if (
+      this.mode === 'lines' &&
+      (update.step % this.logEvery === 0 || update.step === update.total || update.step === this.#startStep + 1)
+    ) {
       this.#write(`${fields}\n`);
     }
   }
@@ -117,7 +131,13 @@ export function progressCallback(reporter: ProgressReporter): FitCallbacks {
   return {
     onTrainBegin: (control) => reporter.start(control.initialStep),
     onStepEnd: (step, control) => {
-      reporter.update({ step: step.step, total: control.totalSteps, epoch: step.epoch - 1, loss: step.loss, extra: `ssr ${step.ratio.toFixed(2)}` });
+      reporter.update({
+        step: step.step,
+        total: control.totalSteps,
+        epoch: step.epoch - 1,
+        loss: step.loss,
+        extra: `ssr ${step.ratio.toFixed(2)}`,
+      });
     },
     onTrainEnd: () => reporter.finish(),
   };

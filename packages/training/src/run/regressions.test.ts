@@ -28,7 +28,10 @@ afterAll(async () => {
 
 /** `count` generated 16×16 sequences of `frames` frames, written as a time-major uint8 .npy. */
 async function movingMnistFile(name: string, count: number, frames = 6): Promise<string> {
-  const digits = digitSetFromArray(Uint8Array.from({ length: 4 * 64 }, (_, i) => ((i * 37) % 7) * 40), [4, 8, 8]);
+  const digits = digitSetFromArray(
+    Uint8Array.from({ length: 4 * 64 }, (_, i) => ((i * 37) % 7) * 40),
+    [4, 8, 8],
+  );
   const set = new MovingMnist({ digits, canvasSize: 16, sequenceLength: frames, seed: name }).fixedSet(count, name);
   const path = join(root, `${name}.npy`);
   await writeMovingMnistFile(path, set, { format: 'mnist_test_seq' });
@@ -45,7 +48,15 @@ async function floatFile(name: string, count: number, value: (index: number) => 
 
 const fileConfig = (path: string, extra: Record<string, unknown> = {}): ReturnType<typeof tinyConfig> =>
   tinyConfig({
-    data: { dataset: 'moving-mnist-file', path, inputFrames: 3, futureFrames: 3, frameSize: [16, 16], trainSamples: 10000, validSamples: 2 },
+    data: {
+      dataset: 'moving-mnist-file',
+      path,
+      inputFrames: 3,
+      futureFrames: 3,
+      frameSize: [16, 16],
+      trainSamples: 10000,
+      validSamples: 2,
+    },
     evaluation: { futureFrames: 3, samples: 2, gifSamples: 1, protocol: 'standard' },
     ...extra,
   });
@@ -55,7 +66,13 @@ describe('issue 12: training bugs', () => {
     // 10 sequences, 2 validate: 8 train, batch 2 → 4 steps an epoch (not 10000 / 2 = 5000).
     const path = await movingMnistFile('epoch-length', 10);
     const config = fileConfig(path, { train: { batchSize: 2, epochs: 2, maxSteps: null } });
-    const result = await train({ ...quiet, config, runDir: join(root, 'bug1'), finalEvaluation: false, stopAfterSteps: 1 });
+    const result = await train({
+      ...quiet,
+      config,
+      runDir: join(root, 'bug1'),
+      finalEvaluation: false,
+      stopAfterSteps: 1,
+    });
     expect(result.totalSteps).toBe(8);
     const run = JSON.parse(await readFile(join(root, 'bug1', 'run.json'), 'utf8')) as { stepsPerEpoch: number };
     expect(run.stepsPerEpoch).toBe(4);
@@ -65,7 +82,12 @@ describe('issue 12: training bugs', () => {
     const bad = 6 * 256 + 17; // time-major [6, 10, 16, 16]: frame 0 of sequence 6, pixel 17
     const path = await floatFile('nan-data', 10, (i) => (i === bad ? Number.NaN : 0.5));
     const runDir = join(root, 'bug5-nan');
-    const error = await train({ ...quiet, config: fileConfig(path, { train: { batchSize: 2, epochs: 2 } }), runDir, finalEvaluation: false }).catch((e: unknown) => e);
+    const error = await train({
+      ...quiet,
+      config: fileConfig(path, { train: { batchSize: 2, epochs: 2 } }),
+      runDir,
+      finalEvaluation: false,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/nan-data\.npy.*NaN.*index/);
     const run = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')) as { status: string; error?: string };
@@ -74,9 +96,13 @@ describe('issue 12: training bugs', () => {
   });
 
   it('bug 5: data outside [0, 1] fails on read (not at the final evaluation), and run.json says "failed"', async () => {
-    const path = await floatFile('range-data', 10, (i) => (i % 97) / 96 * 50 - 10);
+    const path = await floatFile('range-data', 10, (i) => ((i % 97) / 96) * 50 - 10);
     const runDir = join(root, 'bug5-range');
-    const error = await train({ ...quiet, config: fileConfig(path, { train: { batchSize: 2, epochs: 1, maxSteps: 2 } }), runDir }).catch((e: unknown) => e);
+    const error = await train({
+      ...quiet,
+      config: fileConfig(path, { train: { batchSize: 2, epochs: 1, maxSteps: 2 } }),
+      runDir,
+    }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/range-data\.npy.*outside \[0, 1\].*index/);
     const run = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')) as { status: string; step?: number };
     expect(run.status).toBe('failed');
@@ -94,9 +120,17 @@ describe('issue 12: training bugs', () => {
     poisoned[0] = Number.NaN;
     parsed.tensors.set(name, { ...tensor, data: poisoned });
     await writeFile(file, serializeSafetensors(parsed.tensors, parsed.metadata));
-    await expect(loadCheckpoint(latest)).rejects.toThrow(new RegExp(`model\\.safetensors.*${name.replace(/\./g, '\\.')}.*NaN`));
+    await expect(loadCheckpoint(latest)).rejects.toThrow(
+      new RegExp(`model\\.safetensors.*${name.replace(/\./g, '\\.')}.*NaN`),
+    );
     const lines: string[] = [];
-    const resumed = await train({ ...quiet, log: (line) => lines.push(line), config, resume: runDir, finalEvaluation: false });
+    const resumed = await train({
+      ...quiet,
+      log: (line) => lines.push(line),
+      config,
+      resume: runDir,
+      finalEvaluation: false,
+    });
     const steps = (await readdir(join(runDir, 'checkpoints'))).filter((d) => d.startsWith('step-'));
     expect(steps.length).toBeGreaterThan(0);
     const message = lines.find((line) => /falls? back/.test(line)) ?? '';
@@ -116,7 +150,12 @@ describe('issue 12: training bugs', () => {
     };
     const clips = [clip([0.1, 0.2, 0.2, 0.3]), clip([0.1, 0.2, 0.5, 0.6])];
     const source = { length: 2, get: (i: number) => clips[i] as VideoClip };
-    const result = await evaluatePredictor(new CopyLastFramePredictor(), source, { inputFrames: 2, futureFrames: 2, protocol: 'standard', baseline: false });
+    const result = await evaluatePredictor(new CopyLastFramePredictor(), source, {
+      inputFrames: 2,
+      futureFrames: 2,
+      protocol: 'standard',
+      baseline: false,
+    });
     const psnr = result.model.metrics.psnr;
     expect(Number.isFinite(psnr?.mean)).toBe(true);
     expect(psnr?.perFrame[0]).toBeLessThanOrEqual(100);
@@ -124,7 +163,13 @@ describe('issue 12: training bugs', () => {
 
   it('bug 8: the banner states the steps without a contradiction', async () => {
     const lines: string[] = [];
-    await train({ ...quiet, log: (line) => lines.push(line), config: tinyConfig({ train: { batchSize: 2, epochs: 8, stepsPerEpoch: 20, maxSteps: 2 } }), runDir: join(root, 'bug8'), finalEvaluation: false });
+    await train({
+      ...quiet,
+      log: (line) => lines.push(line),
+      config: tinyConfig({ train: { batchSize: 2, epochs: 8, stepsPerEpoch: 20, maxSteps: 2 } }),
+      runDir: join(root, 'bug8'),
+      finalEvaluation: false,
+    });
     const banner = lines.find((line) => /^ {2}\d+ steps/.test(line)) ?? '';
     expect(banner).toMatch(/^ {2}2 steps/);
     // Whatever it says of epochs, "A epochs × B steps" must multiply to the total it announces.

@@ -59,7 +59,8 @@ export function defaultRunName(preset: string, date = new Date()): string {
  * removed), so that a read-only or full disk is reported before training starts.
  */
 export async function prepareRunDir(dir: string): Promise<void> {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RunDirectoryError(`run directory ${dir}: exists and is not a directory`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new RunDirectoryError(`run directory ${dir}: exists and is not a directory`);
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {

@@ -31,7 +31,22 @@ async function weightsBytes(runDir: string): Promise<Buffer> {
 describe('train', () => {
   it.each([
     ['encoder-forecaster', {}],
-    ['convttlstm-net', { model: { type: 'convttlstm-net', cell: 'convttlstm', layersPerBlock: [1], hiddenChannels: [3], order: 2, steps: 2, ranks: 2, kernelSize: 3, patchSize: 4 } }],
+    [
+      'convttlstm-net',
+      {
+        model: {
+          type: 'convttlstm-net',
+          cell: 'convttlstm',
+          layersPerBlock: [1],
+          hiddenChannels: [3],
+          order: 2,
+          steps: 2,
+          ranks: 2,
+          kernelSize: 3,
+          patchSize: 4,
+        },
+      },
+    ],
   ])('resumes a killed run (%s) with bit-identical losses and weights', async (kind, overrides) => {
     const config = tinyConfig(overrides);
     const tag = (name: string): string => `${kind}-${name}`;
@@ -42,34 +57,68 @@ describe('train', () => {
     expect(full.losses.every(Number.isFinite)).toBe(true);
 
     // Killed after 3 steps (mid-epoch, between checkpoints), then resumed.
-    const first = await train({ ...quiet, config, runDir: join(root, tag('split')), finalEvaluation: false, stopAfterSteps: 3 });
+    const first = await train({
+      ...quiet,
+      config,
+      runDir: join(root, tag('split')),
+      finalEvaluation: false,
+      stopAfterSteps: 3,
+    });
     expect(first.interrupted).toBe(true);
     expect(first.step).toBe(3);
     const resumed = await train({ ...quiet, config, resume: join(root, tag('split')), finalEvaluation: false });
     expect(resumed.step).toBe(6);
     expect([...first.losses, ...resumed.losses]).toEqual(full.losses);
     expect(resumed.schedule).toEqual(full.schedule);
-    expect(Buffer.compare(await weightsBytes(join(root, tag('split'))), await weightsBytes(join(root, tag('full'))))).toBe(0);
+    expect(
+      Buffer.compare(await weightsBytes(join(root, tag('split'))), await weightsBytes(join(root, tag('full')))),
+    ).toBe(0);
 
     // The metrics log of the resumed run reads as one run.
-    const fullLog = (await new MetricsLog(join(root, tag('full'), 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
-    const splitLog = (await new MetricsLog(join(root, tag('split'), 'metrics.jsonl')).read()).filter((r) => r.type === 'train').map((r) => r.loss);
+    const fullLog = (await new MetricsLog(join(root, tag('full'), 'metrics.jsonl')).read())
+      .filter((r) => r.type === 'train')
+      .map((r) => r.loss);
+    const splitLog = (await new MetricsLog(join(root, tag('split'), 'metrics.jsonl')).read())
+      .filter((r) => r.type === 'train')
+      .map((r) => r.loss);
     expect(splitLog).toEqual(fullLog);
   });
 
   it('reads a Moving MNIST file in a new seeded order each epoch, and resumes mid-epoch exactly', async () => {
     // 5 sequences of 6 frames: 4 train (2 steps an epoch at batch 2), the last one validates.
-    const digits = digitSetFromArray(Uint8Array.from({ length: 4 * 64 }, (_, i) => ((i * 37) % 7) * 40), [4, 8, 8]);
+    const digits = digitSetFromArray(
+      Uint8Array.from({ length: 4 * 64 }, (_, i) => ((i * 37) % 7) * 40),
+      [4, 8, 8],
+    );
     const set = new MovingMnist({ digits, canvasSize: 16, sequenceLength: 6, seed: 'file' }).fixedSet(5, 'file');
     const path = join(root, 'sequences.npy');
     await writeMovingMnistFile(path, set, { format: 'mnist_test_seq' });
-    const config = tinyConfig({ data: { dataset: 'moving-mnist-file', path, inputFrames: 3, futureFrames: 3, frameSize: [16, 16], trainSamples: 4, validSamples: 1 }, evaluation: { futureFrames: 3, samples: 1, gifSamples: 1, protocol: 'standard' } });
+    const config = tinyConfig({
+      data: {
+        dataset: 'moving-mnist-file',
+        path,
+        inputFrames: 3,
+        futureFrames: 3,
+        frameSize: [16, 16],
+        trainSamples: 4,
+        validSamples: 1,
+      },
+      evaluation: { futureFrames: 3, samples: 1, gifSamples: 1, protocol: 'standard' },
+    });
     const full = await train({ ...quiet, config, runDir: join(root, 'file-full'), finalEvaluation: false });
     expect(full.step).toBe(6);
-    const first = await train({ ...quiet, config, runDir: join(root, 'file-split'), finalEvaluation: false, stopAfterSteps: 3 });
+    const first = await train({
+      ...quiet,
+      config,
+      runDir: join(root, 'file-split'),
+      finalEvaluation: false,
+      stopAfterSteps: 3,
+    });
     const resumed = await train({ ...quiet, config, resume: join(root, 'file-split'), finalEvaluation: false });
     expect([...first.losses, ...resumed.losses]).toEqual(full.losses);
-    expect(Buffer.compare(await weightsBytes(join(root, 'file-split')), await weightsBytes(join(root, 'file-full')))).toBe(0);
+    expect(
+      Buffer.compare(await weightsBytes(join(root, 'file-split')), await weightsBytes(join(root, 'file-full'))),
+    ).toBe(0);
   });
 
   it('saves a checkpoint when aborted (SIGINT) and writes the run directory', async () => {
@@ -90,15 +139,21 @@ describe('train', () => {
     expect(result.step).toBeLessThan(6);
     const checkpoint = await loadCheckpoint(await resolveCheckpointDir(join(root, 'aborted')));
     expect(checkpoint.step).toBe(result.step);
-    for (const file of ['config.json', 'run.json', 'metrics.jsonl', 'curves.png']) expect(existsSync(join(root, 'aborted', file))).toBe(true);
+    for (const file of ['config.json', 'run.json', 'metrics.jsonl', 'curves.png'])
+      expect(existsSync(join(root, 'aborted', file))).toBe(true);
     expect(JSON.parse(await readFile(join(root, 'aborted', 'run.json'), 'utf8')).status).toBe('interrupted');
   });
 
   it('finishes with the final evaluation, pictures and summary', async () => {
-    const result = await train({ ...quiet, config: tinyConfig({ train: { batchSize: 2, epochs: 1, stepsPerEpoch: 2 } }), runDir: join(root, 'final') });
+    const result = await train({
+      ...quiet,
+      config: tinyConfig({ train: { batchSize: 2, epochs: 1, stepsPerEpoch: 2 } }),
+      runDir: join(root, 'final'),
+    });
     expect(result.evaluation?.model.metrics.mse?.perFrame).toHaveLength(4);
     expect(result.evaluation?.baseline?.metrics.mse?.mean).toBeGreaterThan(0);
-    for (const file of ['samples.png', 'samples.gif', 'summary.json', 'summary.md', 'curves.png']) expect(existsSync(join(root, 'final', file))).toBe(true);
+    for (const file of ['samples.png', 'samples.gif', 'summary.json', 'summary.md', 'curves.png'])
+      expect(existsSync(join(root, 'final', file))).toBe(true);
     expect(result.summary).toContain('copy last frame');
     const gif = await readFile(join(root, 'final', 'samples.gif'));
     expect(gif.subarray(0, 6).toString('latin1')).toBe('GIF89a');
@@ -113,7 +168,13 @@ describe('train', () => {
       const { writeFileSynced } = await import('./checkpoints.js');
       await writeFileSynced(path, bytes);
     };
-    const error = await train({ ...quiet, config: tinyConfig(), runDir, finalEvaluation: false, writeFile: failing }).catch((e: unknown) => e);
+    const error = await train({
+      ...quiet,
+      config: tinyConfig(),
+      runDir,
+      finalEvaluation: false,
+      writeFile: failing,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointWriteError);
     expect((error as Error).message).toMatch(/no space left on the device.*step-000002\) is intact/);
     const latest = await loadCheckpoint(await resolveCheckpointDir(runDir));
@@ -125,6 +186,8 @@ describe('train', () => {
   it('refuses an unwritable run directory before any work', async () => {
     const file = join(root, 'a-file');
     await import('node:fs/promises').then((fs) => fs.writeFile(file, 'x'));
-    await expect(train({ ...quiet, config: tinyConfig(), runDir: join(file, 'run') })).rejects.toThrow(/run directory .*a-file\/run: cannot be created \(a part of the path is not a directory\)/);
+    await expect(train({ ...quiet, config: tinyConfig(), runDir: join(file, 'run') })).rejects.toThrow(
+      /run directory .*a-file\/run: cannot be created \(a part of the path is not a directory\)/,
+    );
   });
 });

@@ -10,17 +10,45 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, type BackendReport, ConfigError, FileFormatError, VidError, initBackend, readFileBytes } from '@vid/core';
+import {
+  Adam,
+  type BackendReport,
+  ConfigError,
+  FileFormatError,
+  VidError,
+  initBackend,
+  readFileBytes,
+} from '@vid/core';
 import { type FrameMetricsResult, formatMetricsTable } from '@vid/metrics';
-import { type PredictorSpec, type VideoPredictor, createPredictor, isSavedModel, loadPredictor, savePredictor } from '@vid/models';
+import {
+  type PredictorSpec,
+  type VideoPredictor,
+  createPredictor,
+  isSavedModel,
+  loadPredictor,
+  savePredictor,
+} from '@vid/models';
 
-import { type TrainConfig, describePlan, lossOutputFrames, resolveConfigValues, stepsPerEpoch, totalSteps } from '../config/config.js';
+import {
+  type TrainConfig,
+  describePlan,
+  lossOutputFrames,
+  resolveConfigValues,
+  stepsPerEpoch,
+  totalSteps,
+} from '../config/config.js';
 import type { ClipSource } from '../loop/clips.js';
 import { type FitCallbacks, type FitHistory, type FitState, fit, recordedBatches } from '../loop/fit.js';
 import type { ScheduleState } from '../loop/schedule.js';
 import { plotPanels } from '../render/plot.js';
 import { samplesGif, samplesGrid } from '../render/samples.js';
-import { CheckpointManager, type FileWriter, type LoadedCheckpoint, loadResumeCheckpoint, writeAtomic } from './checkpoints.js';
+import {
+  CheckpointManager,
+  type FileWriter,
+  type LoadedCheckpoint,
+  loadResumeCheckpoint,
+  writeAtomic,
+} from './checkpoints.js';
 import { type RunData, openRunData } from './data.js';
 import { evaluatePredictor } from '../loop/evaluate.js';
 import { MetricsLog, type MetricsRecord } from './metrics-log.js';
@@ -119,7 +147,9 @@ export async function writeCurves(runDir: string, records: readonly MetricsRecor
   const trainPoints = records.filter((r) => r.type === 'train').map((r) => [r.step, r.loss as number] as const);
   const validLoss = records.filter((r) => r.type === 'valid').map((r) => [r.step, r.loss as number] as const);
   const validMse = records.filter((r) => r.type === 'valid').map((r) => [r.step, r.mse as number] as const);
-  const baselineMse = records.filter((r) => r.type === 'valid' && typeof r.baselineMse === 'number').map((r) => [r.step, r.baselineMse as number] as const);
+  const baselineMse = records
+    .filter((r) => r.type === 'valid' && typeof r.baselineMse === 'number')
+    .map((r) => [r.step, r.baselineMse as number] as const);
   const figure = plotPanels([
     {
       title: 'Loss (L1 + MSE)',
@@ -148,12 +178,12 @@ export async function writeCurves(runDir: string, records: readonly MetricsRecor
 /** A Markdown/terminal summary of a final evaluation. */
 export function formatSummary(model: FrameMetricsResult, baseline: FrameMetricsResult | null): string {
   const rows: string[] = ['| | MSE (per pixel) | PSNR (dB) | SSIM |', '|---|---|---|---|'];
-  const row = (label: string, r: FrameMetricsResult): string => `| ${label} | ${(r.metrics.mse?.mean ?? NaN).toFixed(5)} | ${(r.metrics.psnr?.mean ?? NaN).toFixed(2)} | ${(r.metrics.ssim?.mean ?? NaN).toFixed(4)} |`;
+  const row = (label: string, r: FrameMetricsResult): string =>
+    `| ${label} | ${(r.metrics.mse?.mean ?? NaN).toFixed(5)} | ${(r.metrics.psnr?.mean ?? NaN).toFixed(2)} | ${(r.metrics.ssim?.mean ?? NaN).toFixed(4)} |`;
   rows.push(row('model', model));
   if (baseline) rows.push(row('copy last frame', baseline));
   return rows.join('\n');
 }
-
 
 const now = (): number => performance.now();
 
@@ -179,12 +209,18 @@ export const RESUME_OVERRIDABLE_KEYS: readonly string[] = [
 /** The dotted leaf paths of an override object (`{ train: { epochs: 3 } }` → `['train.epochs']`). */
 function leafPaths(value: Record<string, unknown>, prefix = ''): string[] {
   return Object.entries(value).flatMap(([key, child]) =>
-    child !== null && typeof child === 'object' && !Array.isArray(child) ? leafPaths(child as Record<string, unknown>, `${prefix}${key}.`) : [`${prefix}${key}`],
+    child !== null && typeof child === 'object' && !Array.isArray(child)
+      ? leafPaths(child as Record<string, unknown>, `${prefix}${key}.`)
+      : [`${prefix}${key}`],
   );
 }
 
 /** The stored configuration of a resumed run with the allowed overrides applied; anything else is refused. */
-export function resumeConfig(stored: TrainConfig, overrides: Record<string, unknown> = {}, source = 'resume'): TrainConfig {
+export function resumeConfig(
+  stored: TrainConfig,
+  overrides: Record<string, unknown> = {},
+  source = 'resume',
+): TrainConfig {
   const refused = leafPaths(overrides).filter((path) => !RESUME_OVERRIDABLE_KEYS.includes(path));
   if (refused.length > 0) {
     throw new ConfigError(
@@ -209,17 +245,30 @@ export async function readReplay(path: string): Promise<Replay> {
   try {
     value = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new FileFormatError(path, `expected a JSON replay file {"batches": [[…], …], "masks"?: [[…], …]} (${(error as Error).message})`);
+    throw new FileFormatError(
+      path,
+      `expected a JSON replay file {"batches": [[…], …], "masks"?: [[…], …]} (${(error as Error).message})`,
+    );
   }
   const { batches, masks } = (value ?? {}) as { batches?: unknown; masks?: unknown };
-  const isMatrix = (x: unknown): x is number[][] => Array.isArray(x) && x.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number' && Number.isFinite(v)));
-  if (!isMatrix(batches) || batches.length === 0) throw new FileFormatError(path, '"batches" must be a non-empty list of lists of clip indices');
-  if (masks !== undefined && masks !== null && !isMatrix(masks)) throw new FileFormatError(path, '"masks" must be a list of lists of 0/1 values (one per step)');
+  const isMatrix = (x: unknown): x is number[][] =>
+    Array.isArray(x) &&
+    x.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number' && Number.isFinite(v)));
+  if (!isMatrix(batches) || batches.length === 0)
+    throw new FileFormatError(path, '"batches" must be a non-empty list of lists of clip indices');
+  if (masks !== undefined && masks !== null && !isMatrix(masks))
+    throw new FileFormatError(path, '"masks" must be a list of lists of 0/1 values (one per step)');
   return { batches, masks: (masks as number[][] | undefined) ?? null };
 }
 
 function replaySource(data: RunData, config: TrainConfig): ClipSource {
-  if (!data.trainClips) throw new ConfigError('train.replay', 'a file dataset (data.dataset "moving-mnist-file") whose clips the batches index', config.data.dataset, 'train');
+  if (!data.trainClips)
+    throw new ConfigError(
+      'train.replay',
+      'a file dataset (data.dataset "moving-mnist-file") whose clips the batches index',
+      config.data.dataset,
+      'train',
+    );
   return data.trainClips;
 }
 
@@ -233,7 +282,13 @@ async function markFailed(runDir: string, error: unknown, step: number | null): 
     // none yet
   }
   const reason = error instanceof Error ? error.message : String(error);
-  const record = { ...previous, status: 'failed', error: reason, ...(step !== null ? { step } : {}), finished: new Date().toISOString() };
+  const record = {
+    ...previous,
+    status: 'failed',
+    error: reason,
+    ...(step !== null ? { step } : {}),
+    finished: new Date().toISOString(),
+  };
   await writeAtomic(file, new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`)).catch(() => undefined);
 }
 
@@ -256,13 +311,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     if (!options.config) throw new ConfigError('config', 'a training configuration (or resume)', undefined, 'train');
     config = options.config;
-    runDir = options.runDir ?? join(resolveRunsDir(config.output.runsDir), config.name ?? defaultRunName(config.preset ?? 'run'));
+    runDir =
+      options.runDir ??
+      join(resolveRunsDir(config.output.runsDir), config.name ?? defaultRunName(config.preset ?? 'run'));
   }
   // Fail before any work when the run directory cannot be written.
   await prepareRunDir(runDir);
   let step: number | null = resumed?.step ?? null;
   try {
-    return await trainIn(runDir, config, resumed, options, { started, log, createModel, onStep: (s) => void (step = s) });
+    return await trainIn(runDir, config, resumed, options, {
+      started,
+      log,
+      createModel,
+      onStep: (s) => void (step = s),
+    });
   } catch (error) {
     // Every failure leaves run.json saying so, with the reason.
     await markFailed(runDir, error, step);
@@ -275,11 +337,20 @@ async function trainIn(
   config: TrainConfig,
   resumed: LoadedCheckpoint | null,
   options: TrainOptions,
-  context: { started: number; log: (line: string) => void; createModel: (spec: PredictorSpec, seed: number) => VideoPredictor; onStep: (step: number) => void },
+  context: {
+    started: number;
+    log: (line: string) => void;
+    createModel: (spec: PredictorSpec, seed: number) => VideoPredictor;
+    onStep: (step: number) => void;
+  },
 ): Promise<TrainResult> {
   const { started, log, createModel } = context;
   let backend: BackendReport | undefined;
-  if (options.initBackend ?? true) backend = await initBackend({ ...(config.backend !== 'auto' ? { backend: config.backend } : {}), log: (line) => log(line) });
+  if (options.initBackend ?? true)
+    backend = await initBackend({
+      ...(config.backend !== 'auto' ? { backend: config.backend } : {}),
+      log: (line) => log(line),
+    });
 
   const data = await openRunData(config);
   let predictor: VideoPredictor;
@@ -296,7 +367,10 @@ async function trainIn(
       // A vid model file (its own architecture, which must match this run's), or an official
       // PyTorch checkpoint imported with this run's architecture.
       const bytes = await readFileBytes(config.model.init);
-      const initial = await loadPredictor(bytes, { name: config.model.init, ...(isSavedModel(bytes) ? {} : { config: spec }) });
+      const initial = await loadPredictor(bytes, {
+        name: config.model.init,
+        ...(isSavedModel(bytes) ? {} : { config: spec }),
+      });
       try {
         module.loadStateDict(initial.module?.stateDict() ?? new Map(), { source: config.model.init });
       } finally {
@@ -315,8 +389,17 @@ async function trainIn(
     throw new VidError(`train: model: expected a model with parameters, received ${predictor.kind}`);
   }
   const recipe = config.train;
-  const adam = new Adam(module.namedParameters(), { lr: recipe.learningRate, betas: recipe.betas as [number, number], eps: recipe.eps, weightDecay: recipe.weightDecay });
-  const checkpoints = new CheckpointManager(runDir, { keepLast: config.checkpoint.keepLast, keepBest: config.checkpoint.keepBest, ...(options.writeFile ? { writeFile: options.writeFile } : {}) });
+  const adam = new Adam(module.namedParameters(), {
+    lr: recipe.learningRate,
+    betas: recipe.betas as [number, number],
+    eps: recipe.eps,
+    weightDecay: recipe.weightDecay,
+  });
+  const checkpoints = new CheckpointManager(runDir, {
+    keepLast: config.checkpoint.keepLast,
+    keepBest: config.checkpoint.keepBest,
+    ...(options.writeFile ? { writeFile: options.writeFile } : {}),
+  });
   const metricsLog = new MetricsLog(join(runDir, 'metrics.jsonl'));
   let lastCheckpoint: string | null = null;
   let resumeState: FitState | undefined;
@@ -328,7 +411,14 @@ async function trainIn(
       module.loadStateDict(checkpoint.weights, { source: checkpoint.dir });
       adam.loadState(checkpoint.optimizer);
       const state = checkpoint.state as unknown as FitState;
-      resumeState = { step: checkpoint.step, position: state.position, schedule: { ...state.schedule }, rng: state.rng, baselineMse: state.baselineMse ?? null, validationsSinceBest: state.validationsSinceBest ?? 0 };
+      resumeState = {
+        step: checkpoint.step,
+        position: state.position,
+        schedule: { ...state.schedule },
+        rng: state.rng,
+        baselineMse: state.baselineMse ?? null,
+        validationsSinceBest: state.validationsSinceBest ?? 0,
+      };
       adam.lr = resumeState.schedule.lr;
       lastCheckpoint = checkpoint.dir;
       await metricsLog.truncateAfter(checkpoint.step);
@@ -337,7 +427,10 @@ async function trainIn(
       await writeFile(join(runDir, 'metrics.jsonl'), '');
     }
     const replay = config.train.replay !== null ? await readReplay(config.train.replay) : null;
-    if (replay) log(`  replaying ${config.train.replay}: ${replay.batches.length} recorded batches${replay.masks ? ' and teacher-forcing masks' : ''}`);
+    if (replay)
+      log(
+        `  replaying ${config.train.replay}: ${replay.batches.length} recorded batches${replay.masks ? ' and teacher-forcing masks' : ''}`,
+      );
     const spe = stepsPerEpoch(config, data.trainLength);
     const total = totalSteps(config, data.trainLength);
     const parameters = module.numParameters();
@@ -364,8 +457,12 @@ async function trainIn(
     );
     log(`vid train: ${config.preset} → ${runDir}`);
     log(`  data: ${data.description}`);
-    log(`  model: ${predictor.kind} (${parameters.toLocaleString('en-US')} parameters), ${config.data.inputFrames} → ${config.data.futureFrames}, loss ${config.train.loss} on ${lossOutputFrames(config)} outputs`);
-    log(`  ${describePlan(config, data.trainLength)}, Adam lr ${config.train.learningRate}${config.train.gradientClipping ? `, clip ${config.train.clippingThreshold}` : ''}`);
+    log(
+      `  model: ${predictor.kind} (${parameters.toLocaleString('en-US')} parameters), ${config.data.inputFrames} → ${config.data.futureFrames}, loss ${config.train.loss} on ${lossOutputFrames(config)} outputs`,
+    );
+    log(
+      `  ${describePlan(config, data.trainLength)}, Adam lr ${config.train.learningRate}${config.train.gradientClipping ? `, clip ${config.train.clippingThreshold}` : ''}`,
+    );
 
     const losses: number[] = [];
     // The run directory's callbacks: the metrics log and the checkpoints.
@@ -374,7 +471,15 @@ async function trainIn(
         losses.push(step.loss);
         context.onStep(step.step);
         if (step.step % config.output.logEverySteps === 0 || step.step === total) {
-          await metricsLog.append({ type: 'train', step: step.step, epoch: step.epoch, loss: step.loss, lr: step.lr, ssr: step.ratio, time: new Date().toISOString() });
+          await metricsLog.append({
+            type: 'train',
+            step: step.step,
+            epoch: step.epoch,
+            loss: step.loss,
+            lr: step.lr,
+            ssr: step.ratio,
+            time: new Date().toISOString(),
+          });
         }
         if (options.stopAfterSteps !== undefined && losses.length >= options.stopAfterSteps) abortStop();
       },
@@ -382,19 +487,43 @@ async function trainIn(
         const say = (event: string): void => log(`  epoch ${epoch.epoch}: ${event}`);
         for (const event of epoch.events) {
           say(event);
-          await metricsLog.append({ type: 'schedule', step: epoch.step, epoch: epoch.epoch, event, ssr: epoch.ratio, lr: epoch.lr });
+          await metricsLog.append({
+            type: 'schedule',
+            step: epoch.step,
+            epoch: epoch.epoch,
+            event,
+            ssr: epoch.ratio,
+            lr: epoch.lr,
+          });
         }
         if (epoch.validation) {
           const valid = epoch.validation;
-          await metricsLog.append({ type: 'valid', step: epoch.step, epoch: epoch.epoch, loss: valid.loss, mse: valid.mse, baselineMse: valid.baselineMse, best: epoch.best, ssr: epoch.ratio, lr: epoch.lr });
-          say(`validation loss ${formatLoss(valid.loss)}, future MSE ${formatLoss(valid.mse)} (copy last frame ${formatLoss(valid.baselineMse)})${epoch.best ? ' (best)' : ''}`);
+          await metricsLog.append({
+            type: 'valid',
+            step: epoch.step,
+            epoch: epoch.epoch,
+            loss: valid.loss,
+            mse: valid.mse,
+            baselineMse: valid.baselineMse,
+            best: epoch.best,
+            ssr: epoch.ratio,
+            lr: epoch.lr,
+          });
+          say(
+            `validation loss ${formatLoss(valid.loss)}, future MSE ${formatLoss(valid.mse)} (copy last frame ${formatLoss(valid.baselineMse)})${epoch.best ? ' (best)' : ''}`,
+          );
         }
       },
       onCheckpoint: async (event) => {
         const { bytes: model } = await savePredictor(event.predictor);
         const state = { ...event.state, epoch: Math.floor(event.step / spe), config };
         const dir = await checkpoints.save(
-          { step: event.step, model, optimizer: await event.optimizer.exportState(), state: state as unknown as Record<string, unknown> },
+          {
+            step: event.step,
+            model,
+            optimizer: await event.optimizer.exportState(),
+            state: state as unknown as Record<string, unknown>,
+          },
           event.best ? { isBest: true, ...(event.validLoss !== undefined ? { validLoss: event.validLoss } : {}) } : {},
         );
         await metricsLog.append({ type: 'checkpoint', step: event.step, dir, best: event.best });
@@ -402,28 +531,34 @@ async function trainIn(
       },
     };
     let abortStop: () => void = () => undefined;
-    const stopper: FitCallbacks = { onTrainBegin: (control) => void (abortStop = () => control.stop('stopAfterSteps')) };
+    const stopper: FitCallbacks = {
+      onTrainBegin: (control) => void (abortStop = () => control.stop('stopAfterSteps')),
+    };
     let history: FitHistory;
     try {
-      history = await fit(predictor, replay ? recordedBatches(replaySource(data, config), replay.batches, data.validation) : data, {
-        inputFrames: config.data.inputFrames,
-        futureFrames: config.data.futureFrames,
-        batchSize: recipe.batchSize,
-        stepsPerEpoch: spe,
-        epochs: recipe.epochs,
-        maxSteps: recipe.maxSteps,
-        recipe: { ...recipe, outputFrames: lossOutputFrames(config) },
-        seed: config.seed,
-        validationBatchSize: config.validation.batchSize,
-        validateEveryEpochs: config.validation.everyEpochs,
-        checkpointEverySteps: config.checkpoint.everySteps,
-        checkpointBest: config.checkpoint.keepBest,
-        optimizer: adam,
-        ...(resumeState ? { resume: resumeState } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(replay?.masks ? { teacherForcingMasks: (step: number) => replay?.masks?.[step - 1] ?? null } : {}),
-        callbacks: [stopper, runCallbacks, ...(options.callbacks ?? [])],
-      });
+      history = await fit(
+        predictor,
+        replay ? recordedBatches(replaySource(data, config), replay.batches, data.validation) : data,
+        {
+          inputFrames: config.data.inputFrames,
+          futureFrames: config.data.futureFrames,
+          batchSize: recipe.batchSize,
+          stepsPerEpoch: spe,
+          epochs: recipe.epochs,
+          maxSteps: recipe.maxSteps,
+          recipe: { ...recipe, outputFrames: lossOutputFrames(config) },
+          seed: config.seed,
+          validationBatchSize: config.validation.batchSize,
+          validateEveryEpochs: config.validation.everyEpochs,
+          checkpointEverySteps: config.checkpoint.everySteps,
+          checkpointBest: config.checkpoint.keepBest,
+          optimizer: adam,
+          ...(resumeState ? { resume: resumeState } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(replay?.masks ? { teacherForcingMasks: (step: number) => replay?.masks?.[step - 1] ?? null } : {}),
+          callbacks: [stopper, runCallbacks, ...(options.callbacks ?? [])],
+        },
+      );
     } catch (error) {
       if (error instanceof VidError && /training loss became/.test(error.message) && lastCheckpoint) {
         error.message += ` The last good checkpoint is ${lastCheckpoint}.`;
@@ -433,13 +568,18 @@ async function trainIn(
     const step = history.step;
     const interrupted = history.stopped === 'aborted' || history.stopped === 'callback';
     const schedule: ScheduleState = history.state.schedule;
-    if (interrupted) log(`vid train: stopped at step ${step}; checkpoint ${lastCheckpoint}. Resume with: vid train --resume ${runDir}`);
+    if (interrupted)
+      log(
+        `vid train: stopped at step ${step}; checkpoint ${lastCheckpoint}. Resume with: vid train --resume ${runDir}`,
+      );
     await writeCurves(runDir, await metricsLog.read());
 
     let evaluation: TrainResult['evaluation'] = null;
     let summary = '';
     if (!interrupted && (options.finalEvaluation ?? true)) {
-      log(`vid train: final evaluation on ${data.evaluation.length} validation sequences (${config.data.inputFrames} → ${config.evaluation.futureFrames}, ${config.evaluation.protocol} metrics)`);
+      log(
+        `vid train: final evaluation on ${data.evaluation.length} validation sequences (${config.data.inputFrames} → ${config.evaluation.futureFrames}, ${config.evaluation.protocol} metrics)`,
+      );
       const result = await evaluatePredictor(predictor, data.evaluation, {
         inputFrames: config.data.inputFrames,
         futureFrames: config.evaluation.futureFrames,
@@ -449,7 +589,10 @@ async function trainIn(
       });
       evaluation = { model: result.model, baseline: result.baseline };
       if (result.samples) {
-        await writeFile(join(runDir, 'samples.png'), samplesGrid(result.samples, { title: `${config.preset}: STEP ${step}` }).toPng());
+        await writeFile(
+          join(runDir, 'samples.png'),
+          samplesGrid(result.samples, { title: `${config.preset}: STEP ${step}` }).toPng(),
+        );
         await writeFile(join(runDir, 'samples.gif'), samplesGif(result.samples));
       }
       const table = formatSummary(result.model, result.baseline);
@@ -461,15 +604,44 @@ async function trainIn(
         table,
         `  run directory: ${runDir}`,
       ].join('\n');
-      await writeFile(join(runDir, 'summary.json'), `${JSON.stringify({ step, seconds, model: result.model, baseline: result.baseline, clips: result.clips }, null, 2)}\n`);
-      await writeFile(join(runDir, 'summary.md'), `# ${config.preset} — step ${step}\n\n${table}\n\n## Per frame (model)\n\n${formatMetricsTable(result.model)}\n`);
-      await metricsLog.append({ type: 'final', step, mse: result.model.metrics.mse?.mean, ssim: result.model.metrics.ssim?.mean, psnr: result.model.metrics.psnr?.mean, baselineMse: result.baseline?.metrics.mse?.mean, baselineSsim: result.baseline?.metrics.ssim?.mean });
+      await writeFile(
+        join(runDir, 'summary.json'),
+        `${JSON.stringify({ step, seconds, model: result.model, baseline: result.baseline, clips: result.clips }, null, 2)}\n`,
+      );
+      await writeFile(
+        join(runDir, 'summary.md'),
+        `# ${config.preset} — step ${step}\n\n${table}\n\n## Per frame (model)\n\n${formatMetricsTable(result.model)}\n`,
+      );
+      await metricsLog.append({
+        type: 'final',
+        step,
+        mse: result.model.metrics.mse?.mean,
+        ssim: result.model.metrics.ssim?.mean,
+        psnr: result.model.metrics.psnr?.mean,
+        baselineMse: result.baseline?.metrics.mse?.mean,
+        baselineSsim: result.baseline?.metrics.ssim?.mean,
+      });
       log(summary);
     }
     const seconds = (now() - started) / 1000;
     const runJson = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')) as Record<string, unknown>;
-    await writeFile(join(runDir, 'run.json'), `${JSON.stringify({ ...runJson, status: interrupted ? 'interrupted' : 'done', step, finished: new Date().toISOString(), seconds }, null, 2)}\n`);
-    return { runDir, step, totalSteps: total, losses, history, interrupted, checkpoint: lastCheckpoint, schedule, evaluation, summary, seconds };
+    await writeFile(
+      join(runDir, 'run.json'),
+      `${JSON.stringify({ ...runJson, status: interrupted ? 'interrupted' : 'done', step, finished: new Date().toISOString(), seconds }, null, 2)}\n`,
+    );
+    return {
+      runDir,
+      step,
+      totalSteps: total,
+      losses,
+      history,
+      interrupted,
+      checkpoint: lastCheckpoint,
+      schedule,
+      evaluation,
+      summary,
+      seconds,
+    };
   } finally {
     adam.dispose();
     predictor.dispose();

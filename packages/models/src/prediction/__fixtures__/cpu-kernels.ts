@@ -41,8 +41,29 @@ export function registerFastCpuConv2DBackpropFilter(): void {
         filterShape: [number, number, number, number];
       };
       if (dataFormat === 'NCHW' || x.dtype !== 'float32') return stock.kernelFunc(args);
-      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filterShape,
+        strides,
+        1,
+        pad,
+        dimRoundingMode,
+        false,
+        'channelsLast',
+      );
+      const {
+        batchSize,
+        inHeight,
+        inWidth,
+        inChannels,
+        outHeight,
+        outWidth,
+        outChannels,
+        filterHeight,
+        filterWidth,
+        strideHeight,
+        strideWidth,
+      } = info;
       const top = info.padInfo.top;
       const left = info.padInfo.left;
       const xs = backend.data.get(x.dataId).values;
@@ -64,14 +85,19 @@ export function registerFastCpuConv2DBackpropFilter(): void {
                   const value = xs[xOffset + ci] as number;
                   if (value === 0) continue;
                   const row = wOffset + ci * outChannels;
-                  for (let co = 0; co < outChannels; co++) sums[row + co] = (sums[row + co] as number) + value * (dys[dyOffset + co] as number);
+                  for (let co = 0; co < outChannels; co++)
+                    sums[row + co] = (sums[row + co] as number) + value * (dys[dyOffset + co] as number);
                 }
               }
             }
           }
         }
       }
-      return backend.makeTensorInfo([filterHeight, filterWidth, inChannels, outChannels], 'float32', Float32Array.from(sums));
+      return backend.makeTensorInfo(
+        [filterHeight, filterWidth, inChannels, outChannels],
+        'float32',
+        Float32Array.from(sums),
+      );
     },
   });
 }

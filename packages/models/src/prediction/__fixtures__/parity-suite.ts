@@ -70,13 +70,23 @@ export async function describeParity(backend: BackendName): Promise<void> {
         const variables = model.trainableVariables();
         const { value, grads } = tf.variableGrads(() => {
           // model(frames, teacher_forcing=True, scheduled_sampling_ratio=1.0, output_frames=total − 1)
-          const prediction = model.forward(frames, { inputFrames, futureFrames, outputFrames: totalSteps, teacherForcing: true, scheduledSamplingRatio: 1 });
+          const prediction = model.forward(frames, {
+            inputFrames,
+            futureFrames,
+            outputFrames: totalSteps,
+            teacherForcing: true,
+            scheduledSamplingRatio: 1,
+          });
           output = tf.keep(prediction);
           return l1MseLoss(prediction, target);
         }, variables);
         try {
           assertClose(output as tf.Tensor, expected, { atol: 1e-5, name: `${name} output.train` });
-          assertClose(value, fixtureTensor(fixture, 'loss.train'), { atol: 1e-6, name: `${name} loss.train`, checkShape: false });
+          assertClose(value, fixtureTensor(fixture, 'loss.train'), {
+            atol: 1e-6,
+            name: `${name} loss.train`,
+            checkShape: false,
+          });
           const layouts = model.parameterLayouts();
           const names = model.namedParameters().map(([n]) => n);
           expect(Object.keys(grads)).toHaveLength(names.length);
@@ -84,7 +94,10 @@ export async function describeParity(backend: BackendName): Promise<void> {
             tf.tidy(() => {
               const grad = grads[(variables[i] as tf.Variable).name] as tf.Tensor;
               // vid layout → PyTorch layout, then against grad.<param>
-              assertClose(layouts.get(param)!.toTorch(grad), hostToTensor(fixtureTensor(fixture, `grad.${param}`)), { relativeToMax: 1e-4, name: `${name} grad.${param}` });
+              assertClose(layouts.get(param)!.toTorch(grad), hostToTensor(fixtureTensor(fixture, `grad.${param}`)), {
+                relativeToMax: 1e-4,
+                name: `${name} grad.${param}`,
+              });
             });
           });
         } finally {

@@ -42,11 +42,21 @@ export function videoToTorch(x: tf.Tensor): tf.Tensor {
  * Compares gradients by name with `grad.<torchName>` in `expected`; `names` maps the module's
  * names to the fixture's (identity when absent). Disposes `grads`.
  */
-export function expectGradients(grads: Map<string, tf.Tensor>, expected: ReadonlyMap<string, HostTensor>, names: Readonly<Record<string, string>> = {}, label = ''): void {
+export function expectGradients(
+  grads: Map<string, tf.Tensor>,
+  expected: ReadonlyMap<string, HostTensor>,
+  names: Readonly<Record<string, string>> = {},
+  label = '',
+): void {
   try {
     for (const [name, grad] of grads) {
       const torchName = names[name] ?? name;
-      log(assertClose(grad, get(expected, `grad.${torchName}`), { relativeToMax: GRADIENT_TOLERANCE, name: `${label}grad.${torchName}` }));
+      log(
+        assertClose(grad, get(expected, `grad.${torchName}`), {
+          relativeToMax: GRADIENT_TOLERANCE,
+          name: `${label}grad.${torchName}`,
+        }),
+      );
     }
   } finally {
     for (const grad of grads.values()) grad.dispose();
@@ -55,10 +65,13 @@ export function expectGradients(grads: Map<string, tf.Tensor>, expected: Readonl
 
 /** Forward comparison at the package's tolerance. */
 export function expectForward(actual: tf.Tensor | number, expected: HostTensor, name: string): void {
-  log(assertClose(typeof actual === 'number' ? [actual] : actual, expected, { relativeToMax: FORWARD_TOLERANCE, name }));
+  log(
+    assertClose(typeof actual === 'number' ? [actual] : actual, expected, { relativeToMax: FORWARD_TOLERANCE, name }),
+  );
 }
 
 /** With `VID_PARITY_LOG=1`, prints each parity comparison's worst error relative to the largest expected magnitude. */
 function log(report: CloseReport): void {
-  if (process.env.VID_PARITY_LOG === '1') console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
+  if (process.env.VID_PARITY_LOG === '1')
+    console.log(`parity ${report.message.split(':')[0]}: ${report.maxRelativeToMax.toExponential(2)}`);
 }
