@@ -34,7 +34,7 @@ function tinyConfig(resolveConfig, learningRate) {
 }
 
 export async function demoTest(browser, artifacts, expect) {
-  const { resolveConfig, train } = await import('@vid/train');
+  const { resolveConfig, train } = await import('@vid/training/node');
   const { startDemo } = await import('@vid/demo');
   const root = await mkdtemp(join(tmpdir(), 'vid-demo-browser-'));
   const runs = join(root, 'runs');

@@ -8,6 +8,7 @@ import * as datasets from '@vid/datasets';
 import * as metrics from '@vid/metrics';
 import * as models from '@vid/models';
 import * as tensorTrain from '@vid/tensor-train';
+import * as training from '@vid/training';
 
 import { scenario } from './scenario.js';
 
@@ -21,6 +22,7 @@ const packages = {
   '@vid/models': models,
   '@vid/datasets': datasets,
   '@vid/metrics': metrics,
+  '@vid/training': training,
 };
 try {
   const exportCounts = Object.fromEntries(Object.entries(packages).map(([name, m]) => [name, Object.keys(m).length]));
