@@ -31,6 +31,17 @@ try {
     dir: join(packagesDir, dir),
     manifest: JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')),
   }));
+  // turbo builds only this workspace's dependencies before this test: a package missing from
+  // them would be packed while (or before) it builds.
+  const own = JSON.parse(readFileSync(join(root, 'tooling', 'pack-check', 'package.json'), 'utf8'));
+  const missing = packages
+    .map((pkg) => pkg.manifest.name)
+    .filter((name) => !(name in { ...own.dependencies, ...own.devDependencies }));
+  if (missing.length > 0) {
+    throw new Error(
+      `tooling/pack-check/package.json: add ${missing.join(', ')} to its dependencies ("workspace:*"), so that turbo builds them before packing`,
+    );
+  }
   const files = [];
   for (const pkg of packages) {
     const out = run('pnpm', ['pack', '--pack-destination', tarballs], pkg.dir, { capture: true });
