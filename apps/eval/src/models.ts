@@ -75,8 +75,9 @@ export function modelConfig(
 async function loadWeights(
   file: string,
   parsed?: { config: PredictorSpec | Record<string, unknown>; trainConfig: TrainConfig | null },
+  bytes?: Uint8Array,
 ): Promise<VideoPredictor> {
-  const bytes = await readFileBytes(file);
+  bytes ??= await readFileBytes(file);
   const useConfig = parsed !== undefined && !(parsed.trainConfig !== null && isSavedModel(bytes));
   return loadPredictor(bytes, { name: file, ...(useConfig ? { config: parsed.config } : {}) });
 }
@@ -88,9 +89,11 @@ export async function loadModel(checkpoint: string, config?: string): Promise<Lo
     const dir = await resolveCheckpointDir(checkpoint);
     const loaded = await loadCheckpoint(dir);
     const trainConfig = (loaded.state.config as TrainConfig | undefined) ?? null;
+    // The checkpoint's model file is already in memory (loadCheckpoint checked it is finite).
     const predictor = await loadWeights(
       join(dir, 'model.safetensors'),
       config ? modelConfig(readModelConfig(config), config) : undefined,
+      loaded.model,
     );
     return {
       predictor,

@@ -16,14 +16,7 @@ import {
   formatShape,
   oneOf,
 } from '@vid/core';
-import {
-  type ModuleConfig,
-  type SerializedModule,
-  deserializeModule,
-  isSerializedModule,
-  registerClass,
-  serializeModule,
-} from '@vid/core';
+import { type ModuleConfig, type SerializedModule, resolveModule, registerClass, serializeModule } from '@vid/core';
 
 import { rnn } from './rnn.js';
 import { disposeState, mapState, stateTensors } from './state.js';
@@ -161,9 +154,9 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
     }
     if (!Array.isArray(options.cells) || options.cells.length === 0)
       throw new ConfigError('cells', 'at least one cell', options.cells, context);
-    const cells = options.cells.map((cell) => (isSerializedModule(cell) ? deserializeModule<C>(cell) : cell));
+    const cells = options.cells.map((cell) => resolveModule<C>(cell));
     const bidirectional = this.direction === 'bidirectional';
-    const reverse = options.reverseCells?.map((cell) => (isSerializedModule(cell) ? deserializeModule<C>(cell) : cell));
+    const reverse = options.reverseCells?.map((cell) => resolveModule<C>(cell));
     if (bidirectional && (!reverse || reverse.length !== cells.length)) {
       throw new ConfigError(
         'reverseCells',

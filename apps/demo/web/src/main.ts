@@ -410,23 +410,27 @@ $('predict').addEventListener('click', () => {
     const report = await backendReady;
     setStatus('predict-status', `Predicting on ${report.backend}…`);
     const started = performance.now();
+    // Freed on every path: a failed prediction (wrong frame size, channels) must not leak them.
+    let context: tf.Tensor5D | undefined;
+    let truth: tf.Tensor5D | undefined;
+    let output: tf.Tensor | undefined;
     try {
       const pixels = height * width;
-      const context = tf.tensor5d(frames.subarray(0, inputFrames * pixels), [1, inputFrames, height, width, 1]);
-      const truth = tf.tensor5d(frames.subarray(inputFrames * pixels, (inputFrames + futureFrames) * pixels), [
+      context = tf.tensor5d(frames.subarray(0, inputFrames * pixels), [1, inputFrames, height, width, 1]);
+      truth = tf.tensor5d(frames.subarray(inputFrames * pixels, (inputFrames + futureFrames) * pixels), [
         1,
         futureFrames,
         height,
         width,
         1,
       ]);
-      const output = tf.tidy(() => tf.clipByValue(model!.predictor.predict(context, futureFrames), 0, 1));
+      const input = context;
+      output = tf.tidy(() => tf.clipByValue(model!.predictor.predict(input, futureFrames), 0, 1));
       prediction = (await output.data()) as Float32Array;
       const seconds = (performance.now() - started) / 1000;
       const evaluator = new FrameMetrics({ metrics: ['mse', 'psnr', 'ssim'] });
       await evaluator.update(output, truth);
       metrics = evaluator.result();
-      tf.dispose([context, truth, output]);
       setStatus(
         'predict-status',
         `Predicted ${futureFrames} frames with ${model.label} on ${report.backend} in ${seconds.toFixed(2)} s (in this page).`,
@@ -437,6 +441,8 @@ $('predict').addEventListener('click', () => {
       showFrame(inputFrames);
     } catch (error) {
       setStatus('predict-status', `Prediction failed: ${message(error)}`, true);
+    } finally {
+      tf.dispose([context, truth, output].filter((t): t is tf.Tensor => t !== undefined));
     }
   })();
 });

@@ -38,7 +38,14 @@ import {
   totalSteps,
 } from '../config/config.js';
 import type { ClipSource } from '../loop/clips.js';
-import { type FitCallbacks, type FitHistory, type FitState, fit, recordedBatches } from '../loop/fit.js';
+import {
+  type FitCallbacks,
+  type FitHistory,
+  type FitState,
+  TrainingDivergedError,
+  fit,
+  recordedBatches,
+} from '../loop/fit.js';
 import type { ScheduleState } from '../loop/schedule.js';
 import { plotPanels } from '../render/plot.js';
 import { samplesGif, samplesGrid } from '../render/samples.js';
@@ -560,7 +567,7 @@ async function trainIn(
         },
       );
     } catch (error) {
-      if (error instanceof VidError && /training loss became/.test(error.message) && lastCheckpoint) {
+      if (error instanceof TrainingDivergedError && lastCheckpoint) {
         error.message += ` The last good checkpoint is ${lastCheckpoint}.`;
       }
       throw error;
