@@ -2,8 +2,10 @@
 import { type Command, Option } from 'commander';
 import { ConfigError } from '@vid/core';
 import type { EvaluationProtocol, FrameMetricName } from '@vid/metrics';
+import { DEFAULT_PRETRAINED } from '@vid/pretrained';
 
 import { EVAL_PRESETS, evaluateCheckpoint } from './evaluate.js';
+import { SHIPPED_MODELS_HELP } from './models.js';
 import { predictClip } from './predict.js';
 import { ALL_PROTOCOLS, scorePredictions } from './score.js';
 
@@ -86,6 +88,7 @@ function scoreOptions(command: Command): Command {
 }
 
 interface EvalFlags extends ScoreFlags {
+  model?: string;
   checkpoint?: string;
   config?: string;
   preset?: string;
@@ -107,6 +110,7 @@ export function configureEvalCommand(command: Command): Command {
       .description(
         'evaluate a model (vid run/checkpoint or official .pt) under a dataset protocol, or score prediction arrays (--prediction/--target)',
       )
+      .option('--model <name>', `${SHIPPED_MODELS_HELP}, instead of --checkpoint`)
       .option(
         '--checkpoint <path>',
         'a vid run or checkpoint folder, a model .safetensors, or an official PyTorch .pt (default: the latest run in runs/)',
@@ -150,6 +154,7 @@ export function configureEvalCommand(command: Command): Command {
       throw new ConfigError('--protocol', 'one protocol when evaluating a model', flags.protocol, 'vid eval');
     const metrics = list(flags.metrics, METRICS, '--metrics');
     const result = await evaluateCheckpoint({
+      ...(flags.model ? { model: flags.model } : {}),
       ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
       ...(flags.config ? { config: flags.config } : {}),
       ...(flags.preset ? { preset: flags.preset } : {}),
@@ -188,6 +193,7 @@ export function registerScoreCommand(program: Command): Command {
 }
 
 interface PredictFlags {
+  model?: string;
   config?: string;
   weights?: string;
   input?: string;
@@ -204,7 +210,8 @@ export function registerPredictCommand(program: Command): Command {
     .description(
       'predict the future of your own clips (.npy [T, H, W, C] or [B, T, H, W, C] in [0, 1], or a video file)',
     )
-    .requiredOption('--weights <file>', 'model weights: .safetensors, an official .pt, or a vid run/checkpoint folder')
+    .option('--model <name>', `${SHIPPED_MODELS_HELP} (default ${DEFAULT_PRETRAINED} when --weights is not given)`)
+    .option('--weights <file>', 'model weights: .safetensors, an official .pt, or a vid run/checkpoint folder')
     .option(
       '--config <file|json>',
       'a vid config, or the official ConvLSTMNet arguments as JSON (file or inline); optional for vid files',
@@ -222,7 +229,8 @@ export function registerPredictCommand(program: Command): Command {
         size = [Number(match[1]), Number(match[2])];
       }
       await predictClip({
-        weights: flags.weights as string,
+        ...(flags.weights ? { weights: flags.weights } : {}),
+        ...(flags.model ? { model: flags.model } : {}),
         ...(flags.config ? { config: flags.config } : {}),
         input: flags.input as string,
         future: int(flags.future, '--future') as number,

@@ -20,7 +20,9 @@ import {
 } from '@vid/training/node';
 import { PREDICTION_PROTOCOLS, type PredictionProtocol } from '@vid/models';
 
-import { type LoadedModel, loadModel } from './models.js';
+import { PRETRAINED_NAMES } from '@vid/pretrained';
+
+import { type LoadedModel, loadModel, loadShippedModel } from './models.js';
 import { PAPER_NUMBERS } from './paper.js';
 import { type ReportEntry, ensureFolder, writeOutput, writeReports } from './report.js';
 
@@ -32,6 +34,8 @@ export const EVAL_PRESETS: Readonly<Record<string, EvalPreset>> = PREDICTION_PRO
 
 /** Options of {@link evaluateCheckpoint}. */
 export interface EvaluateCheckpointOptions {
+  /** A shipped model of `@vid/pretrained` by name, instead of `checkpoint`. */
+  readonly model?: string;
   /** A vid run/checkpoint folder or a weights file (.safetensors, .pt). Default: the latest run in runs/. */
   readonly checkpoint?: string;
   /** Model configuration for a weights file (file or inline JSON). */
@@ -173,15 +177,27 @@ function dataConfig(
 /** Evaluates a model under a protocol and writes the reports; see the module comment. */
 export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}): Promise<EvaluateCheckpointResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const checkpoint = options.checkpoint ?? (await latestRun());
-  if (!checkpoint) {
+  if (options.model !== undefined && options.checkpoint !== undefined)
+    throw new ConfigError('--model', 'either --model or --checkpoint, not both', options.model, 'vid eval');
+  if (options.model !== undefined && options.config !== undefined)
+    throw new ConfigError(
+      '--config',
+      'no --config with --model (a shipped model carries its architecture)',
+      options.config,
+      'vid eval',
+    );
+  const checkpoint = options.model !== undefined ? null : (options.checkpoint ?? (await latestRun()));
+  if (options.model === undefined && !checkpoint) {
     throw new FileFormatError(
       resolveRunsDir('runs'),
-      'no run to evaluate: train one first (`npx -y pnpm@10.34.9 turbo train`), or pass --checkpoint <run folder | model.safetensors | official .pt> (with --config for a .pt)',
+      `no run to evaluate: pass --model <${PRETRAINED_NAMES.join(' | ')}> (a shipped model), train one first (\`npx -y pnpm@10.34.9 turbo train\`), or pass --checkpoint <run folder | model.safetensors | official .pt> (with --config for a .pt)`,
     );
   }
   if (options.initBackend ?? true) await initBackend({ log });
-  const model = await loadModel(checkpoint, options.config);
+  const model =
+    options.model !== undefined
+      ? await loadShippedModel(options.model)
+      : await loadModel(checkpoint as string, options.config);
   try {
     const presetName = options.preset ?? (model.trainConfig ? 'run' : 'mmnist-10-30');
     const { config, protocol, description } = dataConfig(options, model, presetName);
@@ -198,7 +214,10 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
       options.out ??
         (model.runDir
           ? join(model.runDir, `eval-${presetName}`)
-          : join(resolveRunsDir('runs'), `eval-${defaultRunName(presetName)}`)),
+          : join(
+              resolveRunsDir('runs'),
+              `eval-${defaultRunName(options.model ? `${options.model}-${presetName}` : presetName)}`,
+            )),
     );
     if (options.out) await ensureFolder(outDir, '--out');
     await prepareRunDir(outDir);
@@ -232,6 +251,7 @@ export async function evaluateCheckpoint(options: EvaluateCheckpointOptions = {}
       });
       const entries: ReportEntry[] = [{ label: 'model', result: result.model }];
       if (result.baseline) entries.push({ label: 'copy last frame', result: result.baseline });
+      if (result.allBlack) entries.push({ label: 'all black', result: result.allBlack });
       const frames = `${config.data.inputFrames}-${config.evaluation.futureFrames}`;
       const paperKey =
         presetName === 'run'

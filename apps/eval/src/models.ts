@@ -12,6 +12,7 @@ import { join } from 'node:path';
 
 import { ConfigError, FileFormatError, readFileBytes } from '@vid/core';
 import { type PredictorSpec, type VideoPredictor, isSavedModel, loadPredictor } from '@vid/models';
+import { PRETRAINED_NAMES, loadPretrained, pretrained } from '@vid/pretrained';
 import type { TrainConfig } from '@vid/training';
 import { loadCheckpoint, predictorSpec, readConfigFile, resolveCheckpointDir, resolveConfig } from '@vid/training/node';
 
@@ -117,3 +118,18 @@ export async function loadModel(checkpoint: string, config?: string): Promise<Lo
     runDir: null,
   };
 }
+
+/** A shipped model of `@vid/pretrained`, by registry name (`--model`). */
+export async function loadShippedModel(name: string, argument = '--model'): Promise<LoadedModel> {
+  const entry = pretrained(name, argument);
+  const predictor = await loadPretrained(entry.name);
+  return {
+    predictor,
+    trainConfig: null,
+    description: `shipped model ${entry.name} (@vid/pretrained; ${entry.description})`,
+    runDir: null,
+  };
+}
+
+/** The `--model` help text: the shipped names. */
+export const SHIPPED_MODELS_HELP = `a shipped model (@vid/pretrained): ${PRETRAINED_NAMES.join(', ')}`;

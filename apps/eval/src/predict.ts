@@ -11,13 +11,17 @@ import { writeNpy } from '@vid/datasets';
 import { samplesGif } from '@vid/training/node';
 
 import { readVideoArray } from './arrays.js';
-import { loadModel } from './models.js';
+import { DEFAULT_PRETRAINED } from '@vid/pretrained';
+
+import { loadModel, loadShippedModel } from './models.js';
 import { writeOutput } from './report.js';
 
 /** Options of {@link predictClip}. */
 export interface PredictOptions {
-  /** Weights: a vid checkpoint/run folder, a `.safetensors` or an official `.pt`. */
-  readonly weights: string;
+  /** Weights: a vid checkpoint/run folder, a `.safetensors` or an official `.pt`. Default: the shipped model `model`. */
+  readonly weights?: string;
+  /** A shipped model of `@vid/pretrained` by name (instead of `weights`). @default DEFAULT_PRETRAINED ('mmnist-convttlstm') when no weights are given */
+  readonly model?: string;
   /** A vid config, the official ConvLSTMNet arguments (file or inline JSON) or a predictor spec; optional for vid checkpoints. */
   readonly config?: string;
   readonly input: string;
@@ -39,7 +43,19 @@ export async function predictClip(options: PredictOptions): Promise<{ shape: num
   const future = positiveInteger(options.future, '--future', context);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (options.initBackend ?? true) await initBackend({ log });
-  const model = await loadModel(options.weights, options.config);
+  if (options.weights !== undefined && options.model !== undefined)
+    throw new ConfigError('--model', 'either --model or --weights, not both', options.model, context);
+  if (options.model !== undefined && options.config !== undefined)
+    throw new ConfigError(
+      '--config',
+      'no --config with --model (a shipped model carries its architecture)',
+      options.config,
+      context,
+    );
+  const model =
+    options.weights !== undefined
+      ? await loadModel(options.weights, options.config)
+      : await loadShippedModel(options.model ?? DEFAULT_PRETRAINED);
   const { predictor } = model;
   try {
     const input = await readVideoArray(options.input, {

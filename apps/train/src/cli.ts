@@ -5,6 +5,7 @@
 import { type Command, Option } from 'commander';
 
 import { ConfigError } from '@vid/core';
+import { DEFAULT_PRETRAINED, PRETRAINED_NAMES, type PretrainedName, loadPretrained, pretrained } from '@vid/pretrained';
 import {
   type TrainConfig,
   configDocumentation,
@@ -41,6 +42,7 @@ interface TrainFlags {
   init?: string;
   replay?: string;
   progress?: string;
+  reference?: string;
   listPresets?: boolean;
   printConfig?: boolean;
   configDoc?: boolean;
@@ -91,6 +93,25 @@ export function configFromFlags(flags: TrainFlags): TrainConfig {
   });
 }
 
+/**
+ * The shipped model shown beside a run (`--reference`): the named one, none for `none`, and by
+ * default the default shipped model when the run evaluates what it was trained on (generated or
+ * file Moving MNIST, 64×64 grayscale, 10 context frames), so that a newcomer's first run shows
+ * what a longer training gives on the same sequences.
+ */
+export function referenceFor(config: TrainConfig, flag?: string): PretrainedName | null {
+  if (flag === 'none') return null;
+  if (flag !== undefined) return pretrained(flag, '--reference').name as PretrainedName;
+  const { data } = config;
+  const suits =
+    data.dataset !== 'kth' &&
+    data.frameSize[0] === 64 &&
+    data.frameSize[1] === 64 &&
+    data.channels === 1 &&
+    data.inputFrames === 10;
+  return suits ? DEFAULT_PRETRAINED : null;
+}
+
 /** Adds the train options and action to a command. */
 export function configureTrainCommand(command: Command): Command {
   return command
@@ -112,6 +133,10 @@ export function configureTrainCommand(command: Command): Command {
     .option('--replay <file>', 'replay a recorded batch order and teacher-forcing masks, JSON (train.replay)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'gpu', 'node', 'wasm', 'cpu']))
     .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']))
+    .option(
+      '--reference <name>',
+      `a shipped model (${PRETRAINED_NAMES.join(', ')}) evaluated on the same sequences at the end, beside the run, or none; default ${DEFAULT_PRETRAINED} when the run's data is what it was trained on (Moving MNIST 64×64, 10 context frames)`,
+    )
     .option('--list-presets', 'list the presets and exit')
     .option('--print-config', 'print the resolved configuration as JSON and exit')
     .option('--config-doc', 'print the documentation of every configuration field and exit')
@@ -168,8 +193,10 @@ export function configureTrainCommand(command: Command): Command {
       await runWithSigint(async (signal) => {
         // The progress bar is a callback of the loop; messages print above it.
         const reporter = new ProgressReporter({ mode: config.output.progress, logEvery: config.output.logEverySteps });
+        const reference = referenceFor(config, flags.reference);
         const result = await train({
           config,
+          ...(reference ? { reference: { label: `shipped ${reference}`, load: () => loadPretrained(reference) } } : {}),
           ...(flags.runDir ? { runDir: flags.runDir } : {}),
           signal,
           log: (line) => (reporter.mode === 'none' ? process.stderr.write(`${line}\n`) : reporter.log(line)),

@@ -59,6 +59,28 @@ const MMNIST_DATA = { ...protocolData('mmnist-10-10'), numDigits: 2, trainSample
 
 const KTH_DATA = { ...protocolData('kth-10-20'), trainSamples: 10000, validSamples: 448, kthProtocol: 'conv-tt-lstm' };
 
+/**
+ * The CPU recipe of the shipped weights (see the README's "Trained weights"): the paper's cells in
+ * a small network on 4×4 patches, trained without teacher forcing so that the rollout the model is
+ * evaluated on is the one it learns; validation every 250 steps on 256 sequences.
+ */
+const CPU_RECIPE = (cell: 'convlstm' | 'convttlstm') => ({
+  data: { ...MMNIST_DATA, trainSamples: 2000, validSamples: 256 },
+  model: {
+    ...PAPER_NETWORK,
+    cell,
+    layersPerBlock: [1, 1],
+    hiddenChannels: [32, 32],
+    skipStride: null,
+    kernelSize: 3,
+    patchSize: 4,
+  },
+  train: { ...PAPER_TRAIN, batchSize: 8, epochs: 400, loss: 'mse', learningRate: 1e-3, scheduledSamplingRatio: 0 },
+  validation: { batchSize: 16, everyEpochs: 1 },
+  evaluation: { futureFrames: 10, samples: 256, protocol: 'convttlstm', gifSamples: 4 },
+  checkpoint: { everySteps: 100, keepLast: 200, keepBest: true },
+});
+
 /** Every preset, by name. `quick` is the default. */
 export const PRESETS = {
   quick: {
@@ -144,6 +166,16 @@ export const PRESETS = {
       evaluation: { futureFrames: 10, samples: 3000, protocol: 'standard' },
       checkpoint: { everySteps: 625 },
     },
+  },
+  'mmnist-convlstm-cpu': {
+    description:
+      'A CPU recipe (the shipped ConvLSTM weights): the network with two 32-channel ConvLSTM layers, 3×3 kernels, on 4×4 space-to-depth patches (64×64×1 → 16×16×16), MSE, Adam 1e-3, batch 8, trained free-running (scheduled-sampling ratio 0), 10 → 10 on Moving-MNIST-2; about 2 s a step on one core.',
+    config: CPU_RECIPE('convlstm'),
+  },
+  'mmnist-convttlstm-cpu': {
+    description:
+      'The same CPU recipe with Conv-TT-LSTM cells (order 3, steps 3, rank 8), for the fair comparison: same data, steps and schedule as mmnist-convlstm-cpu (the shipped Conv-TT-LSTM weights).',
+    config: CPU_RECIPE('convttlstm'),
   },
 } as const satisfies Record<string, Preset>;
 

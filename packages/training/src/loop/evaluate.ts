@@ -1,7 +1,7 @@
 /**
  * Evaluation of a predictor on a set of clips under a metric protocol of `@vid/metrics`: test-mode
  * rollouts (the whole context in, `futureFrames` predicted), per-frame MSE/PSNR/SSIM (LPIPS
- * when given), and the copy-last-frame baseline on the same clips.
+ * when given), and the copy-last-frame and all-black baselines on the same clips.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { sliceFrames } from '@vid/core';
@@ -31,6 +31,8 @@ export interface EvaluateOptions {
   readonly lpips?: LPIPS;
   /** Also evaluate the copy-last-frame baseline. @default true */
   readonly baseline?: boolean;
+  /** Also evaluate an all-black prediction (what a model that has learnt nothing but the background scores). @default true */
+  readonly allBlack?: boolean;
   /** Keep the first `keepSamples` clips' frames for pictures. @default 0 */
   readonly keepSamples?: number;
   /** Called after each batch with the number of clips done. */
@@ -41,6 +43,8 @@ export interface EvaluateOptions {
 export interface EvaluationResult {
   readonly model: FrameMetricsResult;
   readonly baseline: FrameMetricsResult | null;
+  /** The all-black prediction's metrics (null when `allBlack` is false). */
+  readonly allBlack: FrameMetricsResult | null;
   readonly samples: SampleVideos | null;
   readonly clips: number;
 }
@@ -67,6 +71,7 @@ export async function evaluatePredictor(
   const model = new FrameMetrics(common);
   const withBaseline = options.baseline ?? true;
   const baselineMetrics = withBaseline ? new FrameMetrics(common) : null;
+  const blackMetrics = (options.allBlack ?? true) ? new FrameMetrics(common) : null;
   const copyLast = new CopyLastFramePredictor({ channels: predictor.channels });
   const keep = Math.min(options.keepSamples ?? 0, source.length);
   const kept: { context: Float32Array[]; truth: Float32Array[]; prediction: Float32Array[] } = {
@@ -90,6 +95,10 @@ export async function evaluatePredictor(
       if (baselineMetrics) {
         const copied = copyLast.predict(context, futureFrames);
         await baselineMetrics.update(copied, truth).finally(() => copied.dispose());
+      }
+      if (blackMetrics) {
+        const black = tf.zerosLike(truth);
+        await blackMetrics.update(black, truth).finally(() => black.dispose());
       }
       const take = Math.min(n, keep - start);
       if (take > 0) {
@@ -134,5 +143,11 @@ export async function evaluatePredictor(
           channels: shape[2],
         }
       : null;
-  return { model: model.result(), baseline: baselineMetrics?.result() ?? null, samples, clips: source.length };
+  return {
+    model: model.result(),
+    baseline: baselineMetrics?.result() ?? null,
+    allBlack: blackMetrics?.result() ?? null,
+    samples,
+    clips: source.length,
+  };
 }

@@ -84,6 +84,13 @@ export interface TrainOptions {
   readonly writeFile?: FileWriter;
   /** Run the final evaluation and write the pictures. @default true */
   readonly finalEvaluation?: boolean;
+  /**
+   * Another predictor to evaluate on the same final sequences, beside the trained one (`vid train`
+   * passes the shipped model of `@vid/pretrained` when the data suits it): its row joins the
+   * summary table, and its pictures are `reference-samples.png` and `reference-samples.gif`.
+   * `load` is called after training, on the run's backend; the predictor is disposed after use.
+   */
+  readonly reference?: { readonly label: string; readonly load: () => Promise<VideoPredictor> };
   /** Initialise the backend (tests initialise their own). @default true */
   readonly initBackend?: boolean;
   /** Stop after this many steps in this process (like a kill, for tests), saving a checkpoint. */
@@ -107,7 +114,13 @@ export interface TrainResult {
   readonly checkpoint: string | null;
   readonly schedule: ScheduleState;
   /** Final evaluation (null when interrupted or disabled). */
-  readonly evaluation: { readonly model: FrameMetricsResult; readonly baseline: FrameMetricsResult | null } | null;
+  readonly evaluation: {
+    readonly model: FrameMetricsResult;
+    readonly baseline: FrameMetricsResult | null;
+    readonly allBlack: FrameMetricsResult | null;
+    /** The `reference` predictor's metrics, when one was given. */
+    readonly reference: { readonly label: string; readonly result: FrameMetricsResult } | null;
+  } | null;
   /** The printed summary. */
   readonly summary: string;
   readonly seconds: number;
@@ -183,12 +196,17 @@ export async function writeCurves(runDir: string, records: readonly MetricsRecor
 }
 
 /** A Markdown/terminal summary of a final evaluation. */
-export function formatSummary(model: FrameMetricsResult, baseline: FrameMetricsResult | null): string {
+export function formatSummary(
+  model: FrameMetricsResult,
+  baseline: FrameMetricsResult | null,
+  others: ReadonlyArray<{ readonly label: string; readonly result: FrameMetricsResult | null }> = [],
+): string {
   const rows: string[] = ['| | MSE (per pixel) | PSNR (dB) | SSIM |', '|---|---|---|---|'];
   const row = (label: string, r: FrameMetricsResult): string =>
     `| ${label} | ${(r.metrics.mse?.mean ?? NaN).toFixed(5)} | ${(r.metrics.psnr?.mean ?? NaN).toFixed(2)} | ${(r.metrics.ssim?.mean ?? NaN).toFixed(4)} |`;
   rows.push(row('model', model));
   if (baseline) rows.push(row('copy last frame', baseline));
+  for (const other of others) if (other.result) rows.push(row(other.label, other.result));
   return rows.join('\n');
 }
 
@@ -594,7 +612,29 @@ async function trainIn(
         batchSize: config.validation.batchSize,
         keepSamples: config.evaluation.gifSamples,
       });
-      evaluation = { model: result.model, baseline: result.baseline };
+      let reference: { label: string; result: FrameMetricsResult } | null = null;
+      if (options.reference) {
+        log(`vid train: the same sequences through ${options.reference.label}`);
+        const referencePredictor = await options.reference.load();
+        const other = await evaluatePredictor(referencePredictor, data.evaluation, {
+          inputFrames: config.data.inputFrames,
+          futureFrames: config.evaluation.futureFrames,
+          protocol: config.evaluation.protocol,
+          batchSize: config.validation.batchSize,
+          keepSamples: config.evaluation.gifSamples,
+          baseline: false,
+          allBlack: false,
+        }).finally(() => referencePredictor.dispose());
+        reference = { label: options.reference.label, result: other.model };
+        if (other.samples) {
+          await writeFile(
+            join(runDir, 'reference-samples.png'),
+            samplesGrid(other.samples, { title: options.reference.label.toUpperCase() }).toPng(),
+          );
+          await writeFile(join(runDir, 'reference-samples.gif'), samplesGif(other.samples));
+        }
+      }
+      evaluation = { model: result.model, baseline: result.baseline, allBlack: result.allBlack, reference };
       if (result.samples) {
         await writeFile(
           join(runDir, 'samples.png'),
@@ -602,18 +642,26 @@ async function trainIn(
         );
         await writeFile(join(runDir, 'samples.gif'), samplesGif(result.samples));
       }
-      const table = formatSummary(result.model, result.baseline);
+      const table = formatSummary(result.model, result.baseline, [
+        { label: 'all black', result: result.allBlack },
+        ...(reference ? [reference] : []),
+      ]);
       const seconds = (now() - started) / 1000;
       summary = [
         `vid train: done, ${step} steps in ${formatDuration(seconds)} (${(losses.length / Math.max(1e-9, seconds)).toFixed(2)} steps/s overall)`,
         `  final training loss ${formatLoss(losses.slice(-10).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(10, losses.length)))} (mean of the last ${Math.min(10, losses.length)} steps; first step ${formatLoss(losses[0] ?? NaN)})`,
         `  validation, ${result.clips} sequences, ${config.data.inputFrames} → ${config.evaluation.futureFrames} (${result.model.source}):`,
         table,
+        ...(reference
+          ? [
+              `  pictures: ${join(runDir, 'samples.png')} (this run), ${join(runDir, 'reference-samples.png')} (${reference.label})`,
+            ]
+          : []),
         `  run directory: ${runDir}`,
       ].join('\n');
       await writeFile(
         join(runDir, 'summary.json'),
-        `${JSON.stringify({ step, seconds, model: result.model, baseline: result.baseline, clips: result.clips }, null, 2)}\n`,
+        `${JSON.stringify({ step, seconds, model: result.model, baseline: result.baseline, allBlack: result.allBlack, reference, clips: result.clips }, null, 2)}\n`,
       );
       await writeFile(
         join(runDir, 'summary.md'),

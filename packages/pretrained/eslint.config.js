@@ -1,0 +1,1 @@
+export { default } from '@vid/eslint-config';

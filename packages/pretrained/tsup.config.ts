@@ -1,0 +1,3 @@
+import { library } from '@vid/tsup-config';
+
+export default library({ platform: 'neutral' });

@@ -1,0 +1,3 @@
+import { vidVitestConfig } from '@vid/vitest-config';
+
+export default vidVitestConfig();
