@@ -1,7 +1,8 @@
 // The demo's browser test: two tiny runs trained by @vid/train into a scratch runs folder, the
 // demo server (`vid demo`) on them, and the built web app in Chromium: pick a run, generate
 // Moving MNIST in the page, predict, check the frames and the per-frame metrics, and that no
-// request reached the server while predicting. Screenshots and the network log go to artifacts/.
+// request reached the server while predicting. First, unpicked, the page predicts with the shipped
+// model (@vid/pretrained). Screenshots and the network log go to artifacts/.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -75,9 +76,47 @@ export async function demoTest(browser, artifacts, expect) {
       nodes.map((n) => (n.tagName === 'OPTGROUP' ? `[${n.label}]` : n.textContent)),
     );
     expect(
-      options.includes('[Runs (runs/)]') && !options.some((o) => o.startsWith('[Pretrained')),
-      `demo: the model picker lists the runs (pretrained hidden while empty): ${options.join(' | ')}`,
+      options.includes('[Runs (runs/)]') &&
+        options.includes('[Shipped (@vid/pretrained)]') &&
+        options.some((o) => o.startsWith('mmnist-convttlstm')),
+      `demo: the model picker lists the shipped models and the runs: ${options.join(' | ')}`,
     );
+    // Unpicked, the page loads the shipped model: generate Moving MNIST (64×64, 10 → 10) and predict.
+    await page.waitForFunction(
+      () => document.getElementById('model-status')?.textContent?.startsWith('Loaded mmnist-convttlstm'),
+      undefined,
+      { timeout: 60_000 },
+    );
+    console.log(await page.textContent('#model-status'));
+    await page.click('#mnist-generate');
+    await page.waitForFunction(
+      () => document.getElementById('input-status')?.textContent?.startsWith('Moving MNIST'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.click('#predict');
+    await page.waitForSelector('#predict-status[data-done]', { timeout: 120_000 });
+    console.log(await page.textContent('#predict-status'));
+    const shippedRows = await page.$$eval('#metrics tr[data-frame]', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+    );
+    console.log(shippedRows.map((r) => r.join('  ')).join('\n'));
+    // The last future frame (slider index 19: 10 inputs, then t+1 … t+10): digits are still
+    // drawn (bright pixels), not a black or grey frame.
+    await page.fill('#slider', '19');
+    await page.dispatchEvent('#slider', 'input');
+    const shippedFrame = await page.$eval('#view-prediction', (canvas) => {
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let bright = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] > 128) bright++;
+      return { width: canvas.width, bright: bright / (data.length / 4) };
+    });
+    expect(
+      shippedRows.length === 10 && shippedFrame.width === 64 && shippedFrame.bright > 0.01,
+      `demo: the shipped model predicts 10 frames of 64×64 by default; t+10 has ${(100 * shippedFrame.bright).toFixed(1)}% bright pixels`,
+    );
+    await page.screenshot({ path: join(artifacts, 'demo-0-shipped-model.png'), fullPage: true });
+    await page.evaluate(() => delete document.getElementById('predict-status').dataset.done);
     await page.waitForSelector('.card .uplot', { timeout: 30_000 });
     await page.selectOption('#model-select', 'run:tiny-lr-0.01');
     await page.waitForFunction(

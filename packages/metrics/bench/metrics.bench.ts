@@ -7,11 +7,19 @@
  * backend instead; `VID_BENCH=ssim` or `VID_BENCH=lpips` runs one half.
  *
  * LPIPS runs with random weights (the throughput does not depend on them).
+ *
+ * Against scikit-image (when `/usr/bin/python3` has it, e.g. Debian's `python3-skimage`; or
+ * `VID_PYTHON`): SSIM (skimage's defaults, what FrameMetrics computes on the host) and PSNR, per
+ * frame as `structural_similarity` / `peak_signal_noise_ratio` run, in 3 alternating rounds, medians.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '@vid/core';
 
-import { LPIPS, type LpipsNet, ssim } from '../src/index.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+import { LPIPS, type LpipsNet, psnr, ssim, ssimHost } from '../src/index.js';
 
 const backend = (process.env.VID_BACKEND as BackendName | undefined) ?? 'wasm';
 const report = await initBackend({ backend, log: false });
@@ -80,10 +88,87 @@ for (const net of (only === 'ssim' ? [] : ['alex', 'squeeze', 'vgg']) as LpipsNe
   model.dispose();
 }
 
+// ── vid against scikit-image, alternating rounds ───────────────────────────────────────────────
+const python = process.env.VID_PYTHON ?? '/usr/bin/python3';
+const SKIMAGE = `
+import sys, time, numpy as np
+from skimage.metrics import structural_similarity, peak_signal_noise_ratio
+rng = np.random.default_rng(1)
+for line in sys.stdin:
+    metric, size, batch = line.split(); size = int(size); batch = int(batch)
+    a = rng.random((batch, size, size), dtype=np.float32); b = rng.random((batch, size, size), dtype=np.float32)
+    f = (lambda x, y: structural_similarity(x, y, data_range=1.0)) if metric == 'ssim' else (lambda x, y: peak_signal_noise_ratio(x, y, data_range=1.0))
+    n = 0; t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 1.5 or n < 3 * batch:
+        for i in range(batch): f(a[i], b[i])
+        n += batch
+    print(n / (time.perf_counter() - t0), flush=True)
+`;
+const comparison: string[][] = [];
+if (only !== 'lpips' && existsSync(python)) {
+  const child = spawn(python, ['-c', SKIMAGE], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const skimage = async (metric: string, size: number, batch: number): Promise<number> => {
+    child.stdin.write(`${metric} ${size} ${batch}\n`);
+    const next = await answers.next();
+    if (next.done) throw new Error(`${python}: no answer (is scikit-image installed? apt-get install python3-skimage)`);
+    return Number(next.value);
+  };
+  const median = (values: number[]): number =>
+    [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] as number;
+  for (const size of sizes) {
+    const batch = 32;
+    const a = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 1);
+    const b = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 2);
+    const [ah, bh] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+    const sides = {
+      ssim: async () =>
+        (await framesPerSecond(batch, async () => void ssimHost(ah, bh, [batch, size, size, 1], 'skimage'))).fps,
+      psnr: async () =>
+        (
+          await framesPerSecond(batch, async () => {
+            const p = psnr(a, b, { dataRange: 1 });
+            await p.data();
+            p.dispose();
+          })
+        ).fps,
+    };
+    for (const metric of ['ssim', 'psnr'] as const) {
+      const vid: number[] = [];
+      const sk: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        vid.push(await sides[metric]());
+        sk.push(await skimage(metric, size, batch));
+      }
+      const ratio = median(vid) / median(sk);
+      comparison.push([
+        metric === 'ssim' ? 'SSIM skimage (FrameMetrics, host)' : 'PSNR',
+        `${size}×${size}×1`,
+        median(vid).toFixed(0),
+        median(sk).toFixed(0),
+        `${ratio.toFixed(2)}×`,
+        vid.map((v, i) => (v / (sk[i] as number)).toFixed(2)).join(', '),
+      ]);
+    }
+    tf.dispose([a, b]);
+  }
+  child.stdin.end();
+} else if (only !== 'lpips') {
+  console.log(
+    `no ${python}: the scikit-image comparison is skipped (apt-get install python3-skimage, or set VID_PYTHON)`,
+  );
+}
+
 const header = ['metric', 'frame', 'batch', 'ms / batch', 'frames / s'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
 const line = (cells: string[]) =>
   cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
 console.log(line(header));
 for (const row of rows) console.log(line(row));
+if (comparison.length) {
+  console.log('\nvid against scikit-image (one thread each; frames / s, medians of 3 alternating rounds)');
+  console.log('| metric | frame | vid | scikit-image | vid / skimage | per round |');
+  console.log('|---|---|--:|--:|--:|---|');
+  for (const row of comparison) console.log(`| ${row.join(' | ')} |`);
+}
 console.log(`tensors alive at the end: ${tf.memory().numTensors}`);

@@ -17,7 +17,15 @@ import {
   psnr,
   resolvePsnrOptions,
 } from './pixel.js';
-import { type SsimConfig, type SsimOptions, type SsimPreset, describeSsim, resolveSsimConfig, ssim } from './ssim.js';
+import {
+  type SsimConfig,
+  type SsimOptions,
+  type SsimPreset,
+  describeSsim,
+  resolveSsimConfig,
+  ssim,
+  ssimHost,
+} from './ssim.js';
 
 /** The per-frame metrics. */
 export type FrameMetricName = 'mse' | 'mae' | 'psnr' | 'ssim' | 'lpips';
@@ -181,6 +189,12 @@ interface ResolvedMetric {
   readonly higherIsBetter: boolean;
   /** `[batch, time, h, w, c]` pair → `[batch, time]`, inside a tidy. */
   readonly compute: (prediction: tf.Tensor, target: tf.Tensor) => tf.Tensor;
+  /** The same on host frames `[batch·time, h, w, c]` → `[batch·time]`, used instead of `compute` when present. */
+  readonly host?: (
+    prediction: Float32Array,
+    target: Float32Array,
+    shape: [number, number, number, number],
+  ) => Float64Array;
 }
 
 /**
@@ -334,6 +348,7 @@ export class FrameMetrics {
         convention: describeSsim(ssimConfig),
         higherIsBetter: true,
         compute: (p, t) => ssim(p, t, ssimConfig),
+        host: (p, t, shape) => ssimHost(p, t, shape, ssimConfig),
       }),
       lpips: () => ({
         name: 'lpips',
@@ -390,7 +405,10 @@ export class FrameMetrics {
       );
     }
     const [low, high] = this.valueRange;
-    // One read-back: [6 checks] ++ [metrics · batch · time] values.
+    // One read-back: [6 checks] ++ [tensor metrics · batch · time] values; the host metrics
+    // (SSIM) read the clamped frames back besides.
+    const hostMetrics = this.#resolved.some((metric) => metric.host);
+    let frames: [tf.Tensor, tf.Tensor] | null = null;
     const packed = tf.tidy(() => {
       // Everything in float32 (int32 or uint8-valued frames too: tf.stack needs one dtype).
       const floatPrediction = tf.cast(prediction, 'float32');
@@ -410,15 +428,24 @@ export class FrameMetrics {
       const finitePrediction = zeroWhereNot(predictionOk, floatPrediction);
       const used = this.outOfRange === 'clamp' ? tf.clipByValue(finitePrediction, low, high) : finitePrediction;
       const finiteTarget = zeroWhereNot(targetOk, floatTarget);
-      // Each metric: [batch, time] → [batch·time]; packed after the 6 checks.
-      const values = this.#resolved.map((metric) => tf.reshape(metric.compute(used, finiteTarget), [-1]));
+      if (hostMetrics) frames = [tf.keep(used), tf.keep(finiteTarget)];
+      // Each tensor metric: [batch, time] → [batch·time]; packed after the 6 checks.
+      const values = this.#resolved
+        .filter((metric) => !metric.host)
+        .map((metric) => tf.reshape(metric.compute(used, finiteTarget), [-1]));
       return tf.concat([checks, ...values]);
     });
     let data: Float32Array;
+    let hostFrames: [Float32Array, Float32Array] | null = null;
     try {
       data = (await packed.data()) as Float32Array;
+      if (frames) {
+        const [p, t] = frames as [tf.Tensor, tf.Tensor];
+        hostFrames = [(await p.data()) as Float32Array, (await t.data()) as Float32Array];
+      }
     } finally {
       packed.dispose();
+      if (frames) tf.dispose(frames);
     }
     const [badPrediction, badTarget, pMin, pMax, tMin, tMax] = data as unknown as number[];
     if ((badTarget as number) > 0)
@@ -446,11 +473,22 @@ export class FrameMetrics {
       this.#frames = time;
       this.#sums = this.#resolved.map(() => new Float64Array(time));
     }
+    const [, , height, width, channels] = prediction.shape as [number, number, number, number, number];
+    let packedIndex = 0;
     for (let m = 0; m < this.#resolved.length; m++) {
+      const metric = this.#resolved[m] as ResolvedMetric;
       const sums = this.#sums[m] as Float64Array;
-      const offset = 6 + m * batch * time;
+      let values: ArrayLike<number>;
+      let offset = 0;
+      if (metric.host && hostFrames) {
+        values = metric.host(hostFrames[0], hostFrames[1], [batch * time, height, width, channels]);
+      } else {
+        values = data;
+        offset = 6 + packedIndex * batch * time;
+        packedIndex++;
+      }
       for (let b = 0; b < batch; b++) {
-        for (let t = 0; t < time; t++) sums[t] = (sums[t] as number) + (data[offset + b * time + t] as number);
+        for (let t = 0; t < time; t++) sums[t] = (sums[t] as number) + (values[offset + b * time + t] as number);
       }
     }
     this.#samples += batch;

@@ -30,6 +30,7 @@ export {
   describeSsim,
   resolveSsimConfig,
   ssim,
+  ssimHost,
   ssimWindow1d,
 } from './ssim.js';
 

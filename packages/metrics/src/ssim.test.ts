@@ -12,7 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadLocalFixture, values } from './__fixtures__/local.js';
 import { mse, psnr } from './pixel.js';
-import { SSIM_PRESETS, describeSsim, resolveSsimConfig, ssim, ssimWindow1d } from './ssim.js';
+import { SSIM_PRESETS, describeSsim, resolveSsimConfig, ssim, ssimHost, ssimWindow1d } from './ssim.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: false });
@@ -49,6 +49,14 @@ describe.runIf(shared !== null)('SSIM, PSNR and MSE against scikit-image 0.19.3 
       assertClose(swapped, actual, { atol: 1e-6, name: `${key} swapped` });
       tf.dispose([target, prediction, actual, swapped]);
     });
+
+    it(`SSIM preset ${preset} on the host (float64, what FrameMetrics uses) matches ${key} to 1e-6`, () => {
+      const target = fixtureTensor(contents, 'target');
+      const prediction = fixtureTensor(contents, 'prediction');
+      const [n, h, w] = target.shape as [number, number, number];
+      const actual = ssimHost(prediction.data as Float32Array, target.data as Float32Array, [n, h, w, 1], preset);
+      assertClose(Float32Array.from(actual), fixtureTensor(contents, key), { atol: 1e-6, name: `${key} (host)` });
+    });
   }
 
   it('PSNR with data range 1 and per-pixel MSE match to 1e-5', () => {
@@ -78,6 +86,18 @@ describe('SSIM on colour, non-square frames against scikit-image (image-metrics-
       assertClose(actual, values(contents, key), { atol: 1e-5, name: key });
       tf.dispose([target, prediction, actual]);
     });
+
+    it(`preset ${preset} on the host matches ${key} to 1e-6`, () => {
+      const target = fixtureTensor(contents, 'target');
+      const prediction = fixtureTensor(contents, 'prediction');
+      const actual = ssimHost(
+        prediction.data as Float32Array,
+        target.data as Float32Array,
+        target.shape as [number, number, number, number],
+        preset,
+      );
+      assertClose(Float32Array.from(actual), values(contents, key), { atol: 1e-6, name: `${key} (host)` });
+    });
   }
 
   it('full options: 9×9 uniform window, population covariance, K1 0.02, K2 0.05', () => {
@@ -93,6 +113,13 @@ describe('SSIM on colour, non-square frames against scikit-image (image-metrics-
     } as const;
     const actual = ssim(prediction, target, options);
     assertClose(actual, values(contents, 'ssim.custom'), { atol: 1e-5, name: 'ssim.custom' });
+    const host = ssimHost(
+      fixtureTensor(contents, 'prediction').data as Float32Array,
+      fixtureTensor(contents, 'target').data as Float32Array,
+      target.shape as [number, number, number, number],
+      options,
+    );
+    assertClose(Float32Array.from(host), values(contents, 'ssim.custom'), { atol: 1e-6, name: 'ssim.custom (host)' });
     expect(resolveSsimConfig(options).preset).toBe('custom');
     tf.dispose([target, prediction, actual]);
   });
@@ -181,6 +208,23 @@ describe('SSIM options, errors and gradients', () => {
     const value = ssim(nan, target, 'skimage');
     expect(Number.isNaN(value.dataSync()[0])).toBe(true);
     tf.dispose([target, nan, wide, value]);
+  });
+
+  it('host SSIM: equals the tensor path on random frames, and names bad shapes', () => {
+    const shape = [5, 20, 24, 2] as const;
+    const size = shape.reduce((a, b) => a * b, 1);
+    const a = Float32Array.from({ length: size }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1 ** 2);
+    const p = a.map((v) => Math.abs(v));
+    const t = p.map((v, i) => Math.min(1, Math.max(0, v + 0.2 * Math.sin(i))));
+    for (const preset of ['wang2004', 'skimage', 'convttlstm', 'predrnn'] as const) {
+      const tensor = ssim(tf.tensor4d(p, [...shape]), tf.tensor4d(t, [...shape]), preset);
+      assertClose(Float32Array.from(ssimHost(p, t, shape, preset)), tensor, { atol: 1e-5, name: preset });
+      tensor.dispose();
+    }
+    expect(() => ssimHost(p, t, [5, 20, 24, 3], 'skimage')).toThrow(/prediction\/target: expected 7200 values each/);
+    expect(() => ssimHost(p.subarray(0, 5 * 6 * 6 * 2), t.subarray(0, 360), [5, 6, 6, 2], 'wang2004')).toThrow(
+      /shape: expected frames of at least 11×11/,
+    );
   });
 
   it('is 1 for identical images, and leaks no tensors', async () => {

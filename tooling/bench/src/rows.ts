@@ -45,6 +45,20 @@ const small = (cell: NetworkSpec['cell']): NetworkSpec => ({
   kernelSize: 3,
 });
 const frames64 = { batch: 8, size: 64, channels: 1, inputFrames: 10, futureFrames: 10 } as const;
+/**
+ * The network of `@vid/training`'s `mmnist-*-cpu` presets (the shipped weights): 2 blocks × 1
+ * layer, 32 hidden, 3×3, order 3, steps 3, rank 8, on 4×4 space-to-depth patches, so the rows
+ * feed 16×16×16 frames (the patching itself is a reshape, left out on both sides).
+ */
+const cpuRecipe = (cell: NetworkSpec['cell']): NetworkSpec => ({
+  cell,
+  hiddenChannels: [32, 32],
+  order: 3,
+  steps: 3,
+  ranks: 8,
+  kernelSize: 3,
+});
+const patches16 = { batch: 8, size: 16, channels: 16, inputFrames: 10, futureFrames: 10 } as const;
 
 export const ROWS: readonly Row[] = [
   {
@@ -78,6 +92,22 @@ export const ROWS: readonly Row[] = [
     mode: 'infer',
     network: small('convlstm'),
     ...frames64,
+  },
+  {
+    id: 'convlstm-cpu-train',
+    title: 'ConvLSTM network of the shipped CPU recipe (2 × 32, 3×3, 4×4 patches: 16×16×16), training step',
+    kind: 'network',
+    mode: 'train',
+    network: cpuRecipe('convlstm'),
+    ...patches16,
+  },
+  {
+    id: 'convttlstm-cpu-train',
+    title: 'Conv-TT-LSTM network of the shipped CPU recipe (2 × 32, 3×3, rank 8, 16×16×16), training step',
+    kind: 'network',
+    mode: 'train',
+    network: cpuRecipe('convttlstm'),
+    ...patches16,
   },
   {
     id: 'cells-convlstm-infer',

@@ -18,7 +18,7 @@ import type { VideoPredictor } from '@vid/models';
 import { GIFEncoder } from 'gifenc';
 import uPlot from 'uplot';
 
-import { PRETRAINED, fetchBytes, predictorFromBytes } from './model.js';
+import { DEFAULT_MODEL, PRETRAINED, fetchBytes, predictorFromBytes } from './model.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -101,26 +101,43 @@ function fillPicker(): void {
     select.append(element);
   };
   group(
+    'Shipped (@vid/pretrained)',
+    PRETRAINED.map((p) => [`pretrained:${p.name}`, `${p.name} — ${p.description}`]),
+  );
+  group(
     'Runs (runs/)',
     runs.filter((r) => r.weights).map((r) => [`run:${r.name}`, r.name]),
   );
-  group(
-    'Pretrained',
-    PRETRAINED.map((p) => [`pretrained:${p.name}`, `${p.name} — ${p.description}`]),
-  );
+  // Until the visitor picks one, the shipped model predicts (or the one `?model=` names).
+  if (!model && !select.value) {
+    const wanted = params.get('model') ?? DEFAULT_MODEL;
+    const value = PRETRAINED.some((p) => p.name === wanted) ? `pretrained:${wanted}` : `run:${wanted}`;
+    if ([...select.options].some((option) => option.value === value)) {
+      select.value = value;
+      select.dispatchEvent(new Event('change'));
+    }
+  }
 }
 
+// The latest pick wins: a slower load that finishes after a newer pick is dropped.
+let loadToken = 0;
+
 async function useModel(load: () => Promise<VideoPredictor>, label: string): Promise<void> {
+  const token = ++loadToken;
   setStatus('model-status', `Loading ${label}…`);
   try {
     await backendReady;
     const predictor = await load();
+    if (token !== loadToken) {
+      predictor.dispose();
+      return;
+    }
     model?.predictor.dispose();
     model = { predictor, label };
     const parameters = predictor.module?.numParameters() ?? 0;
     setStatus('model-status', `Loaded ${label}: ${predictor.kind}, ${parameters.toLocaleString('en')} parameters.`);
   } catch (error) {
-    setStatus('model-status', `Could not load ${label}: ${message(error)}`, true);
+    if (token === loadToken) setStatus('model-status', `Could not load ${label}: ${message(error)}`, true);
   }
   updatePredictButton();
 }

@@ -6,10 +6,21 @@
  */
 import { ConfigError } from '@vid/core';
 import { type VideoPredictor, isSavedModel, loadPredictor } from '@vid/models';
+import { DEFAULT_PRETRAINED, PRETRAINED as SHIPPED, PRETRAINED_NAMES } from '@vid/pretrained';
 
-/** Shipped pretrained weights: none yet (another issue ships them); the picker hides the group while empty. */
+/**
+ * The shipped weights (@vid/pretrained): their files are assets of the page (Vite follows the
+ * package's `new URL('../weights/…', import.meta.url)`), fetched when picked.
+ */
 export const PRETRAINED: ReadonlyArray<{ readonly name: string; readonly url: string; readonly description: string }> =
-  [];
+  PRETRAINED_NAMES.map((name) => ({
+    name,
+    url: SHIPPED[name].url().href,
+    description: SHIPPED[name].description,
+  }));
+
+/** The model the page loads when the visitor has not picked one (`?model=` names another). */
+export const DEFAULT_MODEL = DEFAULT_PRETRAINED;
 
 function parseJson(text: string, what: string): unknown {
   try {

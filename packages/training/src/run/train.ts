@@ -162,8 +162,19 @@ export function predictorSpec(config: TrainConfig): PredictorSpec {
   };
 }
 
-/** Renders curves.png from the metrics log. */
-export async function writeCurves(runDir: string, records: readonly MetricsRecord[]): Promise<void> {
+const LOSS_TITLES: Record<TrainConfig['train']['loss'], string> = {
+  'l1+mse': 'L1 + MSE',
+  mse: 'MSE',
+  l1: 'L1',
+  bce: 'cross-entropy',
+};
+
+/** Renders curves.png from the metrics log; `loss` names the training loss in the title. */
+export async function writeCurves(
+  runDir: string,
+  records: readonly MetricsRecord[],
+  loss: TrainConfig['train']['loss'] = 'l1+mse',
+): Promise<void> {
   const trainPoints = records.filter((r) => r.type === 'train').map((r) => [r.step, r.loss as number] as const);
   const validLoss = records.filter((r) => r.type === 'valid').map((r) => [r.step, r.loss as number] as const);
   const validMse = records.filter((r) => r.type === 'valid').map((r) => [r.step, r.mse as number] as const);
@@ -172,7 +183,7 @@ export async function writeCurves(runDir: string, records: readonly MetricsRecor
     .map((r) => [r.step, r.baselineMse as number] as const);
   const figure = plotPanels([
     {
-      title: 'Loss (L1 + MSE)',
+      title: `Loss (${LOSS_TITLES[loss]})`,
       xLabel: 'step',
       yLabel: 'loss',
       logY: true,
@@ -597,7 +608,7 @@ async function trainIn(
       log(
         `vid train: stopped at step ${step}; checkpoint ${lastCheckpoint}. Resume with: vid train --resume ${runDir}`,
       );
-    await writeCurves(runDir, await metricsLog.read());
+    await writeCurves(runDir, await metricsLog.read(), config.train.loss);
 
     let evaluation: TrainResult['evaluation'] = null;
     let summary = '';
