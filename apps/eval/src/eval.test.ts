@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, loadModel as loadSavedModel, writeSafetensors } from '@vid/core';
@@ -9,6 +10,7 @@ import { MovingMnist, loadDigits, readNpy, writeNpy } from '@vid/datasets';
 import { LPIPS, evaluateFrames, PSNR_CAP_DB } from '@vid/metrics';
 import { createPredictor, savePredictor } from '@vid/models';
 import { resolveCheckpointDir, resolveConfig, train } from '@vid/training/node';
+import { pretrainedUrl } from '@vid/pretrained';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { evaluateCheckpoint } from './evaluate.js';
@@ -119,6 +121,38 @@ describe('vid eval', () => {
     expect(result.entries[0]?.result.metrics.ssim?.perFrame).toHaveLength(2);
     expect(result.markdown).toContain('Conv-TT-LSTM (paper)');
     expect(result.markdown).toContain('compare_ssim');
+  });
+});
+
+describe('vid eval --model (a shipped model of @vid/pretrained)', () => {
+  it('evaluates the shipped model on the generated test set, with copy-last-frame and all-black rows', async () => {
+    const out = join(root, 'eval-shipped');
+    const result = await evaluateCheckpoint({
+      ...quiet,
+      model: 'mmnist-convlstm',
+      preset: 'mmnist-10-10',
+      samples: 4,
+      futureFrames: 3,
+      out,
+    });
+    expect(result.entries.map((e) => e.label)).toEqual(['model', 'copy last frame', 'all black']);
+    expect(result.markdown).toContain('shipped model mmnist-convlstm');
+    expect(result.entries[2]?.result.metrics.mse?.perFrame).toHaveLength(3);
+    const model = await loadSavedModel(pretrainedUrl('mmnist-convlstm'));
+    expect(model.constructor.name).toBe('ConvRecurrentNet');
+    model.dispose();
+  });
+
+  it('names the shipped models when --model is unknown, and refuses --model with --checkpoint or --config', async () => {
+    await expect(evaluateCheckpoint({ ...quiet, model: 'mmnist-lstm' })).rejects.toThrow(
+      /--model: expected a shipped model: one of mmnist-convlstm, mmnist-convttlstm/,
+    );
+    await expect(evaluateCheckpoint({ ...quiet, model: 'mmnist-convlstm', checkpoint: weights })).rejects.toThrow(
+      /either --model or --checkpoint/,
+    );
+    await expect(evaluateCheckpoint({ ...quiet, model: 'mmnist-convlstm', config: '{}' })).rejects.toThrow(
+      /no --config with --model/,
+    );
   });
 });
 
@@ -264,6 +298,40 @@ describe('vid predict', () => {
     expect(Array.from(output.dataSync())).toEqual(Array.from(predicted.data as Float32Array));
     tf.dispose([context, output]);
     network.dispose();
+  });
+
+  it('without --weights, predicts with the shipped default model (mmnist-convttlstm); --model picks another', async () => {
+    const example = fileURLToPath(new URL('../examples/moving-mnist-clip.npy', import.meta.url));
+    const lines: string[] = [];
+    const result = await predictClip({
+      initBackend: false,
+      log: (line) => lines.push(line),
+      input: example,
+      future: 10,
+      output: join(root, 'shipped.npy'),
+    });
+    expect(result.shape).toEqual([10, 64, 64, 1]);
+    expect(lines.join('\n')).toContain('shipped model mmnist-convttlstm');
+    const out = await readNpy(join(root, 'shipped.npy'));
+    expect((out.data as Float32Array).every(Number.isFinite)).toBe(true);
+    await predictClip({
+      ...quiet,
+      model: 'mmnist-convlstm',
+      input: example,
+      future: 2,
+      output: join(root, 'shipped-convlstm.npy'),
+    });
+    expect((await readNpy(join(root, 'shipped-convlstm.npy'))).shape).toEqual([2, 64, 64, 1]);
+    await expect(
+      predictClip({
+        ...quiet,
+        model: 'mmnist-convlstm',
+        weights,
+        input: example,
+        future: 2,
+        output: join(root, 'x.npy'),
+      }),
+    ).rejects.toThrow(/either --model or --weights/);
   });
 
   it('refuses frames the model cannot take', async () => {

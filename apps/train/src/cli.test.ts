@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Command } from 'commander';
 
-import { configFromFlags, configureTrainCommand, runWithSigint } from './cli.js';
+import { configFromFlags, configureTrainCommand, referenceFor, runWithSigint } from './cli.js';
 
 /** A tiny run: 16×16 Moving MNIST, 3 → 3, an encoder-forecaster with 4 hidden channels, 6 steps. */
 function tinyConfig(): TrainConfig {
@@ -51,6 +51,19 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
+});
+
+describe('vid train --reference (the shipped model beside a run)', () => {
+  it('shows the default shipped model beside runs on the data it was trained on, and only there', () => {
+    expect(referenceFor(configFromFlags({}))).toBe('mmnist-convttlstm'); // the quick preset (the main job)
+    expect(referenceFor(configFromFlags({ preset: 'mmnist-convlstm-cpu' }))).toBe('mmnist-convttlstm');
+    expect(referenceFor(configFromFlags({}), 'mmnist-convlstm')).toBe('mmnist-convlstm');
+    expect(referenceFor(configFromFlags({}), 'none')).toBeNull();
+    expect(referenceFor(tinyConfig())).toBeNull(); // 16×16, 3 context frames
+    expect(() => referenceFor(configFromFlags({}), 'mmnist-lstm')).toThrow(
+      /--reference: expected a shipped model: one of mmnist-convlstm, mmnist-convttlstm/,
+    );
+  });
 });
 
 describe('vid train (flags)', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { initBackend } from '@vid/core';
 import { MovingMnist, digitSetFromArray, writeMovingMnistFile } from '@vid/datasets';
+import { CopyLastFramePredictor } from '@vid/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CheckpointWriteError, loadCheckpoint, resolveCheckpointDir } from './checkpoints.js';
@@ -157,6 +158,36 @@ describe('train', () => {
     expect(result.summary).toContain('copy last frame');
     const gif = await readFile(join(root, 'final', 'samples.gif'));
     expect(gif.subarray(0, 6).toString('latin1')).toBe('GIF89a');
+  });
+
+  it('scores an all-black prediction, and a reference model on the same sequences (what vid train shows beside a run)', async () => {
+    let disposed = false;
+    const result = await train({
+      ...quiet,
+      config: tinyConfig({ train: { batchSize: 2, epochs: 1, stepsPerEpoch: 1 } }),
+      runDir: join(root, 'reference'),
+      reference: {
+        label: 'copy-last reference',
+        load: async () => {
+          const copy = new CopyLastFramePredictor({ channels: 1 });
+          return Object.assign(copy, { dispose: () => void (disposed = true) });
+        },
+      },
+    });
+    const evaluation = result.evaluation!;
+    // The reference is copy-last-frame here, so its row equals the baseline's on the same clips.
+    expect(evaluation.reference?.label).toBe('copy-last reference');
+    expect(evaluation.reference?.result.metrics.mse?.perFrame).toEqual(evaluation.baseline?.metrics.mse?.perFrame);
+    expect(disposed).toBe(true);
+    // All black: the mean squared target, frame by frame (> 0: the digits are there).
+    expect(evaluation.allBlack?.metrics.mse?.mean).toBeGreaterThan(0);
+    expect(evaluation.allBlack?.metrics.psnr?.mean).toBeLessThan(100);
+    expect(result.summary).toMatch(/\| all black \|/);
+    expect(result.summary).toMatch(/\| copy-last reference \|/);
+    for (const file of ['reference-samples.png', 'reference-samples.gif'])
+      expect(existsSync(join(root, 'reference', file))).toBe(true);
+    const summary = JSON.parse(await readFile(join(root, 'reference', 'summary.json'), 'utf8'));
+    expect(summary.reference.label).toBe('copy-last reference');
   });
 
   it('reports a full disk clearly and keeps the last good checkpoint', async () => {
