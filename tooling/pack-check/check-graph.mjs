@@ -1,7 +1,7 @@
 // Checks every workspace package.json's internal (@vid/*) dependencies against the dependency
 // graph written in the root README (the fenced block after "Dependencies point one way"):
 //
-//   core ← cells ← {attention, tensor-train} ← models ← training ← apps
+//   core ← cells ← {attention, tensor-train} ← models ← training ← pretrained ← apps
 //   core ← {datasets, metrics} ← {training, apps}
 //
 // `a ← b` means b may depend on a (and on everything a may depend on). `apps` stands for every

@@ -139,7 +139,7 @@ describe('vid eval --model (a shipped model of @vid/pretrained)', () => {
     expect(result.markdown).toContain('shipped model mmnist-convlstm');
     expect(result.entries[2]?.result.metrics.mse?.perFrame).toHaveLength(3);
     const model = await loadSavedModel(pretrainedUrl('mmnist-convlstm'));
-    expect(model.constructor.name).toBe('ConvRecurrentNet');
+    expect((model.constructor as unknown as { className: string }).className).toBe('ConvRecurrentNet');
     model.dispose();
   });
 

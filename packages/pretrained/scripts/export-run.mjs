@@ -15,7 +15,9 @@ const { values } = parseArgs({
     name: { type: 'string' },
     step: { type: 'string' },
     evaluation: { type: 'string', multiple: true },
-    machine: { type: 'string', default: '2-core x86-64 VM, wasm backend (SIMD), 1 thread per run' },
+    machine: { type: 'string', default: '2-core x86-64 VM (AMD EPYC), wasm backend (SIMD)' },
+    // Threads by step, when a resume changed them: "0:1,1940:2" (default: run.json's backend line).
+    threads: { type: 'string' },
   },
 });
 if (!values.run || !values.name) {
@@ -44,16 +46,25 @@ const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8')
 const train = records.filter((r) => r.type === 'train');
 // Training time: the sum of the gaps between consecutive logged steps, a gap of over 10 minutes
 // (a pause between sessions) counted as the typical gap.
+const defaultThreads = Number(/(\d+) threads?/.exec(runJson.backend ?? '')?.[1] ?? '1');
+const threadSegments = (values.threads ?? `0:${defaultThreads}`)
+  .split(',')
+  .map((part) => part.split(':').map(Number))
+  .sort((a, b) => a[0] - b[0]);
+const threadsAt = (s) => threadSegments.filter(([from]) => from < s).at(-1)?.[1] ?? defaultThreads;
 let seconds = 0;
+let cpuSeconds = 0;
 const gaps = [];
 for (let i = 1; i < train.length; i++) {
   const gap = (Date.parse(train[i].time) - Date.parse(train[i - 1].time)) / 1000;
   gaps.push(gap / (train[i].step - train[i - 1].step));
-  seconds += gap < 600 ? gap : 0;
+  const counted = gap < 600 ? gap : 0;
+  seconds += counted;
+  cpuSeconds += counted * threadsAt(train[i].step);
 }
 const perStep = gaps.length ? gaps.slice().sort((a, b) => a - b)[Math.floor(gaps.length / 2)] : 0;
 seconds += (train[0]?.step ?? 0) * perStep; // the steps before the first record
-const threads = /(\d+) threads?/.exec(runJson.backend ?? '')?.[1] ?? '1';
+cpuSeconds += (train[0]?.step ?? 0) * perStep * threadsAt(1);
 const evaluation = {};
 for (const file of values.evaluation ?? []) {
   const results = readJson(file);
@@ -67,8 +78,8 @@ const card = {
   steps: step,
   sequences: step * config.train.batchSize,
   trainingSeconds: Math.round(seconds),
-  cpuHours: Number(((seconds * Number(threads)) / 3600).toFixed(2)),
-  machine: values.machine,
+  cpuHours: Number((cpuSeconds / 3600).toFixed(2)),
+  machine: `${values.machine}; threads by step: ${threadSegments.map(([from, n]) => `${n} from step ${from + 1}`).join(', ')}`,
   backend: runJson.backend,
   parameters: runJson.model?.parameters,
   curves: {
