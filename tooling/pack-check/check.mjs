@@ -92,7 +92,8 @@ try {
   // Every subpath entry too (e.g. @vid/training/node), from the packages' own export maps.
   const entries = packages.flatMap((pkg) =>
     Object.keys(pkg.manifest.publishConfig?.exports ?? pkg.manifest.exports ?? {})
-      .filter((key) => key !== '.' && key !== './package.json')
+      // Pattern exports (`./weights/*` of @vid/pretrained) are files, not modules.
+      .filter((key) => key !== '.' && key !== './package.json' && !key.includes('*'))
       .map((key) => `${pkg.manifest.name}/${key.slice(2)}`),
   );
   const imports = [...files.map(({ name }) => name), ...entries]
