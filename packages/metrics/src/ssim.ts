@@ -203,6 +203,11 @@ export function describeSsim(config: SsimConfig): string {
  * on `windowSize` taps) or a box of `1/windowSize`.
  */
 export function ssimWindow1d(config: Pick<SsimConfig, 'window' | 'windowSize' | 'sigma'>): Float32Array {
+  return Float32Array.from(windowWeights(config));
+}
+
+/** The window weights in float64 (the host path uses them as they are). */
+function windowWeights(config: Pick<SsimConfig, 'window' | 'windowSize' | 'sigma'>): Float64Array {
   const radius = (config.windowSize - 1) / 2;
   const weights = new Float64Array(config.windowSize);
   let total = 0;
@@ -212,7 +217,7 @@ export function ssimWindow1d(config: Pick<SsimConfig, 'window' | 'windowSize' | 
     weights[i] = w;
     total += w;
   }
-  return Float32Array.from(weights, (w) => w / total);
+  return weights.map((w) => w / total);
 }
 
 /**
@@ -343,15 +348,7 @@ export function ssimHost(
   if (height < size || width < size)
     throw new ConfigError('shape', `frames of at least ${size}×${size} (the window)`, `${height}×${width}`, context);
   // The window in float64 (ssimWindow1d rounds it to float32 for the tensor path).
-  const radius = (size - 1) / 2;
-  const taps = new Float64Array(size);
-  let tapSum = 0;
-  for (let i = 0; i < size; i++) {
-    const x = i - radius;
-    taps[i] = config.window === 'gaussian' ? Math.exp((-0.5 * x * x) / (config.sigma * config.sigma)) : 1;
-    tapSum += taps[i] as number;
-  }
-  for (let i = 0; i < size; i++) taps[i] = (taps[i] as number) / tapSum;
+  const taps = windowWeights(config);
   let dataRange = config.dataRange;
   const uint8 = config.quantize === 'uint8';
   // uint8(x·255) levels / 255 with R / 255 (as the tensor path): float32 x·255, then floor.
