@@ -114,20 +114,13 @@ export function buildStack<C extends AnyRecurrentModule>(
 }
 
 /**
- * Splits the last axis into `parts` equal blocks with slices: on wasm, `tf.split` (SplitV) and its
- * gradient are several times slower than slices and theirs.
+ * Splits the last axis into `parts` equal blocks with one `SplitV`, whose gradient is one
+ * `Concat`. (Separate slices would each have a `PadV2` gradient, summed by `Add`s: on wasm,
+ * where vid's `SplitV` and `Concat` copy inside the heap, that backward pass is several times
+ * slower.)
  *
  * x: `[..., parts·n]` → `parts` × `[..., n]`.
  */
 export function splitLast(x: tf.Tensor, parts: number): tf.Tensor[] {
-  const axis = x.rank - 1;
-  const size = (x.shape[axis] as number) / parts;
-  const sizes = x.shape.map((d, i) => (i === axis ? size : d));
-  return Array.from({ length: parts }, (_, k) =>
-    tf.slice(
-      x,
-      x.shape.map((_, i) => (i === axis ? k * size : 0)),
-      sizes,
-    ),
-  );
+  return tf.split(x, parts, x.rank - 1);
 }

@@ -11,7 +11,7 @@
  * `--rounds` rounds (default 3) in which each side runs one timed step, the side that starts
  * swapping every round. Reported per row: the median ms of each side, the ratio of the medians
  * and the ratio of every round, the achieved GFLOP/s (convolution FLOPs of the step, the same
- * count for both sides), vid's kernel launches per step (`tf.profile` of the warm-up step), and
+ * count for both sides), vid's kernel launches per step (`tf.profile` of the second warm-up step), and
  * each process's peak RSS. `--profile` also prints vid's 10 most expensive kernels per row.
  * `--stock-kernels` runs vid with tfjs-backend-wasm's own copy kernels (Slice, Concat, SplitV,
  * Unpack, StridedSlice, Identity, Tanh) instead of vid's: the state before issue 15;
@@ -36,6 +36,8 @@ interface Reply {
   ms?: number;
   launches?: number;
   top?: Array<{ name: string; launches: number; ms: number }>;
+  /** The profiled step: the time of all its kernels, and its whole time (kernels, dispatch and JavaScript). */
+  kernelMs?: number;
   maxRssMiB?: number;
   heapMiB?: number;
   threads?: number;
@@ -58,6 +60,8 @@ async function worker(row: Row, threads: number, stockKernels: boolean): Promise
   const send = (reply: Reply): void => void process.stdout.write(`${JSON.stringify(reply)}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'warm') {
+      // One step to compile and allocate, then the profiled step, as warm as the timed ones.
+      await step();
       const start = performance.now();
       const info = await tf.profile(step);
       const ms = performance.now() - start;
@@ -70,11 +74,12 @@ async function worker(row: Row, threads: number, stockKernels: boolean): Promise
         entry.ms += Number(await k.kernelTimeMs);
         byName.set(k.name, entry);
       }
+      const kernelMs = [...byName.values()].reduce((sum, v) => sum + v.ms, 0);
       const top = [...byName]
         .map(([name, v]) => ({ name, ...v }))
         .sort((a, b) => b.ms - a.ms)
         .slice(0, 10);
-      send({ ms, launches: kernels.length, top });
+      send({ ms, launches: kernels.length, top, kernelMs });
     } else if (line === 'step') {
       const start = performance.now();
       await step();
@@ -142,6 +147,8 @@ interface RowResult {
   stockRss?: number;
   launches?: number;
   top?: Reply['top'];
+  kernelMs?: number;
+  profiledMs?: number;
   vidRss?: number;
   vidHeap?: number;
   torchRss?: number;
@@ -175,6 +182,8 @@ async function runRow(
   if (warm.error) return { ...result, error: warm.error };
   result.launches = warm.launches;
   result.top = warm.top;
+  result.kernelMs = warm.kernelMs;
+  result.profiledMs = warm.ms;
   if (stock) {
     const stockWarm = await stock.ask('warm');
     result.stockLaunches = stockWarm.launches;
@@ -255,7 +264,10 @@ function format(results: RowResult[], torchWhy: string | undefined): string {
 if (process.argv[2] === '--worker') {
   await worker(JSON.parse(process.argv[3] as string) as Row, Number(process.argv[4]), process.argv[5] === 'stock');
 } else {
+  // `pnpm bench -- --rows …` passes the `--` on; it separates nothing here.
+  const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
   const { values } = parseArgs({
+    args,
     options: {
       rows: { type: 'string', default: ROWS.map((r) => r.id).join(',') },
       rounds: { type: 'string', default: '3' },
@@ -312,7 +324,7 @@ if (process.argv[2] === '--worker') {
       }
       if (!r.top) continue;
       console.log(
-        `\n${r.row.title}: ${r.launches} kernel launches per step; top 10 kernels (tf.profile of the warm-up step)\n`,
+        `\n${r.row.title}: ${r.launches} kernel launches per step, ${r.kernelMs?.toFixed(0)} ms in kernels of the profiled step's ${r.profiledMs?.toFixed(0)} ms; top 10 kernels (tf.profile of a warm step, the second warm-up step)\n`,
       );
       console.log('| kernel | launches | ms |');
       console.log('|---|---|---|');

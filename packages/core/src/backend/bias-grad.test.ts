@@ -64,6 +64,23 @@ describe.each(['cpu', 'wasm'] as const)('bias gradient of tf.fused.conv2d (%s)',
     if (backend === 'wasm') expect(before).toBeGreaterThan(1e-6);
   });
 
+  it('sums leading axes with the bits of the column-by-column pairwise sum, for short and long columns', async () => {
+    await initBackend({ backend, log: false });
+    const rng = new Rng(3);
+    for (const [rows, width] of [
+      [5, 3],
+      [128, 7],
+      [129, 7],
+      [1000, 1],
+      [4099, 33],
+    ] as const) {
+      const values = Float32Array.from({ length: rows * width }, () => rng.normal() + 0.25);
+      const want = Array.from({ length: width }, (_, o) => Math.fround(pairwiseSum(values, o, rows, width)));
+      const got = tf.tidy(() => Array.from(tf.sum(tf.tensor2d(values, [rows, width]), 0).dataSync()));
+      expect(got, `${rows} × ${width}`).toEqual(want);
+    }
+  });
+
   it('gives the stock results for other reductions (middle axes, integers, keepDims)', async () => {
     await initBackend({ backend, log: false });
     const x = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);

@@ -43,13 +43,33 @@ export function pairwiseSum(values: ArrayLike<number>, start: number, count: num
 }
 
 /**
+ * The pairwise sums of rows `start … start + rows − 1` of `values` seen as `[rows…, width]`, all
+ * `width` columns at once: the same tree and the same float64 additions, in the same order, as
+ * {@link pairwiseSum} with `stride = width` column by column (so the same bits), but reading
+ * memory in order instead of `width` strided passes.
+ */
+function pairwiseRows(values: ArrayLike<number>, width: number, start: number, rows: number): Float64Array {
+  if (rows <= LEAF) {
+    const sums = new Float64Array(width);
+    for (let r = 0, k = start * width; r < rows; r++)
+      for (let o = 0; o < width; o++, k++) sums[o] = (sums[o] as number) + (values[k] as number);
+    return sums;
+  }
+  const half = Math.floor(rows / 2);
+  const left = pairwiseRows(values, width, start, half);
+  const right = pairwiseRows(values, width, start + half, rows - half);
+  for (let o = 0; o < width; o++) left[o] = (left[o] as number) + (right[o] as number);
+  return left;
+}
+
+/**
  * Sums `x` `[outer…, inner…]` over a leading block of axes (`leading`: then every output `o` sums
  * `x[i · outSize + o]`) or a trailing one (every output sums a contiguous run).
  */
 function reduce(values: ArrayLike<number>, outSize: number, reduceSize: number, leading: boolean): Float32Array {
+  if (leading) return Float32Array.from(pairwiseRows(values, outSize, 0, reduceSize));
   const out = new Float32Array(outSize);
-  for (let o = 0; o < outSize; o++)
-    out[o] = leading ? pairwiseSum(values, o, reduceSize, outSize) : pairwiseSum(values, o * reduceSize, reduceSize, 1);
+  for (let o = 0; o < outSize; o++) out[o] = pairwiseSum(values, o * reduceSize, reduceSize, 1);
   return out;
 }
 
@@ -74,7 +94,9 @@ function accurateSum(backendName: string): tf.KernelFunc {
     const keptShape = x.shape.filter((_, a) => !axes.includes(a));
     const outShape = keepDims ? x.shape.map((d, a) => (axes.includes(a) ? 1 : d)) : keptShape;
     const outSize = keptShape.reduce((p, d) => p * d, 1);
-    const values = host.readSync(x.dataId) as Float32Array;
+    // On wasm a view of the heap (no copy); the output is allocated after the sums are taken,
+    // since a growing heap detaches the view.
+    const values = (host.typedArrayFromHeap ? host.typedArrayFromHeap(x) : host.readSync(x.dataId)) as Float32Array;
     const sums = reduce(values, outSize, reduceSize, isLeading);
     if (host.makeOutput && host.typedArrayFromHeap) {
       const out = host.makeOutput(outShape, 'float32');

@@ -402,6 +402,16 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
     expect(report.ok, report.message).toBe(true);
   });
 
+  it('tanh gives the same bits as 2·σ(2x) − 1 through the wasm Multiply, Sigmoid and Sub kernels', async () => {
+    const data = randomArray(rng, 3 * 7 * 11).map((v, i) => (i % 2 ? v * 6 : v));
+    await useBackend('wasm');
+    const ours = tf.tidy(() => Array.from(tf.tanh(tf.tensor(data)).dataSync()));
+    const composed = tf.tidy(() =>
+      Array.from(tf.sub(tf.mul(tf.sigmoid(tf.mul(tf.tensor(data), 2)), 2), 1).dataSync()),
+    );
+    expect(ours).toEqual(composed);
+  });
+
   it('identity shares the buffer: a clone survives its source, and nothing leaks', async () => {
     await useBackend('wasm');
     const backend = tf.backend();

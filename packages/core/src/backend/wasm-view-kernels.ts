@@ -310,31 +310,28 @@ function concat(args: KernelArgs): TensorInfo {
 
 /**
  * `Tanh` as `2·σ(2x) − 1`: the stock wasm `Tanh` is a scalar `std::tanh` loop, about 15× slower
- * per element than `Sigmoid`, which is XNNPACK's SIMD kernel; the affine parts are the wasm
- * backend's native `Multiply` and `Sub` against scalars. The identity is exact in real
- * arithmetic; in float32 the result is within a few units of 2⁻²⁴ of `tanh` (absolute), inside
- * the parity tolerances against the cpu backend.
+ * per element than `Sigmoid`, which is XNNPACK's SIMD kernel on the thread pool. The two affine
+ * steps are loops over heap views, the second in place in the sigmoid's own fresh output: both
+ * are exact or correctly rounded in float32 (`2x` and `2s` are exact, and `2s − 1` of two float32
+ * values is exact in float64 before its one rounding), so this gives the same bits as the wasm
+ * backend's `Multiply` and `Sub` did, with two passes over memory instead of four kernels. The
+ * identity is exact in real arithmetic; in float32 the result is within a few units of 2⁻²⁴ of
+ * `tanh` (absolute), inside the parity tolerances against the cpu backend.
  */
 function tanh(args: KernelArgs): TensorInfo {
   const x = args.inputs.x as TensorInfo;
-  const kernels = ['Multiply', 'Sigmoid', 'Sub'].map((name) => tf.getKernel(name, 'wasm'));
-  if (x.dtype !== 'float32' || kernels.some((k) => !k)) return stock('Tanh', args) as TensorInfo;
-  const [multiply, sigmoid, subtract] = kernels as [tf.KernelConfig, tf.KernelConfig, tf.KernelConfig];
+  const sigmoid = tf.getKernel('Sigmoid', 'wasm');
+  if (x.dtype !== 'float32' || !sigmoid) return stock('Tanh', args) as TensorInfo;
   const backend = args.backend as WasmHeapBackend;
-  const scalar = (value: number): TensorInfo => {
-    const info = backend.makeOutput([], 'float32');
-    new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(info.dataId)?.memoryOffset ?? 0, 1)[0] = value;
-    return info;
-  };
-  const run = (kernel: tf.KernelConfig, inputs: tf.NamedTensorInfoMap): TensorInfo =>
-    kernel.kernelFunc({ inputs, attrs: {}, backend }) as TensorInfo;
-  const two = scalar(2);
-  const one = scalar(1);
-  const doubled = run(multiply, { a: x, b: two });
-  const s = run(sigmoid, { x: doubled });
-  const s2 = run(multiply, { a: s, b: two });
-  const out = run(subtract, { a: s2, b: one });
-  for (const info of [two, one, doubled, s, s2]) backend.disposeData(info.dataId);
+  const doubled = backend.makeOutput(x.shape, 'float32');
+  // Views after the allocation: a growing heap detaches older ones.
+  const source = backend.typedArrayFromHeap(x);
+  const twice = backend.typedArrayFromHeap(doubled);
+  for (let i = 0; i < twice.length; i++) twice[i] = 2 * (source[i] as number);
+  const out = sigmoid.kernelFunc({ inputs: { x: doubled }, attrs: {}, backend }) as TensorInfo;
+  backend.disposeData(doubled.dataId);
+  const s = backend.typedArrayFromHeap(out);
+  for (let i = 0; i < s.length; i++) s[i] = 2 * (s[i] as number) - 1;
   return out;
 }
 
