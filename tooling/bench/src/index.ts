@@ -106,14 +106,21 @@ class Side {
     this.child.stderr.on('data', (d: Buffer) => this.stderr.push(d.toString()));
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
+  /** Ends the process if it still runs (a row that failed leaves the other sides waiting on stdin). */
+  close(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
   async ask(request: string): Promise<Reply> {
     this.child.stdin.write(`${request}\n`);
     const next = await this.lines.next();
     if (next.done) {
-      const why = this.stderr.join('').trim().split('\n').slice(-5).join('\n');
+      const lines = this.stderr.join('').trim().split('\n');
+      // The thrown error's own line (a vid BackendError says what ran out and what to do), else the tail.
+      const thrown = lines.find((l) => /^[A-Za-z]*Error: /.test(l));
+      const why = (thrown ?? lines.slice(-5).join(' ')).slice(0, 400);
       return {
-        error: /XNN status|out of memory|Aborted|RangeError/i.test(why)
-          ? `out of wasm memory: ${why.split('\n').pop()}`
+        error: /XNN status|out of memory|Aborted|BackendError/i.test(why)
+          ? `out of wasm memory: ${why}`
           : `exited: ${why}`,
       };
     }
@@ -177,6 +184,14 @@ async function runRow(
         JSON.stringify({ ...row, threads: options.threads }),
       ])
     : undefined;
+  try {
+    return await measure(row, options.rounds, vid, stock, torch);
+  } finally {
+    for (const side of [vid, stock, torch]) side?.close();
+  }
+}
+
+async function measure(row: Row, rounds: number, vid: Side, stock?: Side, torch?: Side): Promise<RowResult> {
   const result: RowResult = { row, vid: [], torch: [], stock: [] };
   const warm = await vid.ask('warm');
   if (warm.error) return { ...result, error: warm.error };
@@ -191,7 +206,7 @@ async function runRow(
   }
   if (torch) await torch.ask('warm');
   const sides = [stock, vid, torch].filter((side): side is Side => side !== undefined);
-  for (let round = 0; round < options.rounds; round++) {
+  for (let round = 0; round < rounds; round++) {
     // Rotate the order every round, so that no side always runs first.
     const order = sides.map((_, i) => sides[(i + round) % sides.length] as Side);
     for (const side of order) {
@@ -277,6 +292,7 @@ if (process.argv[2] === '--worker') {
       'no-torch': { type: 'boolean', default: false },
       'compare-stock': { type: 'boolean', default: false },
       batch: { type: 'string' },
+      checkpointing: { type: 'boolean', default: false },
     },
   });
   const ids = values.rows.split(',');
@@ -288,14 +304,19 @@ if (process.argv[2] === '--worker') {
   const threads = Number(values.threads);
   console.log(
     `vid (wasm${values['stock-kernels'] ? ', stock tfjs copy kernels' : ''}) vs PyTorch${python ? '' : ' (absent)'}: ${threads} threads each, ` +
-      `1 warm-up + ${rounds} alternating rounds per row, medians; batch 8, 64×64, 10 → 10 unless the row says otherwise`,
+      `warm-up (vid: 2 steps, the second profiled; PyTorch: 1) + ${rounds} alternating rounds per row, medians; batch 8, 64×64, 10 → 10 unless the row says otherwise`,
   );
   const results: RowResult[] = [];
   // `--batch n` runs every selected row at batch n (for busy or small machines); the title says so.
   const batch = values.batch === undefined ? undefined : Number(values.batch);
-  const selected = ROWS.filter((r) => ids.includes(r.id)).map((r) =>
-    batch === undefined || batch === r.batch ? r : { ...r, batch, title: `${r.title} (batch ${batch})` },
-  );
+  const selected = ROWS.filter((r) => ids.includes(r.id))
+    .map((r) => (batch === undefined || batch === r.batch ? r : { ...r, batch, title: `${r.title} (batch ${batch})` }))
+    // `--checkpointing`: vid's network rows recompute each time step in the backward pass.
+    .map((r) =>
+      values.checkpointing && r.kind === 'network' && r.mode === 'train'
+        ? { ...r, checkpointing: true, title: `${r.title}, vid with gradient checkpointing` }
+        : r,
+    );
   for (const row of selected) {
     const result = await runRow(row, {
       rounds,

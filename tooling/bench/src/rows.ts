@@ -33,6 +33,8 @@ export interface Row {
   readonly hiddenChannels?: number[];
   readonly kernelSize?: number;
   readonly patchSize?: number;
+  /** Network rows: gradient checkpointing per time step (`--checkpointing`; vid only, PyTorch keeps every activation). */
+  readonly checkpointing?: boolean;
 }
 
 /** The small preset of the issue's table: 2 blocks × 1 layer, 8 hidden, order 3, steps 3, rank 4, 3×3. */
@@ -114,6 +116,16 @@ export const ROWS: readonly Row[] = [
     title: '@vid/cells ConvLSTM 2 × 64, k5, 10 frames, inference',
     kind: 'convlstm',
     mode: 'infer',
+    hiddenChannels: [64, 64],
+    kernelSize: 5,
+    ...frames64,
+    futureFrames: 0,
+  },
+  {
+    id: 'cells-convlstm-train',
+    title: '@vid/cells ConvLSTM 2 × 64, k5, 10 frames, training step',
+    kind: 'convlstm',
+    mode: 'train',
     hiddenChannels: [64, 64],
     kernelSize: 5,
     ...frames64,
@@ -222,6 +234,7 @@ export function buildVidStep(row: Row): () => Promise<void> {
         inputFrames: row.inputFrames,
         futureFrames: row.futureFrames,
         scheduledSamplingRatio: 1,
+        checkpointing: row.checkpointing ?? false,
       });
     infer = () => model.predict(context, row.futureFrames);
   } else if (row.kind === 'convlstm' || row.kind === 'convgru') {

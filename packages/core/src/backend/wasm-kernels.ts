@@ -25,6 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import { WORKSPACE_KERNELS, abortAsBackendError } from './wasm-memory.js';
 import { WASM_VIEW_KERNELS, replacedWasmKernels } from './wasm-view-kernels.js';
 
 export { replacedWasmKernels };
@@ -760,8 +761,9 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{
 let registered: string[] | undefined;
 
 /**
- * Registers vid's training kernels for the wasm backend (once). Returns the kernel names added
- * or replaced.
+ * Registers vid's training kernels for the wasm backend (once), and wraps the kernels that
+ * allocate XNNPACK workspaces so that an abort inside them is a clear `BackendError`
+ * ({@link abortAsBackendError}). Returns the kernel names added or replaced.
  */
 export function registerWasmTrainingKernels(): string[] {
   if (registered) return registered;
@@ -775,6 +777,12 @@ export function registerWasmTrainingKernels(): string[] {
     }
     tf.registerKernel({ kernelName: kernel.name, backendName: 'wasm', kernelFunc: kernel.kernelFunc });
     registered.push(kernel.name);
+  }
+  for (const name of WORKSPACE_KERNELS) {
+    const kernel = tf.getKernel(name, 'wasm');
+    if (!kernel) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ ...kernel, kernelFunc: abortAsBackendError(name, kernel.kernelFunc) });
   }
   return registered;
 }

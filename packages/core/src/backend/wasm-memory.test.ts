@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { BackendError } from '../errors.js';
 import { useBackend } from '../testing/index.js';
 import { initBackend } from './select.js';
-import { type EmscriptenHeap, WASM_HEAP_CAP, XNNPACK_RESERVE, guardWasmHeap } from './wasm-memory.js';
+import {
+  type EmscriptenHeap,
+  WASM_HEAP_CAP,
+  WORKSPACE_KERNELS,
+  XNNPACK_RESERVE,
+  abortAsBackendError,
+  guardWasmHeap,
+} from './wasm-memory.js';
 
 const MiB = 2 ** 20;
 
@@ -64,5 +71,42 @@ describe('wasm heap guard', () => {
     );
     expect(() => backend.makeOutput([2 ** 30], 'float32')).toThrow(BackendError);
     expect(backend.numDataIds()).toBe(before);
+  });
+});
+
+describe('an abort inside a workspace kernel (XNNPACK out of memory)', () => {
+  const heap = { HEAPU8: { buffer: { byteLength: 4096 * MiB } } };
+  const args = (): Parameters<tf.KernelFunc>[0] =>
+    ({ inputs: {}, attrs: {}, backend: { wasm: heap } }) as unknown as Parameters<tf.KernelFunc>[0];
+
+  it('becomes a BackendError naming the kernel, the heap size and what to do', () => {
+    const kernel = abortAsBackendError('Conv2D', () => {
+      throw new Error('Aborted(). Build with -sASSERTIONS for more info.');
+    });
+    expect(() => kernel(args())).toThrow(BackendError);
+    expect(() => kernel(args())).toThrow(
+      /aborted in the Conv2D kernel with its heap at 4096 MiB of its 4096 MiB cap .*cannot run again.*checkpointing.*smaller batch/,
+    );
+  });
+
+  it('lets other errors and results through unchanged', () => {
+    const failing = abortAsBackendError('Conv2D', () => {
+      throw new RangeError('bad shape');
+    });
+    expect(() => failing(args())).toThrow(RangeError);
+    const info = { dataId: {}, shape: [1], dtype: 'float32' as const };
+    expect(abortAsBackendError('Conv2D', () => info)(args())).toBe(info);
+  });
+
+  it('wraps the registered wasm convolution and matmul kernels', async () => {
+    await useBackend('wasm');
+    const conv = tf.getKernel('Conv2D', 'wasm') as tf.KernelConfig;
+    expect(WORKSPACE_KERNELS).toContain('Conv2D');
+    // The wrapper's source is abortAsBackendError's, not tfjs-backend-wasm's kernel.
+    expect(conv.kernelFunc.toString()).toContain('isWasmAbort');
+    // And the kernel still computes.
+    const y = tf.conv2d(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, tf.ones([2, 2, 1, 1]) as tf.Tensor4D, 1, 'valid');
+    expect(Array.from(await y.data())).toEqual([4, 4, 4, 4]);
+    y.dispose();
   });
 });

@@ -12,6 +12,8 @@
  * for the kernels' own workspaces (packed weights, indirection buffers). Either failure is a
  * {@link BackendError} that says how much was asked for, how much is in use, and what to do.
  */
+import type * as tf from '@tensorflow/tfjs-core';
+
 import { BackendError } from '../errors.js';
 
 /** The wasm32 heap cap of tfjs-backend-wasm's builds (`MAXIMUM_MEMORY=4GB`). */
@@ -71,4 +73,54 @@ export function guardWasmHeap(module: EmscriptenHeap, cap = WASM_HEAP_CAP): void
     return pointer;
   };
   guarded.add(module);
+}
+
+/**
+ * The wasm kernels whose XNNPACK operators allocate their own workspaces (packed weights,
+ * indirection buffers) inside the heap, past the tensor allocations that {@link guardWasmHeap}
+ * checks. When such an allocation fails the module aborts (`RuntimeError: Aborted()`).
+ */
+export const WORKSPACE_KERNELS: readonly string[] = [
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'DepthwiseConv2dNative',
+  'FusedDepthwiseConv2D',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'Conv3D',
+  'Conv3DBackpropFilterV2',
+  'Conv3DBackpropInputV2',
+  'BatchMatMul',
+  '_FusedMatMul',
+];
+
+/** Whether `error` is an Emscripten abort (`RuntimeError: Aborted(…)`, in Node and in browsers). */
+export function isWasmAbort(error: unknown): boolean {
+  return error instanceof Error && /^Aborted\(/.test(error.message);
+}
+
+/**
+ * Wraps a wasm kernel so that an Emscripten abort inside it (XNNPACK out of memory) becomes a
+ * {@link BackendError} that names the kernel and the heap's size, and says what to do, instead
+ * of a bare `RuntimeError: Aborted()`. The module cannot run again after an abort; the error
+ * says so.
+ */
+export function abortAsBackendError(name: string, kernelFunc: tf.KernelFunc, cap = WASM_HEAP_CAP): tf.KernelFunc {
+  return (args) => {
+    try {
+      return kernelFunc(args);
+    } catch (error) {
+      if (!isWasmAbort(error)) throw error;
+      const heap = (args.backend as unknown as { wasm?: EmscriptenHeap }).wasm?.HEAPU8.buffer.byteLength;
+      throw new BackendError(
+        `the wasm module aborted in the ${name} kernel with its heap at ${heap === undefined ? 'an unknown size' : `${(heap / MiB).toFixed(0)} MiB`} ` +
+          `of its ${(cap / MiB).toFixed(0)} MiB cap (wasm32): XNNPACK could not allocate the kernel's workspace (packed weights, indirection buffers), ` +
+          'so the model does not fit in the wasm heap at this size. The wasm backend cannot run again in this process. ' +
+          'Train with gradient checkpointing (checkpointing: true: each step is recomputed in the backward pass), a smaller batch or smaller frames, ' +
+          'or use a native backend (@tensorflow/tfjs-node) where it installs.',
+      );
+    }
+  };
 }
