@@ -406,9 +406,7 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
     const data = randomArray(rng, 3 * 7 * 11).map((v, i) => (i % 2 ? v * 6 : v));
     await useBackend('wasm');
     const ours = tf.tidy(() => Array.from(tf.tanh(tf.tensor(data)).dataSync()));
-    const composed = tf.tidy(() =>
-      Array.from(tf.sub(tf.mul(tf.sigmoid(tf.mul(tf.tensor(data), 2)), 2), 1).dataSync()),
-    );
+    const composed = tf.tidy(() => Array.from(tf.sub(tf.mul(tf.sigmoid(tf.mul(tf.tensor(data), 2)), 2), 1).dataSync()));
     expect(ours).toEqual(composed);
   });
 
