@@ -3,8 +3,9 @@
  * as tfjs-layers keeps its loop in `rnn()`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, formatShape } from '@vid/core';
+import { ConfigError, Module, ShapeError, formatShape, gradientCheckpoint } from '@vid/core';
 
+import { mapState, stateTensors } from './state.js';
 import type { AnyRecurrentCell, RecurrentState, StateOf } from './types.js';
 
 /** Options of {@link rnn}. */
@@ -21,6 +22,15 @@ export interface RnnOptions<S extends RecurrentState> {
    * @default false
    */
   readonly reverse?: boolean;
+  /**
+   * Gradient checkpointing per time step (`@vid/core`'s `gradientCheckpoint`): under a gradient,
+   * each step keeps only its input and state and is recomputed in the backward pass. Memory
+   * falls from every intermediate of every step to the states, for about one more forward pass
+   * of time; the numbers are the same. The cell must be a `Module` (its trainable variables get
+   * their gradients through the recomputation).
+   * @default false
+   */
+  readonly checkpointing?: boolean;
 }
 
 /** What {@link rnn} returns. The caller owns (and disposes) every tensor. */
@@ -77,12 +87,40 @@ export function rnn<C extends AnyRecurrentCell>(
     if (options.reverse) steps.reverse();
     let state: S = options.initialState ?? (cell.zeroState(steps[0] as tf.Tensor) as S);
     const outputs: tf.Tensor[] = [];
-    // Once per sequence (e.g. a split gate kernel), under the tape, freed by this tidy.
-    const prepared = cell.prepare?.();
-    for (const input of steps) {
-      const result = cell.step(input, state, prepared);
-      outputs.push(result.output);
-      state = result.state as S;
+    if (options.checkpointing) {
+      if (!(cell instanceof Module))
+        throw new ConfigError('checkpointing', 'a cell that is a Module (its variables are recomputed)', cell, context);
+      const variables = cell.trainableVariables();
+      for (const input of steps) {
+        // This step's state, fixed for its recomputation in the backward pass.
+        const current = state;
+        const leaves = stateTensors(current);
+        let structure: S = current;
+        const [output, ...next] = gradientCheckpoint(
+          ([step, ...values]) => {
+            // A checkpointed step prepares for itself, inside its recomputation.
+            const result = cell.step(
+              step as tf.Tensor,
+              mapState(current, (leaf) => values[leaves.indexOf(leaf)] as tf.Tensor),
+            );
+            structure = result.state as S;
+            return [result.output, ...stateTensors(result.state)];
+          },
+          [input, ...leaves],
+          variables,
+        );
+        outputs.push(output as tf.Tensor);
+        let position = 0;
+        state = mapState(structure, () => next[position++] as tf.Tensor);
+      }
+    } else {
+      // Once per sequence (e.g. a split gate kernel), under the tape, freed by this tidy.
+      const prepared = cell.prepare?.();
+      for (const input of steps) {
+        const result = cell.step(input, state, prepared);
+        outputs.push(result.output);
+        state = result.state as S;
+      }
     }
     if (options.reverse) outputs.reverse();
     // time × [batch, ...out] → [time, batch, rest] → [batch, time, rest] → [batch, time, ...out]

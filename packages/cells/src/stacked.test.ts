@@ -378,3 +378,70 @@ describe('StackedRNN: bad input and options', () => {
     bidirectional.dispose();
   });
 });
+
+describe('gradient checkpointing (each step recomputed in the backward pass)', () => {
+  /** The loss and the gradient of every parameter, with and without checkpointing. */
+  function lossAndGrads(
+    model: ConvLSTM | ConvGRU | LSTM,
+    x: tf.Tensor,
+    checkpointing: boolean,
+  ): { loss: number; grads: Map<string, Float32Array> } {
+    const named = model.namedParameters();
+    const { value, grads } = tf.variableGrads(() => {
+      const result = model.apply(x, { checkpointing });
+      const loss = tf.add(meanSquare(result.output), tf.mean(stateTensors(result.states[0]!)[0]!)) as tf.Scalar;
+      disposeStackedResult(result);
+      return loss;
+    });
+    const out = new Map(named.map(([name, v]) => [name, grads[v.name]!.dataSync() as Float32Array]));
+    const loss = value.dataSync()[0]!;
+    tf.dispose([value, ...Object.values(grads)]);
+    return { loss, grads: out };
+  }
+
+  it.each([
+    [
+      'ConvLSTM',
+      () => new ConvLSTM({ inputChannels: 2, hiddenChannels: [4, 3], kernelSize: 3, seed: 3 }),
+      [2, 4, 5, 5, 2],
+    ],
+    [
+      'ConvGRU',
+      () => new ConvGRU({ inputChannels: 2, hiddenChannels: [4, 3], kernelSize: 3, seed: 4 }),
+      [2, 4, 5, 5, 2],
+    ],
+    [
+      'LSTM (bidirectional)',
+      () => new LSTM({ inputSize: 3, hiddenSize: 5, numLayers: 2, direction: 'bidirectional', seed: 5 }),
+      [2, 6, 3],
+    ],
+  ] as const)('%s: the same loss and gradients, and no leaked tensors', async (_, make, shape) => {
+    const model = make();
+    const x = video([...shape], 11);
+    const plain = lossAndGrads(model, x, false);
+    const checkpointed = lossAndGrads(model, x, true);
+    expect(checkpointed.loss).toBeCloseTo(plain.loss, 6);
+    for (const [name, g] of plain.grads) assertClose(checkpointed.grads.get(name)!, g, { atol: 1e-6, name });
+    await expectNoLeakedTensors(() => void lossAndGrads(model, x, true), 'checkpointed training step');
+    tf.dispose(x);
+  });
+
+  it('runs a forward pass with the same outputs outside a gradient', () => {
+    const model = new ConvLSTM({ inputChannels: 1, hiddenChannels: [3], kernelSize: 3, seed: 8 });
+    const x = video([1, 3, 4, 4, 1], 2);
+    const a = model.apply(x);
+    const b = model.apply(x, { checkpointing: true });
+    assertClose(b.output, a.output, { atol: 0, name: 'output' });
+    expectSameStates(b.states, a.states, 'states');
+    disposeStackedResult(a);
+    disposeStackedResult(b);
+    tf.dispose(x);
+  });
+
+  it('needs a Module cell', () => {
+    const cell = { inputRank: 2, step: () => ({ output: tf.zeros([1]), state: {} }), zeroState: () => ({}) };
+    expect(() => rnn(cell as never, tf.zeros([1, 2, 3]), { checkpointing: true })).toThrow(
+      /checkpointing: expected a cell that is a Module/,
+    );
+  });
+});

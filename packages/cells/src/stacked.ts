@@ -79,6 +79,12 @@ export interface StackedApplyOptions<S> {
   readonly initialReverseStates?: readonly S[];
   /** Also return every layer's outputs. @default false */
   readonly returnAllLayers?: boolean;
+  /**
+   * Gradient checkpointing per time step and layer ({@link RnnOptions.checkpointing}): for
+   * training sequences that do not fit in memory otherwise (the wasm heap stops at 4 GiB).
+   * @default false
+   */
+  readonly checkpointing?: boolean;
 }
 
 /** What {@link StackedRNN.apply} returns. The caller owns every tensor (dispose with {@link disposeStackedResult}). */
@@ -288,6 +294,7 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
       this.#checkCount(initialReverse, 'initialReverseStates', context);
     }
     const returnAll = options.returnAllLayers ?? false;
+    const checkpointing = options.checkpointing ?? false;
     const layers: tf.Tensor[] = [];
     const states: Array<StateOf<C>> = [];
     const reverseStates: Array<StateOf<C>> = [];
@@ -299,13 +306,18 @@ export class StackedRNN<C extends AnyRecurrentModule = AnyRecurrentModule> exten
         const ahead = rnn(cell, input, {
           ...(init ? { initialState: init } : {}),
           reverse: this.direction === 'reverse',
+          checkpointing,
         });
         states.push(ahead.state);
         let output = ahead.outputs;
         if (this.reverseCells) {
           const back = this.reverseCells.at(layer);
           const initBack = initialReverse?.[layer];
-          const behind = rnn(back, input, { ...(initBack ? { initialState: initBack } : {}), reverse: true });
+          const behind = rnn(back, input, {
+            ...(initBack ? { initialState: initBack } : {}),
+            reverse: true,
+            checkpointing,
+          });
           reverseStates.push(behind.state);
           // concat: [..., hidden] ⧺ [..., hidden] → [..., 2·hidden] (forward first)
           output = this.merge === 'concat' ? tf.concat([output, behind.outputs], -1) : tf.add(output, behind.outputs);

@@ -38,6 +38,8 @@ export {
 } from './errors.js';
 // Tensor helpers: an accurate mean, video time-axis slices and stacks
 export { accurateMean, sliceFrames, stackFrames } from './ops.js';
+// Gradient checkpointing: a function recomputed in the backward pass
+export { gradientCheckpoint } from './gradient-checkpoint.js';
 export {
   type ExpectedDim,
   assertDtype,

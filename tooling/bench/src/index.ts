@@ -67,7 +67,8 @@ async function worker(row: Row, threads: number, stockKernels: boolean): Promise
       const ms = performance.now() - start;
       const byName = new Map<string, { launches: number; ms: number }>();
       // Op-level scopes (`fusedConv2d__op`, a custom gradient's forward) wrap kernels already listed.
-      const kernels = info.kernels.filter((k) => !k.name.endsWith('__op'));
+      // and a custom gradient's recorded operation ("unnamed scope", gradient checkpointing) wraps the kernels it runs.
+      const kernels = info.kernels.filter((k) => !k.name.endsWith('__op') && k.name !== 'unnamed scope');
       for (const k of kernels) {
         const entry = byName.get(k.name) ?? { launches: 0, ms: 0 };
         entry.launches++;
@@ -311,9 +312,9 @@ if (process.argv[2] === '--worker') {
   const batch = values.batch === undefined ? undefined : Number(values.batch);
   const selected = ROWS.filter((r) => ids.includes(r.id))
     .map((r) => (batch === undefined || batch === r.batch ? r : { ...r, batch, title: `${r.title} (batch ${batch})` }))
-    // `--checkpointing`: vid's network rows recompute each time step in the backward pass.
+    // `--checkpointing`: vid's network and cells training rows recompute each time step in the backward pass.
     .map((r) =>
-      values.checkpointing && r.kind === 'network' && r.mode === 'train'
+      values.checkpointing && r.kind !== 'encoder-forecaster' && r.mode === 'train'
         ? { ...r, checkpointing: true, title: `${r.title}, vid with gradient checkpointing` }
         : r,
     );

@@ -33,7 +33,7 @@ export interface Row {
   readonly hiddenChannels?: number[];
   readonly kernelSize?: number;
   readonly patchSize?: number;
-  /** Network rows: gradient checkpointing per time step (`--checkpointing`; vid only, PyTorch keeps every activation). */
+  /** Training rows of the network and the `@vid/cells` stacks: gradient checkpointing per time step (`--checkpointing`; vid only, PyTorch keeps every activation). */
   readonly checkpointing?: boolean;
 }
 
@@ -248,7 +248,7 @@ export function buildVidStep(row: Row): () => Promise<void> {
     parameters = model.namedParameters();
     const input = sliceFrames(frames, 0, row.inputFrames);
     const run = (): tf.Tensor => {
-      const result = model.apply(input);
+      const result = model.apply(input, { checkpointing: row.checkpointing ?? false });
       tf.dispose(result.states as unknown as tf.TensorContainer);
       return result.output;
     };

@@ -392,6 +392,32 @@ describe('wasm heap-view copy kernels (Slice, StridedSlice, SplitV, Unpack, Conc
     expect(await valuesOn('wasm', f)).toEqual(await valuesOn('cpu', f));
   });
 
+  it('splits and concatenations of many short runs (the native transpose path) match cpu, values and gradients', async () => {
+    // [8, 4, 4, 12]: 128 rows of 12 (4-way: runs of 3; 2-way on axis 2: runs of 24 over 32 rows, the loop path).
+    const x = { data: randomArray(rng, 8 * 4 * 4 * 12), shape: [8, 4, 4, 12] };
+    await expectParity('split into 4 equal parts, weighted', [x], (xt) =>
+      tf.concat(
+        tf.split(xt, 4, 3).map((part, i) => tf.mul(part, i + 1)),
+        3,
+      ),
+    );
+    await expectParity('split into unequal parts (loop path)', [x], (xt) => {
+      const [a, b] = tf.split(xt, [5, 7], 3);
+      return tf.concat([tf.mul(a as tf.Tensor, 2), b as tf.Tensor], 3);
+    });
+    await expectParity('split on a middle axis', [x], (xt) => tf.concat(tf.split(xt, 2, 2).reverse(), 2));
+    const ints = (): tf.Tensor[] => {
+      const t = tf.tensor(
+        Int32Array.from({ length: 100 * 6 }, (_, i) => i * 7 - 300),
+        [100, 6],
+        'int32',
+      );
+      const parts = tf.split(t, 3, 1);
+      return [...parts, tf.concat([parts[2] as tf.Tensor, parts[0] as tf.Tensor, parts[1] as tf.Tensor], 1)];
+    };
+    expect(await valuesOn('wasm', ints)).toEqual(await valuesOn('cpu', ints));
+  });
+
   it('tanh (2·σ(2x) − 1 through XNNPACK) matches cpu in value and gradient, also for large and tiny inputs', async () => {
     const data = randomArray(rng, 4 * 5 * 6).map((v, i) => (i % 3 === 0 ? v * 10 : i % 3 === 1 ? v * 1e-4 : v));
     await expectParity('tanh', [{ data, shape: [4, 5, 6] }], (xt) => tf.tanh(xt));

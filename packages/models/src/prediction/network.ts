@@ -22,6 +22,7 @@ import {
   assertKnownKeys,
   assertRank,
   formatShape,
+  gradientCheckpoint,
   positiveInteger,
   registerClass,
   resolveRng,
@@ -437,90 +438,31 @@ export class ConvRecurrentNet extends Module {
   }
 
   /**
-   * One step as a single recorded operation whose backward pass recomputes the step (gradient
-   * checkpointing). Its inputs are the frame, the state tensors and the trainable variables; its
-   * one output packs the frame prediction and the state tensors the step creates, flattened
-   * and concatenated, and is split apart again (a split saves nothing for its gradient, so the
-   * packed tensor is freed at once).
+   * One step under gradient checkpointing (`@vid/core`'s `gradientCheckpoint`): recorded as one
+   * operation on the frame, the state tensors and the trainable variables, recomputed in the
+   * backward pass. States that the step passes through unchanged stay the same tensors.
    */
   #checkpointedStep(
     input: tf.Tensor4D,
     states: readonly RecurrentState[],
   ): { output: tf.Tensor4D; states: RecurrentState[] } {
-    const stateInputs = [...new Set(layerStateTensors(states))];
-    const variables = this.trainableVariables();
-    const count = stateInputs.length;
-    const rebuild = (tensors: readonly tf.Tensor[]): RecurrentState[] =>
-      mapLayerStates(states, (leaf) => tensors[stateInputs.indexOf(leaf)] as tf.Tensor);
-    // Which leaves of the next state are new (packed into the output), by traversal position.
-    let freshPositions: boolean[] = [];
-    let nextStructure: RecurrentState[] = [];
-    const pack = (x: tf.Tensor4D, stateValues: readonly tf.Tensor[], record: boolean): tf.Tensor => {
-      const given = new Set(stateValues);
-      const result = this.#step(x, rebuild(stateValues));
-      const leaves = layerStateTensors(result.states);
-      if (record) {
-        freshPositions = leaves.map((leaf) => !given.has(leaf));
-        nextStructure = result.states;
-      }
-      const fresh = leaves.filter((_, i) => freshPositions[i]);
-      // [B, H, W, C_out], new states [B, H, W, C] … → one flat [B·H·W·(C_out + Σ C)]: a
-      // concatenation of contiguous blocks (on channels it would be a strided copy).
-      return tf.concat(
-        [result.output, ...fresh].map((t) => tf.reshape(t, [-1])),
-        0,
-      );
+    const leaves = layerStateTensors(states);
+    let structure: RecurrentState[] = [];
+    const [output, ...next] = gradientCheckpoint(
+      ([x, ...values]) => {
+        const rebuilt = mapLayerStates(states, (leaf) => values[leaves.indexOf(leaf)] as tf.Tensor);
+        const result = this.#step(x as tf.Tensor4D, rebuilt);
+        structure = result.states;
+        return [result.output, ...layerStateTensors(result.states)];
+      },
+      [input, ...leaves],
+      this.trainableVariables(),
+    );
+    let position = 0;
+    return {
+      output: output as tf.Tensor4D,
+      states: mapLayerStates(structure, () => next[position++] as tf.Tensor),
     };
-    const step = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const save = args[args.length - 1] as tf.GradSaveFunc;
-      const x = args[0] as tf.Tensor4D;
-      const stateValues = args.slice(1, 1 + count) as tf.Tensor[];
-      save([x, ...stateValues]);
-      return {
-        value: pack(x, stateValues, true),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const all = [...saved, ...variables];
-          // allowNoGradients: an input the step does not use (a state or a parameter) gets zeros,
-          // where tf.grads would throw.
-          const grads = recomputeGradients(() =>
-            tf.tidy(
-              () =>
-                tf.engine().gradients(() => pack(all[0] as tf.Tensor4D, all.slice(1, 1 + count), false), all, dy, true)
-                  .grads,
-            ),
-          );
-          return all.map((tensor, i) => grads[i] ?? tf.zerosLike(tensor));
-        },
-      };
-    });
-    return tf.tidy(() => {
-      const packed = step(input, ...stateInputs, ...variables);
-      const [batch, height, width] = input.shape;
-      const shapes: number[][] = [
-        [batch, height, width, this.config.inputChannels],
-        ...layerStateTensors(nextStructure)
-          .filter((_, i) => freshPositions[i])
-          .map((t) => t.shape),
-      ];
-      // [B·H·W·(C_out + Σ C)] → the prediction [B, H, W, C_out] and each new state [B, H, W, C]
-      const pieces = tf.split(
-        packed,
-        shapes.map((shape) => shape.reduce((a, b) => a * b, 1)),
-        0,
-      );
-      const [output, ...fresh] = pieces.map(
-        (piece, i) => tf.reshape(piece, shapes[i] as number[]) as unknown as tf.Tensor4D,
-      );
-      let next = 0;
-      const previous = new Set(stateInputs);
-      let position = 0;
-      const rebuilt = mapLayerStates(nextStructure, (leaf) => {
-        const isFresh = freshPositions[position++] as boolean;
-        if (!isFresh && previous.has(leaf)) return leaf;
-        return fresh[next++] as tf.Tensor;
-      });
-      return { output: output as tf.Tensor4D, states: rebuilt } as unknown as tf.TensorContainer;
-    }) as unknown as { output: tf.Tensor4D; states: RecurrentState[] };
   }
 
   #planRollout(
@@ -597,20 +539,5 @@ function disposeDropped(previous: readonly RecurrentState[], next: readonly Recu
   const alive = new Set<tf.Tensor>(layerStateTensors(next));
   for (const tensor of layerStateTensors(previous)) {
     if (!alive.has(tensor) && !tensor.isDisposed) tensor.dispose();
-  }
-}
-
-/**
- * Runs a nested `tf.grads` inside a gradient function. tfjs keeps one tape: a nested gradient
- * during the outer backward pass replaces it (and clears it when done), so the outer tape is
- * put back afterwards, for the outer pass to dispose its saved tensors.
- */
-function recomputeGradients(fn: () => tf.Tensor[]): tf.Tensor[] {
-  const state = tf.engine().state;
-  const tape = state.activeTape;
-  try {
-    return fn();
-  } finally {
-    state.activeTape = tape;
   }
 }
