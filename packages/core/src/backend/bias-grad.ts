@@ -45,14 +45,21 @@ export function pairwiseSum(values: ArrayLike<number>, start: number, count: num
 /**
  * The pairwise sums of rows `start … start + rows − 1` of `values` seen as `[rows…, width]`, all
  * `width` columns at once: the same tree and the same float64 additions, in the same order, as
- * {@link pairwiseSum} with `stride = width` column by column (so the same bits), but reading
- * memory in order instead of `width` strided passes.
+ * {@link pairwiseSum} with `stride = width` column by column (so the same bits), but block by
+ * block: each leaf's rows are read while they are in cache, instead of `width` strided passes
+ * over the whole tensor.
  */
 function pairwiseRows(values: ArrayLike<number>, width: number, start: number, rows: number): Float64Array {
   if (rows <= LEAF) {
+    // Column by column inside the leaf's block (at most LEAF rows: it stays in cache), each
+    // column in a local accumulator, rows in order: the same additions as pairwiseSum's leaf.
     const sums = new Float64Array(width);
-    for (let r = 0, k = start * width; r < rows; r++)
-      for (let o = 0; o < width; o++, k++) sums[o] = (sums[o] as number) + (values[k] as number);
+    const base = start * width;
+    for (let o = 0; o < width; o++) {
+      let sum = 0;
+      for (let r = 0, k = base + o; r < rows; r++, k += width) sum += values[k] as number;
+      sums[o] = sum;
+    }
     return sums;
   }
   const half = Math.floor(rows / 2);
