@@ -17,6 +17,12 @@ for (const task of failed) {
     .filter((l) => l.startsWith(prefix))
     .map((l) => l.slice(prefix.length))
     .filter((l) => l.trim() && !/^\s*✓/.test(l));
+  if (own.length === 0) {
+    // No `pkg:task: ` prefixes (another log layout): the log's own tail.
+    console.log(`\n== ${task}: no line carries its prefix; the log's last ${perTask} lines`);
+    console.log(lines.slice(-perTask).join('\n'));
+    continue;
+  }
   console.log(
     `\n== ${task}: its last ${Math.min(perTask, own.length)} of ${own.length} lines (passing tests left out)`,
   );

@@ -440,8 +440,10 @@ describe('gradient checkpointing (each step recomputed in the backward pass)', (
 
   it('needs a Module cell', () => {
     const cell = { inputRank: 2, step: () => ({ output: tf.zeros([1]), state: {} }), zeroState: () => ({}) };
-    expect(() => rnn(cell as never, tf.zeros([1, 2, 3]), { checkpointing: true })).toThrow(
-      /checkpointing: expected a cell that is a Module/,
+    const x = tf.zeros([1, 2, 3]);
+    expect(() => rnn(cell as never, x, { checkpointing: true })).toThrow(
+      /checkpointing: expected a cell that is a Module .*received "Object"/,
     );
+    x.dispose();
   });
 });

@@ -10,6 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import { ConfigError } from './errors.js';
+
 /**
  * Runs a nested gradient inside a gradient function. tfjs keeps one tape: a nested gradient
  * during the outer backward pass replaces it (and clears it when done), so the outer tape is
@@ -34,6 +36,11 @@ function nestedGradients(fn: () => tf.Tensor[]): tf.Tensor[] {
  * its gradient, so the packed tensor is freed at once).
  *
  * Outside a gradient this is `fn(inputs)` with a copy more; use it where memory matters.
+ *
+ * The contract, as PyTorch's: `fn` must give the same result when it runs again (no randomness
+ * drawn inside it), and `variables` must list every trainable variable `fn` reads (one left out
+ * silently gets no gradient through this call). New outputs must be float32 (a `ConfigError`
+ * says which is not).
  */
 export function gradientCheckpoint(
   fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[],
@@ -55,11 +62,19 @@ export function gradientCheckpoint(
       shapes = outputs.map((o) => o.shape);
     }
     const fresh = outputs.filter((_, i) => (through[i] as number) < 0);
-    // Each new output flattened, one after the other: contiguous blocks.
-    return tf.concat(
-      fresh.map((t) => tf.reshape(t, [-1])),
-      0,
-    );
+    const odd = fresh.find((t) => t.dtype !== 'float32');
+    if (odd)
+      throw new ConfigError(
+        'fn',
+        'new outputs of dtype float32',
+        `an output of dtype ${odd.dtype}`,
+        'gradientCheckpoint',
+      );
+    // Each new output flattened, one after the other: contiguous blocks (one alone: a reshape).
+    const flat = fresh.map((t) => tf.reshape(t, [-1]));
+    // (None: every output is an input passed through, and the recorded value is empty.)
+    if (flat.length === 0) return tf.zeros([0]);
+    return flat.length === 1 ? (flat[0] as tf.Tensor) : tf.concat(flat, 0);
   };
   const recorded = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
@@ -80,11 +95,16 @@ export function gradientCheckpoint(
   return tf.tidy(() => {
     const packed = recorded(...unique, ...variables);
     const freshShapes = shapes.filter((_, i) => (through[i] as number) < 0);
-    const pieces = tf.split(
-      packed,
-      freshShapes.map((shape) => shape.reduce((a, b) => a * b, 1)),
-      0,
-    );
+    // One new output: its packed form is itself, flattened (tfjs's gradient of a one-part split
+    // is broken: it hands `concat` a tensor where it expects a list).
+    const pieces =
+      freshShapes.length <= 1
+        ? [packed]
+        : tf.split(
+            packed,
+            freshShapes.map((shape) => shape.reduce((a, b) => a * b, 1)),
+            0,
+          );
     let next = 0;
     return through.map((input, i) =>
       input >= 0 ? (unique[input] as tf.Tensor) : tf.reshape(pieces[next++] as tf.Tensor, shapes[i] as number[]),

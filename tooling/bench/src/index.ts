@@ -120,7 +120,7 @@ class Side {
       const thrown = lines.find((l) => /^[A-Za-z]*Error: /.test(l));
       const why = (thrown ?? lines.slice(-5).join(' ')).slice(0, 400);
       return {
-        error: /XNN status|out of memory|Aborted|BackendError/i.test(why)
+        error: /XNN status|out of memory|Aborted|aborted in the/i.test(why)
           ? `out of wasm memory: ${why}`
           : `exited: ${why}`,
       };

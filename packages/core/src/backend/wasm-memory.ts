@@ -96,6 +96,12 @@ export const WORKSPACE_KERNELS: readonly string[] = [
   '_FusedMatMul',
 ];
 
+/** The name of a kernel function wrapped by {@link abortAsBackendError}: this prefix, then the kernel's name. */
+export const ABORT_GUARD_PREFIX = 'vidAbortGuard:';
+
+/** Wrapped kernels running right now (a kernel of vid's may run another wrapped one). */
+let depth = 0;
+
 /** Whether `error` is an Emscripten abort (`RuntimeError: Aborted(…)`, in Node and in browsers). */
 export function isWasmAbort(error: unknown): boolean {
   return error instanceof Error && /^Aborted\(/.test(error.message);
@@ -108,11 +114,13 @@ export function isWasmAbort(error: unknown): boolean {
  * says so.
  */
 export function abortAsBackendError(name: string, kernelFunc: tf.KernelFunc, cap = WASM_HEAP_CAP): tf.KernelFunc {
-  return (args) => {
+  const guarded: tf.KernelFunc = (args) => {
+    depth++;
     try {
       return kernelFunc(args);
     } catch (error) {
-      if (!isWasmAbort(error)) throw error;
+      // Only the outermost wrapped kernel reports (vid's Conv2DBackpropFilter runs Conv2D).
+      if (depth > 1 || !isWasmAbort(error)) throw error;
       const heap = (args.backend as unknown as { wasm?: EmscriptenHeap }).wasm?.HEAPU8.buffer.byteLength;
       throw new BackendError(
         `the wasm module aborted in the ${name} kernel with its heap at ${heap === undefined ? 'an unknown size' : `${(heap / MiB).toFixed(0)} MiB`} ` +
@@ -121,6 +129,10 @@ export function abortAsBackendError(name: string, kernelFunc: tf.KernelFunc, cap
           'Train with gradient checkpointing (checkpointing: true: each step is recomputed in the backward pass), a smaller batch or smaller frames, ' +
           'or use a native backend (@tensorflow/tfjs-node) where it installs.',
       );
+    } finally {
+      depth--;
     }
   };
+  Object.defineProperty(guarded, 'name', { value: `${ABORT_GUARD_PREFIX}${name}` });
+  return guarded;
 }
