@@ -5,7 +5,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Module, ShapeError, formatShape, gradientCheckpoint } from '@vid/core';
 
-import { mapState, stateTensors } from './state.js';
 import type { AnyRecurrentCell, RecurrentState, StateOf } from './types.js';
 
 /** Options of {@link rnn}. */
@@ -94,26 +93,14 @@ export function rnn<C extends AnyRecurrentCell>(
     if (options.checkpointing) {
       const variables = (cell as unknown as Module).trainableVariables();
       for (const input of steps) {
-        // This step's state, fixed for its recomputation in the backward pass.
-        const current = state;
-        const leaves = stateTensors(current);
-        let structure: S = current;
-        const [output, ...next] = gradientCheckpoint(
-          ([step, ...values]) => {
-            // A checkpointed step prepares for itself, inside its recomputation.
-            const result = cell.step(
-              step as tf.Tensor,
-              mapState(current, (leaf) => values[leaves.indexOf(leaf)] as tf.Tensor),
-            );
-            structure = result.state as S;
-            return [result.output, ...stateTensors(result.state)];
-          },
-          [input, ...leaves],
+        // A checkpointed step prepares for itself, inside its recomputation.
+        const result = gradientCheckpoint(
+          ({ x: step, state: before }) => cell.step(step, before),
+          { x: input, state },
           variables,
         );
-        outputs.push(output as tf.Tensor);
-        let position = 0;
-        state = mapState(structure, () => next[position++] as tf.Tensor);
+        outputs.push(result.output);
+        state = result.state as S;
       }
     } else {
       // Once per sequence (e.g. a split gate kernel), under the tape, freed by this tidy.

@@ -81,12 +81,43 @@ describe.each(['cpu', 'wasm'] as const)('gradientCheckpoint (%s)', (backend) => 
     tf.dispose([a, b, grad]);
   });
 
+  it('keeps the structure of what fn returns, and packs a tensor returned twice once', async () => {
+    await initBackend({ backend, log: false });
+    const x = tf.tensor2d([0.5, -1, 2, 0.25], [2, 2]);
+    const c = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const w = tf.variable(tf.tensor2d([0.3, -0.2, 0.5, 0.1], [2, 2]));
+    // An LSTM-like step: { output: h, state: { h, c } }, with output and state.h the same tensor.
+    const step = ({ x: input, state }: { x: tf.Tensor; state: { c: tf.Tensor; n: number } }) => {
+      const h = tf.tanh(tf.add(tf.matMul(input as tf.Tensor2D, w), state.c));
+      return { output: h, state: { h, c: tf.mul(state.c, 0.5), n: state.n + 1 } };
+    };
+    const plain = tf.variableGrads(() => tf.sum(step({ x, state: { c, n: 0 } }).output), [w]);
+    const checkpointed = tf.variableGrads(() => {
+      const result = gradientCheckpoint(step, { x, state: { c, n: 0 } }, [w]);
+      expect(result.output).toBe(result.state.h);
+      expect(result.state.n).toBe(1);
+      expect(result.state.c.shape).toEqual([2, 2]);
+      return tf.sum(result.output);
+    }, [w]);
+    expect(checkpointed.value.dataSync()[0]).toBeCloseTo(plain.value.dataSync()[0] as number, 6);
+    assertClose(checkpointed.grads[w.name]!, plain.grads[w.name]!, { atol: 1e-6, name: 'gradient of w' });
+    tf.dispose([
+      x,
+      c,
+      w,
+      plain.value,
+      checkpointed.value,
+      ...Object.values(plain.grads),
+      ...Object.values(checkpointed.grads),
+    ]);
+  });
+
   it('refuses new outputs that are not float32', async () => {
     await initBackend({ backend, log: false });
     const a = tf.tensor1d([1.5, 2.5]);
     expect(() => gradientCheckpoint(([p]) => [tf.cast(p as tf.Tensor, 'int32')], [a], [])).toThrow(ConfigError);
     expect(() => gradientCheckpoint(([p]) => [tf.cast(p as tf.Tensor, 'int32')], [a], [])).toThrow(
-      /gradientCheckpoint: fn: expected new outputs of dtype float32, received "an output of dtype int32"/,
+      /gradientCheckpoint: fn: expected new tensors of dtype float32, received "a tensor of dtype int32"/,
     );
     a.dispose();
   });

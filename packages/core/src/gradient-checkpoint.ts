@@ -27,52 +27,89 @@ function nestedGradients(fn: () => tf.Tensor[]): tf.Tensor[] {
   }
 }
 
+/** Whether `value` is a plain object (a record of tensors), not a class instance. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** The tensors of a structure (nested arrays and plain objects), depth first, in key order. */
+function leavesOf(value: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
+  if (value instanceof tf.Tensor) out.push(value);
+  else if (Array.isArray(value)) for (const item of value) leavesOf(item, out);
+  else if (isRecord(value)) for (const item of Object.values(value)) leavesOf(item, out);
+  return out;
+}
+
+/** The same structure with each tensor replaced by `replace(tensor)`, visited in the order of {@link leavesOf}. */
+function mapLeaves<T>(value: T, replace: (tensor: tf.Tensor) => tf.Tensor): T {
+  if (value instanceof tf.Tensor) return replace(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => mapLeaves(item, replace)) as T;
+  if (isRecord(value))
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapLeaves(item, replace)])) as T;
+  return value;
+}
+
 /**
  * Calls `fn(inputs)` as one recorded operation whose backward pass recomputes `fn` (gradient
- * checkpointing). `variables` are the trainable variables `fn` reads: they get their gradients
- * through the recomputation. Outputs that are one of the inputs (a state passed through
- * unchanged) come back as that very tensor; the new ones are float32 and are packed into one
- * flat tensor for the recorded operation, then split apart again (a split saves nothing for
- * its gradient, so the packed tensor is freed at once).
+ * checkpointing). `inputs` and what `fn` returns are structures: a tensor, or arrays and plain
+ * objects of them, nested (a time step's `{ x, state }` and its `{ output, state }`).
+ * `variables` are the trainable variables `fn` reads: they get their gradients through the
+ * recomputation.
+ *
+ * What comes back has `fn`'s structure. A returned tensor that is one of the inputs (a state
+ * passed through unchanged) comes back as that very tensor, and a new tensor returned in several
+ * places (an LSTM's `output`, which is its `state.h`) comes back as one tensor in all of them.
+ * The new tensors are packed once each into one flat tensor for the recorded operation, then
+ * split apart again (a split saves nothing for its gradient, so the packed tensor is freed at
+ * once).
  *
  * Outside a gradient this is `fn(inputs)` with a copy more; use it where memory matters.
  *
  * The contract, as PyTorch's: `fn` must give the same result when it runs again (no randomness
  * drawn inside it), and `variables` must list every trainable variable `fn` reads (one left out
- * silently gets no gradient through this call). New outputs must be float32 (a `ConfigError`
+ * silently gets no gradient through this call). New tensors must be float32 (a `ConfigError`
  * says which is not).
  */
-export function gradientCheckpoint(
-  fn: (inputs: readonly tf.Tensor[]) => tf.Tensor[],
-  inputs: readonly tf.Tensor[],
-  variables: readonly tf.Variable[],
-): tf.Tensor[] {
+export function gradientCheckpoint<I, O>(fn: (inputs: I) => O, inputs: I, variables: readonly tf.Variable[]): O {
   // A tensor given twice is one input of the recorded operation.
-  const unique = [...new Set(inputs)];
+  const unique = [...new Set(leavesOf(inputs))];
   const count = unique.length;
-  const call = (values: readonly tf.Tensor[]): tf.Tensor[] =>
-    fn(inputs.map((t) => values[unique.indexOf(t)] as tf.Tensor));
-  // By output position: the input it passes through (≥ 0), or −1 for a new tensor; and shapes.
-  let through: number[] = [];
-  let shapes: number[][] = [];
+  const call = (values: readonly tf.Tensor[]): O =>
+    fn(mapLeaves(inputs, (t) => values[unique.indexOf(t)] as tf.Tensor));
+  // What the first call returned: its structure, and by leaf position the input it passes
+  // through (≥ 0) or −1 − k for the k-th new tensor; the new tensors' shapes.
+  let structure: O;
+  let sources: number[] = [];
+  let freshShapes: number[][] = [];
   const pack = (values: readonly tf.Tensor[], record: boolean): tf.Tensor => {
-    const outputs = call(values);
+    const result = call(values);
+    const leaves = leavesOf(result);
+    const fresh: tf.Tensor[] = [];
+    const positions = leaves.map((leaf) => {
+      const input = values.indexOf(leaf);
+      if (input >= 0) return input;
+      let k = fresh.indexOf(leaf);
+      if (k < 0) k = fresh.push(leaf) - 1;
+      return -1 - k;
+    });
     if (record) {
-      through = outputs.map((o) => values.indexOf(o));
-      shapes = outputs.map((o) => o.shape);
+      structure = result;
+      sources = positions;
+      freshShapes = fresh.map((t) => t.shape);
     }
-    const fresh = outputs.filter((_, i) => (through[i] as number) < 0);
     const odd = fresh.find((t) => t.dtype !== 'float32');
     if (odd)
       throw new ConfigError(
         'fn',
-        'new outputs of dtype float32',
-        `an output of dtype ${odd.dtype}`,
+        'new tensors of dtype float32',
+        `a tensor of dtype ${odd.dtype}`,
         'gradientCheckpoint',
       );
-    // Each new output flattened, one after the other: contiguous blocks (one alone: a reshape).
+    // Each new tensor flattened, one after the other: contiguous blocks (one alone: a reshape).
     const flat = fresh.map((t) => tf.reshape(t, [-1]));
-    // (None: every output is an input passed through, and the recorded value is empty.)
+    // (None: every returned tensor is an input passed through; the recorded value is empty.)
     if (flat.length === 0) return tf.zeros([0]);
     return flat.length === 1 ? (flat[0] as tf.Tensor) : tf.concat(flat, 0);
   };
@@ -92,22 +129,27 @@ export function gradientCheckpoint(
       },
     };
   });
-  return tf.tidy(() => {
-    const packed = recorded(...unique, ...variables);
-    const freshShapes = shapes.filter((_, i) => (through[i] as number) < 0);
-    // One new output: its packed form is itself, flattened (tfjs's gradient of a one-part split
-    // is broken: it hands `concat` a tensor where it expects a list).
-    const pieces =
-      freshShapes.length <= 1
-        ? [packed]
-        : tf.split(
-            packed,
-            freshShapes.map((shape) => shape.reduce((a, b) => a * b, 1)),
-            0,
-          );
-    let next = 0;
-    return through.map((input, i) =>
-      input >= 0 ? (unique[input] as tf.Tensor) : tf.reshape(pieces[next++] as tf.Tensor, shapes[i] as number[]),
-    );
+  const packed = recorded(...unique, ...variables);
+  const pieces: tf.Tensor[] =
+    freshShapes.length === 0
+      ? []
+      : tf.tidy(() => {
+          // One new tensor: its packed form is itself, flattened (tfjs's gradient of a one-part split
+          // is broken: it hands `concat` a tensor where it expects a list).
+          const flat =
+            freshShapes.length <= 1
+              ? [packed]
+              : tf.split(
+                  packed,
+                  freshShapes.map((shape) => shape.reduce((a, b) => a * b, 1)),
+                  0,
+                );
+          return flat.map((piece, k) => tf.reshape(piece, freshShapes[k] as number[]));
+        });
+  packed.dispose();
+  let position = 0;
+  return mapLeaves(structure!, () => {
+    const source = sources[position++] as number;
+    return source >= 0 ? (unique[source] as tf.Tensor) : (pieces[-1 - source] as tf.Tensor);
   });
 }

@@ -16,7 +16,7 @@ for (const folder of folders) {
   const json = JSON.parse(readFileSync(join(folder, 'results.json'), 'utf8'));
   const preset = json.title.replace(/^vid eval — /, '');
   const model = basename(folder).replace(`-${preset}`, '');
-  const entry = byPreset.get(preset) ?? { rows: new Map(), paper: json.paper, samples: 0, data: json.data };
+  const entry = byPreset.get(preset) ?? { rows: new Map(), paper: json.paper, samples: 0 };
   const results = json.results;
   entry.samples = results.model.samples;
   entry.rows.set('copy last frame', results['copy last frame']);
@@ -33,9 +33,8 @@ function label(name) {
   return `**${cell}, vid** (\`${name}\`: ${card.steps.toLocaleString('en-US')} steps, ${card.cpuHours} CPU-h)`;
 }
 const fmt = (v, digits) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
-for (const [preset, { rows, paper, samples, data }] of byPreset) {
+for (const [preset, { rows, paper, samples }] of byPreset) {
   console.log(`\n**${preset}**: ${samples.toLocaleString('en-US')} generated test sequences\n`);
-  void data;
   const frames = [...rows.values()][0].metrics.mse.perFrame.length;
   const shown = [1, 5, 10, 20, 30].filter((t) => t <= frames);
   const header = shown.map((t) => `MSE t+${t}`);

@@ -337,7 +337,7 @@ function splitV(args: KernelArgs): TensorInfo[] {
   );
   const backend = args.backend as WasmHeapBackend;
   const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
-  const run = ((sizes[0] as number) * tf.util.sizeFromShape(x.shape)) / Math.max(1, outer * (x.shape[axis] as number));
+  const run = (sizes[0] as number) * tf.util.sizeFromShape(x.shape.slice(axis + 1));
   if (sizes.length > 1 && sizes.every((s) => s === sizes[0]) && transposeWorthIt(x.dtype, outer, run)) {
     const shape = [...x.shape];
     shape[axis] = sizes[0] as number;

@@ -446,23 +446,11 @@ export class ConvRecurrentNet extends Module {
     input: tf.Tensor4D,
     states: readonly RecurrentState[],
   ): { output: tf.Tensor4D; states: RecurrentState[] } {
-    const leaves = layerStateTensors(states);
-    let structure: RecurrentState[] = [];
-    const [output, ...next] = gradientCheckpoint(
-      ([x, ...values]) => {
-        const rebuilt = mapLayerStates(states, (leaf) => values[leaves.indexOf(leaf)] as tf.Tensor);
-        const result = this.#step(x as tf.Tensor4D, rebuilt);
-        structure = result.states;
-        return [result.output, ...layerStateTensors(result.states)];
-      },
-      [input, ...leaves],
+    return gradientCheckpoint(
+      ({ x, states: before }) => this.#step(x, before),
+      { x: input, states },
       this.trainableVariables(),
     );
-    let position = 0;
-    return {
-      output: output as tf.Tensor4D,
-      states: mapLayerStates(structure, () => next[position++] as tf.Tensor),
-    };
   }
 
   #planRollout(
