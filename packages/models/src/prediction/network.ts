@@ -30,14 +30,7 @@ import {
   stackFrames,
   writeSafetensors,
 } from '@vid/core';
-import {
-  ConvGRUCell,
-  ConvLSTMCell,
-  type RecurrentModule,
-  type RecurrentState,
-  mapState,
-  stateTensors,
-} from '@vid/cells';
+import { ConvGRUCell, ConvLSTMCell, type RecurrentModule, type RecurrentState, stateTensors } from '@vid/cells';
 import { ConvTTLSTMCell } from '@vid/tensor-train';
 
 import {
@@ -511,11 +504,6 @@ registerClass(ConvRecurrentNet);
 /** Every tensor of a list of per-layer states, layer by layer (`@vid/cells`' `stateTensors` of each). */
 function layerStateTensors(states: readonly RecurrentState[]): tf.Tensor[] {
   return states.flatMap((state) => stateTensors(state));
-}
-
-/** Per-layer states rebuilt with each tensor replaced, visited in the order of {@link layerStateTensors}. */
-function mapLayerStates(states: readonly RecurrentState[], fn: (tensor: tf.Tensor) => tf.Tensor): RecurrentState[] {
-  return states.map((state) => mapState(state, (tensor) => fn(tensor)));
 }
 
 /**
