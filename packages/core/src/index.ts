@@ -24,6 +24,7 @@ export { ensureGradients } from './backend/gradients.js';
 export { pairwiseSum, registerAccurateSum, stockSumKernel } from './backend/bias-grad.js';
 export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, replacedWasmKernels } from './backend/wasm-kernels.js';
 export { WASM_VIEW_KERNELS } from './backend/wasm-view-kernels.js';
+export { SIMD_KERNELS_FLAG } from './backend/simd/conv2d.js';
 
 // Errors and validation
 export {

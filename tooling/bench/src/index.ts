@@ -16,6 +16,9 @@
  * `--stock-kernels` runs vid with tfjs-backend-wasm's own copy kernels (Slice, Concat, SplitV,
  * Unpack, StridedSlice, Identity, Tanh) instead of vid's: the state before issue 15;
  * `--compare-stock` runs both as two sides of the same rounds (before and after in one table).
+ * `--compare-xnnpack` does the same with vid's wasm SIMD kernels turned off (the filter gradients
+ * as XNNPACK convolutions, `VID_WASM_SIMD_KERNELS` false) as the "before" side; `--stock-kernels`
+ * turns them off too.
  *
  * PyTorch is `/usr/bin/python3` (Debian's python3-torch) or `$VID_BENCH_PYTHON`; without it the
  * table has vid's columns only and says why. The machine may be shared: round counts are small
@@ -46,9 +49,14 @@ interface Reply {
 }
 
 /** The vid worker: builds the row's model, answers "warm", "step" and "done" on stdin. */
-async function worker(row: Row, threads: number, stockKernels: boolean): Promise<void> {
+/** What the vid side runs: vid's kernels, tfjs-backend-wasm's (before issue 15), or vid's without its SIMD kernels. */
+type Mode = 'vid' | 'stock' | 'xnnpack';
+
+async function worker(row: Row, threads: number, mode: Mode): Promise<void> {
   const report = await initBackend({ backend: 'wasm', threads, log: false });
-  if (stockKernels) {
+  // Before vid's wasm SIMD kernels: the filter gradients as XNNPACK convolutions.
+  if (mode !== 'vid') tf.env().set('VID_WASM_SIMD_KERNELS', false);
+  if (mode === 'stock') {
     for (const { name } of WASM_VIEW_KERNELS) {
       const stock = replacedWasmKernels.get(name);
       if (!stock) continue;
@@ -165,20 +173,20 @@ interface RowResult {
 
 async function runRow(
   row: Row,
-  options: { rounds: number; threads: number; stock: boolean; compareStock: boolean; python?: string },
+  options: { rounds: number; threads: number; stock: boolean; baseline?: Mode; python?: string },
 ): Promise<RowResult> {
   const here = import.meta.filename;
-  const vidSide = (stock: boolean): Side =>
+  const vidSide = (mode: Mode): Side =>
     new Side(process.execPath, [
       ...process.execArgv,
       here,
       '--worker',
       JSON.stringify(row),
       String(options.threads),
-      stock ? 'stock' : 'vid',
+      mode,
     ]);
-  const vid = vidSide(options.stock);
-  const stock = options.compareStock ? vidSide(true) : undefined;
+  const vid = vidSide(options.stock ? 'stock' : 'vid');
+  const stock = options.baseline ? vidSide(options.baseline) : undefined;
   const torch = options.python
     ? new Side(options.python, [
         join(dirname(here), '..', 'pytorch_rows.py'),
@@ -224,7 +232,7 @@ async function measure(row: Row, rounds: number, vid: Side, stock?: Side, torch?
   return result;
 }
 
-/** The `--compare-stock` table: vid before (stock copy kernels) and after, and PyTorch, from the same rounds. */
+/** The `--compare-stock`/`--compare-xnnpack` table: vid before and after, and PyTorch, from the same rounds. */
 function formatCompare(results: RowResult[]): string {
   const lines = [
     '| row | vid before ms | vid after ms | PyTorch ms | ratio before → after (medians) | after/torch per round | GFLOP/s before / after / torch | launches / step before → after | peak RSS MiB before / after / torch |',
@@ -278,7 +286,7 @@ function format(results: RowResult[], torchWhy: string | undefined): string {
 }
 
 if (process.argv[2] === '--worker') {
-  await worker(JSON.parse(process.argv[3] as string) as Row, Number(process.argv[4]), process.argv[5] === 'stock');
+  await worker(JSON.parse(process.argv[3] as string) as Row, Number(process.argv[4]), process.argv[5] as Mode);
 } else {
   // `pnpm bench -- --rows …` passes the `--` on; it separates nothing here.
   const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
@@ -292,6 +300,7 @@ if (process.argv[2] === '--worker') {
       'stock-kernels': { type: 'boolean', default: false },
       'no-torch': { type: 'boolean', default: false },
       'compare-stock': { type: 'boolean', default: false },
+      'compare-xnnpack': { type: 'boolean', default: false },
       batch: { type: 'string' },
       checkpointing: { type: 'boolean', default: false },
     },
@@ -323,7 +332,7 @@ if (process.argv[2] === '--worker') {
       rounds,
       threads,
       stock: values['stock-kernels'],
-      compareStock: values['compare-stock'],
+      baseline: values['compare-stock'] ? 'stock' : values['compare-xnnpack'] ? 'xnnpack' : undefined,
       python,
     });
     results.push(result);
@@ -332,13 +341,13 @@ if (process.argv[2] === '--worker') {
     console.error(`  ${row.id}: vid ${v} ms, torch ${t} ms${result.error ? ` (${result.error})` : ''}`);
   }
   console.log(
-    `\n${values['compare-stock'] && python ? formatCompare(results) : format(results, python ? undefined : why)}`,
+    `\n${(values['compare-stock'] || values['compare-xnnpack']) && python ? formatCompare(results) : format(results, python ? undefined : why)}`,
   );
   if (values.profile) {
     for (const r of results) {
       if (r.stockTop) {
         console.log(
-          `\n${r.row.title}, before (stock copy kernels): ${r.stockLaunches} kernel launches per step; top 10 kernels\n`,
+          `\n${r.row.title}, before (${values['compare-stock'] ? 'stock copy kernels' : 'XNNPACK filter gradients'}): ${r.stockLaunches} kernel launches per step; top 10 kernels\n`,
         );
         console.log('| kernel | launches | ms |');
         console.log('|---|---|---|');

@@ -13,6 +13,7 @@ import {
   firstLine,
   withTfWarningsOff,
 } from './select.js';
+import { startSimdKernelWorkers } from './simd/node-pool.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { type EmscriptenHeap, guardWasmHeap } from './wasm-memory.js';
 import { enableNodeWasmThreads, restoreAfterWasmInit, unrefWasmWorkers } from './wasm-threads.js';
@@ -169,6 +170,8 @@ async function tryWasm(tools: NodeTools, threads: number | 'auto', located: Loca
   const kernels = registerWasmTrainingKernels();
   const heap = (tf.findBackend('wasm') as unknown as { wasm?: EmscriptenHeap } | null)?.wasm;
   if (heap) guardWasmHeap(heap);
+  const backend = tf.findBackend('wasm');
+  if (backend && threadCount > 1) await startSimdKernelWorkers(backend, threadCount);
   const version = located?.version ?? wasmModule.version_wasm;
   return {
     ok: true,

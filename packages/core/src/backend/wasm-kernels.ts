@@ -11,7 +11,11 @@
  * (XNNPACK convolutions and matmuls), composed at the kernel level: they call the registered wasm
  * kernels directly and free every intermediate, so they add exactly one tensor, like any kernel.
  *
- * - Conv2DBackpropFilter: the filter gradient is a correlation of the input with the output
+ * - Conv2D and FusedConv2D (replaced, for float32 NHWC without dilation, and FusedConv2D with a
+ *   bias of one value per channel and no activation): vid's own wasm SIMD kernel
+ *   (`./simd/conv2d.ts`); the stock XNNPACK kernels otherwise.
+ * - Conv2DBackpropFilter: vid's own wasm SIMD kernel (`./simd/conv2d.ts`) where wasm SIMD
+ *   runs; otherwise the filter gradient is a correlation of the input with the output
  *   gradient, summed over the batch. With the input as `[Ci, H, W, N]` (batch ↔ channels) and the
  *   gradient as a `[OH, OW, N, Co]` filter, it is one forward convolution whose dilation is the
  *   original stride; the result `[Ci, KH, KW, Co]` is transposed back.
@@ -25,6 +29,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import { simdConv2D, simdConv2DBackpropFilter } from './simd/conv2d.js';
 import { WORKSPACE_KERNELS, abortAsBackendError } from './wasm-memory.js';
 import { WASM_VIEW_KERNELS, replacedWasmKernels } from './wasm-view-kernels.js';
 
@@ -179,6 +184,8 @@ function conv2DBackpropFilter({
   const dy = inputs.dy as TensorInfo;
   const filterShape = a.filterShape as [number, number, number, number];
   const info = convInfo(x.shape, filterShape, a, false);
+  const simd = simdConv2DBackpropFilter(backend, x, dy, info);
+  if (simd) return simd;
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   const scope = new KernelScope(backend as Backend, 'wasm');
   // x: [N, H, W, Ci] → [Ci, H, W, N]; dy: [N, OH, OW, Co] → [OH, OW, N, Co].
@@ -199,6 +206,43 @@ function conv2DBackpropFilter({
   );
   const result = scope.transpose(grad, [1, 2, 0, 3]);
   return scope.finish(result);
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
+
+function stockKernel(name: string, args: KernelArgs): TensorInfo {
+  const kernel = replacedWasmKernels.get(name);
+  if (!kernel) throw new Error(`vid: the stock wasm ${name} kernel is not available`);
+  return kernel.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+}
+
+function channelsLast(attrs: Attrs): boolean {
+  const format = attrs.dataFormat as string | undefined;
+  return format === undefined || format === 'NHWC' || format === 'channelsLast';
+}
+
+/** Conv2D: vid's SIMD kernel where it applies, else XNNPACK's. */
+function conv2D(args: KernelArgs): TensorInfo {
+  const a = (args.attrs ?? {}) as Attrs;
+  const x = args.inputs.x as TensorInfo;
+  const filter = args.inputs.filter as TensorInfo;
+  if (channelsLast(a) && x.shape.length === 4) {
+    const out = simdConv2D(args.backend, x, filter, undefined, convInfo(x.shape, filter.shape, a, false));
+    if (out) return out;
+  }
+  return stockKernel('Conv2D', args);
+}
+
+/** FusedConv2D with a bias and no activation: vid's SIMD kernel where it applies, else XNNPACK's. */
+function fusedConv2D(args: KernelArgs): TensorInfo {
+  const a = (args.attrs ?? {}) as Attrs;
+  const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+  const activation = (a.activation as string | undefined) ?? 'linear';
+  if (channelsLast(a) && activation === 'linear' && !preluActivationWeights && x && filter && x.shape.length === 4) {
+    const out = simdConv2D(args.backend, x, filter, bias, convInfo(x.shape, filter.shape, a, false));
+    if (out) return out;
+  }
+  return stockKernel('FusedConv2D', args);
 }
 
 function conv2DBackpropInput({
@@ -738,6 +782,8 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{
   readonly replaces: boolean;
   readonly kernelFunc: tf.KernelFunc;
 }> = [
+  { name: 'Conv2D', replaces: true, kernelFunc: conv2D as unknown as tf.KernelFunc },
+  { name: 'FusedConv2D', replaces: true, kernelFunc: fusedConv2D as unknown as tf.KernelFunc },
   { name: 'Conv2DBackpropFilter', replaces: false, kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc },
   { name: 'Conv2DBackpropInput', replaces: true, kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc },
   {

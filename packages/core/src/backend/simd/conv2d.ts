@@ -1,0 +1,354 @@
+/**
+ * vid's own wasm SIMD kernel for `Conv2DBackpropFilter` on the wasm backend.
+ *
+ * XNNPACK has no filter-gradient kernel, and every way of writing one as its forward
+ * convolutions or matmuls makes the output gradient a fresh "filter" that XNNPACK packs on every
+ * call: about 8 of the 13.7 ms a `[8, 64, 64, 16] → 32`, 3×3 gradient took (decision 0010).
+ * This kernel (AssemblyScript, `wasm/conv2d.ts`, compiled by
+ * `scripts/build-wasm.mjs`) reads `x` and `dy` in place in the backend's heap, keeps each
+ * 4 × 8 tile of the gradient in SIMD registers over a row of output pixels, and packs nothing.
+ *
+ * The sum over the batch and the output rows is split into a fixed number of partitions
+ * (`min(8, N·OH)`, whatever the thread count), each summed into its own buffer and added in
+ * order, so the result has the same bits on 1 thread, on n threads and in a browser. In Node,
+ * where the threaded wasm backend shares its memory, worker threads of vid's take partitions
+ * too (`./node-pool.ts`); elsewhere the calling thread computes them all.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import { BackendError } from '../../errors.js';
+import { PLAIN_MEMORY_WASM, SHARED_MEMORY_WASM } from './kernels.generated.js';
+
+/** The module's exports. Pointers are byte offsets into the heap; see `wasm/conv2d.ts`. */
+export interface SimdKernelExports {
+  /** (x, dy, dw, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left, r0, r1) */
+  conv2dFilterGrad(...args: number[]): void;
+  /** (x, w, bias, y, h, width, ci, oh, ow, co, kh, kw, sh, sw, top, left, r0, r1) */
+  conv2dForward(...args: number[]): void;
+  addInto(dst: number, src: number, n: number): void;
+}
+
+/**
+ * The control block shared by the calling thread and the workers (an `Int32Array`): generation,
+ * next partition, partitions done, stop, error; then the job: its kind (0 filter gradient,
+ * 1 forward convolution), partitions, rows, the filter gradient's scratch buffer and partition
+ * size in bytes, and the kernel's arguments but its row range.
+ */
+export const CONTROL = { GEN: 0, NEXT: 1, DONE: 2, STOP: 3, ERROR: 4, ARGS: 8, LENGTH: 32 } as const;
+export const JOB = { FILTER_GRAD: 0, FORWARD: 1 } as const;
+
+/**
+ * Takes partitions of the job in `control` until none is left: partition p of P covers the
+ * rows [⌊p·R/P⌋, ⌊(p+1)·R/P⌋). Run by the calling thread and by every worker, whose source is
+ * this function's text: it refers to nothing outside itself.
+ */
+export function claimPartitions(control: Int32Array, kernels: SimdKernelExports): void {
+  const a = 8; // CONTROL.ARGS
+  for (;;) {
+    const p = Atomics.add(control, 1, 1);
+    const parts = control[a + 1] as number;
+    if (p >= parts) return;
+    const kind = control[a] as number;
+    const rows = control[a + 2] as number;
+    const count = kind === 0 ? 15 : 16;
+    const args: number[] = [];
+    for (let i = 0; i < count; i++) args.push((control[a + 5 + i] as number) >>> 0);
+    args.push(Math.floor((p * rows) / parts), Math.floor(((p + 1) * rows) / parts));
+    if (kind === 0) {
+      // Partition p > 0 of a filter gradient sums into its own scratch buffer.
+      if (p > 0) args[2] = ((control[a + 3] as number) >>> 0) + (p - 1) * ((control[a + 4] as number) >>> 0);
+      kernels.conv2dFilterGrad(...args);
+    } else {
+      kernels.conv2dForward(...args);
+    }
+    Atomics.add(control, 2, 1);
+    Atomics.notify(control, 2);
+  }
+}
+
+/** Worker threads that take partitions of the jobs in a shared control block. */
+export interface SimdKernelPool {
+  readonly control: Int32Array;
+  readonly workers: number;
+}
+
+interface HeapModule {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+interface Instance {
+  readonly exports: SimdKernelExports;
+  readonly shared: boolean;
+  pool?: SimdKernelPool;
+}
+
+const instances = new WeakMap<WebAssembly.Memory, Instance | null>();
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The wasm backend module's memory, if it can be found. */
+export function backendMemory(backend: tf.KernelBackend): WebAssembly.Memory | undefined {
+  const module = (backend as unknown as { wasm?: HeapModule }).wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  return typeof WebAssembly !== 'undefined' && memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+/** Whether a memory is shared (the threaded backend's). */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** The module's bytes for a memory: the shared or the plain variant. */
+export function simdKernelBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  return decodeBase64(shared ? SHARED_MEMORY_WASM : PLAIN_MEMORY_WASM);
+}
+
+/** vid's SIMD kernels instantiated on a backend's memory, or undefined (no SIMD, no memory). */
+function instanceFor(backend: tf.KernelBackend): Instance | undefined {
+  const memory = backendMemory(backend);
+  if (!memory) return undefined;
+  const cached = instances.get(memory);
+  if (cached !== undefined) return cached ?? undefined;
+  let instance: Instance | null = null;
+  try {
+    const shared = isSharedMemory(memory);
+    const module = new WebAssembly.Module(simdKernelBytes(shared));
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernelExports;
+    instance = { exports, shared };
+  } catch {
+    // No wasm SIMD (or a memory the module cannot import): the XNNPACK formulation is used.
+    instance = null;
+  }
+  instances.set(memory, instance);
+  return instance ?? undefined;
+}
+
+/** Lets worker threads take partitions of the kernels run on this backend's memory. */
+export function setSimdKernelPool(backend: tf.KernelBackend, pool: SimdKernelPool | undefined): boolean {
+  const instance = instanceFor(backend);
+  if (!instance || (pool && !instance.shared)) return false;
+  instance.pool = pool;
+  return true;
+}
+
+/** The pool in use on a backend's memory, if any (for reports and tests). */
+export function simdKernelPool(backend: tf.KernelBackend): SimdKernelPool | undefined {
+  return instanceFor(backend)?.pool;
+}
+
+/**
+ * The tfjs flag that turns vid's SIMD kernels off (`tf.env().set('VID_WASM_SIMD_KERNELS', false)`,
+ * or `VID_WASM_SIMD_KERNELS=0` in Node's environment): the kernels then run as XNNPACK
+ * convolutions, as before.
+ */
+export const SIMD_KERNELS_FLAG = 'VID_WASM_SIMD_KERNELS';
+const FLAG = SIMD_KERNELS_FLAG;
+tf.env().registerFlag(
+  FLAG,
+  () => !(typeof process !== 'undefined' && (process.env as Record<string, string | undefined>)[FLAG] === '0'),
+);
+
+/** Whether vid's SIMD kernels can run on this backend (and are not turned off by the flag). */
+export function simdKernelsAvailable(backend: tf.KernelBackend): boolean {
+  return tf.env().getBool(FLAG) && instanceFor(backend) !== undefined;
+}
+
+/** Fewer multiply-adds than this run on the calling thread alone: waking workers costs more. */
+const POOL_MIN_WORK = 2 ** 20;
+/** Filter gradients: fixed partitions, each summed into its own buffer. */
+const MAX_GRAD_PARTITIONS = 8;
+/** Forward convolutions: rows claimed in small blocks, for balance (the split does not change the bits). */
+const MAX_FORWARD_PARTITIONS = 32;
+
+interface HeapBackend extends tf.KernelBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+function offsetOf(backend: HeapBackend, info: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(info.dataId);
+  if (!data) throw new BackendError('vid: tensor data not found on the wasm backend');
+  return data.memoryOffset;
+}
+
+/** The geometry of a convolution, from `tf.backend_util.computeConv2DInfo`. */
+export interface ConvGeometry {
+  readonly batchSize: number;
+  readonly inHeight: number;
+  readonly inWidth: number;
+  readonly inChannels: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  readonly outChannels: number;
+  readonly filterHeight: number;
+  readonly filterWidth: number;
+  readonly strideHeight: number;
+  readonly strideWidth: number;
+  readonly dilationHeight: number;
+  readonly dilationWidth: number;
+  readonly padInfo: { readonly top: number; readonly left: number };
+}
+
+/** The kernels' shape arguments, in their order: H, W, Ci, OH, OW, Co, KH, KW, SH, SW, top, left. */
+function geometryArgs(info: ConvGeometry): number[] {
+  return [
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+/**
+ * Runs a job on the calling thread, with the pool's workers when the job is large enough:
+ * writes the arguments (plain stores), then the counters and the generation (atomic), so that a
+ * worker reads the arguments only after it has claimed a partition of this generation.
+ */
+function runJob(instance: Instance, job: number[], parts: number, work: number, name: string): void {
+  const pool = instance.pool;
+  const threaded = pool !== undefined && pool.workers > 0 && work >= POOL_MIN_WORK;
+  const control = threaded ? pool.control : new Int32Array(CONTROL.LENGTH);
+  job.forEach((value, i) => (control[CONTROL.ARGS + i] = value));
+  control[CONTROL.ARGS + 1] = parts;
+  Atomics.store(control, CONTROL.ERROR, 0);
+  Atomics.store(control, CONTROL.DONE, 0);
+  Atomics.store(control, CONTROL.NEXT, 0);
+  if (threaded) {
+    Atomics.add(control, CONTROL.GEN, 1);
+    Atomics.notify(control, CONTROL.GEN);
+  }
+  claimPartitions(control, instance.exports);
+  if (threaded) waitForPartitions(control, parts);
+  if (Atomics.load(control, CONTROL.ERROR) !== 0) {
+    throw new BackendError(`vid: a worker thread of vid's wasm ${name} kernel failed`);
+  }
+}
+
+/**
+ * The filter gradient `[KH, KW, Ci, Co]` of `x` `[N, H, W, Ci]` and `dy` `[N, OH, OW, Co]` by
+ * vid's SIMD kernel, or undefined when it does not apply (not float32, dilated, SIMD missing,
+ * or turned off with the `VID_WASM_SIMD_KERNELS` flag): the caller then uses XNNPACK.
+ *
+ * The partitions are fixed (`min(8, N·OH)`, whatever the thread count) and summed in order, so
+ * the result has the same bits on any number of threads.
+ */
+export function simdConv2DBackpropFilter(
+  backendIn: tf.KernelBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: ConvGeometry,
+): tf.TensorInfo | undefined {
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  if (!simdKernelsAvailable(backendIn)) return undefined;
+  const instance = instanceFor(backendIn) as Instance;
+  const backend = backendIn as HeapBackend;
+  const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const size = kh * kw * ci * co;
+  const rows = n * oh;
+  const parts = Math.max(1, Math.min(MAX_GRAD_PARTITIONS, rows));
+  const out = backend.makeOutput([kh, kw, ci, co], 'float32');
+  const scratch = parts > 1 ? backend.makeOutput([(parts - 1) * size], 'float32') : undefined;
+  try {
+    const job = [
+      JOB.FILTER_GRAD,
+      parts,
+      rows,
+      scratch ? offsetOf(backend, scratch) : 0,
+      size * 4,
+      offsetOf(backend, x),
+      offsetOf(backend, dy),
+      offsetOf(backend, out),
+      ...geometryArgs(info),
+    ];
+    runJob(instance, job, parts, rows * ow * kh * kw * ci * co, 'Conv2DBackpropFilter');
+    if (scratch) {
+      const base = offsetOf(backend, scratch);
+      const target = offsetOf(backend, out);
+      for (let p = 1; p < parts; p++) instance.exports.addInto(target, base + (p - 1) * size * 4, size);
+    }
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
+  } finally {
+    if (scratch) backend.disposeData(scratch.dataId);
+  }
+  return out;
+}
+
+/**
+ * The convolution `[N, OH, OW, Co]` of `x` `[N, H, W, Ci]` with `filter` `[KH, KW, Ci, Co]`,
+ * plus `bias` `[Co]` if given, by vid's SIMD kernel; or undefined when it does not apply (not
+ * float32, dilated, a bias of another size, SIMD missing or turned off). Each output element is
+ * one thread's sum in one order, so the bits do not depend on the thread count.
+ */
+export function simdConv2D(
+  backendIn: tf.KernelBackend,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | undefined,
+  info: ConvGeometry,
+): tf.TensorInfo | undefined {
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
+  if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== info.outChannels)) return undefined;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  if (!simdKernelsAvailable(backendIn)) return undefined;
+  const instance = instanceFor(backendIn) as Instance;
+  const backend = backendIn as HeapBackend;
+  const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const rows = n * oh;
+  const out = backend.makeOutput([n, oh, ow, co], 'float32');
+  if (rows === 0 || ow === 0 || co === 0) return out;
+  try {
+    const job = [
+      JOB.FORWARD,
+      0,
+      rows,
+      0,
+      0,
+      offsetOf(backend, x),
+      offsetOf(backend, filter),
+      bias ? offsetOf(backend, bias) : 0,
+      offsetOf(backend, out),
+      ...geometryArgs(info),
+    ];
+    const parts = Math.max(1, Math.min(MAX_FORWARD_PARTITIONS, rows));
+    runJob(instance, job, parts, rows * ow * kh * kw * ci * co, 'Conv2D');
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
+  }
+  return out;
+}
+
+/** Blocks until `parts` partitions are done (or a worker reports an error). */
+function waitForPartitions(control: Int32Array, parts: number): void {
+  for (;;) {
+    const done = Atomics.load(control, CONTROL.DONE);
+    if (done >= parts || Atomics.load(control, CONTROL.ERROR) !== 0) return;
+    // Node's main thread may block; a browser's may not, and spins (it has no pool today).
+    try {
+      Atomics.wait(control, CONTROL.DONE, done, 1000);
+    } catch {
+      // spin
+    }
+  }
+}
