@@ -603,3 +603,34 @@ export function conv2dForward(
     }
   }
 }
+
+/**
+ * Copies `x` `[N, H, W, C]` into `out` `[N, HP, WP, C]` at row `top` and column `left`, with
+ * zeros around it (and cropped where `HP`/`WP` end first): the input of a convolution whose
+ * pixels are then all interior, so that every one goes through the 4-pixel tiles.
+ */
+export function pad2d(
+  x: usize,
+  out: usize,
+  n: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  top: i32,
+  left: i32,
+  hp: i32,
+  wp: i32,
+): void {
+  const cBytes = (<usize>c) << 2;
+  memory.fill(out, 0, <usize>n * <usize>hp * <usize>wp * cBytes);
+  const rows = min(h, hp - top);
+  const cols = min(w, wp - left);
+  if (rows <= 0 || cols <= 0) return;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < rows; y++) {
+      const dst = out + (<usize>(b * hp + y + top) * <usize>wp + <usize>left) * cBytes;
+      const src = x + <usize>(b * h + y) * <usize>w * cBytes;
+      memory.copy(dst, src, <usize>cols * cBytes);
+    }
+  }
+}

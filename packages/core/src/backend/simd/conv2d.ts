@@ -26,6 +26,8 @@ export interface SimdKernelExports {
   /** (x, w, bias, y, h, width, ci, oh, ow, co, kh, kw, sh, sw, top, left, r0, r1) */
   conv2dForward(...args: number[]): void;
   addInto(dst: number, src: number, n: number): void;
+  /** (x, out, n, h, w, c, top, left, hp, wp) */
+  pad2d(...args: number[]): void;
 }
 
 /**
@@ -317,24 +319,41 @@ export function simdConv2D(
   const rows = n * oh;
   const out = backend.makeOutput([n, oh, ow, co], 'float32');
   if (rows === 0 || ow === 0 || co === 0) return out;
+  // With padding, the input is first copied into a zero-padded buffer (a copy of x, small
+  // against the convolution's work), so that every output pixel is interior and goes through
+  // the 4-pixel tiles: on 16×16 images a quarter of the pixels would otherwise be border ones.
+  const { inHeight: h, inWidth: w, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const hp = (oh - 1) * sh + kh;
+  const wp = (ow - 1) * sw + kw;
+  const padded = top > 0 || left > 0 || hp > h || wp > w ? backend.makeOutput([n, hp, wp, ci], 'float32') : undefined;
   try {
+    const geometry = geometryArgs(info);
+    if (padded) {
+      instance.exports.pad2d(offsetOf(backend, x), offsetOf(backend, padded), n, h, w, ci, top, left, hp, wp);
+      // H, W, top and left of the padded input.
+      geometry.splice(0, 2, hp, wp);
+      geometry.splice(10, 2, 0, 0);
+    }
     const job = [
       JOB.FORWARD,
       0,
       rows,
       0,
       0,
-      offsetOf(backend, x),
+      offsetOf(backend, padded ?? x),
       offsetOf(backend, filter),
       bias ? offsetOf(backend, bias) : 0,
       offsetOf(backend, out),
-      ...geometryArgs(info),
+      ...geometry,
     ];
     const parts = Math.max(1, Math.min(MAX_FORWARD_PARTITIONS, rows));
     runJob(instance, job, parts, rows * ow * kh * kw * ci * co, 'Conv2D');
   } catch (error) {
     backend.disposeData(out.dataId);
     throw error;
+  } finally {
+    if (padded) backend.disposeData(padded.dataId);
   }
   return out;
 }
