@@ -634,3 +634,22 @@ export function pad2d(
     }
   }
 }
+
+/**
+ * The filter of a convolution's input gradient: `out[i, j, o, c] = w[KH − 1 − i, KW − 1 − j, c, o]`
+ * (flipped in space, input and output channels swapped), from `w` `[KH, KW, Ci, Co]`.
+ */
+export function flipFilter(w: usize, out: usize, kh: i32, kw: i32, ci: i32, co: i32): void {
+  const taps = kh * kw;
+  const tapFloats = <usize>ci * <usize>co;
+  for (let t = 0; t < taps; t++) {
+    const src = w + <usize>(taps - 1 - t) * tapFloats * 4;
+    const dst = out + <usize>t * tapFloats * 4;
+    for (let c = 0; c < ci; c++) {
+      const row = src + <usize>c * <usize>co * 4;
+      for (let o = 0; o < co; o++) {
+        store<f32>(dst + (<usize>o * <usize>ci + <usize>c) * 4, load<f32>(row + ((<usize>o) << 2)));
+      }
+    }
+  }
+}

@@ -29,7 +29,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import { simdConv2D, simdConv2DBackpropFilter } from './simd/conv2d.js';
+import { simdConv2D, simdConv2DBackpropFilter, simdFlipFilter } from './simd/conv2d.js';
 import { WORKSPACE_KERNELS, abortAsBackendError } from './wasm-memory.js';
 import { WASM_VIEW_KERNELS, replacedWasmKernels } from './wasm-view-kernels.js';
 
@@ -63,6 +63,12 @@ class KernelScope {
     const infos = (Array.isArray(out) ? out : [out]) as TensorInfo[];
     this.temps.push(...infos);
     return infos;
+  }
+
+  /** Takes a tensor made outside the scope: {@link finish} frees it too, unless it is the result. */
+  adopt(x: TensorInfo): TensorInfo {
+    this.temps.push(x);
+    return x;
   }
 
   transpose(x: TensorInfo, perm: number[]): TensorInfo {
@@ -269,9 +275,11 @@ function conv2DBackpropInput({
   const bottom = h - hd - top + kh - 1;
   const right = w - wd - left + kw - 1;
   const padded = explicitPadding(scope, dilated, [top, bottom, left, right]);
-  // filter: [KH, KW, Ci, Co] → flipped in space, [KH, KW, Co, Ci].
-  const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
-  const swapped = scope.transpose(flipped, [0, 1, 3, 2]);
+  // filter: [KH, KW, Ci, Co] → flipped in space, [KH, KW, Co, Ci] (one pass with vid's kernels).
+  const simdFlipped = simdFlipFilter(backend, filter);
+  const swapped = simdFlipped
+    ? scope.adopt(simdFlipped)
+    : scope.transpose(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
   const result = scope.run(
     'Conv2D',
     { x: padded.x, filter: swapped },

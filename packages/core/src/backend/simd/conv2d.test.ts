@@ -4,7 +4,14 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compareClose, useBackend } from '../../testing/index.js';
 import { Rng } from '../../rng.js';
 import { initBackend } from '../select.js';
-import { backendMemory, isSharedMemory, setSimdKernelPool, simdKernelPool, simdKernelsAvailable } from './conv2d.js';
+import {
+  backendMemory,
+  isSharedMemory,
+  setSimdKernelPool,
+  simdFlipFilter,
+  simdKernelPool,
+  simdKernelsAvailable,
+} from './conv2d.js';
 
 /**
  * vid's wasm SIMD convolution and filter-gradient kernels against the cpu backend (tfjs's reference kernel) to
@@ -175,6 +182,43 @@ describe('wasm SIMD Conv2DBackpropFilter', () => {
       const report = compareClose(got, cpu[i] as Float32Array, { relativeToMax: 1e-5, name: `fallback ${i}` });
       expect(report.ok, report.message).toBe(true);
     });
+  });
+
+  it('flips a filter for the input gradient in one pass, exactly as Reverse and Transpose do', async () => {
+    const w = tf.tensor(new Rng(4).fillNormal(new Float32Array(3 * 2 * 5 * 7)), [3, 2, 5, 7]);
+    const flipped = (): Float32Array =>
+      tf.tidy(() => {
+        const attrs = {
+          strides: 1,
+          pad: 'same',
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          inputShape: [1, 4, 4, 5],
+        };
+        const dx = tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropInput',
+            { dy: tf.ones([1, 4, 4, 7]), filter: w },
+            attrs as unknown as tf.NamedAttrMap,
+          );
+        return (dx as tf.Tensor).dataSync() as Float32Array;
+      });
+    const simd = flipped();
+    tf.env().set(FLAG, false);
+    const stock = flipped();
+    const reference = tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]).dataSync());
+    tf.env().set(FLAG, true);
+    const direct = tf.tidy(() => {
+      const out = simdFlipFilter(tf.findBackend('wasm') as tf.KernelBackend, w as unknown as tf.TensorInfo);
+      if (!out) throw new Error('the SIMD kernels did not run');
+      const t = tf.engine().makeTensorFromTensorInfo(out);
+      return t.dataSync();
+    });
+    w.dispose();
+    expect(Array.from(direct)).toEqual(Array.from(reference));
+    const report = compareClose(simd, stock, { relativeToMax: 1e-5, name: 'input gradient, flip by vid vs Reverse' });
+    expect(report.ok, report.message).toBe(true);
   });
 
   it('the gradient of conv2d through the kernel matches finite differences to 1e-4', () => {

@@ -28,6 +28,8 @@ export interface SimdKernelExports {
   addInto(dst: number, src: number, n: number): void;
   /** (x, out, n, h, w, c, top, left, hp, wp) */
   pad2d(...args: number[]): void;
+  /** (w, out, kh, kw, ci, co) */
+  flipFilter(...args: number[]): void;
 }
 
 /**
@@ -355,6 +357,21 @@ export function simdConv2D(
   } finally {
     if (padded) backend.disposeData(padded.dataId);
   }
+  return out;
+}
+
+/**
+ * The filter of a convolution's input gradient, `[KH, KW, Co, Ci]` flipped in space, from
+ * `filter` `[KH, KW, Ci, Co]`, in one pass (the stock wasm `Reverse` took 2 ms for a
+ * `[3, 3, 48, 128]` filter); or undefined where vid's kernels do not run.
+ */
+export function simdFlipFilter(backendIn: tf.KernelBackend, filter: tf.TensorInfo): tf.TensorInfo | undefined {
+  if (filter.dtype !== 'float32' || filter.shape.length !== 4 || !simdKernelsAvailable(backendIn)) return undefined;
+  const instance = instanceFor(backendIn) as Instance;
+  const backend = backendIn as HeapBackend;
+  const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput([kh, kw, co, ci], 'float32');
+  instance.exports.flipFilter(offsetOf(backend, filter), offsetOf(backend, out), kh, kw, ci, co);
   return out;
 }
 
