@@ -11,8 +11,8 @@
  * (XNNPACK convolutions and matmuls), composed at the kernel level: they call the registered wasm
  * kernels directly and free every intermediate, so they add exactly one tensor, like any kernel.
  *
- * - Conv2D and FusedConv2D (replaced, for float32 NHWC without dilation, and FusedConv2D with a
- *   bias of one value per channel and no activation): vid's own wasm SIMD kernel
+ * - Conv2D and FusedConv2D (replaced, for float32 NHWC without dilation, and FusedConv2D with no
+ *   activation and a bias of one value per channel, or none): vid's own wasm SIMD kernel
  *   (`./simd/conv2d.ts`); the stock XNNPACK kernels otherwise.
  * - Conv2DBackpropFilter: vid's own wasm SIMD kernel (`./simd/conv2d.ts`) where wasm SIMD
  *   runs; otherwise the filter gradient is a correlation of the input with the output
@@ -239,7 +239,7 @@ function conv2D(args: KernelArgs): TensorInfo {
   return stockKernel('Conv2D', args);
 }
 
-/** FusedConv2D with a bias and no activation: vid's SIMD kernel where it applies, else XNNPACK's. */
+/** FusedConv2D without an activation (with or without a bias): vid's SIMD kernel where it applies, else XNNPACK's. */
 function fusedConv2D(args: KernelArgs): TensorInfo {
   const a = (args.attrs ?? {}) as Attrs;
   const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;

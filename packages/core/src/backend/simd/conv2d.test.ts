@@ -5,7 +5,9 @@ import { compareClose, useBackend } from '../../testing/index.js';
 import { Rng } from '../../rng.js';
 import { initBackend } from '../select.js';
 import {
+  CONTROL,
   backendMemory,
+  claimPartitions,
   isSharedMemory,
   setSimdKernelPool,
   simdFlipFilter,
@@ -256,6 +258,46 @@ describe('wasm SIMD Conv2DBackpropFilter', () => {
     expect(report.ok, report.message).toBe(true);
   });
 
+  it('a claim on a spent job takes nothing; a failed partition is counted and reported', () => {
+    const control = new Int32Array(CONTROL.LENGTH);
+    const calls: number[][] = [];
+    const record = (...args: number[]): void => void calls.push(args);
+    const kernels = {
+      conv2dFilterGrad: record,
+      conv2dForward: record,
+      addInto: record,
+      pad2d: record,
+      flipFilter: record,
+    };
+    // A spent job (2 partitions, both taken): a thread arriving late takes nothing.
+    Atomics.store(control, CONTROL.NEXT, (2 << 8) | 2);
+    claimPartitions(control, kernels);
+    expect(calls).toEqual([]);
+    // A published forward job of 3 partitions over 7 rows.
+    control[CONTROL.ARGS] = 1;
+    control[CONTROL.ARGS + 2] = 7;
+    Atomics.store(control, CONTROL.NEXT, 3 << 8);
+    claimPartitions(control, kernels);
+    expect(calls.map((args) => args.slice(-2))).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 7],
+    ]);
+    expect(Atomics.load(control, CONTROL.DONE)).toBe(3);
+    // A kernel that throws: the partition still counts, ERROR is set, and the error propagates.
+    Atomics.store(control, CONTROL.DONE, 0);
+    Atomics.store(control, CONTROL.NEXT, 2 << 8);
+    const failing = {
+      ...kernels,
+      conv2dForward: (): void => {
+        throw new Error('trap');
+      },
+    };
+    expect(() => claimPartitions(control, failing)).toThrow('trap');
+    expect(Atomics.load(control, CONTROL.DONE)).toBe(1);
+    expect(Atomics.load(control, CONTROL.ERROR)).toBe(1);
+  });
+
   it('has the same bits on the calling thread alone and with the worker pool', async () => {
     const backend = tf.findBackend('wasm') as tf.KernelBackend;
     // The threaded backend (Node) shares its memory, and vid starts its pool with it.
@@ -263,14 +305,21 @@ describe('wasm SIMD Conv2DBackpropFilter', () => {
     expect(memory && isSharedMemory(memory)).toBe(true);
     const pool = simdKernelPool(backend);
     expect(pool?.workers).toBeGreaterThan(0);
-    // Large enough for the pool to take partitions.
-    const c: Case = { n: 4, size: [32, 32], ci: 16, co: 32, kernel: [3, 3], stride: 1, pad: 'same' };
-    const { x, dy, dyShape } = inputs(c, 7);
-    const w = new Rng(8).fillNormal(new Float32Array(3 * 3 * 16 * 32));
-    const pooled = [filterGrad(c, x, dy, dyShape), forward(c, x, w)];
+    // Large enough for the pool to take partitions; the second case has 1–3 tail channels.
+    const cases: Case[] = [
+      { n: 4, size: [32, 32], ci: 16, co: 32, kernel: [3, 3], stride: 1, pad: 'same' },
+      { n: 4, size: [30, 31], ci: 14, co: 31, kernel: [3, 3], stride: 1, pad: 'same' },
+    ];
+    const results = (): Float32Array[] =>
+      cases.flatMap((c, k) => {
+        const { x, dy, dyShape } = inputs(c, 7 + k);
+        const w = new Rng(8 + k).fillNormal(new Float32Array(3 * 3 * c.ci * c.co));
+        return [filterGrad(c, x, dy, dyShape), forward(c, x, w)];
+      });
+    const pooled = results();
     setSimdKernelPool(backend, undefined);
     try {
-      const alone = [filterGrad(c, x, dy, dyShape), forward(c, x, w)];
+      const alone = results();
       alone.forEach((a, i) =>
         expect(Buffer.from(a.buffer).equals(Buffer.from((pooled[i] as Float32Array).buffer))).toBe(true),
       );

@@ -34,39 +34,56 @@ export interface SimdKernelExports {
 
 /**
  * The control block shared by the calling thread and the workers (an `Int32Array`): generation,
- * next partition, partitions done, stop, error; then the job: its kind (0 filter gradient,
- * 1 forward convolution), partitions, rows, the filter gradient's scratch buffer and partition
- * size in bytes, and the kernel's arguments but its row range.
+ * the claim word, partitions done, stop, error; then the job: its kind (0 filter gradient,
+ * 1 forward convolution), an unused slot, rows, the filter gradient's scratch buffer and
+ * partition size in bytes, and the kernel's arguments but its row range.
+ *
+ * The claim word holds the job's partition count (bits 8–15) and its next partition (bits 0–7).
+ * The caller writes the arguments, then publishes the job by storing that word; a claim
+ * (`Atomics.add`) decides from the value it took alone. So a thread that comes late from an
+ * earlier job, whose word is spent, takes nothing and never reads the next job's arguments.
  */
 export const CONTROL = { GEN: 0, NEXT: 1, DONE: 2, STOP: 3, ERROR: 4, ARGS: 8, LENGTH: 32 } as const;
 export const JOB = { FILTER_GRAD: 0, FORWARD: 1 } as const;
+/** The most partitions a job may have (the claim word's 8 bits, with room for overshoot). */
+const MAX_PARTITIONS = 128;
+/** What a closed job's claim word starts its index at: past any count, with room for late claims. */
+const CLOSED_INDEX = 0xc0;
 
 /**
- * Takes partitions of the job in `control` until none is left: partition p of P covers the
- * rows [⌊p·R/P⌋, ⌊(p+1)·R/P⌋). Run by the calling thread and by every worker, whose source is
- * this function's text: it refers to nothing outside itself.
+ * Takes partitions of the published job until none is left: partition p of P covers the rows
+ * [⌊p·R/P⌋, ⌊(p+1)·R/P⌋). Each partition taken counts once in `DONE`, done or failed (a
+ * failure also sets `ERROR` and is rethrown). Run by the calling thread and by every worker,
+ * whose source is this function's text: it refers to nothing outside itself.
  */
 export function claimPartitions(control: Int32Array, kernels: SimdKernelExports): void {
   const a = 8; // CONTROL.ARGS
   for (;;) {
-    const p = Atomics.add(control, 1, 1);
-    const parts = control[a + 1] as number;
+    const ticket = Atomics.add(control, 1, 1);
+    const p = ticket & 0xff;
+    const parts = (ticket >>> 8) & 0xff;
     if (p >= parts) return;
-    const kind = control[a] as number;
-    const rows = control[a + 2] as number;
-    const count = kind === 0 ? 15 : 16;
-    const args: number[] = [];
-    for (let i = 0; i < count; i++) args.push((control[a + 5 + i] as number) >>> 0);
-    args.push(Math.floor((p * rows) / parts), Math.floor(((p + 1) * rows) / parts));
-    if (kind === 0) {
-      // Partition p > 0 of a filter gradient sums into its own scratch buffer.
-      if (p > 0) args[2] = ((control[a + 3] as number) >>> 0) + (p - 1) * ((control[a + 4] as number) >>> 0);
-      kernels.conv2dFilterGrad(...args);
-    } else {
-      kernels.conv2dForward(...args);
+    try {
+      const kind = control[a] as number;
+      const rows = control[a + 2] as number;
+      const count = kind === 0 ? 15 : 16;
+      const args: number[] = [];
+      for (let i = 0; i < count; i++) args.push((control[a + 5 + i] as number) >>> 0);
+      args.push(Math.floor((p * rows) / parts), Math.floor(((p + 1) * rows) / parts));
+      if (kind === 0) {
+        // Partition p > 0 of a filter gradient sums into its own scratch buffer.
+        if (p > 0) args[2] = ((control[a + 3] as number) >>> 0) + (p - 1) * ((control[a + 4] as number) >>> 0);
+        kernels.conv2dFilterGrad(...args);
+      } else {
+        kernels.conv2dForward(...args);
+      }
+    } catch (error) {
+      Atomics.store(control, 4, 1);
+      throw error;
+    } finally {
+      Atomics.add(control, 2, 1);
+      Atomics.notify(control, 2);
     }
-    Atomics.add(control, 2, 1);
-    Atomics.notify(control, 2);
   }
 }
 
@@ -225,20 +242,29 @@ function geometryArgs(info: ConvGeometry): number[] {
  * worker reads the arguments only after it has claimed a partition of this generation.
  */
 function runJob(instance: Instance, job: number[], parts: number, work: number, name: string): void {
+  if (parts < 1 || parts > MAX_PARTITIONS) throw new BackendError(`vid: ${parts} partitions for one job`);
   const pool = instance.pool;
   const threaded = pool !== undefined && pool.workers > 0 && work >= POOL_MIN_WORK;
   const control = threaded ? pool.control : new Int32Array(CONTROL.LENGTH);
   job.forEach((value, i) => (control[CONTROL.ARGS + i] = value));
-  control[CONTROL.ARGS + 1] = parts;
   Atomics.store(control, CONTROL.ERROR, 0);
   Atomics.store(control, CONTROL.DONE, 0);
-  Atomics.store(control, CONTROL.NEXT, 0);
+  Atomics.store(control, CONTROL.NEXT, parts << 8);
   if (threaded) {
     Atomics.add(control, CONTROL.GEN, 1);
     Atomics.notify(control, CONTROL.GEN);
   }
-  claimPartitions(control, instance.exports);
-  if (threaded) waitForPartitions(control, parts);
+  let failure: unknown;
+  try {
+    claimPartitions(control, instance.exports);
+  } catch (error) {
+    failure = error;
+  }
+  // Close the job, then wait for every partition that was taken, so that nothing still writes
+  // into the job's buffers when the caller frees them (also after a failure).
+  const ticket = Atomics.exchange(control, CONTROL.NEXT, (parts << 8) | CLOSED_INDEX);
+  waitForDone(control, Math.min(parts, ticket & 0xff));
+  if (failure !== undefined) throw failure;
   if (Atomics.load(control, CONTROL.ERROR) !== 0) {
     throw new BackendError(`vid: a worker thread of vid's wasm ${name} kernel failed`);
   }
@@ -269,8 +295,9 @@ export function simdConv2DBackpropFilter(
   const rows = n * oh;
   const parts = Math.max(1, Math.min(MAX_GRAD_PARTITIONS, rows));
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');
-  const scratch = parts > 1 ? backend.makeOutput([(parts - 1) * size], 'float32') : undefined;
+  let scratch: tf.TensorInfo | undefined;
   try {
+    if (parts > 1) scratch = backend.makeOutput([(parts - 1) * size], 'float32');
     const job = [
       JOB.FILTER_GRAD,
       parts,
@@ -328,8 +355,9 @@ export function simdConv2D(
   const { top, left } = info.padInfo;
   const hp = (oh - 1) * sh + kh;
   const wp = (ow - 1) * sw + kw;
-  const padded = top > 0 || left > 0 || hp > h || wp > w ? backend.makeOutput([n, hp, wp, ci], 'float32') : undefined;
+  let padded: tf.TensorInfo | undefined;
   try {
+    if (top > 0 || left > 0 || hp > h || wp > w) padded = backend.makeOutput([n, hp, wp, ci], 'float32');
     const geometry = geometryArgs(info);
     if (padded) {
       instance.exports.pad2d(offsetOf(backend, x), offsetOf(backend, padded), n, h, w, ci, top, left, hp, wp);
@@ -375,11 +403,11 @@ export function simdFlipFilter(backendIn: tf.KernelBackend, filter: tf.TensorInf
   return out;
 }
 
-/** Blocks until `parts` partitions are done (or a worker reports an error). */
-function waitForPartitions(control: Int32Array, parts: number): void {
+/** Blocks until `count` partitions are done. */
+function waitForDone(control: Int32Array, count: number): void {
   for (;;) {
     const done = Atomics.load(control, CONTROL.DONE);
-    if (done >= parts || Atomics.load(control, CONTROL.ERROR) !== 0) return;
+    if (done >= count) return;
     // Node's main thread may block; a browser's may not, and spins (it has no pool today).
     try {
       Atomics.wait(control, CONTROL.DONE, done, 1000);

@@ -17,6 +17,7 @@ import {
   isSharedMemory,
   setSimdKernelPool,
   simdKernelBytes,
+  simdKernelPool,
   simdKernelsAvailable,
 } from './conv2d.js';
 
@@ -34,10 +35,8 @@ for (;;) {
   if (Atomics.load(control, ${CONTROL.STOP}) !== 0) break;
   try {
     claimPartitions(control, kernels);
-  } catch (error) {
-    Atomics.store(control, ${CONTROL.ERROR}, 1);
-    Atomics.add(control, ${CONTROL.DONE}, 1);
-    Atomics.notify(control, ${CONTROL.DONE});
+  } catch {
+    // claimPartitions has set ERROR and counted the partition: the caller reports it.
   }
 }
 `;
@@ -49,6 +48,9 @@ for (;;) {
 export async function startSimdKernelWorkers(backend: tf.KernelBackend, threads: number): Promise<number> {
   const memory = backendMemory(backend);
   if (threads <= 1 || !memory || !isSharedMemory(memory) || !simdKernelsAvailable(backend)) return 1;
+  // One pool per memory: a backend initialised again keeps the workers it has.
+  const running = simdKernelPool(backend);
+  if (running) return running.workers + 1;
   try {
     const { Worker } = await import('node:worker_threads');
     const count = threads - 1;
