@@ -31,7 +31,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { simdConv2D, simdConv2DBackpropFilter, simdFlipFilter } from './simd/conv2d.js';
 import { WORKSPACE_KERNELS, abortAsBackendError } from './wasm-memory.js';
-import { WASM_VIEW_KERNELS, replacedWasmKernels } from './wasm-view-kernels.js';
+import { type KernelArgs, WASM_VIEW_KERNELS, replacedWasmKernels, stock } from './wasm-view-kernels.js';
 
 export { replacedWasmKernels };
 
@@ -168,10 +168,14 @@ function convInfo(
   );
 }
 
-function assertChannelsLast(attrs: Attrs, kernel: string): void {
+function channelsLast(attrs: Attrs): boolean {
   const format = attrs.dataFormat as string | undefined;
-  if (format !== undefined && format !== 'NHWC' && format !== 'channelsLast') {
-    throw new Error(`vid: wasm ${kernel} supports dataFormat NHWC only, received ${format}`);
+  return format === undefined || format === 'NHWC' || format === 'channelsLast';
+}
+
+function assertChannelsLast(attrs: Attrs, kernel: string): void {
+  if (!channelsLast(attrs)) {
+    throw new Error(`vid: wasm ${kernel} supports dataFormat NHWC only, received ${String(attrs.dataFormat)}`);
   }
 }
 
@@ -214,19 +218,6 @@ function conv2DBackpropFilter({
   return scope.finish(result);
 }
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
-
-function stockKernel(name: string, args: KernelArgs): TensorInfo {
-  const kernel = replacedWasmKernels.get(name);
-  if (!kernel) throw new Error(`vid: the stock wasm ${name} kernel is not available`);
-  return kernel.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
-}
-
-function channelsLast(attrs: Attrs): boolean {
-  const format = attrs.dataFormat as string | undefined;
-  return format === undefined || format === 'NHWC' || format === 'channelsLast';
-}
-
 /** Conv2D: vid's SIMD kernel where it applies, else XNNPACK's. */
 function conv2D(args: KernelArgs): TensorInfo {
   const a = (args.attrs ?? {}) as Attrs;
@@ -236,7 +227,7 @@ function conv2D(args: KernelArgs): TensorInfo {
     const out = simdConv2D(args.backend, x, filter, undefined, convInfo(x.shape, filter.shape, a, false));
     if (out) return out;
   }
-  return stockKernel('Conv2D', args);
+  return stock('Conv2D', args) as TensorInfo;
 }
 
 /** FusedConv2D without an activation (with or without a bias): vid's SIMD kernel where it applies, else XNNPACK's. */
@@ -248,7 +239,7 @@ function fusedConv2D(args: KernelArgs): TensorInfo {
     const out = simdConv2D(args.backend, x, filter, bias, convInfo(x.shape, filter.shape, a, false));
     if (out) return out;
   }
-  return stockKernel('FusedConv2D', args);
+  return stock('FusedConv2D', args) as TensorInfo;
 }
 
 function conv2DBackpropInput({

@@ -48,12 +48,14 @@ export interface WasmHeapBackend extends tf.KernelBackend {
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
+/** What a kernel function receives. */
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 
 /** The stock wasm kernels vid replaced, kept for fallbacks and for benchmarks that compare the two. */
 export const replacedWasmKernels = new Map<string, tf.KernelConfig>();
 
-function stock(name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
+/** Runs the stock wasm kernel that vid replaced under `name` (the fallback of vid's kernels). */
+export function stock(name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
   const kernel = replacedWasmKernels.get(name);
   if (!kernel) throw new Error(`vid: the stock wasm ${name} kernel is not available`);
   return kernel.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo | TensorInfo[];
@@ -72,11 +74,17 @@ function heapView(backend: WasmHeapBackend, dtype: tf.DataType): HeapView {
   return dtype === 'bool' ? new Uint8Array(buffer) : new Int32Array(buffer, 0, buffer.byteLength >>> 2);
 }
 
-/** The element index of a tensor's first element in {@link heapView}. */
-function elementOffset(backend: WasmHeapBackend, info: TensorInfo): number {
+/** The byte offset of a tensor's data in the wasm heap. */
+export function heapByteOffset(backend: WasmHeapBackend, info: TensorInfo): number {
   const data = backend.dataIdMap.get(info.dataId);
   if (!data) throw new Error('vid: tensor data not found on the wasm backend');
-  return info.dtype === 'bool' ? data.memoryOffset : data.memoryOffset >>> 2;
+  return data.memoryOffset;
+}
+
+/** The element index of a tensor's first element in {@link heapView}. */
+function elementOffset(backend: WasmHeapBackend, info: TensorInfo): number {
+  const offset = heapByteOffset(backend, info);
+  return info.dtype === 'bool' ? offset : offset >>> 2;
 }
 
 /** Runs shorter than this are copied with a loop; longer ones with `copyWithin` (a memmove). */
@@ -430,7 +438,7 @@ function tanh(args: KernelArgs): TensorInfo {
   const backend = args.backend as WasmHeapBackend;
   const scalar = (value: number): TensorInfo => {
     const info = backend.makeOutput([], 'float32');
-    new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(info.dataId)?.memoryOffset ?? 0, 1)[0] = value;
+    new Float32Array(backend.wasm.HEAPU8.buffer, heapByteOffset(backend, info), 1)[0] = value;
     return info;
   };
   const run = (kernel: tf.KernelConfig, inputs: tf.NamedTensorInfoMap): TensorInfo =>

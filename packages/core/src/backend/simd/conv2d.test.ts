@@ -275,7 +275,7 @@ describe('wasm SIMD Conv2DBackpropFilter', () => {
     expect(calls).toEqual([]);
     // A published forward job of 3 partitions over 7 rows.
     control[CONTROL.ARGS] = 1;
-    control[CONTROL.ARGS + 2] = 7;
+    control[CONTROL.ARGS + 1] = 7;
     Atomics.store(control, CONTROL.NEXT, 3 << 8);
     claimPartitions(control, kernels);
     expect(calls.map((args) => args.slice(-2))).toEqual([

@@ -1,22 +1,25 @@
 /**
- * vid's own wasm SIMD kernel for `Conv2DBackpropFilter` on the wasm backend.
+ * vid's own wasm SIMD convolution kernels for the wasm backend (decision 0011): the forward
+ * convolution (`Conv2D`, `FusedConv2D` without an activation), the filter gradient
+ * (`Conv2DBackpropFilter`) and the input gradient's flipped filter.
  *
  * XNNPACK has no filter-gradient kernel, and every way of writing one as its forward
  * convolutions or matmuls makes the output gradient a fresh "filter" that XNNPACK packs on every
  * call: about 8 of the 13.7 ms a `[8, 64, 64, 16] → 32`, 3×3 gradient took (decision 0010).
- * This kernel (AssemblyScript, `wasm/conv2d.ts`, compiled by
- * `scripts/build-wasm.mjs`) reads `x` and `dy` in place in the backend's heap, keeps each
- * 4 × 8 tile of the gradient in SIMD registers over a row of output pixels, and packs nothing.
+ * These kernels (AssemblyScript, `wasm/conv2d.ts`, compiled by `scripts/build-wasm.mjs`) read
+ * and write the backend's heap in place, keep 4 × 8 output tiles in SIMD registers, and pack
+ * nothing.
  *
- * The sum over the batch and the output rows is split into a fixed number of partitions
- * (`min(8, N·OH)`, whatever the thread count), each summed into its own buffer and added in
- * order, so the result has the same bits on 1 thread, on n threads and in a browser. In Node,
- * where the threaded wasm backend shares its memory, worker threads of vid's take partitions
- * too (`./node-pool.ts`); elsewhere the calling thread computes them all.
+ * Each job is split into partitions of rows fixed by its shape, whatever the thread count (a
+ * filter gradient sums `min(8, N·OH)` of them into their own buffers and adds them in order), so
+ * a result has the same bits on 1 thread, on n threads and in a browser. In Node, where the
+ * threaded wasm backend shares its memory, worker threads of vid's take partitions too
+ * (`./node-pool.ts`); elsewhere the calling thread computes them all.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
 import { BackendError } from '../../errors.js';
+import { type WasmHeapBackend, heapByteOffset } from '../wasm-view-kernels.js';
 import { PLAIN_MEMORY_WASM, SHARED_MEMORY_WASM } from './kernels.generated.js';
 
 /** The module's exports. Pointers are byte offsets into the heap; see `wasm/conv2d.ts`. */
@@ -35,8 +38,8 @@ export interface SimdKernelExports {
 /**
  * The control block shared by the calling thread and the workers (an `Int32Array`): generation,
  * the claim word, partitions done, stop, error; then the job: its kind (0 filter gradient,
- * 1 forward convolution), an unused slot, rows, the filter gradient's scratch buffer and
- * partition size in bytes, and the kernel's arguments but its row range.
+ * 1 forward convolution), rows, the filter gradient's scratch buffer and partition size in
+ * bytes, and the kernel's arguments but its row range.
  *
  * The claim word holds the job's partition count (bits 8–15) and its next partition (bits 0–7).
  * The caller writes the arguments, then publishes the job by storing that word; a claim
@@ -65,14 +68,14 @@ export function claimPartitions(control: Int32Array, kernels: SimdKernelExports)
     if (p >= parts) return;
     try {
       const kind = control[a] as number;
-      const rows = control[a + 2] as number;
+      const rows = control[a + 1] as number;
       const count = kind === 0 ? 15 : 16;
       const args: number[] = [];
-      for (let i = 0; i < count; i++) args.push((control[a + 5 + i] as number) >>> 0);
+      for (let i = 0; i < count; i++) args.push((control[a + 4 + i] as number) >>> 0);
       args.push(Math.floor((p * rows) / parts), Math.floor(((p + 1) * rows) / parts));
       if (kind === 0) {
         // Partition p > 0 of a filter gradient sums into its own scratch buffer.
-        if (p > 0) args[2] = ((control[a + 3] as number) >>> 0) + (p - 1) * ((control[a + 4] as number) >>> 0);
+        if (p > 0) args[2] = ((control[a + 2] as number) >>> 0) + (p - 1) * ((control[a + 3] as number) >>> 0);
         kernels.conv2dFilterGrad(...args);
       } else {
         kernels.conv2dForward(...args);
@@ -175,9 +178,14 @@ tf.env().registerFlag(
   () => !(typeof process !== 'undefined' && (process.env as Record<string, string | undefined>)[FLAG] === '0'),
 );
 
+/** vid's kernels on this backend, unless they cannot run there or the flag turns them off. */
+function usable(backend: tf.KernelBackend): Instance | undefined {
+  return tf.env().getBool(FLAG) ? instanceFor(backend) : undefined;
+}
+
 /** Whether vid's SIMD kernels can run on this backend (and are not turned off by the flag). */
 export function simdKernelsAvailable(backend: tf.KernelBackend): boolean {
-  return tf.env().getBool(FLAG) && instanceFor(backend) !== undefined;
+  return usable(backend) !== undefined;
 }
 
 /** Fewer multiply-adds than this run on the calling thread alone: waking workers costs more. */
@@ -186,19 +194,6 @@ const POOL_MIN_WORK = 2 ** 20;
 const MAX_GRAD_PARTITIONS = 8;
 /** Forward convolutions: rows claimed in small blocks, for balance (the split does not change the bits). */
 const MAX_FORWARD_PARTITIONS = 32;
-
-interface HeapBackend extends tf.KernelBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-function offsetOf(backend: HeapBackend, info: tf.TensorInfo): number {
-  const data = backend.dataIdMap.get(info.dataId);
-  if (!data) throw new BackendError('vid: tensor data not found on the wasm backend');
-  return data.memoryOffset;
-}
 
 /** The geometry of a convolution, from `tf.backend_util.computeConv2DInfo`. */
 export interface ConvGeometry {
@@ -237,9 +232,9 @@ function geometryArgs(info: ConvGeometry): number[] {
 }
 
 /**
- * Runs a job on the calling thread, with the pool's workers when the job is large enough:
- * writes the arguments (plain stores), then the counters and the generation (atomic), so that a
- * worker reads the arguments only after it has claimed a partition of this generation.
+ * Runs a job in `parts` partitions on the calling thread, with the pool's workers when the job
+ * is large enough: writes the arguments, publishes the job (the claim word, see
+ * {@link CONTROL}), takes partitions, then closes the job and waits for every partition taken.
  */
 function runJob(instance: Instance, job: number[], parts: number, work: number, name: string): void {
   if (parts < 1 || parts > MAX_PARTITIONS) throw new BackendError(`vid: ${parts} partitions for one job`);
@@ -286,9 +281,9 @@ export function simdConv2DBackpropFilter(
 ): tf.TensorInfo | undefined {
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
-  if (!simdKernelsAvailable(backendIn)) return undefined;
-  const instance = instanceFor(backendIn) as Instance;
-  const backend = backendIn as HeapBackend;
+  const instance = usable(backendIn);
+  if (!instance) return undefined;
+  const backend = backendIn as WasmHeapBackend;
   const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw } = info;
   const size = kh * kw * ci * co;
@@ -300,19 +295,18 @@ export function simdConv2DBackpropFilter(
     if (parts > 1) scratch = backend.makeOutput([(parts - 1) * size], 'float32');
     const job = [
       JOB.FILTER_GRAD,
-      parts,
       rows,
-      scratch ? offsetOf(backend, scratch) : 0,
+      scratch ? heapByteOffset(backend, scratch) : 0,
       size * 4,
-      offsetOf(backend, x),
-      offsetOf(backend, dy),
-      offsetOf(backend, out),
+      heapByteOffset(backend, x),
+      heapByteOffset(backend, dy),
+      heapByteOffset(backend, out),
       ...geometryArgs(info),
     ];
     runJob(instance, job, parts, rows * ow * kh * kw * ci * co, 'Conv2DBackpropFilter');
     if (scratch) {
-      const base = offsetOf(backend, scratch);
-      const target = offsetOf(backend, out);
+      const base = heapByteOffset(backend, scratch);
+      const target = heapByteOffset(backend, out);
       for (let p = 1; p < parts; p++) instance.exports.addInto(target, base + (p - 1) * size * 4, size);
     }
   } catch (error) {
@@ -340,9 +334,9 @@ export function simdConv2D(
   if (x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
   if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== info.outChannels)) return undefined;
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
-  if (!simdKernelsAvailable(backendIn)) return undefined;
-  const instance = instanceFor(backendIn) as Instance;
-  const backend = backendIn as HeapBackend;
+  const instance = usable(backendIn);
+  if (!instance) return undefined;
+  const backend = backendIn as WasmHeapBackend;
   const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw } = info;
   const rows = n * oh;
@@ -360,21 +354,31 @@ export function simdConv2D(
     if (top > 0 || left > 0 || hp > h || wp > w) padded = backend.makeOutput([n, hp, wp, ci], 'float32');
     const geometry = geometryArgs(info);
     if (padded) {
-      instance.exports.pad2d(offsetOf(backend, x), offsetOf(backend, padded), n, h, w, ci, top, left, hp, wp);
+      instance.exports.pad2d(
+        heapByteOffset(backend, x),
+        heapByteOffset(backend, padded),
+        n,
+        h,
+        w,
+        ci,
+        top,
+        left,
+        hp,
+        wp,
+      );
       // H, W, top and left of the padded input.
       geometry.splice(0, 2, hp, wp);
       geometry.splice(10, 2, 0, 0);
     }
     const job = [
       JOB.FORWARD,
-      0,
       rows,
       0,
       0,
-      offsetOf(backend, padded ?? x),
-      offsetOf(backend, filter),
-      bias ? offsetOf(backend, bias) : 0,
-      offsetOf(backend, out),
+      heapByteOffset(backend, padded ?? x),
+      heapByteOffset(backend, filter),
+      bias ? heapByteOffset(backend, bias) : 0,
+      heapByteOffset(backend, out),
       ...geometry,
     ];
     const parts = Math.max(1, Math.min(MAX_FORWARD_PARTITIONS, rows));
@@ -394,12 +398,12 @@ export function simdConv2D(
  * `[3, 3, 48, 128]` filter); or undefined where vid's kernels do not run.
  */
 export function simdFlipFilter(backendIn: tf.KernelBackend, filter: tf.TensorInfo): tf.TensorInfo | undefined {
-  if (filter.dtype !== 'float32' || filter.shape.length !== 4 || !simdKernelsAvailable(backendIn)) return undefined;
-  const instance = instanceFor(backendIn) as Instance;
-  const backend = backendIn as HeapBackend;
+  const instance = usable(backendIn);
+  if (!instance || filter.dtype !== 'float32' || filter.shape.length !== 4) return undefined;
+  const backend = backendIn as WasmHeapBackend;
   const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
   const out = backend.makeOutput([kh, kw, co, ci], 'float32');
-  instance.exports.flipFilter(offsetOf(backend, filter), offsetOf(backend, out), kh, kw, ci, co);
+  instance.exports.flipFilter(heapByteOffset(backend, filter), heapByteOffset(backend, out), kh, kw, ci, co);
   return out;
 }
 
